@@ -1,0 +1,32 @@
+/**
+ * The Codat REST DTOs the gateway uses, picked from the types generated from ../shared/codat-openapi/
+ * (`npm run codegen`). The same paths serve Accounting, Sync for Expenses and Lending; the Accounting spec is
+ * the reference for customers, options and attachments, the Sync for Expenses spec (newer) for push
+ * operations and error bodies.
+ */
+import type { components as Accounting } from "./__generated__/accounting.js";
+import type { components as Expenses } from "./__generated__/sync-for-expenses.js";
+
+type A = Accounting["schemas"];
+type E = Expenses["schemas"];
+
+export type CodatCustomer = A["Customer"];
+export type CodatCustomersPage = A["Customers"];
+export type CodatAddress = A["CompanyDatasetAddresses"];
+export type CodatAddressType = A["CompanyDatasetAddressesAddressType"];
+export type CodatContact = A["CustomerContact"];
+export type CodatPhoneNumber = A["CompanyDatasetPhoneNumbers"];
+export type CodatPhoneNumberType = A["CompanyDatasetPhoneNumbersPhoneNumberType"];
+export type CodatCustomerStatus = A["CustomerCustomerStatus"];
+export type CodatPagingInfo = A["PagingInfo"];
+
+export type CodatPushOption = A["PushOption"];
+export type CodatAttachment = A["Attachment"];
+export type CodatAttachments = A["AttachmentsDataset"];
+
+export type CodatPushOperation = E["PushOperation"];
+export type CodatPushOperationsPage = E["PushOperations"];
+export type CodatPushOperationStatus = CodatPushOperation["status"];
+export type CodatCreateCustomerResponse = E["CreateCustomerResponse"];
+export type CodatUpdateCustomerResponse = E["UpdateCustomerResponse"];
+export type CodatErrorMessage = E["ErrorMessage"];

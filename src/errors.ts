@@ -1,0 +1,51 @@
+/**
+ * The gateway's error vocabulary (CONTRACT.md "Errors"). Every error that reaches a client because of its input
+ * or because of Codat is a GraphQLError built here, so codes and extension shapes are defined once.
+ */
+import { GraphQLError } from "graphql";
+
+export const ErrorCode = {
+  BadUserInput: "BAD_USER_INPUT",
+  Unauthenticated: "UNAUTHENTICATED",
+  Forbidden: "FORBIDDEN",
+  NotFound: "NOT_FOUND",
+  Conflict: "CONFLICT",
+  RateLimited: "RATE_LIMITED",
+  UpstreamTimeout: "UPSTREAM_TIMEOUT",
+  UpstreamUnavailable: "UPSTREAM_UNAVAILABLE",
+  UpstreamError: "UPSTREAM_ERROR",
+  InternalServerError: "INTERNAL_SERVER_ERROR",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What Codat told us about a failed call; never the URL, headers or body. */
+export interface UpstreamInfo {
+  status?: number;
+  correlationId?: string;
+}
+
+export interface GatewayErrorOptions {
+  upstream?: UpstreamInfo;
+  /** Extra, safe-to-show extension fields (for example `retryAfterSeconds`, `argumentName`). */
+  extensions?: Record<string, unknown>;
+}
+
+export function gatewayError(code: ErrorCode, message: string, options: GatewayErrorOptions = {}): GraphQLError {
+  const extensions: Record<string, unknown> = { code, ...options.extensions };
+  if (options.upstream && (options.upstream.status !== undefined || options.upstream.correlationId !== undefined)) {
+    extensions["upstream"] = { ...options.upstream };
+  }
+  return new GraphQLError(message, { extensions });
+}
+
+export function badUserInput(message: string, argumentName?: string): GraphQLError {
+  return gatewayError(ErrorCode.BadUserInput, message, argumentName ? { extensions: { argumentName } } : {});
+}
+
+export function errorCodeOf(error: unknown): string | undefined {
+  if (error instanceof GraphQLError) {
+    const code = error.extensions["code"];
+    return typeof code === "string" ? code : undefined;
+  }
+  return undefined;
+}
