@@ -2,7 +2,7 @@
  * The gateway's error vocabulary (CONTRACT.md "Errors"). Every error that reaches a client because of its input
  * or because of Codat is a GraphQLError built here, so codes and extension shapes are defined once.
  */
-import { GraphQLError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 
 export const ErrorCode = {
   BadUserInput: "BAD_USER_INPUT",
@@ -48,4 +48,42 @@ export function errorCodeOf(error: unknown): string | undefined {
     return typeof code === "string" ? code : undefined;
   }
   return undefined;
+}
+
+/** Codes that are safe to pass to clients as they are; anything else is masked. */
+const PUBLIC_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  // Apollo Server's own request-level codes.
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
+]);
+
+/**
+ * Apollo Server's formatError: errors the gateway built on purpose pass through; anything unexpected (a bug, a
+ * library error whose message may carry a URL or header) becomes a generic INTERNAL_SERVER_ERROR.
+ */
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  options: { includeStacktrace: boolean },
+): GraphQLFormattedError {
+  const code = formatted.extensions?.["code"];
+  if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError) {
+    if (options.includeStacktrace) return formatted;
+    const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+    return { ...formatted, extensions };
+  }
+  return {
+    message: "Internal server error",
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: {
+      code: ErrorCode.InternalServerError,
+      ...(options.includeStacktrace && error instanceof Error ? { detail: String(error.message) } : {}),
+    },
+  };
 }

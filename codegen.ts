@@ -1,0 +1,44 @@
+import type { CodegenConfig } from "@graphql-codegen/cli";
+
+/**
+ * Resolver types for the SDL in schema/, written to src/__generated__/ (not committed; `npm run codegen`
+ * runs before start, typecheck and test). Mappers point each GraphQL type at the Codat REST DTO its resolvers
+ * receive as parent (the table lives in src/models/index.ts), and enumValues map GraphQL enums to Codat's strings.
+ */
+const config: CodegenConfig = {
+  schema: "schema/*.graphql",
+  generates: {
+    "src/__generated__/resolvers-types.ts": {
+      plugins: ["typescript", "typescript-resolvers"],
+      config: {
+        federation: true,
+        useIndexSignature: true,
+        // Value imports: the enum re-exports need them (verbatimModuleSyntax stays off for this reason).
+        useTypeImports: false,
+        contextType: "../context.js#GatewayContext",
+        scalars: {
+          ID: { input: "string", output: "string" },
+          DateTime: { input: "string", output: "string" },
+          JSON: { input: "unknown", output: "unknown" },
+        },
+        // Point at TS enums whose values are Codat's strings (inline objects hit graphql-code-generator#10204).
+        enumValues: {
+          CustomerStatus: "../mappers/enums.js#CustomerStatus",
+          AddressType: "../mappers/enums.js#AddressType",
+          PhoneNumberType: "../mappers/enums.js#PhoneNumberType",
+        },
+        mapperTypeSuffix: "Model",
+        mappers: {
+          Customer: "../models/index.js#Customer",
+          Contact: "../models/index.js#Contact",
+          Address: "../models/index.js#Address",
+          PhoneNumber: "../models/index.js#PhoneNumber",
+          CustomerConnection: "../models/index.js#Connection<CustomerModel>",
+          CustomerEdge: "../models/index.js#Edge<CustomerModel>",
+        },
+      },
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,103 @@
+/**
+ * Customers by (companyId, id), batched. Codat has no "get many by id" endpoint, but its list endpoint takes a
+ * query, so the ids of one company become `id=a||id=b||…` list calls, each query kept under Codat's
+ * 2048-character limit (about 45 UUIDs). Ids that cannot be embedded safely in a query expression (Codat
+ * documents no escaping) go to the single-customer endpoint instead.
+ *
+ * Miss policy: a customer absent from Codat's answer is `null`; a failed call fails only the keys it carried.
+ */
+import DataLoader from "dataloader";
+import type { CodatClient } from "../codat/client.js";
+import type { CodatCustomer } from "../codat/types.js";
+import { toCustomer, type Customer } from "../models/index.js";
+
+export interface CustomerKey {
+  companyId: string;
+  id: string;
+}
+
+/** Codat rejects queries of 2048 characters or more. */
+export const MAX_QUERY_LENGTH = 2047;
+/** Characters that cannot take part in a query operator, so an id made of them cannot change the expression. */
+const EMBEDDABLE_ID = /^[A-Za-z0-9._:@-]+$/;
+
+export const customerKeyOf = (key: CustomerKey): string => `${key.companyId.toLowerCase()}\u0000${key.id}`;
+
+export function isEmbeddableId(id: string): boolean {
+  return id.length > 0 && id.length < MAX_QUERY_LENGTH - 3 && EMBEDDABLE_ID.test(id);
+}
+
+/** Splits ids into `id=…||id=…` queries under the length limit. */
+export function idQueries(ids: readonly string[]): { query: string; ids: string[] }[] {
+  const chunks: { query: string; ids: string[] }[] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const id of ids) {
+    const term = `id=${id}`;
+    const added = current.length === 0 ? term.length : term.length + 2;
+    if (current.length > 0 && length + added > MAX_QUERY_LENGTH) {
+      chunks.push({ query: current.map((i) => `id=${i}`).join("||"), ids: current });
+      current = [];
+      length = 0;
+    }
+    length += current.length === 0 ? term.length : term.length + 2;
+    current.push(id);
+  }
+  if (current.length > 0) chunks.push({ query: current.map((i) => `id=${i}`).join("||"), ids: current });
+  return chunks;
+}
+
+export function createCustomerLoader(client: CodatClient): DataLoader<CustomerKey, Customer | null, string> {
+  return new DataLoader<CustomerKey, Customer | null, string>(
+    async (keys) => {
+      const results = new Map<string, Customer | null | Error>();
+      const byCompany = new Map<string, { companyId: string; ids: Set<string> }>();
+      for (const key of keys) {
+        const group = byCompany.get(key.companyId.toLowerCase()) ?? { companyId: key.companyId, ids: new Set<string>() };
+        group.ids.add(key.id);
+        byCompany.set(key.companyId.toLowerCase(), group);
+      }
+
+      const settle = (companyId: string, ids: Iterable<string>, found: (id: string) => Customer | null | Error) => {
+        for (const id of ids) results.set(customerKeyOf({ companyId, id }), found(id));
+      };
+
+      const calls: Promise<void>[] = [];
+      for (const { companyId, ids } of byCompany.values()) {
+        const embeddable = [...ids].filter(isEmbeddableId);
+        const single = [...ids].filter((id) => !isEmbeddableId(id));
+        for (const chunk of idQueries(embeddable)) {
+          calls.push(
+            client.listCustomers(companyId, { page: 1, pageSize: chunk.ids.length, query: chunk.query }).then(
+              (page) => {
+                const byId = new Map<string, CodatCustomer>();
+                for (const dto of page.results ?? []) if (dto.id !== undefined) byId.set(dto.id, dto);
+                settle(companyId, chunk.ids, (id) => {
+                  const dto = byId.get(id);
+                  return dto ? toCustomer(companyId, dto) : null;
+                });
+              },
+              (error: unknown) => settle(companyId, chunk.ids, () => asError(error)),
+            ),
+          );
+        }
+        for (const id of single) {
+          calls.push(
+            client.getCustomer(companyId, id).then(
+              (dto) => settle(companyId, [id], () => (dto ? toCustomer(companyId, dto) : null)),
+              (error: unknown) => settle(companyId, [id], () => asError(error)),
+            ),
+          );
+        }
+      }
+      await Promise.all(calls);
+      return keys.map((key) => results.get(customerKeyOf(key)) ?? null);
+    },
+    // The batch function splits by query length itself, so DataLoader need not cap batches by count.
+    { cacheKeyFn: customerKeyOf, maxBatchSize: 1000 },
+  );
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

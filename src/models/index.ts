@@ -1,0 +1,35 @@
+/**
+ * The parent objects resolvers receive (codegen "mappers"): Codat's REST DTOs, plus the little context the DTO
+ * lacks (a customer DTO does not say which company it belongs to). One table, so the REST-to-GraphQL gap is
+ * visible in one place.
+ */
+import type { CodatAddress, CodatContact, CodatCustomer, CodatPhoneNumber } from "../codat/types.js";
+
+export type Customer = CodatCustomer & { companyId: string };
+export type Contact = CodatContact;
+export type Address = CodatAddress;
+export type PhoneNumber = CodatPhoneNumber;
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Connection<T> {
+  edges: Edge<T>[];
+  nodes: T[];
+  pageInfo: PageInfo;
+  totalCount: number;
+}
+
+/** Adds the owning company to customer DTOs, which Codat returns without it. */
+export function toCustomer(companyId: string, dto: CodatCustomer): Customer {
+  return { ...dto, companyId };
+}

@@ -1,0 +1,124 @@
+/**
+ * Relay cursor connections (https://relay.dev/graphql/connections.htm) over Codat's 1-based page/pageSize lists.
+ *
+ * The arguments select a window [start, end) of absolute offsets. `planPages` then picks a Codat pageSize and
+ * at most two consecutive pages covering the window, fetching no more than twice the items asked for: one call
+ * when some pageSize in [n, 2n] holds the whole window in one page, two pages of size n otherwise. `last`
+ * without `before` does not know where the list ends, so it costs one more call to learn the total first.
+ */
+import { badUserInput } from "../errors.js";
+import type { Connection } from "../models/index.js";
+import type { CursorCodec, ListIdentity } from "./cursor.js";
+
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 20;
+
+export interface ConnectionArgs {
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+}
+
+export interface ListPage<T> {
+  results: T[];
+  totalResults: number;
+}
+
+/** Fetches one Codat page (1-based `page`). */
+export type FetchPage<T> = (page: number, pageSize: number) => Promise<ListPage<T>>;
+
+export interface PagePlan {
+  pageSize: number;
+  /** 1-based page numbers, one or two consecutive. */
+  pages: number[];
+}
+
+/** Pages covering offsets [start, start + count) with count ≥ 1. */
+export function planPages(start: number, count: number): PagePlan {
+  for (let size = count; size <= 2 * count && size <= 5000; size++) {
+    if ((start % size) + count <= size) return { pageSize: size, pages: [Math.floor(start / size) + 1] };
+  }
+  const first = Math.floor(start / count) + 1;
+  return { pageSize: count, pages: [first, first + 1] };
+}
+
+function checkCount(value: number | null | undefined, name: string): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
+    throw badUserInput(`"${name}" must be between 1 and ${MAX_PAGE_SIZE} (got ${value}).`, name);
+  }
+  return value;
+}
+
+/**
+ * Validates the arguments (before any upstream call), fetches the window and builds the connection.
+ * `map` turns a DTO into the node the schema resolves.
+ */
+export async function resolveConnection<T, N>(
+  args: ConnectionArgs,
+  list: ListIdentity,
+  cursors: CursorCodec,
+  fetchPage: FetchPage<T>,
+  map: (item: T) => N,
+): Promise<Connection<N>> {
+  let first = checkCount(args.first, "first");
+  const last = checkCount(args.last, "last");
+  const afterOffset = args.after != null ? cursors.decode(list, args.after, "after") : undefined;
+  const beforeOffset = args.before != null ? cursors.decode(list, args.before, "before") : undefined;
+  if (first === undefined && last === undefined) first = DEFAULT_PAGE_SIZE;
+
+  // The window per the Relay algorithm: after/before bound it, then first keeps its head and last its tail.
+  let start = afterOffset !== undefined ? afterOffset + 1 : 0;
+  let end: number | undefined = beforeOffset;
+  if (end !== undefined && end < start) end = start;
+  if (first !== undefined) end = end === undefined ? start + first : Math.min(end, start + first);
+
+  const fetched = new Map<number, T>();
+  let total: number | undefined;
+  const fetchPlan = async (from: number, count: number) => {
+    const plan = planPages(from, count);
+    const pages = await Promise.all(plan.pages.map((page) => fetchPage(page, plan.pageSize)));
+    pages.forEach((result, i) => {
+      const base = ((plan.pages[i] ?? 1) - 1) * plan.pageSize;
+      result.results.forEach((item, j) => fetched.set(base + j, item));
+      // The last answer wins: totals only move when the list changes between two calls.
+      total = result.totalResults;
+    });
+  };
+
+  if (end === undefined) {
+    // `last` with no `before`: the window ends where the list ends, which only Codat knows. A one-item probe
+    // learns the total; the window is then fetched like any other.
+    const count = last ?? DEFAULT_PAGE_SIZE;
+    const probe = await fetchPage(1, 1);
+    total = probe.totalResults;
+    end = Math.max(start, total);
+    start = Math.max(start, end - count);
+    if (end > start) await fetchPlan(start, end - start);
+  } else {
+    if (last !== undefined) start = Math.max(start, end - last);
+    if (end > start) await fetchPlan(start, end - start);
+    else await fetchPlan(start, 1); // an empty window still needs totalCount
+  }
+
+  const totalCount = total ?? 0;
+  const stop = Math.min(end, totalCount);
+  const edges = [];
+  for (let offset = start; offset < stop; offset++) {
+    const item = fetched.get(offset);
+    if (item === undefined) break; // the list shrank between two calls; return what is consistent
+    edges.push({ cursor: cursors.encode(list, offset), node: map(item) });
+  }
+  return {
+    edges,
+    nodes: edges.map((edge) => edge.node),
+    totalCount,
+    pageInfo: {
+      hasPreviousPage: Math.min(start, totalCount) > 0,
+      hasNextPage: start + edges.length < totalCount,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { QueryResolvers } from "../__generated__/resolvers-types.js";
+import { resolveConnection } from "../pagination/connection.js";
+import { toCustomer } from "../models/index.js";
+
+export const Query: QueryResolvers = {
+  customers: (_parent, { companyId, first, after, last, before, query, orderBy }, { loaders, cursors }) =>
+    resolveConnection(
+      { first, after, last, before },
+      { kind: "customers", companyId, query, orderBy },
+      cursors,
+      async (page, pageSize) => {
+        const result = await loaders.customerPage.load({
+          companyId,
+          page,
+          pageSize,
+          query: query ?? undefined,
+          orderBy: orderBy ?? undefined,
+        });
+        return { results: result.results ?? [], totalResults: result.totalResults };
+      },
+      (dto) => toCustomer(companyId, dto),
+    ),
+
+  customer: (_parent, { companyId, id }, { loaders }) => loaders.customer.load({ companyId, id }),
+};

@@ -1,0 +1,23 @@
+/**
+ * The resolver map: one file per GraphQL type. Enum entries give graphql-js the Codat string behind each
+ * GraphQL enum value (the same table as codegen's enumValues).
+ */
+import type { Resolvers } from "../__generated__/resolvers-types.js";
+import { Address } from "./Address.js";
+import { Contact } from "./Contact.js";
+import { Customer } from "./Customer.js";
+import { PhoneNumber } from "./PhoneNumber.js";
+import { Query } from "./Query.js";
+import { enumResolvers } from "../mappers/enums.js";
+import { DateTime, JSONScalar } from "./scalars.js";
+
+export const resolvers: Resolvers = {
+  Query,
+  Customer,
+  Contact,
+  Address,
+  PhoneNumber,
+  DateTime,
+  JSON: JSONScalar,
+  ...enumResolvers,
+};

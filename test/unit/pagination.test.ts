@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { planPages, resolveConnection, MAX_PAGE_SIZE, type ListPage } from "../../src/pagination/connection.js";
+import { CursorCodec, type ListIdentity } from "../../src/pagination/cursor.js";
+import { errorCodeOf } from "../../src/errors.js";
+
+const list: ListIdentity = { kind: "customers", companyId: "8a210b68-6988-11ed-a1eb-0242ac120002" };
+const codec = new CursorCodec("test-secret-test-secret-test-secret");
+
+/** An in-memory Codat list that counts calls and items fetched. */
+function fakeList(total: number) {
+  const items = Array.from({ length: total }, (_, i) => `item-${i}`);
+  const calls: { page: number; pageSize: number }[] = [];
+  const fetchPage = async (page: number, pageSize: number): Promise<ListPage<string>> => {
+    calls.push({ page, pageSize });
+    return { results: items.slice((page - 1) * pageSize, page * pageSize), totalResults: total };
+  };
+  return { items, calls, fetchPage };
+}
+
+describe("planPages", () => {
+  it("covers every window in at most two pages fetching at most twice the items", () => {
+    for (let count = 1; count <= 60; count++) {
+      for (let start = 0; start <= 400; start++) {
+        const plan = planPages(start, count);
+        expect(plan.pages.length).toBeLessThanOrEqual(2);
+        expect(plan.pageSize * plan.pages.length).toBeLessThanOrEqual(2 * count);
+        const from = ((plan.pages[0] ?? 1) - 1) * plan.pageSize;
+        const to = (plan.pages.at(-1) ?? 1) * plan.pageSize;
+        expect(from).toBeLessThanOrEqual(start);
+        expect(to).toBeGreaterThanOrEqual(start + count);
+      }
+    }
+  });
+
+  it("uses one page when the window lines up with a page", () => {
+    expect(planPages(40, 20)).toEqual({ pageSize: 20, pages: [3] });
+    expect(planPages(0, 7)).toEqual({ pageSize: 7, pages: [1] });
+  });
+});
+
+describe("resolveConnection", () => {
+  const walkForward = async (total: number, size: number) => {
+    const upstream = fakeList(total);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let guard = 0; guard < 1000; guard++) {
+      const page = await resolveConnection({ first: size, after }, list, codec, upstream.fetchPage, (x) => x);
+      seen.push(...page.nodes);
+      expect(page.totalCount).toBe(total);
+      expect(page.pageInfo.hasPreviousPage).toBe(after !== null && total > 0);
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    return { seen, upstream };
+  };
+
+  const walkBackward = async (total: number, size: number) => {
+    const upstream = fakeList(total);
+    const seen: string[] = [];
+    let before: string | null = null;
+    for (let guard = 0; guard < 1000; guard++) {
+      const page = await resolveConnection({ last: size, before }, list, codec, upstream.fetchPage, (x) => x);
+      seen.unshift(...page.nodes);
+      if (!page.pageInfo.hasPreviousPage) break;
+      before = page.pageInfo.startCursor;
+    }
+    return { seen, upstream };
+  };
+
+  it("walks every page forward and backward, for several sizes, returning the full list in order", async () => {
+    for (const total of [0, 1, 19, 20, 21, 137]) {
+      for (const size of [1, 7, 20, 50, 500]) {
+        const forward = await walkForward(total, size);
+        expect(forward.seen).toEqual(forward.upstream.items);
+        const backward = await walkBackward(total, size);
+        expect(backward.seen).toEqual(backward.upstream.items);
+      }
+    }
+  });
+
+  it("costs one call for an aligned page, two otherwise, three for `last` without a cursor", async () => {
+    const aligned = fakeList(137);
+    const first = await resolveConnection({ first: 20 }, list, codec, aligned.fetchPage, (x) => x);
+    expect(aligned.calls).toEqual([{ page: 1, pageSize: 20 }]);
+    await resolveConnection({ first: 20, after: first.pageInfo.endCursor }, list, codec, aligned.fetchPage, (x) => x);
+    expect(aligned.calls).toHaveLength(2);
+
+    const unaligned = fakeList(137);
+    await resolveConnection({ first: 7, after: codec.encode(list, 9) }, list, codec, unaligned.fetchPage, (x) => x);
+    expect(unaligned.calls.length).toBeLessThanOrEqual(2);
+    expect(unaligned.calls.reduce((n, c) => n + c.pageSize, 0)).toBeLessThanOrEqual(14);
+
+    const tail = fakeList(137);
+    const lastPage = await resolveConnection({ last: 20 }, list, codec, tail.fetchPage, (x) => x);
+    expect(lastPage.nodes).toEqual(tail.items.slice(117));
+    expect(lastPage.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    expect(tail.calls.length).toBeLessThanOrEqual(3);
+  });
+
+  it("answers an empty list per the spec", async () => {
+    const empty = fakeList(0);
+    const page = await resolveConnection({ first: 10 }, list, codec, empty.fetchPage, (x) => x);
+    expect(page).toEqual({
+      edges: [],
+      nodes: [],
+      totalCount: 0,
+      pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    });
+  });
+
+  it("refuses bad counts and tampered or foreign cursors before any call", async () => {
+    const upstream = fakeList(50);
+    const bad = [
+      { first: 0 },
+      { first: MAX_PAGE_SIZE + 1 },
+      { last: -1 },
+      { first: 5, after: "not-a-cursor" },
+      { first: 5, after: codec.encode(list, 3).replace(/^./, (c) => (c === "Y" ? "Z" : "Y")) },
+      { first: 5, after: new CursorCodec("another-secret-another-secret-another").encode(list, 3) },
+      { first: 5, after: codec.encode({ ...list, query: "status=Active" }, 3) },
+      { last: 5, before: codec.encode({ ...list, orderBy: "-modifiedDate" }, 3) },
+    ];
+    for (const args of bad) {
+      const error = await resolveConnection(args, list, codec, upstream.fetchPage, (x) => x).catch((e: unknown) => e);
+      expect(errorCodeOf(error), JSON.stringify(args)).toBe("BAD_USER_INPUT");
+    }
+    expect(upstream.calls).toHaveLength(0);
+  });
+});
