@@ -1,0 +1,217 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
+import {
+  DEMO_COMPANY_ID,
+  SECOND_COMPANY_ID,
+  startSimulator,
+  type Simulator,
+} from "../../src/simulator/index.js";
+import { customersPath, getJson } from "./helpers.js";
+
+describe("requests, faults and auth", () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  afterEach(() => {
+    sim.clearFaults();
+    sim.resetRequests();
+  });
+
+  it("records every request in order, decoded, with query and headers", async () => {
+    await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID, { page: 2, query: "status=Active" })}`, {
+      headers: { "X-Test": "one" },
+    }).then((r) => r.text());
+    await fetch(`${sim.url}/companies/${DEMO_COMPANY_ID}/data/customers/${encodeURIComponent("a b{c}")}`).then((r) => r.text());
+    await fetch(`${sim.url}/nowhere`).then((r) => r.text());
+    expect(sim.requests).toHaveLength(3);
+    const [first, second, third] = sim.requests;
+    expect(first).toMatchObject({
+      method: "GET",
+      path: `/companies/${DEMO_COMPANY_ID}/data/customers`,
+      query: { page: "2", query: "status=Active" },
+    });
+    expect(first?.headers["x-test"]).toBe("one");
+    expect(second?.path).toBe(`/companies/${DEMO_COMPANY_ID}/data/customers/a b{c}`);
+    expect(third?.path).toBe("/nowhere");
+    sim.resetRequests();
+    expect(sim.requests).toHaveLength(0);
+  });
+
+  it("status faults answer the given status/headers/body, or a default ErrorMessage, `times` times", async () => {
+    sim.injectFault({ kind: "status", status: 503, path: /\/data\/customers$/, times: 2 });
+    sim.injectFault({ kind: "status", status: 429, headers: { "retry-after": "3" }, body: { custom: true } });
+    const a = await getJson<CodatErrorMessage>(sim, customersPath(DEMO_COMPANY_ID));
+    const b = await getJson<CodatErrorMessage>(sim, customersPath(DEMO_COMPANY_ID));
+    expect([a.status, b.status]).toEqual([503, 503]);
+    expect(a.body).toMatchObject({ statusCode: 503, canBeRetried: "Unknown" });
+    expect(a.body.correlationId).toMatch(/^[0-9a-f]{32}$/);
+    const c = await getJson(sim, customersPath(DEMO_COMPANY_ID));
+    expect(c.status).toBe(429);
+    expect(c.headers.get("retry-after")).toBe("3");
+    expect(c.body).toEqual({ custom: true });
+    expect((await getJson(sim, customersPath(DEMO_COMPANY_ID))).status).toBe(200);
+    expect(sim.requests).toHaveLength(4); // faulted requests are recorded too
+  });
+
+  it("matches faults by method and path, first match wins", async () => {
+    sim.injectFault({ kind: "status", status: 500, method: "POST" });
+    sim.injectFault({ kind: "status", status: 502, path: /connections/ });
+    sim.injectFault({ kind: "status", status: 504 });
+    expect((await fetch(`${sim.url}/companies/${DEMO_COMPANY_ID}/connections`)).status).toBe(502);
+    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`)).status).toBe(504);
+    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`)).status).toBe(200);
+    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`, { method: "POST" })).status).toBe(500);
+  });
+
+  it("reset destroys the connection without a response", async () => {
+    sim.injectFault({ kind: "reset" });
+    await expect(fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`)).rejects.toThrow();
+    expect(sim.requests).toHaveLength(1);
+    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`)).status).toBe(200);
+  });
+
+  it("hang never answers", async () => {
+    sim.injectFault({ kind: "hang" });
+    const started = Date.now();
+    await expect(fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`, { signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`)).status).toBe(200);
+  });
+
+  it("malformed answers 200 with invalid JSON", async () => {
+    sim.injectFault({ kind: "malformed" });
+    const res = await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    const text = await res.text();
+    expect(text.length).toBeGreaterThan(0);
+    expect(() => JSON.parse(text) as unknown).toThrow();
+  });
+
+  it("delay waits, then answers normally", async () => {
+    sim.injectFault({ kind: "delay", ms: 250 });
+    const started = Date.now();
+    const res = await getJson<CodatCustomersPage>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 3 }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    expect(res.status).toBe(200);
+    expect(res.body.results).toHaveLength(3);
+  });
+
+  it("clearFaults drops queued faults", async () => {
+    sim.injectFault({ kind: "status", status: 500, times: Infinity });
+    expect((await fetch(`${sim.url}/companies/${DEMO_COMPANY_ID}/connections`)).status).toBe(500);
+    expect((await fetch(`${sim.url}/companies/${DEMO_COMPANY_ID}/connections`)).status).toBe(500);
+    sim.clearFaults();
+    expect((await fetch(`${sim.url}/companies/${DEMO_COMPANY_ID}/connections`)).status).toBe(200);
+  });
+});
+
+describe("api key", () => {
+  it("requires Basic base64(apiKey) when configured", async () => {
+    const sim = await startSimulator({ apiKey: "sekret" });
+    try {
+      const path = customersPath(DEMO_COMPANY_ID, { pageSize: 1 });
+      const none = await getJson<CodatErrorMessage>(sim, path);
+      expect(none.status).toBe(401);
+      expect(none.body).toMatchObject({ statusCode: 401, error: "Unauthorized" });
+      const wrong = await getJson(sim, path, { headers: { authorization: `Basic ${btoa("nope")}` } });
+      expect(wrong.status).toBe(401);
+      const right = await getJson(sim, path, { headers: { authorization: `Basic ${btoa("sekret")}` } });
+      expect(right.status).toBe(200);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("latency and concurrency", () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ latencyMs: 300 });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it("adds latency to every response, errors included", async () => {
+    let started = Date.now();
+    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID, { pageSize: 1 })}`)).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    started = Date.now();
+    expect((await fetch(`${sim.url}/companies/nope/connections`)).status).toBe(404);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it("answers 429 + Retry-After beyond 10 in-flight requests per company", async () => {
+    const path = customersPath(DEMO_COMPANY_ID, { pageSize: 1 });
+    const responses = await Promise.all(
+      Array.from({ length: 13 }, () => fetch(`${sim.url}${path}`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: (await r.json()) as unknown }))),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+    const limited = responses.find((r) => r.status === 429);
+    expect(limited?.retryAfter).toBe("1");
+    expect(limited?.body).toMatchObject({ statusCode: 429, canBeRetried: "Unknown" });
+    // Slots are released: the next request is admitted.
+    expect((await fetch(`${sim.url}${path}`)).status).toBe(200);
+  });
+
+  it("limits each company separately", async () => {
+    const mk = (company: string) => fetch(`${sim.url}${customersPath(company, { pageSize: 1 })}`).then((r) => r.status);
+    const statuses = await Promise.all([
+      ...Array.from({ length: 10 }, () => mk(DEMO_COMPANY_ID)),
+      ...Array.from({ length: 10 }, () => mk(SECOND_COMPANY_ID)),
+    ]);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it("honours maxConcurrentPerCompany", async () => {
+    const small = await startSimulator({ latencyMs: 200, maxConcurrentPerCompany: 2 });
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: 4 }, () => fetch(`${small.url}/companies/${DEMO_COMPANY_ID}/connections`).then((r) => r.status)),
+      );
+      expect(statuses.sort()).toEqual([200, 200, 429, 429]);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe("lifecycle and determinism", () => {
+  it("close() is prompt even with hung and delayed requests", async () => {
+    const sim = await startSimulator({ latencyMs: 10_000 });
+    sim.injectFault({ kind: "hang" });
+    const hung = fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`).catch((e: unknown) => e);
+    const slow = fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await sim.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await hung).toBeInstanceOf(Error);
+    expect(await slow).toBeInstanceOf(Error);
+  });
+
+  it("two instances serve identical data", async () => {
+    const [a, b] = await Promise.all([startSimulator(), startSimulator()]);
+    try {
+      for (const path of [
+        customersPath(DEMO_COMPANY_ID, { pageSize: 5000 }),
+        customersPath(SECOND_COMPANY_ID),
+        `/companies/${DEMO_COMPANY_ID}/connections`,
+      ]) {
+        const [ta, tb] = await Promise.all([fetch(`${a.url}${path}`).then((r) => r.text()), fetch(`${b.url}${path}`).then((r) => r.text())]);
+        expect(ta).toBe(tb);
+      }
+      const attachments = (s: Simulator) => JSON.stringify([...(s.store.company(DEMO_COMPANY_ID)?.attachments ?? new Map())]);
+      expect(attachments(a)).toBe(attachments(b));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
