@@ -8,6 +8,7 @@ import type { Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { CodatClient } from "./codat/client.js";
 import type { Config } from "./config.js";
@@ -49,33 +50,32 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const context = createContextFactory({ client, cursors });
 
   let ready = false;
-  let httpServer: Server;
+  // The HTTP server comes first: Apollo's drain plugin needs it, and it reaches Apollo through a getter.
+  const httpServer = createHttpServer({
+    apollo: () => apollo,
+    context: () => context(),
+    isReady: () => ready,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
   const includeStacktrace = !config.production;
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
     introspection: config.introspection,
+    // main.ts owns the signals (it also stops the simulator); Apollo's own handlers would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: includeStacktrace,
     formatError: (formatted, error) => maskError(formatted, error, { includeStacktrace }),
     plugins: [
+      // Federated traces for a router that asks for them (installed explicitly, which also keeps startup quiet).
+      ApolloServerPluginInlineTrace(),
       ApolloServerPluginDrainHttpServer({
-        httpServer: {
-          close: (callback) => httpServer.close(callback),
-          closeIdleConnections: () => httpServer.closeIdleConnections(),
-          closeAllConnections: () => httpServer.closeAllConnections(),
-        } as Server,
+        httpServer,
         stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000,
       }),
       config.introspection
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],
-  });
-
-  httpServer = createHttpServer({
-    apollo,
-    context: () => context(),
-    isReady: () => ready,
-    ...(options.onError ? { onError: options.onError } : {}),
   });
 
   return {

@@ -18,7 +18,8 @@ export interface Route {
 }
 
 export interface HttpServerOptions {
-  apollo: ApolloServer<GatewayContext>;
+  /** A getter: Apollo's drain plugin needs the HTTP server before Apollo exists. */
+  apollo: () => ApolloServer<GatewayContext>;
   context: (req: IncomingMessage) => Promise<GatewayContext>;
   routes?: Route[];
   isReady: () => boolean;
@@ -95,7 +96,7 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL
     }
   }
 
-  const response = await options.apollo.executeHTTPGraphQLRequest({
+  const response = await options.apollo().executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body },
     context: () => options.context(req),
   });

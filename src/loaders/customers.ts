@@ -8,6 +8,7 @@
  */
 import DataLoader from "dataloader";
 import type { CodatClient } from "../codat/client.js";
+import { opaqueSegment, uuidSegment } from "../codat/paths.js";
 import type { CodatCustomer } from "../codat/types.js";
 import { toCustomer, type Customer } from "../models/index.js";
 
@@ -53,6 +54,15 @@ export function createCustomerLoader(client: CodatClient): DataLoader<CustomerKe
       const results = new Map<string, Customer | null | Error>();
       const byCompany = new Map<string, { companyId: string; ids: Set<string> }>();
       for (const key of keys) {
+        // Invalid ids fail alone and before any call: an id must be usable as a path segment even when it
+        // travels inside a query, so `..` or `a%2Fb` never reaches Codat by either route.
+        try {
+          uuidSegment(key.companyId, "companyId");
+          opaqueSegment(key.id, "id");
+        } catch (error) {
+          results.set(customerKeyOf(key), asError(error));
+          continue;
+        }
         const group = byCompany.get(key.companyId.toLowerCase()) ?? { companyId: key.companyId, ids: new Set<string>() };
         group.ids.add(key.id);
         byCompany.set(key.companyId.toLowerCase(), group);

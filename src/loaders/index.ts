@@ -4,7 +4,7 @@
  */
 import DataLoader from "dataloader";
 import type { CodatClient } from "../codat/client.js";
-import type { CodatCustomersPage } from "../codat/types.js";
+import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } from "../codat/types.js";
 import { createCustomerLoader } from "./customers.js";
 
 export interface ListPageKey {
@@ -14,6 +14,13 @@ export interface ListPageKey {
   query?: string | undefined;
   orderBy?: string | undefined;
 }
+
+export interface PushOperationKey {
+  companyId: string;
+  pushOperationKey: string;
+}
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 const listPageKeyOf = (key: ListPageKey) =>
   JSON.stringify([key.companyId.toLowerCase(), key.page, key.pageSize, key.query ?? "", key.orderBy ?? ""]);
@@ -37,10 +44,23 @@ export function createLoaders(client: CodatClient) {
                 }
                 return page;
               },
-              (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+              asError,
             ),
           ),
         ),
+      { batch: false, cacheKeyFn: listPageKeyOf },
+    ),
+    /**
+     * Push operations by key. Codat has no batch read for them and polling asks for one at a time, so this
+     * only deduplicates within the request.
+     */
+    pushOperation: new DataLoader<PushOperationKey, CodatPushOperation | null, string>(
+      (keys) => Promise.all(keys.map((key) => client.getPushOperation(key.companyId, key.pushOperationKey).catch(asError))),
+      { batch: false, cacheKeyFn: (key) => `${key.companyId.toLowerCase()}\u0000${key.pushOperationKey.toLowerCase()}` },
+    ),
+    /** One page of a company's push operations (deduplicated like customerPage). */
+    pushOperationPage: new DataLoader<ListPageKey, CodatPushOperationsPage, string>(
+      (keys) => Promise.all(keys.map((key) => client.listPushOperations(key.companyId, key).catch(asError))),
       { batch: false, cacheKeyFn: listPageKeyOf },
     ),
   };

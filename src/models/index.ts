@@ -3,9 +3,40 @@
  * lacks (a customer DTO does not say which company it belongs to). One table, so the REST-to-GraphQL gap is
  * visible in one place.
  */
-import type { CodatAddress, CodatContact, CodatCustomer, CodatPhoneNumber } from "../codat/types.js";
+import type {
+  CodatAddress,
+  CodatContact,
+  CodatCustomer,
+  CodatPhoneNumber,
+  CodatPushChange,
+  CodatPushOperation,
+  CodatPushOption,
+  CodatPushOptionChoice,
+  CodatPushOptionProperty,
+  CodatPushOptionValidation,
+  CodatPushValidation,
+  CodatPushValidationItem,
+} from "../codat/types.js";
 
 export type Customer = CodatCustomer & { companyId: string };
+export type PushOperation = CodatPushOperation;
+export type PushValidation = CodatPushValidation;
+export type PushValidationItem = CodatPushValidationItem;
+export type PushChange = CodatPushChange;
+/** The model root and its nested properties share one GraphQL type. */
+export type PushOption = CodatPushOption | CodatPushOptionProperty;
+export interface PushOptionProperty {
+  name: string;
+  option: PushOption;
+}
+export type PushOptionChoice = CodatPushOptionChoice;
+export type PushOptionValidation = CodatPushOptionValidation;
+
+export interface CustomerPushPayload {
+  pushOperation: PushOperation;
+  customer: Customer | null;
+  idempotencyKey: string | null;
+}
 export type Contact = CodatContact;
 export type Address = CodatAddress;
 export type PhoneNumber = CodatPhoneNumber;

@@ -22,4 +22,26 @@ export const Query: QueryResolvers = {
     ),
 
   customer: (_parent, { companyId, id }, { loaders }) => loaders.customer.load({ companyId, id }),
+
+  pushOperation: (_parent, { companyId, pushOperationKey }, { loaders }) => loaders.pushOperation.load({ companyId, pushOperationKey }),
+
+  pushOperations: (_parent, { companyId, first, after, last, before, query, orderBy }, { loaders, cursors }) =>
+    resolveConnection(
+      { first, after, last, before },
+      { kind: "pushOperations", companyId, query, orderBy },
+      cursors,
+      async (page, pageSize) => {
+        const result = await loaders.pushOperationPage.load({
+          companyId,
+          page,
+          pageSize,
+          query: query ?? undefined,
+          orderBy: orderBy ?? undefined,
+        });
+        return { results: result.results ?? [], totalResults: result.totalResults };
+      },
+      (operation) => operation,
+    ),
+
+  customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) => client.getCustomerCreateUpdateModel(companyId, connectionId),
 };

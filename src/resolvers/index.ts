@@ -7,12 +7,22 @@ import { Address } from "./Address.js";
 import { Contact } from "./Contact.js";
 import { Customer } from "./Customer.js";
 import { PhoneNumber } from "./PhoneNumber.js";
+import { Mutation } from "./Mutation.js";
+import { PushChange, PushOperation, PushValidation } from "./PushOperation.js";
+import { PushOption, PushOptionChoice, PushOptionValidation } from "./PushOption.js";
 import { Query } from "./Query.js";
 import { enumResolvers } from "../mappers/enums.js";
 import { DateTime, JSONScalar } from "./scalars.js";
 
 export const resolvers: Resolvers = {
   Query,
+  Mutation,
+  PushOperation,
+  PushValidation,
+  PushChange,
+  PushOption,
+  PushOptionChoice,
+  PushOptionValidation,
   Customer,
   Contact,
   Address,

@@ -7,11 +7,14 @@ import {
   CONNECTION_SCHEMA,
   CUSTOMER_SCHEMA,
   Dataset,
+  PUSH_OPERATION_SCHEMA,
   SimulatorStore,
   type AttachmentRecord,
   type CodatConnection,
   type CompanyData,
+  type PushOperationRecord,
 } from "./store.js";
+import { CUSTOMER_VALIDATOR, SOURCE_MODIFIED_VALIDATOR } from "./validation.js";
 
 /** Codat's own docs/SDK example ids. */
 export const DEMO_COMPANY_ID = "8a210b68-6988-11ed-a1eb-0242ac120002";
@@ -289,7 +292,97 @@ function buildCompany(options: {
     ]),
     customers: new Dataset(CUSTOMER_SCHEMA, (c) => c.id, customers),
     attachments: new Map(),
+    pushOperations: new Dataset(PUSH_OPERATION_SCHEMA, (op) => op.pushOperationKey),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------- push history
+
+type HistoricalOutcome = "Created" | "Modified" | "InvalidName" | "SourceModified" | "TimedOut";
+
+/**
+ * A few completed push operations (oldest first, as the store keeps them), so `GET /companies/{id}/push` has
+ * history on start. They describe pushes of existing customers; they did not change the seeded data.
+ */
+function seedPushHistory(company: CompanyData, seed: number, outcomes: readonly HistoricalOutcome[]): void {
+  const rng = mulberry32(seed);
+  const customers = company.customers.all();
+  const connectionId = company.connections.all()[0]?.id ?? "";
+  let offset = -60 * 86400;
+  for (const outcome of outcomes) {
+    offset += int(rng, 2 * 3600, 5 * 86400);
+    const customer = customers[int(rng, 0, Math.max(0, customers.length - 1))];
+    // A failed create never got an id in the platform; the others name a seeded customer.
+    const customerId = outcome === "InvalidName" ? uuid(rng) : (customer?.id ?? uuid(rng));
+    const timeout = rng() < 0.5 ? null : pick(rng, [1, 5, 10]);
+    const base: PushOperationRecord = {
+      changes: null,
+      dataType: "customers",
+      companyId: company.id,
+      pushOperationKey: uuid(rng),
+      dataConnectionKey: connectionId,
+      requestedOnUtc: isoAt(MODIFIED_BASE, offset, true),
+      completedOnUtc: isoAt(MODIFIED_BASE, offset + int(rng, 1, 90), true),
+      timeoutInMinutes: outcome === "TimedOut" ? 1 : timeout,
+      timeoutInSeconds: outcome === "TimedOut" ? 60 : timeout === null ? null : timeout * 60,
+      status: "Success",
+      errorMessage: null,
+      statusCode: 200,
+    };
+    let op: PushOperationRecord;
+    switch (outcome) {
+      case "Created":
+      case "Modified":
+        op = {
+          ...base,
+          changes: [{ type: outcome, recordRef: { id: customerId, dataType: "customers" }, attachmentId: null }],
+          validation: { errors: [], warnings: [] },
+        };
+        break;
+      case "InvalidName":
+        op = {
+          ...base,
+          status: "Failed",
+          statusCode: 400,
+          errorMessage: "The customer failed validation; see validation.errors.",
+          validation: {
+            errors: [{ itemId: customerId, message: "CustomerName is required", validatorName: CUSTOMER_VALIDATOR }],
+            warnings: [],
+          },
+        };
+        break;
+      case "SourceModified":
+        op = {
+          ...base,
+          status: "Failed",
+          statusCode: 400,
+          errorMessage: "The customer has been modified in the source platform since it was last pulled.",
+          validation: {
+            errors: [
+              {
+                itemId: customerId,
+                message:
+                  "SourceModifiedDate does not match the record's: the record was modified in the source platform. Pull the " +
+                  "latest data and retry, or set forceUpdate=true to overwrite it.",
+                validatorName: SOURCE_MODIFIED_VALIDATOR,
+              },
+            ],
+            warnings: [],
+          },
+        };
+        break;
+      case "TimedOut":
+        op = {
+          ...base,
+          completedOnUtc: isoAt(MODIFIED_BASE, offset + 60, true),
+          status: "TimedOut",
+          statusCode: 504,
+          errorMessage: "The push operation did not complete within 1 minute(s).",
+        };
+        break;
+    }
+    company.pushOperations.upsert(op);
+  }
 }
 
 function buildDemoCompany(): CompanyData {
@@ -339,23 +432,38 @@ function buildDemoCompany(): CompanyData {
     fileSize: LARGE_ATTACHMENT_SIZE,
   };
   company.attachments.set(LARGE_ATTACHMENT_CUSTOMER_ID, [...largeOwner, large]);
+  seedPushHistory(company, 0x9054, DEMO_PUSH_HISTORY);
   return company;
 }
+
+/** Outcomes of the demo company's seeded push operations, oldest first. */
+const DEMO_PUSH_HISTORY: readonly HistoricalOutcome[] = [
+  "Created",
+  "Modified",
+  "InvalidName",
+  "Modified",
+  "TimedOut",
+  "SourceModified",
+  "Created",
+  "Modified",
+];
+/** How many push operations the demo company has on start. */
+export const DEMO_PUSH_OPERATION_COUNT = DEMO_PUSH_HISTORY.length;
 
 /** Builds a fresh store with the demo data; every call returns equal (but independent) data. */
 export function createDemoStore(): SimulatorStore {
   const store = new SimulatorStore();
   store.addCompany(buildDemoCompany());
-  store.addCompany(
-    buildCompany({
-      id: SECOND_COMPANY_ID,
-      name: "Harbour Tools (demo)",
-      connectionId: SECOND_CONNECTION_ID,
-      platform: { name: "QuickBooks Online", key: "qhyg" },
-      seed: 0x5ec0d,
-      customerCount: SECOND_CUSTOMER_COUNT,
-    }),
-  );
+  const second = buildCompany({
+    id: SECOND_COMPANY_ID,
+    name: "Harbour Tools (demo)",
+    connectionId: SECOND_CONNECTION_ID,
+    platform: { name: "QuickBooks Online", key: "qhyg" },
+    seed: 0x5ec0d,
+    customerCount: SECOND_CUSTOMER_COUNT,
+  });
+  seedPushHistory(second, 0x5ec9, ["Created", "Modified"]);
+  store.addCompany(second);
   store.addCompany(
     buildCompany({
       id: EMPTY_COMPANY_ID,

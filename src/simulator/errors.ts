@@ -17,8 +17,20 @@ export function newCorrelationId(): string {
   return prefix + counter.toString(16).padStart(16, "0");
 }
 
-export function errorMessage(statusCode: number, error: string, service: CodatService = "PublicApi"): CodatErrorMessage {
-  return {
+/** One entry of `ErrorMessage.validation.errors` / `PushOperation.validation.errors` (same shape in both). */
+export interface ValidationItem {
+  itemId: string | null;
+  message: string;
+  validatorName: string;
+}
+
+export function errorMessage(
+  statusCode: number,
+  error: string,
+  service: CodatService = "PublicApi",
+  validation?: readonly ValidationItem[],
+): CodatErrorMessage {
+  const body: CodatErrorMessage = {
     statusCode,
     service,
     error,
@@ -26,6 +38,9 @@ export function errorMessage(statusCode: number, error: string, service: CodatSe
     canBeRetried: "Unknown",
     detailedErrorCode: 0,
   };
+  // Only bodies that are about the request's content carry `validation` (Codat omits it elsewhere).
+  if (validation) body.validation = { errors: [...validation], warnings: [] };
+  return body;
 }
 
 /** Thrown by route handlers to answer with an ErrorMessage; the server turns it into the response. */
@@ -35,13 +50,15 @@ export class SimHttpError extends Error {
     message: string,
     readonly service: CodatService = "PublicApi",
     readonly headers: Record<string, string> = {},
+    /** Rendered as `validation.errors` (immediate 400s for malformed push bodies). */
+    readonly validation?: readonly ValidationItem[],
   ) {
     super(message);
     this.name = "SimHttpError";
   }
 
   body(): CodatErrorMessage {
-    return errorMessage(this.status, this.message, this.service);
+    return errorMessage(this.status, this.message, this.service, this.validation);
   }
 }
 

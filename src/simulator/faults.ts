@@ -1,7 +1,8 @@
 /**
  * Injected faults, for testing how clients survive a misbehaving upstream. Faults are queued; each request
  * takes the first queued fault whose `method`/`path` match (before any normal handling: auth, rate limiting,
- * latency, routing), and a fault is removed once it has been used `times` times.
+ * latency, routing), and a fault is removed once it has been used `times` times. `delay` and
+ * `applyThenReset` let the normal handling run (before, respectively instead of, the answer).
  */
 
 interface FaultMatch {
@@ -23,7 +24,13 @@ export type Fault =
   /** 200 with `content-type: application/json` and a truncated (invalid) JSON body of consistent length. */
   | (FaultMatch & { kind: "malformed" })
   /** Wait `ms`, then handle the request normally. */
-  | (FaultMatch & { kind: "delay"; ms: number });
+  | (FaultMatch & { kind: "delay"; ms: number })
+  /**
+   * The "lost response": handle the request completely (a push is accepted, its idempotency record stored),
+   * then reset the connection instead of answering. The client sees a network error for a write that did
+   * take effect, which is what a retry with the same Idempotency-Key must survive.
+   */
+  | (FaultMatch & { kind: "applyThenReset" });
 
 interface QueuedFault {
   fault: Fault;

@@ -3,14 +3,18 @@
  * runs it in-process when no credentials are configured; tests and benchmarks use it as the upstream.
  *
  * Extending it: write `registerXRoutes(router: Router)` in `routes/` (handlers get a `RequestContext` with the
- * store, params, query and `readBody()`, and return a `SimResponse` or throw `SimHttpError`), then add it to
- * `createRouter()`. Auth, faults, rate limiting, latency and recording apply to every route automatically.
+ * store, params, query, `readBody()`, the clock and `schedule()`, and return a `SimResponse` or throw
+ * `SimHttpError`), then add it to `createRouter()`. Auth, faults, rate limiting, idempotency keys, latency and
+ * recording apply to every route automatically.
  */
 import { createDemoStore } from "./data.js";
 import type { Fault } from "./faults.js";
+import type { DownloadRecord } from "./attachments.js";
+import { registerAttachmentRoutes } from "./routes/attachments.js";
 import { registerConnectionRoutes } from "./routes/connections.js";
 import { registerCustomerRoutes } from "./routes/customers.js";
-import { Router, SimulatorState, createRequestListener, listen, type RecordedRequest } from "./server.js";
+import { registerPushRoutes } from "./routes/push.js";
+import { DEFAULT_PUSH_DELAY_MS, Router, SimulatorState, createRequestListener, listen, type RecordedRequest } from "./server.js";
 import type { SimulatorStore } from "./store.js";
 
 export {
@@ -27,13 +31,46 @@ export {
   LARGE_ATTACHMENT_CUSTOMER_ID,
   LARGE_ATTACHMENT_ID,
   LARGE_ATTACHMENT_SIZE,
+  DEMO_PUSH_OPERATION_COUNT,
   createDemoStore,
 } from "./data.js";
 export type { Fault } from "./faults.js";
 export type { RecordedRequest, RequestContext, RouteHandler, SimResponse } from "./server.js";
-export { Router, SimulatorState, createRequestListener, json, jsonText } from "./server.js";
-export { SimHttpError, errorMessage, newCorrelationId } from "./errors.js";
-export { SimulatorStore, Dataset, type CompanyData, type AttachmentRecord, type CodatConnection } from "./store.js";
+export { DEFAULT_PUSH_DELAY_MS, Router, SimulatorState, createRequestListener, json, jsonText } from "./server.js";
+export { SimHttpError, errorMessage, newCorrelationId, type ValidationItem } from "./errors.js";
+export {
+  SimulatorStore,
+  Dataset,
+  PUSH_OPERATION_SCHEMA,
+  type CompanyData,
+  type AttachmentRecord,
+  type CodatConnection,
+  type PushOperationRecord,
+} from "./store.js";
+export {
+  ATTACHMENT_CHUNK_SIZE,
+  attachmentBytes,
+  attachmentSha256,
+  contentDisposition,
+  type AttachmentStreamOptions,
+  type DownloadRecord,
+} from "./attachments.js";
+export {
+  IDEMPOTENCY_TTL_MS,
+  IDEMPOTENCY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  canonicalJson,
+} from "./idempotency.js";
+export {
+  ADDRESS_TYPES,
+  BODY_VALIDATOR,
+  CUSTOMER_LIMITS,
+  CUSTOMER_STATUSES,
+  CUSTOMER_VALIDATOR,
+  PHONE_TYPES,
+  SOURCE_MODIFIED_VALIDATOR,
+} from "./validation.js";
+export { CUSTOMER_PUSH_OPTIONS, DEFAULT_PUSH_OPTION_EXAMPLE, customerPushOption } from "./pushOptions.js";
 export { compileQuery, compileOrderBy, QueryError, MAX_QUERY_LENGTH, type DatasetSchema, type FieldSchema } from "./query.js";
 
 export interface SimulatorOptions {
@@ -47,6 +84,16 @@ export interface SimulatorOptions {
   maxConcurrentPerCompany?: number;
   /** When set, requests must carry `Authorization: Basic base64(apiKey)`, else 401 ErrorMessage. */
   apiKey?: string;
+  /**
+   * How long a push operation stays Pending before it completes; default `DEFAULT_PUSH_DELAY_MS` (300). With 0
+   * the POST/PUT still answers Pending, but the operation has completed before the client can poll.
+   */
+  pushDelayMs?: number;
+  /**
+   * The clock (ms since the epoch) for push timestamps and Idempotency-Key expiry; default `Date.now`. Tests
+   * override it to expire keys without waiting 90 minutes. (Latency and push delays use real timers.)
+   */
+  now?: () => number;
 }
 
 export interface Simulator {
@@ -59,6 +106,10 @@ export interface Simulator {
   clearFaults(): void;
   /** The in-memory data, so tests can read the expected full lists. */
   store: SimulatorStore;
+  /** Attachment downloads served (in order): bytes sent, completed or aborted by the client. */
+  readonly downloads: DownloadRecord[];
+  /** Forgets every stored Idempotency-Key (as if 90 minutes had passed for all of them). */
+  clearIdempotencyKeys(): void;
   /** Closes the server and destroys all sockets (hung requests and streams included). */
   close(): Promise<void>;
 }
@@ -68,12 +119,16 @@ export function createRouter(): Router {
   const router = new Router();
   registerCustomerRoutes(router);
   registerConnectionRoutes(router);
+  registerPushRoutes(router);
+  registerAttachmentRoutes(router);
   return router;
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const store = createDemoStore();
-  const state = new SimulatorState();
+  const pushDelayMs = options.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS;
+  if (!(pushDelayMs >= 0)) throw new RangeError("pushDelayMs must be >= 0");
+  const state = new SimulatorState(options.now ?? Date.now);
   const listener = createRequestListener(
     {
       store,
@@ -81,6 +136,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       latencyMs: options.latencyMs ?? 0,
       maxConcurrentPerCompany: options.maxConcurrentPerCompany ?? 10,
       apiKey: options.apiKey,
+      pushDelayMs,
     },
     state,
   );
@@ -101,6 +157,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       state.faults.clear();
     },
     store,
+    get downloads() {
+      return state.downloads;
+    },
+    clearIdempotencyKeys() {
+      state.idempotency.clear();
+    },
     close: () => running.close(),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run simulator`: runs the Codat simulator on its own. Flags: `--port N` (default 4010), `--host H`
- * (default 127.0.0.1), `--latency MS` (default 0), `--api-key KEY` (default: no auth). Configuration comes
+ * (default 127.0.0.1), `--latency MS` (default 0), `--push-delay MS` (default 300: how long pushes stay
+ * Pending), `--api-key KEY` (default: no auth). Configuration comes
  * from flags only, never from the environment, so it cannot pick up the gateway's real Codat credentials.
  */
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID, EMPTY_COMPANY_ID, startSimulator } from "./index.js";
@@ -9,6 +10,7 @@ interface Flags {
   port: number;
   host: string;
   latencyMs: number;
+  pushDelayMs?: number;
   apiKey?: string;
 }
 
@@ -45,12 +47,15 @@ function parseFlags(argv: readonly string[]): Flags {
       case "--latency":
         flags.latencyMs = int(0, 600_000);
         break;
+      case "--push-delay":
+        flags.pushDelayMs = int(0, 600_000);
+        break;
       case "--api-key":
         flags.apiKey = value();
         break;
       case "--help":
       case "-h":
-        console.log("usage: npm run simulator -- [--port N] [--host H] [--latency MS] [--api-key KEY]");
+        console.log("usage: npm run simulator -- [--port N] [--host H] [--latency MS] [--push-delay MS] [--api-key KEY]");
         process.exit(0);
         break;
       default:
@@ -65,6 +70,7 @@ const sim = await startSimulator({
   host: flags.host,
   port: flags.port,
   latencyMs: flags.latencyMs,
+  ...(flags.pushDelayMs === undefined ? {} : { pushDelayMs: flags.pushDelayMs }),
   ...(flags.apiKey === undefined ? {} : { apiKey: flags.apiKey }),
 });
 console.log(`Codat simulator listening on ${sim.url}`);

@@ -5,12 +5,15 @@
  * Order of handling for every request:
  *   1. record it (`requests`), whatever happens next;
  *   2. take the first matching injected fault: `status`/`reset`/`hang`/`malformed` end the request here,
- *      `delay` waits and then continues;
+ *      `delay` waits and then continues, `applyThenReset` continues but swaps the final answer for a reset;
  *   3. auth (only when an API key is configured) → 401 ErrorMessage;
  *   4. per-company concurrency (`/companies/{id}/…`): a request that would exceed the limit answers 429 with
  *      `Retry-After: 1`; admitted requests hold their slot until the response finishes or the socket closes;
- *   5. artificial latency (every response, errors included, so the in-flight window includes it);
- *   6. route → handler → response; unknown routes answer a 404 ErrorMessage.
+ *   5. `Idempotency-Key` on POST/PATCH (idempotency.ts): the body is read, the key is claimed (or the stored
+ *      response replayed, or 409/422) — before the latency, so a retry during the first request's latency
+ *      sees it in flight;
+ *   6. artificial latency (every response, errors included, so the in-flight window includes it);
+ *   7. route → handler → response; unknown routes answer a 404 ErrorMessage.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -18,7 +21,16 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SimHttpError, defaultErrorText, errorMessage } from "./errors.js";
+import type { DownloadRecord } from "./attachments.js";
 import { FaultQueue, MALFORMED_JSON_BODY, type Fault } from "./faults.js";
+import {
+  IDEMPOTENCY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  IdempotencyStore,
+  isGuid,
+  requestFingerprint,
+  type IdempotencyTicket,
+} from "./idempotency.js";
 import type { SimulatorStore } from "./store.js";
 
 // ---------------------------------------------------------------------------------------------------- routing
@@ -42,8 +54,19 @@ export interface RequestContext {
   req: IncomingMessage;
   /** Aborted when the client goes away or the simulator closes (for long-running/streaming handlers). */
   signal: AbortSignal;
-  /** Reads the request body (for push routes); rejects with 413 beyond `limitBytes`. */
+  /**
+   * Reads the request body (for push routes); rejects with 413 beyond `limitBytes`. Memoised: the idempotency
+   * layer may already have read it, and a second call returns the same bytes.
+   */
   readBody(limitBytes?: number): Promise<Buffer>;
+  /** The simulator's clock (ms since the epoch; `SimulatorOptions.now`, default `Date.now`). */
+  now(): number;
+  /** How long a push operation stays Pending (`SimulatorOptions.pushDelayMs`). */
+  pushDelayMs: number;
+  /** Runs `task` after `delayMs` (background work such as push completion); cancelled when the simulator closes. */
+  schedule(delayMs: number, task: () => void): void;
+  /** Attachment downloads served so far (see `Simulator.downloads`). */
+  downloads: DownloadRecord[];
 }
 
 export type RouteHandler = (ctx: RequestContext) => SimResponse | Promise<SimResponse>;
@@ -132,10 +155,19 @@ function errorResponse(error: SimHttpError): SimResponse {
   return json(error.status, error.body(), error.headers);
 }
 
-async function send(res: ServerResponse, response: SimResponse): Promise<void> {
+async function send(res: ServerResponse, response: SimResponse, head = false): Promise<void> {
   if (res.destroyed || res.headersSent) return;
   const headers: Record<string, string | number> = { ...response.headers };
   const body = response.body;
+  if (head) {
+    // HEAD: the handler states the Content-Length of the body it would send; nothing is written (a Readable
+    // given here anyway is discarded unread, so a HEAD never generates a download's bytes).
+    if (body instanceof Readable) body.destroy();
+    else if (headers["content-length"] === undefined) headers["content-length"] = Buffer.byteLength(body ?? "");
+    res.writeHead(response.status, headers);
+    res.end();
+    return;
+  }
   if (body instanceof Readable) {
     res.writeHead(response.status, headers);
     try {
@@ -164,6 +196,11 @@ export interface RecordedRequest {
   headers: Record<string, string | undefined>;
   /** The request target exactly as received (still percent-encoded). */
   rawUrl: string;
+  /**
+   * The request body as UTF-8 text, once the simulator has read it (push routes, Idempotency-Key requests), so
+   * tests can assert what a client sent upstream; undefined for requests whose body was never read.
+   */
+  body?: string;
 }
 
 export interface ServerSettings {
@@ -172,7 +209,11 @@ export interface ServerSettings {
   latencyMs: number;
   maxConcurrentPerCompany: number;
   apiKey?: string | undefined;
+  /** How long push operations stay Pending; default `DEFAULT_PUSH_DELAY_MS`. */
+  pushDelayMs?: number | undefined;
 }
+
+export const DEFAULT_PUSH_DELAY_MS = 300;
 
 /** Everything mutable about a running simulator, shared between the HTTP handler and the public API. */
 export class SimulatorState {
@@ -180,6 +221,28 @@ export class SimulatorState {
   readonly faults = new FaultQueue();
   readonly inFlight = new Map<string, number>();
   readonly closing = new AbortController();
+  readonly idempotency: IdempotencyStore;
+  readonly downloads: DownloadRecord[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(readonly now: () => number = Date.now) {
+    this.idempotency = new IdempotencyStore(now);
+    this.closing.signal.addEventListener("abort", () => {
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
+    });
+  }
+
+  /** Background work (push completion). Unref'd: a forgotten simulator must not keep a test process alive. */
+  schedule(delayMs: number, task: () => void): void {
+    if (this.closing.signal.aborted) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      task();
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
 }
 
 /** The request listener. Exposed so other servers (or tests) can mount the simulator themselves. */
@@ -220,18 +283,29 @@ async function handle(
 
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  state.requests.push({ method, path, query: Object.fromEntries(query), headers, rawUrl });
+  const recorded: RecordedRequest = { method, path, query: Object.fromEntries(query), headers, rawUrl };
+  state.requests.push(recorded);
 
   const fault = state.faults.take(method, path);
+  let dropResponse = false;
   if (fault) {
-    if (fault.kind !== "delay") return applyFault(fault, res);
-    if (!(await pause(fault.ms, state))) return;
+    if (fault.kind === "applyThenReset") dropResponse = true;
+    else if (fault.kind !== "delay") return applyFault(fault, res);
+    else if (!(await pause(fault.ms, state))) return;
   }
+  // Every answer from here on goes through deliver(), so `applyThenReset` can swap it for a reset.
+  const head = method === "HEAD";
+  const deliver = (response: SimResponse): Promise<void> => {
+    if (!dropResponse) return send(res, response, head);
+    if (response.body instanceof Readable) response.body.destroy();
+    resetConnection(res);
+    return Promise.resolve();
+  };
 
   // Requests that carry a body are drained lazily by handlers; nothing to do for GETs.
   if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
     if (!(await pause(settings.latencyMs, state))) return;
-    return send(res, errorResponse(new SimHttpError(401, "Unauthorized")));
+    return deliver(errorResponse(new SimHttpError(401, "Unauthorized")));
   }
 
   const companyKey = segments && segments[0] === "companies" && segments[1] ? segments[1].toLowerCase() : undefined;
@@ -239,8 +313,7 @@ async function handle(
     const current = state.inFlight.get(companyKey) ?? 0;
     if (current >= settings.maxConcurrentPerCompany) {
       if (!(await pause(settings.latencyMs, state))) return;
-      return send(
-        res,
+      return deliver(
         errorResponse(
           new SimHttpError(429, "You have made too many requests in a given amount of time; please retry later.", "PublicApi", {
             "retry-after": "1",
@@ -256,16 +329,102 @@ async function handle(
     });
   }
 
-  if (!(await pause(settings.latencyMs, state))) return;
+  let bodyRead: Promise<Buffer> | undefined;
+  const readBodyOnce = (limitBytes = 10 * 1024 * 1024): Promise<Buffer> =>
+    (bodyRead ??= readBody(req, limitBytes).then((body) => {
+      recorded.body = body.toString("utf8");
+      return body;
+    }));
 
-  if (!segments) return send(res, errorResponse(new SimHttpError(400, "Error processing request - malformed path.")));
+  let ticket: IdempotencyTicket | undefined;
+  const idempotencyKey = req.headers[IDEMPOTENCY_HEADER];
+  if ((method === "POST" || method === "PATCH") && typeof idempotencyKey === "string" && idempotencyKey !== "") {
+    const early = await claimIdempotencyKey(state, companyKey ?? "", idempotencyKey, method, path, readBodyOnce);
+    if ("response" in early) {
+      if (!(await pause(settings.latencyMs, state))) return;
+      return deliver(early.response);
+    }
+    ticket = early.ticket;
+  }
+
+  try {
+    if (!(await pause(settings.latencyMs, state))) return;
+    const response = await route(settings, state, segments, method, path, query, req, res, readBodyOnce);
+    if (ticket) {
+      const body = response.body;
+      // 5xx (and streams, which cannot be replayed) leave the key free, so a retry runs the request again.
+      if (response.status < 500 && !(body instanceof Readable)) {
+        state.idempotency.complete(ticket, { status: response.status, headers: { ...response.headers }, body: body ?? "" });
+      }
+    }
+    await deliver(response);
+  } finally {
+    if (ticket) state.idempotency.release(ticket); // no-op once completed
+  }
+}
+
+/**
+ * Looks the key up: either an early answer (400 for a non-GUID key, 413 for an oversized body, a replay, 409 or
+ * 422) or the claimed key, which the caller completes with its response.
+ */
+async function claimIdempotencyKey(
+  state: SimulatorState,
+  scope: string,
+  key: string,
+  method: string,
+  path: string,
+  readBodyOnce: () => Promise<Buffer>,
+): Promise<{ response: SimResponse } | { ticket: IdempotencyTicket }> {
+  if (!isGuid(key)) {
+    return { response: errorResponse(new SimHttpError(400, "Error processing request - the Idempotency-Key header must be a GUID.")) };
+  }
+  let body: Buffer;
+  try {
+    body = await readBodyOnce();
+  } catch (err) {
+    if (err instanceof SimHttpError) return { response: errorResponse(err) };
+    throw err;
+  }
+  const decision = state.idempotency.begin(scope, key, requestFingerprint(method, path, body));
+  switch (decision.kind) {
+    case "new":
+      return { ticket: decision.ticket };
+    case "replay": {
+      const stored = decision.response;
+      return { response: { status: stored.status, headers: { ...stored.headers, [IDEMPOTENT_REPLAYED_HEADER]: "true" }, body: stored.body } };
+    }
+    case "inFlight":
+      return {
+        response: errorResponse(
+          new SimHttpError(409, "A request with this Idempotency-Key is still being processed; retry once it has completed."),
+        ),
+      };
+    case "mismatch":
+      return {
+        response: errorResponse(
+          new SimHttpError(422, "The Idempotency-Key has already been used for a different request (the request body differs)."),
+        ),
+      };
+  }
+}
+
+/** Routing and the handler call; every outcome is a response (handler bugs propagate as exceptions). */
+async function route(
+  settings: ServerSettings,
+  state: SimulatorState,
+  segments: string[] | undefined,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+  readBodyOnce: (limitBytes?: number) => Promise<Buffer>,
+): Promise<SimResponse> {
+  if (!segments) return errorResponse(new SimHttpError(400, "Error processing request - malformed path."));
   const matched = settings.router.match(method, segments);
-  if (!matched) return send(res, errorResponse(new SimHttpError(404, `No route matches ${method} ${path}`)));
+  if (!matched) return errorResponse(new SimHttpError(404, `No route matches ${method} ${path}`));
   if ("allow" in matched) {
-    return send(
-      res,
-      errorResponse(new SimHttpError(405, `Method ${method} is not allowed.`, "PublicApi", { allow: matched.allow.join(", ") })),
-    );
+    return errorResponse(new SimHttpError(405, `Method ${method} is not allowed.`, "PublicApi", { allow: matched.allow.join(", ") }));
   }
 
   const requestAbort = new AbortController();
@@ -279,16 +438,18 @@ async function handle(
     store: settings.store,
     req,
     signal: AbortSignal.any([requestAbort.signal, state.closing.signal]),
-    readBody: (limitBytes = 10 * 1024 * 1024) => readBody(req, limitBytes),
+    readBody: readBodyOnce,
+    now: state.now,
+    pushDelayMs: settings.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS,
+    schedule: (delayMs, task) => state.schedule(delayMs, task),
+    downloads: state.downloads,
   };
-  let response: SimResponse;
   try {
-    response = await matched.handler(ctx);
+    return await matched.handler(ctx);
   } catch (err) {
     if (!(err instanceof SimHttpError)) throw err;
-    response = errorResponse(err);
+    return errorResponse(err);
   }
-  await send(res, response);
 }
 
 /** Waits `ms` (no-op for 0); false when the simulator closed meanwhile (the socket is being destroyed). */
@@ -302,15 +463,18 @@ async function pause(ms: number, state: SimulatorState): Promise<boolean> {
   }
 }
 
-async function applyFault(fault: Exclude<Fault, { kind: "delay" }>, res: ServerResponse): Promise<void> {
+function resetConnection(res: ServerResponse): void {
+  const socket: Socket | null = res.socket;
+  // resetAndDestroy sends a TCP RST (what a crashed proxy looks like); plain destroy is the fallback.
+  if (socket && typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();
+  else res.destroy();
+}
+
+async function applyFault(fault: Exclude<Fault, { kind: "delay" | "applyThenReset" }>, res: ServerResponse): Promise<void> {
   switch (fault.kind) {
-    case "reset": {
-      const socket: Socket | null = res.socket;
-      // resetAndDestroy sends a TCP RST (what a crashed proxy looks like); plain destroy is the fallback.
-      if (socket && typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();
-      else res.destroy();
+    case "reset":
+      resetConnection(res);
       return;
-    }
     case "hang":
       return; // the response is never written; close() destroys the socket
     case "malformed":
@@ -331,15 +495,20 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) {
-        reject(new SimHttpError(413, "Request body too large."));
-        req.destroy();
+        // Keep draining (discarding) instead of destroying the socket, so the client gets to read the 413;
+        // `connection: close` stops the socket from being reused after a half-read request.
+        req.off("data", onData);
+        req.resume();
+        chunks.length = 0;
+        reject(new SimHttpError(413, "Request body too large.", "PublicApi", { connection: "close" }));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });

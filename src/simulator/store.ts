@@ -5,11 +5,13 @@
  * `Dataset.upsert`, never mutates it. That lets the store cache each record's JSON text (list pages are built
  * by concatenating cached strings) and cache sorted views per `orderBy`, both invalidated by identity/version.
  */
-import type { CodatAttachment, CodatCustomer } from "../codat/types.js";
+import type { CodatAttachment, CodatCustomer, CodatPushOperation } from "../codat/types.js";
 import type { components as Platform } from "../codat/__generated__/platform.js";
 import { compileOrderBy, type CompiledOrder, type DatasetSchema } from "./query.js";
 
 export type CodatConnection = Platform["schemas"]["Connection"];
+/** A stored push operation (Sync for Expenses `PushOperation`; the POST/PUT responses add `data`). */
+export type PushOperationRecord = CodatPushOperation;
 
 /** Query/orderBy schema of the customers dataset (Accounting `Customer`). */
 export const CUSTOMER_SCHEMA: DatasetSchema = (() => {
@@ -66,6 +68,22 @@ export const CONNECTION_SCHEMA: DatasetSchema = {
     status: { kind: "string" },
     lastSync: { kind: "date" },
     created: { kind: "date" },
+  },
+};
+
+/** Query/orderBy schema of a company's push operations (`GET /companies/{id}/push`). */
+export const PUSH_OPERATION_SCHEMA: DatasetSchema = {
+  fields: {
+    pushOperationKey: { kind: "string" },
+    companyId: { kind: "string" },
+    dataConnectionKey: { kind: "string" },
+    dataType: { kind: "string" },
+    status: { kind: "string" },
+    statusCode: { kind: "number" },
+    requestedOnUtc: { kind: "date" },
+    completedOnUtc: { kind: "date" },
+    timeoutInMinutes: { kind: "number" },
+    errorMessage: { kind: "string" },
   },
 };
 
@@ -155,6 +173,11 @@ export interface CompanyData {
   customers: Dataset<CodatCustomer & { id: string }>;
   /** Attachment metadata by customer id (all on the company's accounting connection). */
   attachments: Map<string, AttachmentRecord[]>;
+  /**
+   * Push operations in request order (the default order of `GET /companies/{id}/push`). A status change
+   * replaces the record (`upsert`), like every other record.
+   */
+  pushOperations: Dataset<PushOperationRecord>;
 }
 
 export class SimulatorStore {

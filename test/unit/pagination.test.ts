@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { planPages, resolveConnection, MAX_PAGE_SIZE, type ListPage } from "../../src/pagination/connection.js";
 import { CursorCodec, type ListIdentity } from "../../src/pagination/cursor.js";
 import { errorCodeOf } from "../../src/errors.js";
+import type { Connection } from "../../src/models/index.js";
 
 const list: ListIdentity = { kind: "customers", companyId: "8a210b68-6988-11ed-a1eb-0242ac120002" };
 const codec = new CursorCodec("test-secret-test-secret-test-secret");
@@ -44,7 +45,7 @@ describe("resolveConnection", () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let guard = 0; guard < 1000; guard++) {
-      const page = await resolveConnection({ first: size, after }, list, codec, upstream.fetchPage, (x) => x);
+      const page: Connection<string> = await resolveConnection({ first: size, after }, list, codec, upstream.fetchPage, (x) => x);
       seen.push(...page.nodes);
       expect(page.totalCount).toBe(total);
       expect(page.pageInfo.hasPreviousPage).toBe(after !== null && total > 0);
@@ -59,7 +60,7 @@ describe("resolveConnection", () => {
     const seen: string[] = [];
     let before: string | null = null;
     for (let guard = 0; guard < 1000; guard++) {
-      const page = await resolveConnection({ last: size, before }, list, codec, upstream.fetchPage, (x) => x);
+      const page: Connection<string> = await resolveConnection({ last: size, before }, list, codec, upstream.fetchPage, (x) => x);
       seen.unshift(...page.nodes);
       if (!page.pageInfo.hasPreviousPage) break;
       before = page.pageInfo.startCursor;

@@ -1,12 +1,13 @@
 /**
- * Building blocks shared by the simulator's routes: company lookup, Codat paging (`page`, `pageSize`,
- * `query`, `orderBy`) and the `{ results, pageNumber, pageSize, totalResults, _links }` envelope.
+ * Building blocks shared by the simulator's routes: company/connection lookup, query parameters, Codat paging
+ * (`page`, `pageSize`, `query`, `orderBy`) and the `{ results, pageNumber, pageSize, totalResults, _links }`
+ * envelope.
  */
 import { SimHttpError } from "../errors.js";
 import { QueryError, compileQuery } from "../query.js";
 import type { RequestContext, SimResponse } from "../server.js";
 import { jsonText } from "../server.js";
-import { recordJson, type CompanyData, type Dataset } from "../store.js";
+import { recordJson, type CodatConnection, type CompanyData, type Dataset } from "../store.js";
 
 /** The company named by the `companyId` path parameter, or Codat's 404 for an unknown company. */
 export function requireCompany(ctx: RequestContext): CompanyData {
@@ -85,4 +86,32 @@ export function listPage<T extends object>(
     200,
     `{"results":[${results}],"pageNumber":${page},"pageSize":${pageSize},"totalResults":${total},"_links":${links}}`,
   );
+}
+
+/**
+ * The company's data connection named by the `connectionId` path parameter (GUIDs, matched case-insensitively),
+ * or Codat's 404 "Data connection … not found" — also for a connection of another company.
+ */
+export function requireConnection(ctx: RequestContext, company: CompanyData): CodatConnection {
+  const id = ctx.params["connectionId"] ?? "";
+  const connection = company.connections.get(id) ?? company.connections.all().find((c) => c.id.toLowerCase() === id.toLowerCase());
+  if (!connection) throw new SimHttpError(404, `Data connection ${id} not found`, "PublicApi");
+  return connection;
+}
+
+/** A boolean query parameter (`true`/`false`, any case; empty or absent → `fallback`), else 400. */
+export function boolParam(ctx: RequestContext, name: string, fallback: boolean): boolean {
+  const raw = ctx.query.get(name);
+  if (raw === null || raw === "") return fallback;
+  const lower = raw.toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  throw new SimHttpError(400, `Error processing request - ${name} must be true or false.`, "PublicApi");
+}
+
+/** An optional non-negative int32 query parameter (absent or empty → null), else 400. */
+export function optionalIntParam(ctx: RequestContext, name: string): number | null {
+  const raw = ctx.query.get(name);
+  if (raw === null || raw === "") return null;
+  return intParam(ctx, name, 0, 0, 2_147_483_647);
 }

@@ -1,0 +1,198 @@
+/**
+ * The per-call half of the client's request pipeline. ky runs the attempt loop (per-attempt timeout, the sleep
+ * between attempts, abort wiring); a `CodatCall` binds that loop to what only this call knows:
+ *
+ * - its deadline: one timer for the whole call, covering queueing, attempts and sleeps. Before each sleep the
+ *   retry plan checks that the wait ends before the deadline; if not, the call stops and reports the last
+ *   failure rather than sleeping into a timeout;
+ * - its company slot: taken in ky's `beforeRequest`/`beforeRetry` hooks (so time spent queueing does not eat
+ *   into the per-attempt timeout) and given back when the attempt's response body is finished — never held
+ *   during a sleep between attempts;
+ * - its transport: JSON answers are read completely inside the attempt, so a connection that breaks mid-body
+ *   fails that attempt (and is retried like any network error) and the slot is released as soon as Codat is
+ *   done; streamed downloads hand the body on and release the slot when the stream ends, fails or is cancelled.
+ */
+import type { Options, ShouldRetryState } from "ky";
+import { mapUpstreamError, upstreamTimeout, upstreamUnavailable } from "./errors.js";
+import type { KeyedLimiter, Release } from "./limiter.js";
+import { nextRetryDelay, type RetryPolicy } from "./retry.js";
+
+export type Transport = "json" | "stream";
+
+export interface CallSettings {
+  method: "GET" | "HEAD" | "POST" | "PUT";
+  limiter: KeyedLimiter;
+  limiterKey: string;
+  policy: RetryPolicy;
+  deadlineMs: number;
+  transport: Transport;
+  /** The caller's signal: aborts the attempt in flight, a queued slot request and any wait. */
+  signal: AbortSignal | undefined;
+}
+
+/** Abort reason used when the call's own deadline fires, to tell it apart from the caller's abort. */
+class DeadlineExceeded extends Error {
+  override readonly name = "DeadlineExceeded";
+}
+
+/** Statuses whose Response may not carry a body (the Response constructor throws otherwise). */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
+export class CodatCall {
+  /** The caller's signal combined with the deadline; ky, the limiter and fetch all observe it. */
+  readonly signal: AbortSignal;
+  readonly #settings: CallSettings;
+  readonly #deadline = new AbortController();
+  readonly #deadlineAt: number;
+  readonly #timer: ReturnType<typeof setTimeout>;
+  #slot: Release | undefined;
+  #finished = false;
+  #plannedDelayMs = 0;
+
+  constructor(settings: CallSettings) {
+    this.#settings = settings;
+    this.#deadlineAt = Date.now() + settings.deadlineMs;
+    this.#timer = setTimeout(() => this.#deadline.abort(new DeadlineExceeded()), settings.deadlineMs);
+    this.signal = settings.signal
+      ? AbortSignal.any([settings.signal, this.#deadline.signal])
+      : this.#deadline.signal;
+  }
+
+  /** The ky options that bind one request to this call; merged over the client's instance defaults. */
+  kyOptions(): Options {
+    return {
+      signal: this.signal,
+      retry: {
+        shouldRetry: (state) => this.#shouldRetry(state),
+        // Called by ky right after shouldRetry answered true; the wait was planned there.
+        delay: () => this.#plannedDelayMs,
+      },
+      hooks: {
+        beforeRequest: [() => this.#acquireSlot()],
+        beforeRetry: [() => this.#acquireSlot()],
+      },
+      fetch: (input, init) => this.#attempt(input, init),
+    };
+  }
+
+  /**
+   * Ends the call's bookkeeping: stops the deadline timer and returns a slot that was taken but never used.
+   * For a stream, the slot now belongs to the body and is released by it.
+   */
+  finish(): void {
+    this.#finished = true;
+    clearTimeout(this.#timer);
+    this.#releaseSlot();
+  }
+
+  /**
+   * What the caller sees for a failure: the caller's own abort reason unchanged, UPSTREAM_TIMEOUT when the
+   * deadline cut the call short, otherwise the mapped upstream failure.
+   */
+  failure(error: unknown): unknown {
+    if (this.#settings.signal?.aborted) return this.#settings.signal.reason;
+    if (this.#deadline.signal.aborted) return upstreamTimeout();
+    return mapUpstreamError(error);
+  }
+
+  #shouldRetry({ error, retryCount }: ShouldRetryState): boolean {
+    if (this.signal.aborted) return false;
+    const wait = nextRetryDelay({
+      method: this.#settings.method,
+      error,
+      retryNumber: retryCount,
+      policy: this.#settings.policy,
+      deadlineAt: this.#deadlineAt,
+    });
+    if (wait === undefined) return false;
+    this.#plannedDelayMs = wait;
+    return true;
+  }
+
+  async #acquireSlot(): Promise<void> {
+    this.#releaseSlot();
+    const slot = await this.#settings.limiter.acquire(this.#settings.limiterKey, this.signal);
+    // ky awaits its hooks, so the call cannot have ended meanwhile; if it somehow did, nobody would release this.
+    if (this.#finished) slot();
+    else this.#slot = slot;
+  }
+
+  #releaseSlot(): void {
+    const slot = this.#slot;
+    this.#slot = undefined;
+    slot?.();
+  }
+
+  /** One attempt, run inside ky's per-attempt timeout, holding this call's slot. */
+  async #attempt(input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+    // The hooks took the slot; taking it over here means finish() will not release it a second time.
+    const release = this.#slot ?? (await this.#settings.limiter.acquire(this.#settings.limiterKey, this.signal));
+    this.#slot = undefined;
+    let response: Response;
+    try {
+      response = await fetch(input, init);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (this.#settings.transport === "json") {
+      try {
+        const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
+        return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+      } finally {
+        release();
+      }
+    }
+    const requestSignal = input instanceof Request ? input.signal : (init?.signal ?? undefined);
+    return withReleasingBody(response, release, requestSignal, this.#settings.signal);
+  }
+}
+
+/**
+ * Re-wraps a streamed response so its slot is released exactly once when the body ends, fails, is cancelled
+ * by the consumer, or the request is aborted while nobody is reading (a body that is never read would
+ * otherwise pin the slot for good).
+ */
+function withReleasingBody(
+  response: Response,
+  release: Release,
+  requestSignal: AbortSignal | undefined,
+  callerSignal: AbortSignal | undefined,
+): Response {
+  const source = response.body;
+  if (source === null) {
+    release();
+    return response;
+  }
+  let released = false;
+  const done = (): void => {
+    if (released) return;
+    released = true;
+    requestSignal?.removeEventListener("abort", done);
+    release();
+  };
+  requestSignal?.addEventListener("abort", done, { once: true });
+  const reader = source.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      } catch {
+        done();
+        // undici's error carries socket addresses; the consumer gets a coded error or its own abort reason.
+        controller.error(callerSignal?.aborted ? callerSignal.reason : upstreamUnavailable());
+      }
+    },
+    async cancel(reason) {
+      done();
+      await reader.cancel(reason).catch(() => undefined);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}

@@ -1,0 +1,400 @@
+/**
+ * The gateway's only way to Codat. One ky instance carries the base URL, the Basic credentials, the
+ * per-attempt timeout and the retry limit; each call adds its deadline, its company slot and its retry plan
+ * (see call.ts and retry.ts). Every id is validated before a URL is built (paths.ts), every failure leaves as a
+ * coded GraphQLError (errors.ts), and every body is shape-checked before it is returned as a DTO (shapes.ts).
+ */
+import { Buffer } from "node:buffer";
+import ky, { HTTPError, type KyInstance, type Options } from "ky";
+import { badUserInput } from "../errors.js";
+import { CodatCall, type Transport } from "./call.js";
+import { malformedResponse } from "./errors.js";
+import { KeyedLimiter } from "./limiter.js";
+import { opaqueSegment, uuidSegment } from "./paths.js";
+import type { RetryPolicy } from "./retry.js";
+import {
+  isAttachment,
+  isAttachments,
+  isCreateCustomerResponse,
+  isCustomer,
+  isCustomersPage,
+  isPushOperation,
+  isPushOperationsPage,
+  isPushOption,
+  isUpdateCustomerResponse,
+  type Guard,
+} from "./shapes.js";
+import type {
+  CodatAttachment,
+  CodatAttachments,
+  CodatCreateCustomerResponse,
+  CodatCustomer,
+  CodatCustomersPage,
+  CodatPushOperation,
+  CodatPushOperationsPage,
+  CodatPushOption,
+  CodatUpdateCustomerResponse,
+} from "./types.js";
+
+export interface CodatClientOptions {
+  /** Codat's base URL; may carry a path prefix (`https://proxy.example/codat`). */
+  baseUrl: string;
+  /** Sent as `Authorization: Basic base64(apiKey)`; without it no Authorization header is sent. */
+  apiKey?: string;
+  /** Per attempt, default 10 000 ms. */
+  attemptTimeoutMs?: number;
+  /** Whole call including queueing, retries and waits, default 30 000 ms. */
+  deadlineMs?: number;
+  /** Retries after the first attempt, default 3. */
+  retryLimit?: number;
+  /** First backoff ceiling, default 250 ms; doubles per retry with full jitter, capped by retryMaxDelayMs. */
+  retryInitialDelayMs?: number;
+  /** Default 5 000 ms. */
+  retryMaxDelayMs?: number;
+  /** Longest `Retry-After` honoured, default 10 000 ms; a longer one fails at once with retryAfterSeconds. */
+  maxRetryAfterMs?: number;
+  /** Requests in flight per company, default 10 (Codat's limit; more are answered 429). */
+  maxConcurrentPerCompany?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface PageParams {
+  /** 1-based. */
+  page: number;
+  /** 1..5000. */
+  pageSize: number;
+  /** Codat query language, passed through unchanged. */
+  query?: string;
+  /** One field, `-` prefix for descending. */
+  orderBy?: string;
+}
+
+export interface CreateCustomerParams {
+  /** Sent as `Idempotency-Key`; the same key on a retry makes Codat replay the first answer. */
+  idempotencyKey: string;
+  timeoutInMinutes?: number;
+  allowSyncOnPushComplete?: boolean;
+}
+
+export interface UpdateCustomerParams {
+  forceUpdate?: boolean;
+  timeoutInMinutes?: number;
+  allowSyncOnPushComplete?: boolean;
+}
+
+export interface DownloadOptions extends CallOptions {
+  /** HEAD answers status and headers only (no slot is held afterwards). */
+  method?: "GET" | "HEAD";
+}
+
+export interface AttachmentDownload {
+  status: number;
+  contentType?: string;
+  contentLength?: number;
+  /**
+   * The bytes, streamed. The company slot stays taken until this stream is read to the end, fails or is
+   * cancelled: a consumer that gives up must cancel it.
+   */
+  body: ReadableStream<Uint8Array> | null;
+}
+
+const MAX_PAGE_SIZE = 5000;
+
+interface RequestSpec {
+  method: "GET" | "HEAD" | "POST" | "PUT";
+  companyId: string;
+  path: string;
+  searchParams?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  json?: unknown;
+  signal?: AbortSignal;
+}
+
+export class CodatClient {
+  readonly #http: KyInstance;
+  readonly #limiter: KeyedLimiter;
+  readonly #policy: RetryPolicy;
+  readonly #deadlineMs: number;
+
+  constructor(options: CodatClientOptions) {
+    const attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
+    this.#deadlineMs = positiveInt(options.deadlineMs ?? 30_000, "deadlineMs");
+    this.#policy = {
+      limit: nonNegativeInt(options.retryLimit ?? 3, "retryLimit"),
+      initialDelayMs: nonNegativeInt(options.retryInitialDelayMs ?? 250, "retryInitialDelayMs"),
+      maxDelayMs: nonNegativeInt(options.retryMaxDelayMs ?? 5_000, "retryMaxDelayMs"),
+      maxRetryAfterMs: nonNegativeInt(options.maxRetryAfterMs ?? 10_000, "maxRetryAfterMs"),
+    };
+    this.#limiter = new KeyedLimiter(positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany"));
+
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (options.apiKey) {
+      headers["authorization"] = `Basic ${Buffer.from(options.apiKey, "utf8").toString("base64")}`;
+    }
+    this.#http = ky.create({
+      baseUrl: normalizeBaseUrl(options.baseUrl),
+      headers,
+      timeout: attemptTimeoutMs,
+      throwHttpErrors: true,
+      // Which failures are retried, and after how long, is decided per call by retry.ts (see CodatCall); ky
+      // only needs the limit and every method we use, so its method filter does not pre-empt that decision.
+      retry: { limit: this.#policy.limit, methods: ["get", "head", "post", "put"] },
+    });
+  }
+
+  /** Requests currently in flight to Codat for a company (including open download streams). */
+  inFlight(companyId: string): number {
+    return this.#limiter.inFlight(limiterKey(companyId));
+  }
+
+  /** Requests waiting for one of the company's slots. */
+  queued(companyId: string): number {
+    return this.#limiter.queued(limiterKey(companyId));
+  }
+
+  /** GET /companies/{companyId}/data/customers */
+  async listCustomers(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatCustomersPage> {
+    const path = `companies/${uuidSegment(companyId, "companyId")}/data/customers`;
+    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, isCustomersPage);
+  }
+
+  /** GET /companies/{companyId}/data/customers/{customerId} — resolves null on 404 */
+  async getCustomer(companyId: string, customerId: string, options: CallOptions = {}): Promise<CodatCustomer | null> {
+    const company = uuidSegment(companyId, "companyId");
+    const path = `companies/${company}/data/customers/${opaqueSegment(customerId, "customerId")}`;
+    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isCustomer);
+  }
+
+  /** GET /companies/{companyId}/push */
+  async listPushOperations(
+    companyId: string,
+    params: PageParams,
+    options: CallOptions = {},
+  ): Promise<CodatPushOperationsPage> {
+    const path = `companies/${uuidSegment(companyId, "companyId")}/push`;
+    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, isPushOperationsPage);
+  }
+
+  /** GET /companies/{companyId}/push/{pushOperationKey} — resolves null on 404 */
+  async getPushOperation(
+    companyId: string,
+    pushOperationKey: string,
+    options: CallOptions = {},
+  ): Promise<CodatPushOperation | null> {
+    const company = uuidSegment(companyId, "companyId");
+    const path = `companies/${company}/push/${uuidSegment(pushOperationKey, "pushOperationKey")}`;
+    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isPushOperation);
+  }
+
+  /** GET /companies/{companyId}/connections/{connectionId}/options/customers */
+  async getCustomerCreateUpdateModel(
+    companyId: string,
+    connectionId: string,
+    options: CallOptions = {},
+  ): Promise<CodatPushOption> {
+    const path = `${connectionPath(companyId, connectionId)}/options/customers`;
+    return this.#json({ method: "GET", companyId, path, ...options }, isPushOption);
+  }
+
+  /** POST /companies/{companyId}/connections/{connectionId}/push/customers */
+  async createCustomer(
+    companyId: string,
+    connectionId: string,
+    customer: CodatCustomer,
+    params: CreateCustomerParams,
+    options: CallOptions = {},
+  ): Promise<CodatCreateCustomerResponse> {
+    const path = `${connectionPath(companyId, connectionId)}/push/customers`;
+    // Header values cannot carry controls or spaces; Codat expects a GUID, any visible ASCII token is passed on.
+    if (typeof params.idempotencyKey !== "string" || !/^[\x21-\x7e]{1,255}$/.test(params.idempotencyKey)) {
+      throw badUserInput("idempotencyKey must be 1 to 255 visible ASCII characters", "idempotencyKey");
+    }
+    const searchParams = {
+      timeoutInMinutes: params.timeoutInMinutes,
+      allowSyncOnPushComplete: params.allowSyncOnPushComplete,
+    };
+    const headers = { "idempotency-key": params.idempotencyKey };
+    return this.#json(
+      { method: "POST", companyId, path, searchParams, headers, json: customer, ...options },
+      isCreateCustomerResponse,
+    );
+  }
+
+  /** PUT /companies/{companyId}/connections/{connectionId}/push/customers/{customerId} */
+  async updateCustomer(
+    companyId: string,
+    connectionId: string,
+    customerId: string,
+    customer: CodatCustomer,
+    params: UpdateCustomerParams = {},
+    options: CallOptions = {},
+  ): Promise<CodatUpdateCustomerResponse> {
+    const path = `${connectionPath(companyId, connectionId)}/push/customers/${opaqueSegment(customerId, "customerId")}`;
+    const searchParams = {
+      forceUpdate: params.forceUpdate,
+      timeoutInMinutes: params.timeoutInMinutes,
+      allowSyncOnPushComplete: params.allowSyncOnPushComplete,
+    };
+    return this.#json(
+      { method: "PUT", companyId, path, searchParams, json: customer, ...options },
+      isUpdateCustomerResponse,
+    );
+  }
+
+  /** GET /companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments */
+  async listCustomerAttachments(
+    companyId: string,
+    connectionId: string,
+    customerId: string,
+    options: CallOptions = {},
+  ): Promise<CodatAttachments> {
+    const path = attachmentsPath(companyId, connectionId, customerId);
+    return this.#json({ method: "GET", companyId, path, ...options }, isAttachments);
+  }
+
+  /** GET .../connections/{connectionId}/data/customers/{customerId}/attachments/{attachmentId} — null on 404 */
+  async getCustomerAttachment(
+    companyId: string,
+    connectionId: string,
+    customerId: string,
+    attachmentId: string,
+    options: CallOptions = {},
+  ): Promise<CodatAttachment | null> {
+    const path = attachmentPath(companyId, connectionId, customerId, attachmentId);
+    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isAttachment);
+  }
+
+  /** GET (or HEAD) .../data/customers/{customerId}/attachments/{attachmentId}/download — streams the bytes */
+  async downloadCustomerAttachment(
+    companyId: string,
+    connectionId: string,
+    customerId: string,
+    attachmentId: string,
+    options: DownloadOptions = {},
+  ): Promise<AttachmentDownload> {
+    const path = `${attachmentPath(companyId, connectionId, customerId, attachmentId)}/download`;
+    const spec: RequestSpec = { method: options.method ?? "GET", companyId, path, headers: { accept: "*/*" } };
+    if (options.signal) spec.signal = options.signal;
+    const response = await this.#send(spec, "stream");
+    const download: AttachmentDownload = { status: response.status, body: response.body };
+    const contentType = response.headers.get("content-type");
+    if (contentType) download.contentType = contentType;
+    const contentLength = response.headers.get("content-length");
+    if (contentLength && /^\d+$/.test(contentLength)) download.contentLength = Number(contentLength);
+    return download;
+  }
+
+  async #json<T>(spec: RequestSpec, guard: Guard<T>): Promise<T> {
+    return parseJson(await this.#send(spec, "json"), guard);
+  }
+
+  /** For lookups where "not there" is an answer, not an error. */
+  async #jsonOrNull<T>(spec: RequestSpec, guard: Guard<T>): Promise<T | null> {
+    const response = await this.#send(spec, "json", { nullOn404: true });
+    return response === null ? null : parseJson(response, guard);
+  }
+
+  #send(spec: RequestSpec, transport: Transport): Promise<Response>;
+  #send(spec: RequestSpec, transport: Transport, options: { nullOn404: true }): Promise<Response | null>;
+  async #send(spec: RequestSpec, transport: Transport, options: { nullOn404?: boolean } = {}): Promise<Response | null> {
+    const call = new CodatCall({
+      method: spec.method,
+      limiter: this.#limiter,
+      limiterKey: limiterKey(spec.companyId),
+      policy: this.#policy,
+      deadlineMs: this.#deadlineMs,
+      transport,
+      signal: spec.signal,
+    });
+    try {
+      const request: Options = { ...call.kyOptions(), method: spec.method };
+      if (spec.searchParams) request.searchParams = spec.searchParams;
+      if (spec.headers) request.headers = spec.headers;
+      if (spec.json !== undefined) request.json = spec.json;
+      return await this.#http(spec.path, request);
+    } catch (error) {
+      if (options.nullOn404 && error instanceof HTTPError && error.response.status === 404) return null;
+      throw call.failure(error);
+    } finally {
+      call.finish();
+    }
+  }
+}
+
+/** Reads a fully buffered JSON answer; anything unparsable or of the wrong shape is UPSTREAM_ERROR, never retried. */
+async function parseJson<T>(response: Response, guard: Guard<T>): Promise<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await response.text());
+  } catch {
+    throw malformedResponse(response.status);
+  }
+  if (!guard(value)) throw malformedResponse(response.status);
+  return value;
+}
+
+function connectionPath(companyId: string, connectionId: string): string {
+  return `companies/${uuidSegment(companyId, "companyId")}/connections/${uuidSegment(connectionId, "connectionId")}`;
+}
+
+function attachmentsPath(companyId: string, connectionId: string, customerId: string): string {
+  const customer = opaqueSegment(customerId, "customerId");
+  return `${connectionPath(companyId, connectionId)}/data/customers/${customer}/attachments`;
+}
+
+function attachmentPath(companyId: string, connectionId: string, customerId: string, attachmentId: string): string {
+  return `${attachmentsPath(companyId, connectionId, customerId)}/${opaqueSegment(attachmentId, "attachmentId")}`;
+}
+
+function pageQuery(params: PageParams): Record<string, string | number | undefined> {
+  if (!Number.isInteger(params.page) || params.page < 1) {
+    throw badUserInput("page must be an integer of at least 1", "page");
+  }
+  if (!Number.isInteger(params.pageSize) || params.pageSize < 1 || params.pageSize > MAX_PAGE_SIZE) {
+    throw badUserInput(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}`, "pageSize");
+  }
+  return { page: params.page, pageSize: params.pageSize, query: params.query, orderBy: params.orderBy };
+}
+
+/** Company ids are UUIDs and Codat treats them case-insensitively, so the limit is per lower-cased id. */
+function limiterKey(companyId: string): string {
+  return companyId.toLowerCase();
+}
+
+/**
+ * A base URL with a trailing slash, so relative endpoint paths extend its path prefix instead of replacing the
+ * last segment. Errors name the option, never the value (it may embed credentials).
+ */
+function normalizeBaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError("CodatClient: baseUrl must be an absolute URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError("CodatClient: baseUrl must use http or https");
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    throw new TypeError("CodatClient: baseUrl must not carry credentials, a query or a fragment");
+  }
+  if (!url.pathname.endsWith("/")) url.pathname = `${url.pathname}/`;
+  return url.href;
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1 || value > 2_147_483_647) {
+    throw new RangeError(`CodatClient: ${name} must be a positive integer of milliseconds or a count`);
+  }
+  return value;
+}
+
+function nonNegativeInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 2_147_483_647) {
+    throw new RangeError(`CodatClient: ${name} must be a non-negative integer`);
+  }
+  return value;
+}

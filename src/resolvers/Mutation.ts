@@ -1,0 +1,7 @@
+import type { MutationResolvers } from "../__generated__/resolvers-types.js";
+import { createCustomer, updateCustomer } from "../writes/customers.js";
+
+export const Mutation: MutationResolvers = {
+  createCustomer: (_parent, { input }, ctx) => createCustomer(ctx, input),
+  updateCustomer: (_parent, { input }, ctx) => updateCustomer(ctx, input),
+};

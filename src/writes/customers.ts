@@ -1,0 +1,122 @@
+/**
+ * Customer writes: validate the input, send Codat's push request, and turn the answer into a payload. Kept out
+ * of the resolvers because it decides between data and errors (a Codat 400 with validation details is data
+ * the frontend shows next to its form fields; any other failure is a coded error).
+ */
+import { randomUUID } from "node:crypto";
+import { codatValidationOf } from "../codat/errors.js";
+import { uuidSegment, opaqueSegment } from "../codat/paths.js";
+import type { CodatCreateCustomerResponse, CodatCustomer, CodatUpdateCustomerResponse } from "../codat/types.js";
+import type { GatewayContext } from "../context.js";
+import type { CreateCustomerInput, UpdateCustomerInput } from "../__generated__/resolvers-types.js";
+import { badUserInput } from "../errors.js";
+import { toCodatCustomer } from "../mappers/customer-input.js";
+import { toCustomer, type CustomerPushPayload, type PushOperation } from "../models/index.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Codat's own upper bound is undocumented; a week is far beyond any sane push. */
+const MAX_TIMEOUT_MINUTES = 7 * 24 * 60;
+
+function timeout(value: number | null | undefined): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MINUTES) {
+    throw badUserInput(`input.timeoutInMinutes must be between 1 and ${MAX_TIMEOUT_MINUTES}.`, "input.timeoutInMinutes");
+  }
+  return value;
+}
+
+export async function createCustomer(ctx: GatewayContext, input: CreateCustomerInput): Promise<CustomerPushPayload> {
+  const idempotencyKey = input.idempotencyKey ?? randomUUID();
+  if (!UUID.test(idempotencyKey)) {
+    throw badUserInput("input.idempotencyKey must be a UUID (Codat's Idempotency-Key is a GUID).", "input.idempotencyKey");
+  }
+  uuidSegment(input.companyId, "input.companyId");
+  uuidSegment(input.connectionId, "input.connectionId");
+  const body = toCodatCustomer(input.customer, "input.customer");
+  const timeoutInMinutes = timeout(input.timeoutInMinutes);
+
+  const response = await ctx.client
+    .createCustomer(input.companyId, input.connectionId, body, {
+      idempotencyKey,
+      ...(timeoutInMinutes !== undefined ? { timeoutInMinutes } : {}),
+      ...(input.allowSyncOnPushComplete != null ? { allowSyncOnPushComplete: input.allowSyncOnPushComplete } : {}),
+    })
+    .catch((error: unknown) => refusal(error, input.companyId, input.connectionId, idempotencyKey, timeoutInMinutes));
+  if (isPayload(response)) return { ...response, idempotencyKey };
+
+  const created = response.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? response.data?.id;
+  return payload(ctx, response, created, idempotencyKey);
+}
+
+export async function updateCustomer(ctx: GatewayContext, input: UpdateCustomerInput): Promise<CustomerPushPayload> {
+  uuidSegment(input.companyId, "input.companyId");
+  uuidSegment(input.connectionId, "input.connectionId");
+  opaqueSegment(input.customerId, "input.customerId");
+  const body = toCodatCustomer(input.customer, "input.customer", input.customerId);
+  const timeoutInMinutes = timeout(input.timeoutInMinutes);
+
+  const response = await ctx.client
+    .updateCustomer(input.companyId, input.connectionId, input.customerId, body, {
+      ...(input.forceUpdate != null ? { forceUpdate: input.forceUpdate } : {}),
+      ...(timeoutInMinutes !== undefined ? { timeoutInMinutes } : {}),
+      ...(input.allowSyncOnPushComplete != null ? { allowSyncOnPushComplete: input.allowSyncOnPushComplete } : {}),
+    })
+    .catch((error: unknown) => refusal(error, input.companyId, input.connectionId, randomUUID(), timeoutInMinutes));
+  if (isPayload(response)) return response;
+  return payload(ctx, response, input.customerId, null);
+}
+
+function isPayload(value: object): value is CustomerPushPayload {
+  return "pushOperation" in value;
+}
+
+/** The push operation, and the customer as written when its id is known; primes the request's loader. */
+function payload(
+  ctx: GatewayContext,
+  response: CodatCreateCustomerResponse | CodatUpdateCustomerResponse,
+  customerId: string | undefined,
+  idempotencyKey: string | null,
+): CustomerPushPayload {
+  const { data, ...operation } = response;
+  let customer = null;
+  if (customerId !== undefined && data) {
+    customer = toCustomer(response.companyId, { ...(data as CodatCustomer), id: customerId });
+    const key = { companyId: response.companyId, id: customerId };
+    ctx.loaders.customer.clear(key).prime(key, customer);
+  }
+  return { pushOperation: operation as PushOperation, customer, idempotencyKey };
+}
+
+/**
+ * A Codat 400 carrying validation details becomes a payload (the refusal as a FAILED operation) so the
+ * frontend can show the problems next to its fields; anything else stays an error.
+ */
+function refusal(
+  error: unknown,
+  companyId: string,
+  connectionId: string,
+  key: string,
+  timeoutInMinutes: number | undefined,
+): CustomerPushPayload {
+  const validation = codatValidationOf(error);
+  if (!validation) throw error;
+  const now = new Date().toISOString();
+  return {
+    pushOperation: {
+      pushOperationKey: key,
+      companyId,
+      dataConnectionKey: connectionId,
+      dataType: "customers",
+      status: "Failed",
+      statusCode: 400,
+      requestedOnUtc: now,
+      completedOnUtc: now,
+      timeoutInMinutes: timeoutInMinutes ?? null,
+      errorMessage: error instanceof Error ? error.message : "Codat refused the request.",
+      validation: { errors: validation.errors ?? [], warnings: validation.warnings ?? [] },
+      changes: [],
+    },
+    customer: null,
+    idempotencyKey: null,
+  };
+}

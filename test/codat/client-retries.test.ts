@@ -1,0 +1,377 @@
+/** Retries, Retry-After, per-attempt timeouts, the overall deadline, cancellation, and the write rules. */
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { GraphQLError } from "graphql";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CodatClient, type CodatClientOptions } from "../../src/codat/client.js";
+import { errorCodeOf } from "../../src/errors.js";
+import {
+  COMPANY,
+  CONNECTION,
+  FakeCodat,
+  after,
+  customersPage,
+  hang,
+  pushOperation,
+  resetConnection,
+  resetMidBody,
+  sendJson,
+  sendText,
+  type Responder,
+} from "./fake-codat.js";
+
+let fake: FakeCodat;
+
+beforeEach(async () => {
+  fake = await FakeCodat.start();
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+/** Short timings so the suite stays fast; individual tests override what they measure. */
+function client(overrides: Partial<CodatClientOptions> = {}): CodatClient {
+  return new CodatClient({
+    baseUrl: fake.origin,
+    apiKey: "secret-key",
+    attemptTimeoutMs: 1_000,
+    deadlineMs: 3_000,
+    retryLimit: 3,
+    retryInitialDelayMs: 5,
+    retryMaxDelayMs: 20,
+    maxRetryAfterMs: 2_000,
+    ...overrides,
+  });
+}
+
+const list = (codat: CodatClient, signal?: AbortSignal) =>
+  codat.listCustomers(COMPANY, { page: 1, pageSize: 10 }, signal ? { signal } : {});
+
+const ok: Responder = (_request, response) => sendJson(response, 200, customersPage(1));
+const status =
+  (code: number, body: unknown = { statusCode: code, error: `status ${code}` }, headers: Record<string, string> = {}): Responder =>
+  (_request, response) =>
+    sendJson(response, code, body, headers);
+
+async function failure(promise: Promise<unknown>): Promise<{ error: unknown; json: Record<string, unknown>; ms: number }> {
+  const started = performance.now();
+  try {
+    await promise;
+  } catch (error) {
+    return { error, json: JSON.parse(JSON.stringify(error)) as Record<string, unknown>, ms: performance.now() - started };
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("GET retries", () => {
+  it("waits for Retry-After on 429, then succeeds", async () => {
+    fake.script(status(429, { statusCode: 429, error: "Too many" }, { "retry-after": "1" })).always(ok);
+    const started = performance.now();
+    const page = await list(client());
+    const elapsed = performance.now() - started;
+    expect(page.totalResults).toBe(1);
+    expect(fake.received).toHaveLength(2);
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it("fails fast with RATE_LIMITED when Retry-After exceeds the cap", async () => {
+    fake.always(status(429, { statusCode: 429, error: "Quota", correlationId: "corr-429" }, { "retry-after": "120" }));
+    const { json, ms } = await failure(list(client({ maxRetryAfterMs: 1_000 })));
+    expect(json).toMatchObject({
+      extensions: { code: "RATE_LIMITED", retryAfterSeconds: 120, upstream: { status: 429, correlationId: "corr-429" } },
+    });
+    expect(fake.received).toHaveLength(1);
+    expect(ms).toBeLessThan(500);
+  });
+
+  it("honours an HTTP-date Retry-After", async () => {
+    const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
+    fake.always(status(429, {}, { "retry-after": inTwoMinutes }));
+    const { json } = await failure(list(client({ maxRetryAfterMs: 1_000 })));
+    expect(json).toMatchObject({ extensions: { code: "RATE_LIMITED" } });
+    const seconds = (json["extensions"] as Record<string, unknown>)["retryAfterSeconds"];
+    expect(seconds).toBeGreaterThan(100);
+    expect(seconds).toBeLessThanOrEqual(120);
+  });
+
+  it("retries 503 and 500, then succeeds", async () => {
+    fake.script(status(503), status(500), status(502)).always(ok);
+    const page = await list(client());
+    expect(page.results).toHaveLength(1);
+    expect(fake.received).toHaveLength(4);
+  });
+
+  it("gives up after the retry limit with the upstream status and correlation id", async () => {
+    fake.always(status(503, { statusCode: 503, error: "Down", correlationId: "a1b2c3d4e5" }));
+    const { json } = await failure(list(client({ retryLimit: 2 })));
+    expect(json).toEqual({
+      message: "Codat is unavailable",
+      extensions: { code: "UPSTREAM_UNAVAILABLE", upstream: { status: 503, correlationId: "a1b2c3d4e5" } },
+    });
+    expect(fake.received).toHaveLength(3);
+  });
+
+  it("does not retry other 4xx", async () => {
+    fake.always(status(400, { statusCode: 400, error: "Invalid query" }));
+    const { json } = await failure(list(client()));
+    expect(json).toMatchObject({ message: "Codat rejected the request as invalid: Invalid query", extensions: { code: "BAD_USER_INPUT" } });
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("retries a per-attempt timeout, then reports UPSTREAM_TIMEOUT", async () => {
+    fake.always(hang);
+    const { json, ms } = await failure(list(client({ attemptTimeoutMs: 80, retryLimit: 2 })));
+    expect(json).toMatchObject({ extensions: { code: "UPSTREAM_TIMEOUT" } });
+    expect(fake.received).toHaveLength(3);
+    expect(ms).toBeGreaterThanOrEqual(230);
+    expect(ms).toBeLessThan(1_000);
+  });
+
+  it("recovers when a timed-out attempt is followed by a prompt one", async () => {
+    fake.script(hang).always(ok);
+    await expect(list(client({ attemptTimeoutMs: 80 }))).resolves.toMatchObject({ totalResults: 1 });
+    expect(fake.received).toHaveLength(2);
+  });
+
+  it("respects the overall deadline even when attempts would take longer", async () => {
+    fake.always(hang);
+    const { json, ms } = await failure(list(client({ attemptTimeoutMs: 2_000, deadlineMs: 250, retryLimit: 5 })));
+    expect(json).toMatchObject({ extensions: { code: "UPSTREAM_TIMEOUT" } });
+    expect(ms).toBeGreaterThanOrEqual(240);
+    expect(ms).toBeLessThan(700);
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("stops instead of sleeping past the deadline, reporting the last failure", async () => {
+    fake.always(status(503, { statusCode: 503, correlationId: "corr-503" }, { "retry-after": "1" }));
+    const { json, ms } = await failure(list(client({ deadlineMs: 500 })));
+    expect(json).toMatchObject({ extensions: { code: "UPSTREAM_UNAVAILABLE", retryAfterSeconds: 1, upstream: { status: 503 } } });
+    expect(ms).toBeLessThan(400);
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("never exceeds the deadline across many slow failures", async () => {
+    fake.always(after(60, status(500)));
+    const { json, ms } = await failure(
+      list(client({ deadlineMs: 300, retryLimit: 50, retryInitialDelayMs: 20, retryMaxDelayMs: 40 })),
+    );
+    expect(["UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]).toContain((json["extensions"] as Record<string, unknown>)["code"]);
+    expect(ms).toBeLessThan(450);
+    expect(fake.received.length).toBeGreaterThan(1);
+  });
+
+  it("retries a connection reset before and in the middle of the response", async () => {
+    fake.script(resetConnection, resetMidBody).always(ok);
+    await expect(list(client())).resolves.toMatchObject({ totalResults: 1 });
+    expect(fake.received).toHaveLength(3);
+  });
+
+  it("reports UPSTREAM_UNAVAILABLE when resets persist", async () => {
+    fake.always(resetMidBody);
+    const { json } = await failure(list(client({ retryLimit: 1 })));
+    expect(json).toEqual({ message: "Codat is unavailable", extensions: { code: "UPSTREAM_UNAVAILABLE" } });
+    expect(fake.received).toHaveLength(2);
+  });
+
+  it("does not retry a malformed JSON body on 200", async () => {
+    fake.always((_request, response) => sendText(response, 200, '{"results": [', { "content-type": "application/json" }));
+    const { json } = await failure(list(client()));
+    expect(json).toMatchObject({ extensions: { code: "UPSTREAM_ERROR", upstream: { status: 200 } } });
+    expect(fake.received).toHaveLength(1);
+  });
+});
+
+describe("cancellation", () => {
+  it("aborts the request in flight with the caller's reason", async () => {
+    fake.always(hang);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const { error, ms } = await failure(list(client({ attemptTimeoutMs: 5_000 }), controller.signal));
+    expect(error).toBeInstanceOf(DOMException);
+    expect(error).toMatchObject({ name: "AbortError" });
+    expect(ms).toBeLessThan(500);
+  });
+
+  it("aborts a wait between attempts", async () => {
+    fake.always(status(429, {}, { "retry-after": "2" }));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("caller gave up")), 100);
+    const { error, ms } = await failure(list(client({ maxRetryAfterMs: 5_000, deadlineMs: 10_000 }), controller.signal));
+    expect(error).toEqual(new Error("caller gave up"));
+    expect(ms).toBeLessThan(600);
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("rejects at once when the signal is already aborted, sending nothing", async () => {
+    await expect(list(client(), AbortSignal.abort())).rejects.toMatchObject({ name: "AbortError" });
+    expect(fake.received).toHaveLength(0);
+  });
+});
+
+describe("POST createCustomer", () => {
+  const create = (codat: CodatClient, key = "7d4c1e0a-1111-4222-8333-944455556666") =>
+    codat.createCustomer(COMPANY, CONNECTION, { customerName: "Acme", status: "Active" }, { idempotencyKey: key });
+
+  it("retries a reset with the same Idempotency-Key and body", async () => {
+    fake.script(resetConnection, resetMidBody).always((_request, response) => sendJson(response, 200, pushOperation()));
+    await expect(create(client())).resolves.toMatchObject({ status: "Pending" });
+    expect(fake.received).toHaveLength(3);
+    expect(new Set(fake.received.map((r) => r.headers["idempotency-key"]))).toEqual(
+      new Set(["7d4c1e0a-1111-4222-8333-944455556666"]),
+    );
+    expect(new Set(fake.received.map((r) => r.body))).toEqual(new Set([JSON.stringify({ customerName: "Acme", status: "Active" })]));
+  });
+
+  it("retries 429 and a timeout", async () => {
+    fake.script(status(429, {}, { "retry-after": "0" }), hang).always((_request, response) => sendJson(response, 200, pushOperation()));
+    await expect(create(client({ attemptTimeoutMs: 100 }))).resolves.toMatchObject({ status: "Pending" });
+    expect(fake.received).toHaveLength(3);
+  });
+
+  it.each([500, 503])("does not retry %i (Codat replays it for the same key)", async (code) => {
+    fake.always(status(code, { statusCode: code, correlationId: "c-1" }));
+    const { json } = await failure(create(client()));
+    expect(json).toMatchObject({ extensions: { upstream: { status: code, correlationId: "c-1" } } });
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("maps 409 and 422 (idempotency conflicts) to CONFLICT", async () => {
+    fake.script(status(409), status(422));
+    const codat = client();
+    expect(errorCodeOf((await failure(create(codat))).error)).toBe("CONFLICT");
+    expect(errorCodeOf((await failure(create(codat))).error)).toBe("CONFLICT");
+    expect(fake.received).toHaveLength(2);
+  });
+});
+
+describe("PUT updateCustomer", () => {
+  const update = (codat: CodatClient) => codat.updateCustomer(COMPANY, CONNECTION, "cust-1", { customerName: "Acme", status: "Active" });
+
+  it("does not retry 500", async () => {
+    fake.always(status(500));
+    expect(errorCodeOf((await failure(update(client()))).error)).toBe("UPSTREAM_ERROR");
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("does not retry a reset after Codat received the request", async () => {
+    fake.always(resetConnection);
+    expect(errorCodeOf((await failure(update(client()))).error)).toBe("UPSTREAM_UNAVAILABLE");
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("does not retry a timeout", async () => {
+    fake.always(hang);
+    expect(errorCodeOf((await failure(update(client({ attemptTimeoutMs: 80 })))).error)).toBe("UPSTREAM_TIMEOUT");
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("retries 429", async () => {
+    fake.script(status(429, {}, { "retry-after": "0" })).always((_request, response) => sendJson(response, 200, pushOperation()));
+    await expect(update(client())).resolves.toMatchObject({ pushOperationKey: expect.any(String) });
+    expect(fake.received).toHaveLength(2);
+  });
+
+  it("retries when the connection is refused (nothing reached Codat)", async () => {
+    // Find a free port, leave it closed for the first attempt, then start listening on it.
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const port = (probe.address() as AddressInfo).port;
+    probe.close();
+    await once(probe, "close");
+
+    let received = 0;
+    const late = createServer((request, response) => {
+      received += 1;
+      request.resume();
+      sendJson(response, 200, pushOperation());
+    });
+    const opened = new Promise<void>((resolve) => setTimeout(() => late.listen(port, "127.0.0.1", resolve), 100));
+    try {
+      const codat = new CodatClient({
+        baseUrl: `http://127.0.0.1:${port}`,
+        retryLimit: 20,
+        retryInitialDelayMs: 40,
+        retryMaxDelayMs: 40,
+      });
+      await expect(update(codat)).resolves.toMatchObject({ status: "Pending" });
+      expect(received).toBe(1);
+    } finally {
+      await opened;
+      late.closeAllConnections();
+      late.close();
+    }
+  });
+});
+
+describe("error mapping", () => {
+  it.each([
+    [400, "BAD_USER_INPUT"],
+    [401, "UNAUTHENTICATED"],
+    [402, "FORBIDDEN"],
+    [403, "FORBIDDEN"],
+    [404, "NOT_FOUND"],
+    [409, "CONFLICT"],
+    [422, "CONFLICT"],
+    [429, "RATE_LIMITED"],
+    [408, "UPSTREAM_TIMEOUT"],
+    [500, "UPSTREAM_ERROR"],
+    [501, "UPSTREAM_ERROR"],
+    [502, "UPSTREAM_UNAVAILABLE"],
+    [503, "UPSTREAM_UNAVAILABLE"],
+    [504, "UPSTREAM_UNAVAILABLE"],
+    [418, "UPSTREAM_ERROR"],
+  ])("maps %i to %s with the upstream status", async (code, expected) => {
+    fake.always(status(code, { statusCode: code, correlationId: "corr-x" }));
+    const { json } = await failure(list(client({ retryLimit: 0 })));
+    expect(json).toMatchObject({ extensions: { code: expected, upstream: { status: code, correlationId: "corr-x" } } });
+  });
+
+  it("never leaks the URL, host:port or credentials from a 500 body", async () => {
+    const key = "secret-key";
+    const basic = Buffer.from(key).toString("base64");
+    fake.always((request, response) =>
+      sendJson(response, 500, {
+        statusCode: 500,
+        error: `Upstream ${fake.origin}${request.path} failed; Authorization: Basic ${basic}; key=${key}`,
+        correlationId: "corr-500",
+        stack: "at handler (/srv/codat.js:1:1)",
+      }),
+    );
+    const { error, json } = await failure(list(client({ retryLimit: 1 })));
+    expect(error).toBeInstanceOf(GraphQLError);
+    const extensions = error instanceof GraphQLError ? error.extensions : undefined;
+    const everything = `${String(error)} ${JSON.stringify(json)} ${JSON.stringify(extensions)}`;
+    for (const secret of [fake.origin, `127.0.0.1:${fake.port}`, String(fake.port), key, basic, "Basic", "/companies/", "stack"]) {
+      expect(everything).not.toContain(secret);
+    }
+    expect(json).toEqual({
+      message: "Codat failed to process the request",
+      extensions: { code: "UPSTREAM_ERROR", upstream: { status: 500, correlationId: "corr-500" } },
+    });
+  });
+
+  it("sanitises Codat's text on a 4xx", async () => {
+    const basic = Buffer.from("secret-key").toString("base64");
+    fake.always((_request, response) =>
+      sendJson(response, 403, {
+        statusCode: 403,
+        error: `Company not accessible via ${fake.origin}/companies/x (see api.codat.io:443) Authorization: Basic ${basic}`,
+      }),
+    );
+    const { error, json } = await failure(list(client()));
+    const everything = `${String(error)} ${JSON.stringify(json)}`;
+    for (const secret of [fake.origin, `127.0.0.1:${fake.port}`, "api.codat.io:443", basic, "Basic"]) {
+      expect(everything).not.toContain(secret);
+    }
+    expect(json["message"]).toBe("Codat refused access to this resource: Company not accessible via (see )");
+  });
+
+  it("does not include a non-JSON body or a bogus correlation id", async () => {
+    fake.always((_request, response) => sendText(response, 502, `<html>Bad gateway at ${fake.origin}</html>`));
+    const { json } = await failure(list(client({ retryLimit: 0 })));
+    expect(json).toEqual({ message: "Codat is unavailable", extensions: { code: "UPSTREAM_UNAVAILABLE", upstream: { status: 502 } } });
+  });
+});

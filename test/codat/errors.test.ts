@@ -1,0 +1,72 @@
+/** The error module on its own: sanitising Codat's text, and validation details kept off the wire. */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CodatClient } from "../../src/codat/client.js";
+import { CodatRequestError, codatValidationOf, sanitizeUpstreamText } from "../../src/codat/errors.js";
+import { COMPANY, CONNECTION, FakeCodat, sendJson } from "./fake-codat.js";
+
+describe("sanitizeUpstreamText", () => {
+  it.each([
+    ["Invalid query: field 'foo' unknown", "Invalid query: field 'foo' unknown"],
+    ["See https://api.codat.io/companies/x?apiKey=1 for details", "See for details"],
+    ["Proxy at 10.0.0.5:8080 refused", "Proxy at refused"],
+    ["Header was Authorization: Basic c2VjcmV0", "Header was"],
+    ["token bearer abc.def", "token"],
+    ["line\r\nbreak\u0000here", "line break here"],
+    ["https://only.a.url/", undefined],
+    ["", undefined],
+  ])("%j → %j", (input, expected) => {
+    expect(sanitizeUpstreamText(input)).toBe(expected);
+  });
+
+  it("caps the length", () => {
+    const text = sanitizeUpstreamText("x".repeat(1_000));
+    expect(text?.length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe("validation on a rejected write", () => {
+  let fake: FakeCodat;
+  beforeEach(async () => {
+    fake = await FakeCodat.start();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  it("is available to the caller but not serialised", async () => {
+    fake.always((_request, response) =>
+      sendJson(response, 400, {
+        statusCode: 400,
+        service: "PushApi",
+        error: "Validation failed",
+        correlationId: "corr-400",
+        canBeRetried: "False",
+        validation: {
+          errors: [{ itemId: "customerName", message: "Customer name is required", validatorName: "Required" }],
+          warnings: null,
+        },
+      }),
+    );
+    const codat = new CodatClient({ baseUrl: fake.origin });
+    const error: unknown = await codat
+      .createCustomer(COMPANY, CONNECTION, { status: "Active" }, { idempotencyKey: "k-1" })
+      .then(() => undefined, (e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CodatRequestError);
+    expect(codatValidationOf(error)).toEqual({
+      errors: [{ itemId: "customerName", message: "Customer name is required", validatorName: "Required" }],
+      warnings: [],
+    });
+    expect(error instanceof CodatRequestError ? error.status : undefined).toBe(400);
+    expect(Object.keys(error as object)).not.toContain("validation");
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      message: "Codat rejected the request as invalid: Validation failed",
+      extensions: { code: "BAD_USER_INPUT", upstream: { status: 400, correlationId: "corr-400" } },
+    });
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("is absent when Codat sent none", () => {
+    expect(codatValidationOf(new Error("x"))).toBeUndefined();
+  });
+});

@@ -1,0 +1,312 @@
+/** The per-company limiter on its own, then through the client (JSON calls and streamed downloads). */
+import { createHash } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CodatClient, type CodatClientOptions } from "../../src/codat/client.js";
+import { KeyedLimiter } from "../../src/codat/limiter.js";
+import { errorCodeOf } from "../../src/errors.js";
+import {
+  COMPANY,
+  CONNECTION,
+  FakeCodat,
+  OTHER_COMPANY,
+  after,
+  customersPage,
+  hang,
+  sendJson,
+  type Responder,
+} from "./fake-codat.js";
+
+/** Polls until `condition` holds (for server-side events the client cannot await). */
+async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) throw new Error("condition not reached");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe("KeyedLimiter", () => {
+  it("admits up to the limit per key and serves waiters first come, first served", async () => {
+    const limiter = new KeyedLimiter(2);
+    const first = await limiter.acquire("a");
+    const second = await limiter.acquire("a");
+    const order: string[] = [];
+    const third = limiter.acquire("a").then((release) => (order.push("third"), release));
+    const fourth = limiter.acquire("a").then((release) => (order.push("fourth"), release));
+    const other = await limiter.acquire("b"); // another key is not blocked
+    expect(limiter.inFlight("a")).toBe(2);
+    expect(limiter.queued("a")).toBe(2);
+    expect(limiter.inFlight("b")).toBe(1);
+
+    first();
+    first(); // releasing twice must not free a second slot
+    const thirdRelease = await third;
+    expect(order).toEqual(["third"]);
+    expect(limiter.inFlight("a")).toBe(2);
+    expect(limiter.queued("a")).toBe(1);
+
+    second();
+    (await fourth)();
+    thirdRelease();
+    other();
+    expect(order).toEqual(["third", "fourth"]);
+    expect(limiter.inFlight("a")).toBe(0);
+    expect(limiter.queued("a")).toBe(0);
+  });
+
+  it("removes an aborted waiter without consuming a slot", async () => {
+    const limiter = new KeyedLimiter(1);
+    const held = await limiter.acquire("a");
+    const controller = new AbortController();
+    const waiting = limiter.acquire("a", controller.signal);
+    const next = limiter.acquire("a");
+    controller.abort(new Error("stop"));
+    await expect(waiting).rejects.toThrow("stop");
+    expect(limiter.queued("a")).toBe(1);
+    held();
+    (await next)();
+    expect(limiter.inFlight("a")).toBe(0);
+  });
+
+  it("rejects a non-positive limit", () => {
+    expect(() => new KeyedLimiter(0)).toThrow(RangeError);
+  });
+});
+
+describe("client concurrency", () => {
+  let fake: FakeCodat;
+  beforeEach(async () => {
+    fake = await FakeCodat.start();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  const client = (overrides: Partial<CodatClientOptions> = {}) =>
+    new CodatClient({ baseUrl: fake.origin, retryInitialDelayMs: 5, retryMaxDelayMs: 10, ...overrides });
+
+  it("keeps at most N requests per company in flight without blocking other companies", async () => {
+    // Requests for COMPANY are held until the gate opens; OTHER_COMPANY is answered at once.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    fake.always(async (request, response) => {
+      if (request.path.includes(COMPANY)) await gate;
+      sendJson(response, 200, customersPage(1));
+    });
+    const codat = client({ maxConcurrentPerCompany: 3 });
+    const busy = Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => codat.listCustomers(COMPANY, { page: i + 1, pageSize: 1 })),
+    );
+    try {
+      await until(() => fake.received.length === 3);
+      expect(codat.inFlight(COMPANY)).toBe(3);
+      expect(codat.queued(COMPANY)).toBe(7);
+      expect(codat.inFlight(COMPANY.toUpperCase())).toBe(3);
+
+      // Another company goes straight through while COMPANY is saturated.
+      await expect(codat.listCustomers(OTHER_COMPANY, { page: 1, pageSize: 1 })).resolves.toMatchObject({ totalResults: 1 });
+      expect(codat.inFlight(COMPANY)).toBe(3);
+      expect(codat.queued(COMPANY)).toBe(7);
+      // The first three calls made are the three admitted.
+      const admitted = fake.received.filter((r) => r.path.includes(COMPANY)).map((r) => Number(r.query.get("page")));
+      expect(admitted.sort((x, y) => x - y)).toEqual([1, 2, 3]);
+    } finally {
+      open();
+    }
+    const results = await busy;
+    expect(results.every((r) => r.status === "fulfilled")).toBe(true);
+    expect(fake.peakConcurrency(COMPANY)).toBe(3);
+    expect(fake.received.filter((r) => r.path.includes(COMPANY))).toHaveLength(10);
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
+
+  it("does not hold a slot while sleeping between retries", async () => {
+    const fail: Responder = (_request, response) => sendJson(response, 503, {});
+    const ok: Responder = (_request, response) => sendJson(response, 200, customersPage(1));
+    fake.script(after(30, fail)).always(ok);
+    const codat = client({ maxConcurrentPerCompany: 1, retryInitialDelayMs: 50, retryMaxDelayMs: 50 });
+    const a = codat.listCustomers(COMPANY, { page: 1, pageSize: 1 });
+    const b = codat.listCustomers(COMPANY, { page: 2, pageSize: 1 });
+    await Promise.all([a, b]);
+    // If A kept its slot while backing off, its retry would reach the server before B.
+    expect(fake.received.map((r) => r.query.get("page"))).toEqual(["1", "2", "1"]);
+  });
+
+  it("counts queueing towards the deadline", async () => {
+    // An unread download holds the only slot (its deadline stops counting once headers arrive).
+    fake.always((request, response) => {
+      if (request.path.endsWith("/download")) {
+        response.writeHead(200, { "content-type": "application/pdf" });
+        response.write("%PDF");
+        return;
+      }
+      sendJson(response, 200, customersPage(1));
+    });
+    const codat = client({ maxConcurrentPerCompany: 1, deadlineMs: 200 });
+    const holder = await codat.downloadCustomerAttachment(COMPANY, CONNECTION, "c", "a");
+    try {
+      const started = performance.now();
+      const error: unknown = await codat.listCustomers(COMPANY, { page: 1, pageSize: 1 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(errorCodeOf(error)).toBe("UPSTREAM_TIMEOUT");
+      expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+      expect(fake.received).toHaveLength(1);
+      expect(codat.queued(COMPANY)).toBe(0);
+    } finally {
+      await holder.body?.cancel();
+    }
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
+
+  it("releases the slot of an aborted call", async () => {
+    fake.always(hang);
+    const codat = client({ maxConcurrentPerCompany: 1, attemptTimeoutMs: 5_000 });
+    const controller = new AbortController();
+    const first = codat.listCustomers(COMPANY, { page: 1, pageSize: 1 }, { signal: controller.signal });
+    const queuedController = new AbortController();
+    const second = codat.listCustomers(COMPANY, { page: 2, pageSize: 1 }, { signal: queuedController.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(codat.queued(COMPANY)).toBe(1);
+    queuedController.abort();
+    controller.abort();
+    await Promise.allSettled([first, second]);
+    expect(codat.inFlight(COMPANY)).toBe(0);
+    expect(codat.queued(COMPANY)).toBe(0);
+    expect(fake.received).toHaveLength(1);
+  });
+});
+
+describe("downloadCustomerAttachment", () => {
+  let fake: FakeCodat;
+  beforeEach(async () => {
+    fake = await FakeCodat.start();
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  const SIZE = 4 * 1024 * 1024;
+  const payload = Buffer.alloc(SIZE, 0);
+  for (let i = 0; i < SIZE; i += 1) payload[i] = (i * 31 + 7) % 251;
+
+  /** Streams `payload` in 64 KiB chunks, respecting backpressure. */
+  const streamPayload: Responder = (_request, response) => {
+    response.writeHead(200, { "content-type": "application/pdf", "content-length": String(SIZE) });
+    let offset = 0;
+    const write = (): void => {
+      while (offset < SIZE) {
+        const chunk = payload.subarray(offset, offset + 65_536);
+        offset += chunk.length;
+        if (!response.write(chunk)) {
+          response.once("drain", write);
+          return;
+        }
+      }
+      response.end();
+    };
+    write();
+  };
+
+  const client = (overrides: Partial<CodatClientOptions> = {}) =>
+    new CodatClient({ baseUrl: fake.origin, apiKey: "k", retryInitialDelayMs: 5, retryMaxDelayMs: 10, ...overrides });
+  const download = (codat: CodatClient, options: Parameters<CodatClient["downloadCustomerAttachment"]>[4] = {}) =>
+    codat.downloadCustomerAttachment(COMPANY, CONNECTION, "cust 1", "att-1", options);
+
+  it("streams the bytes and holds the slot until the body ends", async () => {
+    fake.always(streamPayload);
+    const codat = client();
+    const result = await download(codat);
+    expect(result.status).toBe(200);
+    expect(result.contentType).toBe("application/pdf");
+    expect(result.contentLength).toBe(SIZE);
+    expect(codat.inFlight(COMPANY)).toBe(1);
+
+    const hash = createHash("sha256");
+    let bytes = 0;
+    for await (const chunk of result.body ?? []) {
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+    }
+    expect(bytes).toBe(SIZE);
+    expect(hash.digest("hex")).toBe(createHash("sha256").update(payload).digest("hex"));
+    expect(codat.inFlight(COMPANY)).toBe(0);
+
+    const [request] = fake.received;
+    expect(request?.path).toBe(`/companies/${COMPANY}/connections/${CONNECTION}/data/customers/cust%201/attachments/att-1/download`);
+    expect(request?.headers["accept"]).toBe("*/*");
+  });
+
+  it("releases the slot when the consumer cancels mid-stream", async () => {
+    fake.always(streamPayload);
+    const codat = client();
+    const result = await download(codat);
+    const reader = result.body?.getReader();
+    const first = await reader?.read();
+    expect(first?.done).toBe(false);
+    expect(codat.inFlight(COMPANY)).toBe(1);
+    await reader?.cancel();
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
+
+  it("releases the slot when the caller aborts while nobody reads", async () => {
+    fake.always(streamPayload);
+    const codat = client();
+    const controller = new AbortController();
+    const result = await download(codat, { signal: controller.signal });
+    expect(codat.inFlight(COMPANY)).toBe(1);
+    controller.abort();
+    expect(codat.inFlight(COMPANY)).toBe(0);
+    // A chunk read ahead before the abort may still be delivered; the stream then fails with the abort.
+    const reader = result.body?.getReader();
+    const drained = (async () => {
+      for (;;) if ((await reader?.read())?.done !== false) return "ended";
+    })();
+    await expect(drained).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("answers HEAD without a body and without holding the slot", async () => {
+    fake.always((_request, response) => {
+      response.writeHead(200, { "content-type": "image/png", "content-length": "1234" });
+      response.end();
+    });
+    const codat = client();
+    const result = await download(codat, { method: "HEAD" });
+    expect(result).toMatchObject({ status: 200, contentType: "image/png", contentLength: 1234, body: null });
+    expect(fake.received[0]?.method).toBe("HEAD");
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
+
+  it("retries a 503 before the body starts, and maps a 404", async () => {
+    fake.script((_request, response) => sendJson(response, 503, {})).always(streamPayload);
+    const codat = client();
+    const result = await download(codat);
+    await result.body?.cancel();
+    expect(fake.received).toHaveLength(2);
+
+    fake.always((_request, response) => sendJson(response, 404, { statusCode: 404, error: "No attachment" }));
+    await expect(download(codat)).rejects.toMatchObject({ extensions: { code: "NOT_FOUND", upstream: { status: 404 } } });
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
+
+  it("errors the stream with a coded error when the connection drops mid-body", async () => {
+    fake.always((_request, response) => {
+      response.writeHead(200, { "content-type": "application/pdf", "content-length": String(SIZE) });
+      response.write(payload.subarray(0, 1024));
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
+    const codat = client();
+    const result = await download(codat);
+    const reader = result.body?.getReader();
+    const drain = async (): Promise<void> => {
+      for (;;) if ((await reader?.read())?.done !== false) return;
+    };
+    const error: unknown = await drain().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(errorCodeOf(error)).toBe("UPSTREAM_UNAVAILABLE");
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
+});

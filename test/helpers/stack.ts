@@ -1,0 +1,56 @@
+/**
+ * Test harness: the embedded simulator and a gateway pointed at it, both on loopback port 0, plus a tiny
+ * GraphQL-over-HTTP client. Every test file closes what it starts.
+ */
+import { createGateway, type Gateway } from "../../src/app.js";
+import { parseConfig } from "../../src/config.js";
+import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
+
+export interface GraphQLResult<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  headers: Headers;
+  text: string;
+}
+
+export interface Stack {
+  simulator: Simulator;
+  gateway: Gateway;
+  url: string;
+  origin: string;
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  /** Upstream requests recorded by the simulator since the last reset, excluding none. */
+  upstream(): Simulator["requests"];
+  resetUpstream(): void;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: { simulator?: SimulatorOptions; env?: Record<string, string> } = {}): Promise<Stack> {
+  const simulator = await startSimulator(options.simulator ?? {});
+  const config = parseConfig({ CODAT_BASE_URL: simulator.url, PORT: "0", HOST: "127.0.0.1", ...options.env });
+  const gateway = createGateway(config, { stopGracePeriodMs: 1_000 });
+  const url = await gateway.listen();
+  return {
+    simulator,
+    gateway,
+    url,
+    origin: new URL(url).origin,
+    async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await response.text();
+      const body = JSON.parse(text) as { data?: T | null; errors?: GraphQLResult<T>["errors"] };
+      return { status: response.status, headers: response.headers, text, ...body };
+    },
+    upstream: () => simulator.requests,
+    resetUpstream: () => simulator.resetRequests(),
+    async close() {
+      await gateway.stop();
+      await simulator.close();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_COMPANY_ID } from "../../src/simulator/index.js";
+import { startStack, type Stack } from "../helpers/stack.js";
+
+describe("HTTP routes", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it("answers liveness and readiness", async () => {
+    expect((await fetch(`${stack.origin}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${stack.origin}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready" });
+  });
+
+  it("shows the Apollo Sandbox landing page to a browser outside production", async () => {
+    const response = await fetch(stack.url, { headers: { accept: "text/html" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(await response.text()).toContain("sandbox");
+  });
+
+  it("serves GraphQL over GET for queries", async () => {
+    const query = encodeURIComponent(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`);
+    const response = await fetch(`${stack.url}?query=${query}`, { headers: { "apollo-require-preflight": "true" } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { data: unknown }).data).toMatchObject({ customers: { totalCount: expect.any(Number) } });
+  });
+
+  it("rejects bad bodies with clear statuses and keeps serving", async () => {
+    const invalid = await fetch(stack.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
+    expect(invalid.status).toBe(400);
+    const huge = await fetch(stack.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ __typename }`, padding: "x".repeat(2 * 1024 * 1024) }),
+    });
+    expect(huge.status).toBe(413);
+    const missing = await fetch(`${stack.origin}/nope`);
+    expect(missing.status).toBe(404);
+    const ok = await stack.graphql(`{ __typename }`);
+    expect(ok.data).toEqual({ __typename: "Query" });
+  });
+
+  it("returns validation errors with a code", async () => {
+    const result = await stack.graphql(`{ customers(companyId: "${DEMO_COMPANY_ID}") { nope } }`);
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+});
+
+describe("production mode", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { NODE_ENV: "production" } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it("turns off introspection and the landing page", async () => {
+    const page = await fetch(stack.url, { headers: { accept: "text/html" } });
+    expect(await page.text()).not.toContain("sandbox");
+    const introspection = await stack.graphql(`{ __schema { types { name } } }`);
+    expect(introspection.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+
+  it("carries no stack traces", async () => {
+    const result = await stack.graphql(`{ customer(companyId: "nope", id: "x") { id } }`);
+    expect(result.errors?.[0]?.extensions?.["code"]).toBe("BAD_USER_INPUT");
+    expect(result.text).not.toContain("stacktrace");
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("lets an in-flight request finish, then stops", async () => {
+    const stack = await startStack({ simulator: { latencyMs: 400 } });
+    const inFlight = stack.graphql(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopping = stack.gateway.stop();
+    const result = await inFlight;
+    expect(result.status).toBe(200);
+    expect(result.errors).toBeUndefined();
+    await stopping;
+    await expect(fetch(`${stack.origin}/healthz`)).rejects.toThrow();
+    await stack.simulator.close();
+  });
+});
+
+describe("entry point", () => {
+  const root = path.resolve(import.meta.dirname, "../..");
+  const tsx = path.join(root, "node_modules/.bin/tsx");
+
+  it("starts on the embedded simulator with no credentials, prints the URL and demo ids, and stops on SIGTERM", async () => {
+    const child = spawn(tsx, ["src/main.ts"], { cwd: root, env: { PATH: process.env["PATH"] ?? "", PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 15_000);
+      child.stdout.on("data", () => {
+        const match = /ready at (http:\/\/\S+)/.exec(output);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+    });
+    expect(output).toContain(DEMO_COMPANY_ID);
+    expect(output).toContain("simulator");
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { totalCount } }` }),
+    });
+    expect(((await response.json()) as { data: { customers: { totalCount: number } } }).data.customers.totalCount).toBeGreaterThanOrEqual(120);
+    child.kill("SIGTERM");
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it("refuses a bad PORT with one line naming the variable", async () => {
+    const child = spawn(tsx, ["src/main.ts"], { cwd: root, env: { PATH: process.env["PATH"] ?? "", PORT: "eighty" }, stdio: ["ignore", "pipe", "pipe"] });
+    let errors = "";
+    child.stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(code).toBe(1);
+    expect(errors.trim().split("\n")).toHaveLength(1);
+    expect(errors).toContain("PORT");
+  });
+});
