@@ -5,7 +5,9 @@
  *   timeouts.
  * - POST carries an `Idempotency-Key`, so Codat replays the first answer for a repeated key. A 5xx is part of
  *   that replay (repeating it would only return the same 5xx), so POST is retried on 429, network errors and
- *   timeouts, never on a status that Codat produced after processing the request.
+ *   timeouts, never on a status that Codat produced after processing the request. It is also retried on 409,
+ *   which Codat answers while a first request with the same key is still running: the repeat then receives the
+ *   first request's replayed answer instead of failing a caller whose write did happen.
  * - PUT is not covered by Codat's idempotency. It is repeated only when Codat provably did not act on it: the
  *   connection was refused (nothing was sent) or Codat answered 429 (it was rejected before processing).
  *
@@ -32,7 +34,7 @@ export function isRetryable(method: string, error: unknown): boolean {
       if (error instanceof HTTPError) return RETRYABLE_READ_STATUSES.has(error.response.status);
       return error instanceof NetworkError || error instanceof TimeoutError;
     case "POST":
-      if (error instanceof HTTPError) return error.response.status === 429;
+      if (error instanceof HTTPError) return error.response.status === 429 || error.response.status === 409;
       return error instanceof NetworkError || error instanceof TimeoutError;
     case "PUT":
       if (error instanceof HTTPError) return error.response.status === 429;

@@ -237,12 +237,17 @@ describe("POST createCustomer", () => {
     expect(fake.received).toHaveLength(1);
   });
 
-  it("maps 409 and 422 (idempotency conflicts) to CONFLICT", async () => {
-    fake.script(status(409), status(422));
-    const codat = client();
-    expect(errorCodeOf((await failure(create(codat))).error)).toBe("CONFLICT");
-    expect(errorCodeOf((await failure(create(codat))).error)).toBe("CONFLICT");
-    expect(fake.received).toHaveLength(2);
+  it("maps 422 (same key, different body) to CONFLICT without retrying", async () => {
+    fake.script(status(422));
+    expect(errorCodeOf((await failure(create(client()))).error)).toBe("CONFLICT");
+    expect(fake.received).toHaveLength(1);
+  });
+
+  it("retries a 409 (same key still running) with the same key, and maps a lasting 409 to CONFLICT", async () => {
+    fake.always(status(409));
+    expect(errorCodeOf((await failure(create(client()))).error)).toBe("CONFLICT");
+    expect(fake.received.length).toBeGreaterThan(1);
+    expect(new Set(fake.received.map((r) => r.headers["idempotency-key"])).size).toBe(1);
   });
 });
 

@@ -21,7 +21,7 @@ describe("isRetryable", () => {
   it.each([
     ["GET", [408, 429, 500, 502, 503, 504], [400, 401, 403, 404, 409, 422, 501]],
     ["HEAD", [429, 503], [404]],
-    ["POST", [429], [408, 500, 502, 503, 504, 400, 409]],
+    ["POST", [409, 429], [408, 500, 502, 503, 504, 400, 422]],
     ["PUT", [429], [408, 500, 502, 503, 504, 400]],
   ] as const)("%s statuses", async (method, yes, no) => {
     for (const status of yes) expect(isRetryable(method, await httpError(status)), `${method} ${status}`).toBe(true);

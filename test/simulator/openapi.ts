@@ -1,17 +1,18 @@
 /**
- * Validates simulator responses against Codat's OpenAPI subsets in /work/shared/codat-openapi.
+ * Validates simulator responses against Codat's OpenAPI subsets in ../shared/codat-openapi/.
  *
  * The specs are OpenAPI 3.1 documents that still use 3.0's `nullable: true` and reference deep into other
  * schemas (`#/components/schemas/Customer/definitions/contact`). So each document is rewritten (nullable →
  * type unions) and added to Ajv whole, under an `$id`; schemas are then addressed by JSON pointer into it.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import path, { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsModule from "ajv-formats";
 import { parse } from "yaml";
 
-export const SPEC_DIR = "/work/shared/codat-openapi";
+/** The shared specs sit beside the repository (`../shared/`), in a developer's checkout and in CI's clone alike. */
+export const SPEC_DIR = path.resolve(import.meta.dirname, "../../../shared/codat-openapi");
 export type SpecName = "accounting-customers" | "sync-for-expenses-customers" | "lending-customers" | "platform-connections";
 const SPECS: SpecName[] = ["accounting-customers", "sync-for-expenses-customers", "lending-customers", "platform-connections"];
 
