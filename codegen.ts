@@ -36,6 +36,7 @@ const config: CodegenConfig = {
           Contact: "../models/index.js#Contact",
           Address: "../models/index.js#Address",
           PhoneNumber: "../models/index.js#PhoneNumber",
+          Attachment: "../models/index.js#Attachment",
           CustomerConnection: "../models/index.js#Connection<CustomerModel>",
           CustomerEdge: "../models/index.js#Edge<CustomerModel>",
           CustomerPushPayload: "../models/index.js#CustomerPushPayload",

@@ -13,6 +13,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { CodatClient } from "./codat/client.js";
 import type { Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
+import { DownloadLinks } from "./downloads/links.js";
+import { createDownloadRoute } from "./downloads/route.js";
 import { maskError } from "./errors.js";
 import { createHttpServer } from "./http/server.js";
 import { CursorCodec } from "./pagination/cursor.js";
@@ -46,8 +48,19 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     deadlineMs: config.codatDeadlineMs,
     maxConcurrentPerCompany: config.codatMaxConcurrencyPerCompany,
   });
-  const cursors = new CursorCodec(config.signingSecret ?? randomBytes(32));
-  const context = createContextFactory({ client, cursors });
+  const secret = config.signingSecret ?? randomBytes(32);
+  const cursors = new CursorCodec(secret);
+  // Download links are absolute; without PUBLIC_URL their base is the bound address, known only after listen().
+  let publicUrl = config.publicUrl;
+  const downloads = new DownloadLinks({
+    secret,
+    ttlSeconds: config.downloadLinkTtlSeconds,
+    baseUrl: () => {
+      if (publicUrl === undefined) throw new Error("The gateway's public URL is not known before listen()");
+      return publicUrl;
+    },
+  });
+  const context = createContextFactory({ client, cursors, downloads });
 
   let ready = false;
   // The HTTP server comes first: Apollo's drain plugin needs it, and it reaches Apollo through a getter.
@@ -55,6 +68,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     apollo: () => apollo,
     context: () => context(),
     isReady: () => ready,
+    routes: [createDownloadRoute({ client, links: downloads, ...(options.onError ? { onError: options.onError } : {}) })],
     ...(options.onError ? { onError: options.onError } : {}),
   });
   const includeStacktrace = !config.production;
@@ -93,6 +107,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       ready = true;
       const address = httpServer.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      publicUrl ??= `http://${linkHost(address)}:${address.port}`;
       return `http://${host}:${address.port}/graphql`;
     },
     async stop() {
@@ -100,4 +115,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       await apollo.stop();
     },
   };
+}
+
+/** A host a browser can reach for links when PUBLIC_URL is unset: loopback for a wildcard bind. */
+function linkHost(address: AddressInfo): string {
+  if (address.address === "0.0.0.0") return "127.0.0.1";
+  if (address.address === "::") return "[::1]";
+  return address.family === "IPv6" ? `[${address.address}]` : address.address;
 }

@@ -21,6 +21,13 @@ export interface Config {
   codatMaxConcurrencyPerCompany: number;
   /** Artificial latency for the embedded simulator (benchmarks and demos). */
   simulatorLatencyMs: number;
+  /**
+   * Public base URL of the gateway (scheme, host, optional path prefix; no trailing slash) used to build
+   * absolute `Attachment.downloadUrl` links; undefined = derived from the listening address.
+   */
+  publicUrl: string | undefined;
+  /** Lifetime of a signed download link. */
+  downloadLinkTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +86,22 @@ export function parseConfig(env: Env): Config {
     codatBaseUrl = DEFAULT_CODAT_BASE_URL;
   }
 
+  let publicUrl = read("PUBLIC_URL");
+  if (publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(publicUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password || url.search || url.hash) {
+      problems.push("PUBLIC_URL must be an absolute http(s) URL without credentials, query or fragment");
+      publicUrl = undefined;
+    } else {
+      publicUrl = url.href.replace(/\/+$/, "");
+    }
+  }
+
   const host = read("HOST") ?? "127.0.0.1";
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) problems.push(`HOST must be a host name or IP address (got "${host}")`);
 
@@ -96,6 +119,9 @@ export function parseConfig(env: Env): Config {
     codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
     codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),
     simulatorLatencyMs: integer("SIMULATOR_LATENCY_MS", 0, 0, 60_000),
+    publicUrl,
+    // Links are bearer credentials: keep them short-lived (at most a day).
+    downloadLinkTtlSeconds: integer("DOWNLOAD_LINK_TTL_SECONDS", 300, 10, 86_400),
   };
   if (config.signingSecret !== undefined && config.signingSecret.length < 32) {
     problems.push("SIGNING_SECRET must be at least 32 characters");

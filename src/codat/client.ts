@@ -276,14 +276,18 @@ export class CodatClient {
     options: DownloadOptions = {},
   ): Promise<AttachmentDownload> {
     const path = `${attachmentPath(companyId, connectionId, customerId, attachmentId)}/download`;
-    const spec: RequestSpec = { method: options.method ?? "GET", companyId, path, headers: { accept: "*/*" } };
+    // Identity encoding: the bytes are passed on as they are, and Content-Length stays the length of what is read.
+    const headers = { accept: "*/*", "accept-encoding": "identity" };
+    const spec: RequestSpec = { method: options.method ?? "GET", companyId, path, headers };
     if (options.signal) spec.signal = options.signal;
     const response = await this.#send(spec, "stream");
     const download: AttachmentDownload = { status: response.status, body: response.body };
     const contentType = response.headers.get("content-type");
     if (contentType) download.contentType = contentType;
     const contentLength = response.headers.get("content-length");
-    if (contentLength && /^\d+$/.test(contentLength)) download.contentLength = Number(contentLength);
+    // fetch decodes a content-encoded body, so its Content-Length (of the encoded bytes) would be stale.
+    const encoded = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase() !== "identity";
+    if (contentLength && /^\d+$/.test(contentLength) && !encoded) download.contentLength = Number(contentLength);
     return download;
   }
 

@@ -5,6 +5,7 @@
 import DataLoader from "dataloader";
 import type { CodatClient } from "../codat/client.js";
 import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } from "../codat/types.js";
+import { createAttachmentLoaders } from "./attachments.js";
 import { createCustomerLoader } from "./customers.js";
 
 export interface ListPageKey {
@@ -29,6 +30,8 @@ export function createLoaders(client: CodatClient) {
   const customer = createCustomerLoader(client);
   return {
     customer,
+    /** Attachment lists per (company, connection, customer) and attachments by id (see attachments.ts). */
+    ...createAttachmentLoaders(client),
     /**
      * One page of a company's customer list. Not batched (each page is its own Codat call) but deduplicated,
      * so two fields asking for the same page cost one call; every customer on it primes `customer`.

@@ -5,6 +5,7 @@
  */
 import type {
   CodatAddress,
+  CodatAttachment,
   CodatContact,
   CodatCustomer,
   CodatPhoneNumber,
@@ -38,6 +39,8 @@ export interface CustomerPushPayload {
   idempotencyKey: string | null;
 }
 export type Contact = CodatContact;
+/** An attachment DTO plus where it lives, which the DTO does not say and the download link needs. */
+export type Attachment = CodatAttachment & { companyId: string; connectionId: string; customerId: string };
 export type Address = CodatAddress;
 export type PhoneNumber = CodatPhoneNumber;
 
@@ -63,4 +66,9 @@ export interface Connection<T> {
 /** Adds the owning company to customer DTOs, which Codat returns without it. */
 export function toCustomer(companyId: string, dto: CodatCustomer): Customer {
   return { ...dto, companyId };
+}
+
+/** Adds the owning company, connection and customer to an attachment DTO. */
+export function toAttachment(owner: { companyId: string; connectionId: string; customerId: string }, dto: CodatAttachment): Attachment {
+  return { ...dto, companyId: owner.companyId, connectionId: owner.connectionId, customerId: owner.customerId };
 }

@@ -10,4 +10,6 @@ export const Customer: CustomerResolvers = {
   contacts: (customer) => customer.contacts ?? [],
   isDeleted: (customer) => customer.metadata?.isDeleted ?? null,
   supplementalData: (customer) => customer.supplementalData ?? null,
+  attachments: (customer, { connectionId }, { loaders }) =>
+    loaders.customerAttachments.load({ companyId: customer.companyId, connectionId, customerId: customer.id ?? "" }),
 };

@@ -23,6 +23,9 @@ export const Query: QueryResolvers = {
 
   customer: (_parent, { companyId, id }, { loaders }) => loaders.customer.load({ companyId, id }),
 
+  customerAttachment: (_parent, { companyId, connectionId, customerId, attachmentId }, { loaders }) =>
+    loaders.customerAttachment.load({ companyId, connectionId, customerId, attachmentId }),
+
   pushOperation: (_parent, { companyId, pushOperationKey }, { loaders }) => loaders.pushOperation.load({ companyId, pushOperationKey }),
 
   pushOperations: (_parent, { companyId, first, after, last, before, query, orderBy }, { loaders, cursors }) =>

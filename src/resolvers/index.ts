@@ -4,6 +4,7 @@
  */
 import type { Resolvers } from "../__generated__/resolvers-types.js";
 import { Address } from "./Address.js";
+import { Attachment } from "./Attachment.js";
 import { Contact } from "./Contact.js";
 import { Customer } from "./Customer.js";
 import { PhoneNumber } from "./PhoneNumber.js";
@@ -27,6 +28,7 @@ export const resolvers: Resolvers = {
   Contact,
   Address,
   PhoneNumber,
+  Attachment,
   DateTime,
   JSON: JSONScalar,
   ...enumResolvers,

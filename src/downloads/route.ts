@@ -1,0 +1,152 @@
+/**
+ * The download route, `GET|HEAD /downloads/<token>`: verifies the signed link (before anything reaches Codat),
+ * then streams the attachment's bytes from Codat to the client.
+ *
+ * Streaming: the upstream body goes through `stream.pipeline` into the response, so it moves at the client's
+ * pace (backpressure) in constant memory, whatever the file size. A client that goes away aborts the upstream
+ * request (and frees the company's concurrency slot). An upstream failure before the headers is a JSON error
+ * with a status and a contract code; after the headers it destroys the response, so the browser reports a
+ * failed download instead of saving a truncated file as if it were complete.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { GraphQLError } from "graphql";
+import type { CodatClient } from "../codat/client.js";
+import { ErrorCode } from "../errors.js";
+import { sendJson, type Route } from "../http/server.js";
+import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
+import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
+
+export interface DownloadRouteOptions {
+  client: CodatClient;
+  links: DownloadLinks;
+  /**
+   * The authenticated caller of a download request (the seam for caller authentication; none exists yet, so
+   * the default answers undefined and only links minted without a caller are honoured).
+   */
+  callerOf?: (req: IncomingMessage) => string | undefined;
+  onError?: (error: unknown) => void;
+}
+
+const REFUSALS: Record<RefusalReason, string> = {
+  invalid: "This download link is not valid. Query Attachment.downloadUrl again for a fresh link.",
+  expired: "This download link has expired. Query Attachment.downloadUrl again for a fresh link.",
+  wrong_caller: "This download link was issued to someone else.",
+};
+
+/** Why the client's request ended: it went away. Used as the abort reason, so it is never reported as an error. */
+class ClientGone extends Error {
+  override readonly name = "ClientGone";
+}
+
+export function createDownloadRoute(options: DownloadRouteOptions): Route {
+  const { client, links } = options;
+  const pattern = new RegExp(`^${DOWNLOAD_PATH_PREFIX}([^/]+)$`);
+  return {
+    method: ["GET", "HEAD"],
+    match(pathname) {
+      const match = pattern.exec(pathname);
+      return match?.[1] ? { token: match[1] } : null;
+    },
+    async handle(req, res, params) {
+      const verdict = links.verify(params["token"] ?? "", { caller: options.callerOf?.(req) });
+      if (!verdict.ok) {
+        sendJson(res, 403, { error: { code: ErrorCode.Forbidden, reason: verdict.reason, message: REFUSALS[verdict.reason] } });
+        return;
+      }
+      const { grant } = verdict;
+      const head = req.method === "HEAD";
+
+      const upstream = new AbortController();
+      const onClose = () => {
+        if (!res.writableFinished) upstream.abort(new ClientGone());
+      };
+      res.once("close", onClose);
+      try {
+        let download;
+        try {
+          download = await client.downloadCustomerAttachment(grant.companyId, grant.connectionId, grant.customerId, grant.attachmentId, {
+            signal: upstream.signal,
+            method: head ? "HEAD" : "GET",
+          });
+        } catch (error) {
+          if (upstream.signal.aborted) return;
+          sendUpstreamError(res, error, options.onError);
+          return;
+        }
+        const body = download.body;
+        if (upstream.signal.aborted) {
+          await body?.cancel().catch(() => undefined);
+          return;
+        }
+
+        const headers: Record<string, string> = {
+          ...DOWNLOAD_SECURITY_HEADERS,
+          "content-type": safeContentType(download.contentType),
+          "content-disposition": contentDisposition(grant.name),
+        };
+        // The client drops the length when Codat's body was content-encoded (fetch decoded it, so it is stale).
+        if (download.contentLength !== undefined) headers["content-length"] = String(download.contentLength);
+        res.writeHead(200, headers);
+        if (head || body === null) {
+          await body?.cancel().catch(() => undefined);
+          res.end();
+          return;
+        }
+        try {
+          // DOM and node:stream/web ReadableStream types differ only nominally.
+          await pipeline(Readable.fromWeb(body as NodeReadableStream<Uint8Array>), res);
+        } catch (error) {
+          // pipeline destroyed both ends already; destroying again is harmless and makes the intent explicit.
+          res.destroy();
+          if (!upstream.signal.aborted) options.onError?.(error);
+        }
+      } finally {
+        res.off("close", onClose);
+      }
+    },
+  };
+}
+
+/** HTTP status and body for a coded upstream failure; never the upstream URL or headers. */
+function sendUpstreamError(res: ServerResponse, error: unknown, onError: ((error: unknown) => void) | undefined): void {
+  if (!(error instanceof GraphQLError)) {
+    onError?.(error);
+    sendJson(res, 500, { error: { code: ErrorCode.InternalServerError, message: "Internal server error." } });
+    return;
+  }
+  const code = typeof error.extensions["code"] === "string" ? error.extensions["code"] : ErrorCode.UpstreamError;
+  const body: Record<string, unknown> = { code, message: error.message };
+  if (error.extensions["upstream"] !== undefined) body["upstream"] = error.extensions["upstream"];
+  const headers: Record<string, string> = {};
+  const status = statusFor(code);
+  if (status === 429 || status === 503) {
+    const retryAfter = error.extensions["retryAfterSeconds"];
+    const seconds = typeof retryAfter === "number" && Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : 1;
+    headers["retry-after"] = String(seconds);
+    body["retryAfterSeconds"] = seconds;
+  }
+  sendJson(res, status, { error: body }, headers);
+}
+
+function statusFor(code: string): number {
+  switch (code) {
+    case ErrorCode.NotFound:
+      return 404;
+    case ErrorCode.BadUserInput:
+      return 400;
+    case ErrorCode.Forbidden:
+      return 403;
+    case ErrorCode.Conflict:
+      return 409;
+    case ErrorCode.RateLimited:
+      return 429;
+    case ErrorCode.UpstreamTimeout:
+      return 504;
+    // UNAUTHENTICATED means Codat refused the gateway's own key: the browser can do nothing about it.
+    default:
+      return 502;
+  }
+}

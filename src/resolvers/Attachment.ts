@@ -1,0 +1,14 @@
+import type { AttachmentResolvers } from "../__generated__/resolvers-types.js";
+
+export const Attachment: AttachmentResolvers = {
+  id: (attachment) => attachment.id ?? "",
+  // Minted per query, so the link's lifetime starts when the client asks for it.
+  downloadUrl: (attachment, _args, { downloads }) =>
+    downloads.url({
+      companyId: attachment.companyId,
+      connectionId: attachment.connectionId,
+      customerId: attachment.customerId,
+      attachmentId: attachment.id ?? "",
+      name: attachment.name,
+    }),
+};
