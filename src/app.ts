@@ -68,6 +68,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     apollo: () => apollo,
     context: () => context(),
     isReady: () => ready,
+    requiredHeader: config.routerSecret,
     routes: [createDownloadRoute({ client, links: downloads, ...(options.onError ? { onError: options.onError } : {}) })],
     ...(options.onError ? { onError: options.onError } : {}),
   });

@@ -19,6 +19,11 @@ export interface Config {
   codatAttemptTimeoutMs: number;
   codatDeadlineMs: number;
   codatMaxConcurrencyPerCompany: number;
+  /**
+   * Federation hardening: when set, every GraphQL request must carry this header with this value, so only the
+   * router (which adds it) can reach the subgraph, `_service` and `_entities` included.
+   */
+  routerSecret: { header: string; value: string } | undefined;
   /** Artificial latency for the embedded simulator (benchmarks and demos). */
   simulatorLatencyMs: number;
   /**
@@ -119,10 +124,17 @@ export function parseConfig(env: Env): Config {
     codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
     codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),
     simulatorLatencyMs: integer("SIMULATOR_LATENCY_MS", 0, 0, 60_000),
+    routerSecret: undefined,
     publicUrl,
     // Links are bearer credentials: keep them short-lived (at most a day).
     downloadLinkTtlSeconds: integer("DOWNLOAD_LINK_TTL_SECONDS", 300, 10, 86_400),
   };
+  const routerSecret = read("ROUTER_SECRET");
+  const routerSecretHeader = (read("ROUTER_SECRET_HEADER") ?? "x-router-secret").toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(routerSecretHeader)) problems.push("ROUTER_SECRET_HEADER must be an HTTP header name");
+  if (routerSecret !== undefined && routerSecret.length < 16) problems.push("ROUTER_SECRET must be at least 16 characters");
+  config.routerSecret = routerSecret !== undefined ? { header: routerSecretHeader, value: routerSecret } : undefined;
+
   if (config.signingSecret !== undefined && config.signingSecret.length < 32) {
     problems.push("SIGNING_SECRET must be at least 32 characters");
   }

@@ -3,6 +3,7 @@
  * executeHTTPGraphQLRequest integration API, which keeps per-request overhead low), the health routes, and any
  * extra routes (the attachment download route). It never lets an exception escape a request.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import type { GatewayContext } from "../context.js";
@@ -23,6 +24,8 @@ export interface HttpServerOptions {
   context: (req: IncomingMessage) => Promise<GatewayContext>;
   routes?: Route[];
   isReady: () => boolean;
+  /** When set, GraphQL requests without this header and value are refused (the router-only subgraph mode). */
+  requiredHeader?: { header: string; value: string } | undefined;
   onError?: (error: unknown) => void;
 }
 
@@ -66,7 +69,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+function hasRequiredHeader(req: IncomingMessage, required: { header: string; value: string }): boolean {
+  const given = req.headers[required.header];
+  if (typeof given !== "string") return false;
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(required.value).digest();
+  return timingSafeEqual(a, b);
+}
+
 async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, options: HttpServerOptions): Promise<void> {
+  if (options.requiredHeader && !hasRequiredHeader(req, options.requiredHeader)) {
+    // Refused before Apollo sees the request: in router-only mode nothing, not even the landing page, is served.
+    sendJson(res, 401, { errors: [{ message: "This subgraph only accepts requests from its router.", extensions: { code: "UNAUTHENTICATED" } }] });
+    return;
+  }
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);

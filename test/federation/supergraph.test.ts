@@ -3,11 +3,14 @@
  * that references Customer by key and adds a field to it, run by Apollo Gateway on loopback.
  */
 import { composeServices } from "@apollo/composition";
-import { ApolloGateway } from "@apollo/gateway";
+import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { buildSubgraphSchema } from "@apollo/subgraph";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { parse } from "graphql";
+import { printSchema } from "../../src/schema.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "../../src/simulator/index.js";
 import { startStack, type Stack } from "../helpers/stack.js";
@@ -176,5 +179,70 @@ describe("subgraph entry points", () => {
     );
     expect(result.errors).toBeUndefined();
     expect(result.data!._entities[0]?.pushOperationKey).toBe(key);
+  });
+});
+
+describe("router-only mode (ROUTER_SECRET)", () => {
+  const SECRET = "router-secret-router-secret";
+  let locked: Stack;
+  let lockedRouter: ApolloServer;
+  let lockedRouterUrl: string;
+
+  beforeAll(async () => {
+    locked = await startStack({ env: { ROUTER_SECRET: SECRET, ROUTER_SECRET_HEADER: "X-Router-Secret" } });
+    const composed = composeServices([
+      { name: "customers", typeDefs: parse(printSchema()), url: locked.url },
+      { name: "invoices", typeDefs: parse(INVOICES_SDL), url: invoices.url },
+    ]);
+    if (!composed.supergraphSdl) throw new Error("composition failed");
+    lockedRouter = new ApolloServer({
+      gateway: new ApolloGateway({
+        supergraphSdl: composed.supergraphSdl,
+        buildService: ({ name, url }) =>
+          new RemoteGraphQLDataSource({
+            ...(url ? { url } : {}),
+            willSendRequest: ({ request }) => {
+              if (name === "customers") request.http?.headers.set("x-router-secret", SECRET);
+            },
+          }),
+      }),
+    });
+    lockedRouterUrl = (await startStandaloneServer(lockedRouter, { listen: { port: 0, host: "127.0.0.1" } })).url;
+  });
+
+  afterAll(async () => {
+    await lockedRouter?.stop();
+    await locked?.close();
+  });
+
+  it("refuses every direct GraphQL request, _service and _entities included, with no upstream call", async () => {
+    locked.resetUpstream();
+    for (const query of [`{ _service { sdl } }`, `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`]) {
+      const result = await locked.graphql(query);
+      expect(result.status).toBe(401);
+      expect(result.errors?.[0]?.extensions?.["code"]).toBe("UNAUTHENTICATED");
+    }
+    const wrong = await locked.graphql(`{ _entities(representations: []) { __typename } }`, {}, { "x-router-secret": "nope" });
+    expect(wrong.status).toBe(401);
+    expect(locked.upstream()).toHaveLength(0);
+    expect((await fetch(`${locked.origin}/healthz`)).status).toBe(200);
+  });
+
+  it("serves the router that sends the header", async () => {
+    const response = await fetch(lockedRouterUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ invoices { id customer { customerName } } }` }),
+    });
+    const body = (await response.json()) as { data?: { invoices: { customer: { customerName: string } | null }[] }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.invoices[0]!.customer?.customerName).toBeTruthy();
+  });
+});
+
+describe("schema snapshot", () => {
+  it("matches the committed subgraph SDL (refresh with `npx tsx scripts/print-schema.ts --write`)", () => {
+    const committed = readFileSync(path.resolve(import.meta.dirname, "../__snapshots__/subgraph.graphql"), "utf8");
+    expect(printSchema().trimEnd()).toBe(committed.trimEnd());
   });
 });
