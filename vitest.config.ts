@@ -1,6 +1,14 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS (index.js, Node's choice) and ESM (index.mjs, Vite's choice). Apollo's packages load
+    // the CJS one through Node, so the tests must too: two copies break graphql's instanceof checks.
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     environment: "node",

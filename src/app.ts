@@ -4,21 +4,25 @@
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./auth/caller.js";
 import { CodatClient } from "./codat/client.js";
 import type { Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
 import { maskError } from "./errors.js";
+import { Cors } from "./http/cors.js";
 import { createHttpServer } from "./http/server.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { buildSchema } from "./schema.js";
+import { operationLimitsPlugin } from "./security/limits.js";
+import { TrustedDocuments } from "./security/trusted-documents.js";
 
 export interface Gateway {
   readonly httpServer: Server;
@@ -62,14 +66,33 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   });
   const context = createContextFactory({ client, cursors, downloads });
 
+  // Callers: a verified JWT names the companies each may use; AUTH_MODE=none trusts everyone with everything
+  // (config.ts allows that only on loopback, the simulator, or with ALLOW_UNAUTHENTICATED=true).
+  const verifyJwt = config.auth ? createJwtAuthenticator(config.auth) : undefined;
+  const authenticate = async (req: IncomingMessage): Promise<Caller> =>
+    verifyJwt ? verifyJwt(req.headers.authorization) : UNAUTHENTICATED_CALLER;
+  const trustedDocuments = config.persistedOperations ? TrustedDocuments.fromFile(config.persistedOperations) : undefined;
+
   let ready = false;
   // The HTTP server comes first: Apollo's drain plugin needs it, and it reaches Apollo through a getter.
   const httpServer = createHttpServer({
     apollo: () => apollo,
-    context: () => context(),
+    context,
+    authenticate,
+    cors: new Cors(config.corsOrigins),
+    maxBodyBytes: config.limits.maxRequestBytes,
+    trustedDocuments,
     isReady: () => ready,
     requiredHeader: config.routerSecret,
-    routes: [createDownloadRoute({ client, links: downloads, ...(options.onError ? { onError: options.onError } : {}) })],
+    routes: [
+      createDownloadRoute({
+        client,
+        links: downloads,
+        // A download carrying credentials must be the caller the link was minted for; a plain link carries none.
+        callerOf: async (req) => (verifyJwt && req.headers.authorization ? ((await verifyJwt(req.headers.authorization)).id ?? undefined) : undefined),
+        ...(options.onError ? { onError: options.onError } : {}),
+      }),
+    ],
     ...(options.onError ? { onError: options.onError } : {}),
   });
   const includeStacktrace = !config.production;
@@ -79,10 +102,15 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     // main.ts owns the signals (it also stops the simulator); Apollo's own handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: includeStacktrace,
+    // No "Did you mean …?" hints about the schema in production.
+    hideSchemaDetailsFromClientErrors: config.production,
+    csrfPrevention: true,
+    parseOptions: { maxTokens: config.limits.maxTokens },
     formatError: (formatted, error) => maskError(formatted, error, { includeStacktrace }),
     plugins: [
       // Federated traces for a router that asks for them (installed explicitly, which also keeps startup quiet).
       ApolloServerPluginInlineTrace(),
+      operationLimitsPlugin(config.limits),
       ApolloServerPluginDrainHttpServer({
         httpServer,
         stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000,

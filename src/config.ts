@@ -2,6 +2,9 @@
  * Configuration, parsed once at startup from the environment. Nothing else in the gateway reads `process.env`.
  * Every problem is collected and reported together, one line per variable, so an operator fixes them in one go.
  */
+import type { JwtAuthConfig } from "./auth/caller.js";
+import type { OperationLimits } from "./security/limits.js";
+
 export interface Config {
   /** Codat API key; sent upstream as `Authorization: Basic base64(key)`. Never logged. */
   codatApiKey: string | undefined;
@@ -14,7 +17,7 @@ export interface Config {
   production: boolean;
   /** Introspection and the Sandbox landing page; off in production unless GRAPHQL_INTROSPECTION=true. */
   introspection: boolean;
-  /** Secret for signing cursors (and download links); random per process when unset. */
+  /** Secret for signing cursors and download links; random per process when unset. */
   signingSecret: string | undefined;
   codatAttemptTimeoutMs: number;
   codatDeadlineMs: number;
@@ -33,6 +36,13 @@ export interface Config {
   publicUrl: string | undefined;
   /** Lifetime of a signed download link. */
   downloadLinkTtlSeconds: number;
+  /** Caller authentication: undefined for AUTH_MODE=none. */
+  auth: JwtAuthConfig | undefined;
+  /** Origins allowed to call the GraphQL endpoint from a browser (exact match); empty = none cross-origin. */
+  corsOrigins: string[];
+  limits: OperationLimits & { maxTokens: number; maxRequestBytes: number };
+  /** Path of a trusted-documents manifest; when set, only listed operations run. */
+  persistedOperations: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +55,11 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const DEFAULT_CODAT_BASE_URL = "https://api.codat.io";
+
+/** Loopback names and addresses: only the local machine can reach a gateway listening there. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 export function parseConfig(env: Env): Config {
   const problems: string[] = [];
@@ -72,72 +87,124 @@ export function parseConfig(env: Env): Config {
     return fallback;
   };
 
-  const codatApiKey = read("CODAT_API_KEY");
-  let codatBaseUrl = read("CODAT_BASE_URL");
-  if (codatBaseUrl !== undefined) {
+  /** An absolute http(s) URL without credentials, query or fragment, trailing slashes removed. */
+  const httpUrl = (name: string): string | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
     let url: URL | undefined;
     try {
-      url = new URL(codatBaseUrl);
+      url = new URL(raw);
     } catch {
       url = undefined;
     }
     if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password || url.search || url.hash) {
       // The value itself is not echoed: a mistyped URL can carry credentials.
-      problems.push("CODAT_BASE_URL must be an absolute http(s) URL without credentials, query or fragment");
-    } else {
-      codatBaseUrl = url.href.replace(/\/+$/, "");
+      problems.push(`${name} must be an absolute http(s) URL without credentials, query or fragment`);
+      return undefined;
     }
-  } else if (codatApiKey !== undefined) {
-    codatBaseUrl = DEFAULT_CODAT_BASE_URL;
-  }
+    return url.href.replace(/\/+$/, "");
+  };
 
-  let publicUrl = read("PUBLIC_URL");
-  if (publicUrl !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(publicUrl);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.username || url.password || url.search || url.hash) {
-      problems.push("PUBLIC_URL must be an absolute http(s) URL without credentials, query or fragment");
-      publicUrl = undefined;
-    } else {
-      publicUrl = url.href.replace(/\/+$/, "");
-    }
-  }
+  const codatApiKey = read("CODAT_API_KEY");
+  const codatBaseUrl = httpUrl("CODAT_BASE_URL") ?? (codatApiKey !== undefined ? DEFAULT_CODAT_BASE_URL : undefined);
+  const useSimulator = codatApiKey === undefined && read("CODAT_BASE_URL") === undefined;
 
   const host = read("HOST") ?? "127.0.0.1";
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) problems.push(`HOST must be a host name or IP address (got "${host}")`);
-
   const production = read("NODE_ENV") === "production";
-  const config: Config = {
-    codatApiKey,
-    codatBaseUrl,
-    useSimulator: codatApiKey === undefined && codatBaseUrl === undefined,
-    host,
-    port: integer("PORT", 4000, 0, 65535),
-    production,
-    introspection: boolean("GRAPHQL_INTROSPECTION", !production),
-    signingSecret: read("SIGNING_SECRET"),
-    codatAttemptTimeoutMs: integer("CODAT_TIMEOUT_MS", 10_000, 100, 600_000),
-    codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
-    codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),
-    simulatorLatencyMs: integer("SIMULATOR_LATENCY_MS", 0, 0, 60_000),
-    routerSecret: undefined,
-    publicUrl,
-    // Links are bearer credentials: keep them short-lived (at most a day).
-    downloadLinkTtlSeconds: integer("DOWNLOAD_LINK_TTL_SECONDS", 300, 10, 86_400),
-  };
+
   const routerSecret = read("ROUTER_SECRET");
   const routerSecretHeader = (read("ROUTER_SECRET_HEADER") ?? "x-router-secret").toLowerCase();
   if (!/^[a-z0-9-]+$/.test(routerSecretHeader)) problems.push("ROUTER_SECRET_HEADER must be an HTTP header name");
   if (routerSecret !== undefined && routerSecret.length < 16) problems.push("ROUTER_SECRET must be at least 16 characters");
-  config.routerSecret = routerSecret !== undefined ? { header: routerSecretHeader, value: routerSecret } : undefined;
 
-  if (config.signingSecret !== undefined && config.signingSecret.length < 32) {
-    problems.push("SIGNING_SECRET must be at least 32 characters");
+  const signingSecret = read("SIGNING_SECRET");
+  if (signingSecret !== undefined && signingSecret.length < 32) problems.push("SIGNING_SECRET must be at least 32 characters");
+
+  const corsOrigins = (read("CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    let valid = false;
+    try {
+      valid = new URL(origin).origin === origin;
+    } catch {
+      valid = false;
+    }
+    if (!valid) problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`);
   }
+
+  return finish(problems, {
+    codatApiKey,
+    codatBaseUrl,
+    useSimulator,
+    host,
+    port: integer("PORT", 4000, 0, 65535),
+    production,
+    introspection: boolean("GRAPHQL_INTROSPECTION", !production),
+    signingSecret,
+    codatAttemptTimeoutMs: integer("CODAT_TIMEOUT_MS", 10_000, 100, 600_000),
+    codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
+    codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),
+    routerSecret: routerSecret !== undefined ? { header: routerSecretHeader, value: routerSecret } : undefined,
+    simulatorLatencyMs: integer("SIMULATOR_LATENCY_MS", 0, 0, 60_000),
+    publicUrl: httpUrl("PUBLIC_URL"),
+    // Links are bearer credentials: keep them short-lived (at most a day).
+    downloadLinkTtlSeconds: integer("DOWNLOAD_LINK_TTL_SECONDS", 300, 10, 86_400),
+    auth: parseAuth(read, httpUrl, boolean, problems, { codatApiKey, host, useSimulator }),
+    corsOrigins,
+    limits: {
+      maxDepth: integer("MAX_QUERY_DEPTH", 12, 2, 100),
+      maxAliases: integer("MAX_ALIASES", 100, 0, 10_000),
+      maxDirectives: integer("MAX_DIRECTIVES", 20, 0, 1_000),
+      maxCost: integer("MAX_QUERY_COST", 50_000, 1, 100_000_000),
+      maxTokens: integer("MAX_TOKENS", 5_000, 100, 1_000_000),
+      maxRequestBytes: integer("MAX_REQUEST_BYTES", 1_048_576, 1_024, 104_857_600),
+    },
+    persistedOperations: read("PERSISTED_OPERATIONS"),
+  });
+}
+
+function finish(problems: string[], config: Config): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function parseAuth(
+  read: (name: string) => string | undefined,
+  httpUrl: (name: string) => string | undefined,
+  boolean: (name: string, fallback: boolean) => boolean,
+  problems: string[],
+  context: { codatApiKey: string | undefined; host: string; useSimulator: boolean },
+): JwtAuthConfig | undefined {
+  const mode = (read("AUTH_MODE") ?? "none").toLowerCase();
+  if (mode === "none") {
+    // A real key reaches every company of the account: never serve it unauthenticated to a network.
+    const exposed = context.codatApiKey !== undefined && !context.useSimulator && !isLoopbackHost(context.host);
+    if (exposed && !boolean("ALLOW_UNAUTHENTICATED", false)) {
+      problems.push(
+        `AUTH_MODE=none would let anyone reaching HOST=${context.host} use every company of the Codat account: set AUTH_MODE=jwt, or ALLOW_UNAUTHENTICATED=true if a proxy in front authenticates callers`,
+      );
+    }
+    return undefined;
+  }
+  if (mode !== "jwt") {
+    problems.push(`AUTH_MODE must be none or jwt (got "${mode}")`);
+    return undefined;
+  }
+  const jwksUrl = httpUrl("AUTH_JWKS_URL");
+  const jwtSecret = read("AUTH_JWT_SECRET");
+  const issuer = read("AUTH_ISSUER");
+  const audience = read("AUTH_AUDIENCE");
+  const jwksGiven = read("AUTH_JWKS_URL") !== undefined;
+  if (!jwksGiven && jwtSecret === undefined) problems.push("AUTH_MODE=jwt needs AUTH_JWKS_URL or AUTH_JWT_SECRET");
+  if (jwksGiven && jwtSecret !== undefined) problems.push("AUTH_MODE=jwt takes only one of AUTH_JWKS_URL and AUTH_JWT_SECRET");
+  if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push("AUTH_JWT_SECRET must be at least 32 characters");
+  if (issuer === undefined) problems.push("AUTH_MODE=jwt needs AUTH_ISSUER (the token issuer to accept)");
+  if (audience === undefined) problems.push("AUTH_MODE=jwt needs AUTH_AUDIENCE (the token audience to accept)");
+  return {
+    jwksUrl,
+    jwtSecret: jwksUrl === undefined ? jwtSecret : undefined,
+    issuer: issuer ?? "",
+    audience: audience ?? "",
+    companiesClaim: read("AUTH_COMPANIES_CLAIM") ?? "codat_company_ids",
+  };
 }

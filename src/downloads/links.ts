@@ -15,8 +15,10 @@
  * cursor signed with the same secret can never stand in for each other. The MAC is checked (timingSafeEqual)
  * before the payload is parsed, and everything is checked before any upstream call.
  *
- * `caller` is the seam for caller authentication: once the gateway knows who asks, mint links with the caller's
- * id and the download route refuses them to anyone else. Links without a caller are bearer credentials.
+ * `caller` binds a link to the authenticated caller (JWT `sub`) it was minted for: a download request that
+ * authenticates as someone else is refused. A request with no credentials (a browser following the link) is
+ * served, since a plain link cannot carry headers: links are short-lived bearer credentials, minted only for a
+ * caller allowed to use the attachment's company.
  * `name` (the file name, shortened to NAME_MAX_BYTES) is signed too, so Content-Disposition needs no extra call.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -42,7 +44,7 @@ export interface DownloadTarget {
   attachmentId: string;
   /** The attachment's file name, for Content-Disposition. */
   name?: string | null | undefined;
-  /** The authenticated caller the link is bound to (none yet: see the module comment). */
+  /** The authenticated caller (JWT `sub`) the link was minted for; absent with AUTH_MODE=none. */
   caller?: string | undefined;
 }
 
@@ -102,7 +104,11 @@ export class DownloadLinks {
     const grant = decodePayload(payload);
     if (!grant) return { ok: false, reason: "invalid" };
     if (Math.floor(this.#now() / 1000) >= grant.expiresAt) return { ok: false, reason: "expired" };
-    if (grant.caller !== undefined && grant.caller !== options.caller) return { ok: false, reason: "wrong_caller" };
+    // A browser following a plain link sends no credentials: the short-lived signed link is then the credential.
+    // A request that does authenticate must be the caller the link was minted for.
+    if (grant.caller !== undefined && options.caller !== undefined && grant.caller !== options.caller) {
+      return { ok: false, reason: "wrong_caller" };
+    }
     return { ok: true, grant };
   }
 

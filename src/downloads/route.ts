@@ -15,6 +15,7 @@ import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { GraphQLError } from "graphql";
 import type { CodatClient } from "../codat/client.js";
 import { ErrorCode } from "../errors.js";
+import { AuthenticationError } from "../auth/caller.js";
 import { sendJson, type Route } from "../http/server.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
 import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
@@ -23,10 +24,10 @@ export interface DownloadRouteOptions {
   client: CodatClient;
   links: DownloadLinks;
   /**
-   * The authenticated caller of a download request (the seam for caller authentication; none exists yet, so
-   * the default answers undefined and only links minted without a caller are honoured).
+   * The authenticated caller of a download request, when it carries credentials (undefined when it carries
+   * none, as a browser following a plain link does). Throws AuthenticationError for bad credentials.
    */
-  callerOf?: (req: IncomingMessage) => string | undefined;
+  callerOf?: (req: IncomingMessage) => Promise<string | undefined>;
   onError?: (error: unknown) => void;
 }
 
@@ -51,7 +52,15 @@ export function createDownloadRoute(options: DownloadRouteOptions): Route {
       return match?.[1] ? { token: match[1] } : null;
     },
     async handle(req, res, params) {
-      const verdict = links.verify(params["token"] ?? "", { caller: options.callerOf?.(req) });
+      let caller: string | undefined;
+      try {
+        caller = await options.callerOf?.(req);
+      } catch (error) {
+        if (!(error instanceof AuthenticationError)) throw error;
+        sendJson(res, 401, { error: { code: ErrorCode.Unauthenticated, message: error.message } }, { "www-authenticate": 'Bearer realm="codat-gateway"' });
+        return;
+      }
+      const verdict = links.verify(params["token"] ?? "", { caller });
       if (!verdict.ok) {
         sendJson(res, 403, { error: { code: ErrorCode.Forbidden, reason: verdict.reason, message: REFUSALS[verdict.reason] } });
         return;

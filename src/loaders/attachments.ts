@@ -7,7 +7,7 @@
  * primes the by-id loader, so a list and a lookup of one of its attachments cost one call.
  */
 import DataLoader from "dataloader";
-import type { CodatClient } from "../codat/client.js";
+import type { CodatApi } from "../auth/scoped-client.js";
 import { toAttachment, type Attachment } from "../models/index.js";
 
 export interface AttachmentsKey {
@@ -26,7 +26,7 @@ export const attachmentsKeyOf = (key: AttachmentsKey): string =>
 
 export const attachmentKeyOf = (key: AttachmentKey): string => `${attachmentsKeyOf(key)}\u0000${key.attachmentId}`;
 
-export function createAttachmentLoaders(client: CodatClient) {
+export function createAttachmentLoaders(client: CodatApi) {
   const customerAttachment = new DataLoader<AttachmentKey, Attachment | null, string>(
     (keys) =>
       Promise.all(

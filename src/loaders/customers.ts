@@ -7,7 +7,7 @@
  * Miss policy: a customer absent from Codat's answer is `null`; a failed call fails only the keys it carried.
  */
 import DataLoader from "dataloader";
-import type { CodatClient } from "../codat/client.js";
+import type { CodatApi } from "../auth/scoped-client.js";
 import { opaqueSegment, uuidSegment } from "../codat/paths.js";
 import type { CodatCustomer } from "../codat/types.js";
 import { toCustomer, type Customer } from "../models/index.js";
@@ -48,7 +48,7 @@ export function idQueries(ids: readonly string[]): { query: string; ids: string[
   return chunks;
 }
 
-export function createCustomerLoader(client: CodatClient): DataLoader<CustomerKey, Customer | null, string> {
+export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, Customer | null, string> {
   return new DataLoader<CustomerKey, Customer | null, string>(
     async (keys) => {
       const results = new Map<string, Customer | null | Error>();

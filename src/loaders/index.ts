@@ -3,7 +3,7 @@
  * module scope: a loader's cache must not outlive the request or leak between callers).
  */
 import DataLoader from "dataloader";
-import type { CodatClient } from "../codat/client.js";
+import type { CodatApi } from "../auth/scoped-client.js";
 import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } from "../codat/types.js";
 import { createAttachmentLoaders } from "./attachments.js";
 import { createCustomerLoader } from "./customers.js";
@@ -26,7 +26,7 @@ const asError = (error: unknown) => (error instanceof Error ? error : new Error(
 const listPageKeyOf = (key: ListPageKey) =>
   JSON.stringify([key.companyId.toLowerCase(), key.page, key.pageSize, key.query ?? "", key.orderBy ?? ""]);
 
-export function createLoaders(client: CodatClient) {
+export function createLoaders(client: CodatApi) {
   const customer = createCustomerLoader(client);
   return {
     customer,

@@ -3,8 +3,9 @@ import type { AttachmentResolvers } from "../__generated__/resolvers-types.js";
 export const Attachment: AttachmentResolvers = {
   id: (attachment) => attachment.id ?? "",
   // Minted per query, so the link's lifetime starts when the client asks for it.
-  downloadUrl: (attachment, _args, { downloads }) =>
+  downloadUrl: (attachment, _args, { downloads, caller }) =>
     downloads.url({
+      caller: caller.id ?? undefined,
       companyId: attachment.companyId,
       connectionId: attachment.connectionId,
       customerId: attachment.customerId,
