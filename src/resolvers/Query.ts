@@ -1,25 +1,10 @@
 import type { QueryResolvers } from "../__generated__/resolvers-types.js";
-import { resolveConnection } from "../pagination/connection.js";
 import { toCustomer } from "../models/index.js";
+import { listConnection } from "./connections.js";
 
 export const Query: QueryResolvers = {
-  customers: (_parent, { companyId, first, after, last, before, query, orderBy }, { loaders, cursors }) =>
-    resolveConnection(
-      { first, after, last, before },
-      { kind: "customers", companyId, query, orderBy },
-      cursors,
-      async (page, pageSize) => {
-        const result = await loaders.customerPage.load({
-          companyId,
-          page,
-          pageSize,
-          query: query ?? undefined,
-          orderBy: orderBy ?? undefined,
-        });
-        return { results: result.results ?? [], totalResults: result.totalResults };
-      },
-      (dto) => toCustomer(companyId, dto),
-    ),
+  customers: (_parent, args, { loaders, cursors }) =>
+    listConnection("customers", args, cursors, loaders.customerPage, (dto) => toCustomer(args.companyId, dto)),
 
   customer: (_parent, { companyId, id }, { loaders }) => loaders.customer.load({ companyId, id }),
 
@@ -28,23 +13,8 @@ export const Query: QueryResolvers = {
 
   pushOperation: (_parent, { companyId, pushOperationKey }, { loaders }) => loaders.pushOperation.load({ companyId, pushOperationKey }),
 
-  pushOperations: (_parent, { companyId, first, after, last, before, query, orderBy }, { loaders, cursors }) =>
-    resolveConnection(
-      { first, after, last, before },
-      { kind: "pushOperations", companyId, query, orderBy },
-      cursors,
-      async (page, pageSize) => {
-        const result = await loaders.pushOperationPage.load({
-          companyId,
-          page,
-          pageSize,
-          query: query ?? undefined,
-          orderBy: orderBy ?? undefined,
-        });
-        return { results: result.results ?? [], totalResults: result.totalResults };
-      },
-      (operation) => operation,
-    ),
+  pushOperations: (_parent, args, { loaders, cursors }) =>
+    listConnection("pushOperations", args, cursors, loaders.pushOperationPage, (operation) => operation),
 
   customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) => client.getCustomerCreateUpdateModel(companyId, connectionId),
 };

@@ -1,0 +1,37 @@
+/**
+ * The Relay connection of a Codat list (customers, push operations): connection arguments in, one deduplicated
+ * page loader per list, the same cursor rules for all.
+ */
+import type DataLoader from "dataloader";
+import type { ListPageKey } from "../loaders/index.js";
+import { resolveConnection, type ConnectionArgs } from "../pagination/connection.js";
+import type { CursorCodec } from "../pagination/cursor.js";
+import type { Connection } from "../models/index.js";
+
+export interface ListArgs extends ConnectionArgs {
+  companyId: string;
+  query?: string | null | undefined;
+  orderBy?: string | null | undefined;
+}
+
+export function listConnection<T, N>(
+  kind: string,
+  args: ListArgs,
+  cursors: CursorCodec,
+  pages: DataLoader<ListPageKey, { results?: T[] | null; totalResults: number }, string>,
+  map: (item: T) => N,
+): Promise<Connection<N>> {
+  const { companyId, first, after, last, before } = args;
+  const query = args.query ?? undefined;
+  const orderBy = args.orderBy ?? undefined;
+  return resolveConnection(
+    { first, after, last, before },
+    { kind, companyId, query, orderBy },
+    cursors,
+    async (page, pageSize) => {
+      const result = await pages.load({ companyId, page, pageSize, query, orderBy });
+      return { results: result.results ?? [], totalResults: result.totalResults };
+    },
+    map,
+  );
+}
