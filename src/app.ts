@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { IncomingMessage, Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./auth/caller.js";
@@ -111,6 +111,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // Federated traces for a router that asks for them (installed explicitly, which also keeps startup quiet).
       ApolloServerPluginInlineTrace(),
       operationLimitsPlugin(config.limits),
+      // The schema sets no cache hints; the plugin would still run a hook on every field of every response.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({
         httpServer,
         stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000,

@@ -21,7 +21,7 @@
  * caller allowed to use the attachment's company.
  * `name` (the file name, shortened to NAME_MAX_BYTES) is signed too, so Content-Disposition needs no extra call.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { wellFormed } from "./headers.js";
 
 export const TOKEN_VERSION = 1;
@@ -69,14 +69,14 @@ export interface DownloadLinksOptions {
 
 export class DownloadLinks {
   readonly ttlSeconds: number;
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
   readonly #baseUrl: () => string;
   readonly #now: () => number;
 
   constructor(options: DownloadLinksOptions) {
     if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 1) throw new RangeError("ttlSeconds must be a positive integer");
     this.ttlSeconds = options.ttlSeconds;
-    this.#key = createHmac("sha256", options.secret).update(KEY_LABEL).digest();
+    this.#key = createSecretKey(createHmac("sha256", options.secret).update(KEY_LABEL).digest());
     this.#baseUrl = options.baseUrl;
     this.#now = options.now ?? Date.now;
   }

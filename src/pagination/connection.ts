@@ -105,10 +105,11 @@ export async function resolveConnection<T, N>(
   const totalCount = total ?? 0;
   const stop = Math.min(end, totalCount);
   const edges = [];
+  const cursorAt = cursors.encoder(list);
   for (let offset = start; offset < stop; offset++) {
     const item = fetched.get(offset);
     if (item === undefined) break; // the list shrank between two calls; return what is consistent
-    edges.push({ cursor: cursors.encode(list, offset), node: map(item) });
+    edges.push({ cursor: cursorAt(offset), node: map(item) });
   }
   return {
     edges,

@@ -5,8 +5,13 @@
  *
  * Cost: 1 per field; a list field's selection counts once per item it can return — its `first`/`last` argument
  * (Relay connections; the default page size when neither is given), the number of `representations` for
- * `_entities`, and LIST_FACTOR for other lists (addresses, contacts, attachments…). So
+ * `_entities`, and LIST_FACTOR for other lists (addresses, contacts, attachments…). A connection's size counts
+ * its items once: its `edges`/`nodes` lists do not multiply again. So
  * `customers(first: 500) { edges { node { contacts { phone { number } } } } }` costs about 500 × 5 × 5.
+ *
+ * Fragments are measured once each and reused at every spread (cost is linear in the multiplier), so a
+ * "fragment bomb" — fragments spreading each other twice, 2^n expansions from a tiny document — is measured in
+ * linear time and rejected for what it would expand to.
  */
 import type { ApolloServerPlugin } from "@apollo/server";
 import {
@@ -14,22 +19,21 @@ import {
   Kind,
   getNamedType,
   getNullableType,
+  isInterfaceType,
   isListType,
+  isObjectType,
+  isUnionType,
   valueFromASTUntyped,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLCompositeType,
   type GraphQLField,
-  type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
-  isObjectType,
-  isInterfaceType,
-  isUnionType,
-  type GraphQLCompositeType,
 } from "graphql";
-import { DEFAULT_PAGE_SIZE } from "../pagination/connection.js";
 import { ErrorCode } from "../errors.js";
+import { DEFAULT_PAGE_SIZE } from "../pagination/connection.js";
 
 export interface OperationLimits {
   maxDepth: number;
@@ -41,46 +45,115 @@ export interface OperationLimits {
 /** Assumed length of a list field that has no size argument. */
 export const LIST_FACTOR = 5;
 
+interface Shape {
+  /** Levels of fields below (and including) this selection set. */
+  depth: number;
+  aliases: number;
+  directives: number;
+}
+
 function limitError(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } } });
 }
 
-interface Walk {
-  schema: GraphQLSchema;
-  fragments: Map<string, FragmentDefinitionNode>;
-  variables: Record<string, unknown>;
-}
+class Measurer {
+  readonly #fragments = new Map<string, FragmentDefinitionNode>();
+  readonly #shapes = new Map<string, Shape>();
+  readonly #costs = new Map<string, number>();
 
-/** Depth, alias and directive counts over the selection (fragments expanded once per spread). */
-function measure(selectionSet: SelectionSetNode, walk: Walk, depth: number, seen: Set<string>) {
-  let maxDepth = depth;
-  let aliases = 0;
-  let directives = 0;
-  for (const selection of selectionSet.selections) {
-    directives += selection.directives?.length ?? 0;
-    if (selection.kind === Kind.FIELD) {
-      if (selection.alias) aliases++;
-      if (selection.selectionSet) {
-        const inner = measure(selection.selectionSet, walk, depth + 1, seen);
-        maxDepth = Math.max(maxDepth, inner.maxDepth);
-        aliases += inner.aliases;
-        directives += inner.directives;
+  constructor(
+    readonly schema: GraphQLSchema,
+    document: DocumentNode,
+    readonly variables: Record<string, unknown>,
+  ) {
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) this.#fragments.set(definition.name.value, definition);
+    }
+  }
+
+  shape(selectionSet: SelectionSetNode): Shape {
+    let depth = 0;
+    let aliases = 0;
+    let directives = 0;
+    for (const selection of selectionSet.selections) {
+      directives += selection.directives?.length ?? 0;
+      let inner: Shape | undefined;
+      if (selection.kind === Kind.FIELD) {
+        if (selection.alias) aliases++;
+        const below = selection.selectionSet ? this.shape(selection.selectionSet) : undefined;
+        inner = { depth: 1 + (below?.depth ?? 0), aliases: below?.aliases ?? 0, directives: below?.directives ?? 0 };
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        inner = this.shape(selection.selectionSet);
+      } else {
+        inner = this.#fragmentShape(selection.name.value);
       }
-    } else {
-      const set =
-        selection.kind === Kind.INLINE_FRAGMENT ? selection.selectionSet : walk.fragments.get(selection.name.value)?.selectionSet;
-      // Validation already rejected fragment cycles; `seen` only guards this walk.
-      const key = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : undefined;
-      if (!set || (key && seen.has(key))) continue;
-      if (key) seen.add(key);
-      const inner = measure(set, walk, depth, seen);
-      if (key) seen.delete(key);
-      maxDepth = Math.max(maxDepth, inner.maxDepth);
+      depth = Math.max(depth, inner.depth);
       aliases += inner.aliases;
       directives += inner.directives;
     }
+    return { depth, aliases, directives };
   }
-  return { maxDepth, aliases, directives };
+
+  #fragmentShape(name: string): Shape {
+    const known = this.#shapes.get(name);
+    if (known) return known;
+    // Validation rejects fragment cycles before this runs; the placeholder only guards this walk.
+    this.#shapes.set(name, { depth: 0, aliases: 0, directives: 0 });
+    const fragment = this.#fragments.get(name);
+    const shape = fragment ? this.shape(fragment.selectionSet) : { depth: 0, aliases: 0, directives: 0 };
+    this.#shapes.set(name, shape);
+    return shape;
+  }
+
+  /** The cost of a selection set at multiplier 1 (multiply by the parent's list sizes). */
+  cost(selectionSet: SelectionSetNode, parent: GraphQLCompositeType): number {
+    let total = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        total += 1;
+        const fields: Record<string, GraphQLField<unknown, unknown> | undefined> =
+          isObjectType(parent) || isInterfaceType(parent) ? parent.getFields() : {};
+        const field = fields[selection.name.value];
+        if (!field || !selection.selectionSet) continue;
+        const type = getNamedType(field.type);
+        if (!(isObjectType(type) || isInterfaceType(type) || isUnionType(type))) continue;
+        const args: Record<string, unknown> = {};
+        for (const arg of selection.arguments ?? []) args[arg.name.value] = valueFromASTUntyped(arg.value, this.variables);
+        const isList = isListType(getNullableType(field.type));
+        const itemsOfConnection = isList && parent.name.endsWith("Connection");
+        const multiplier = isConnectionField(field) || (isList && !itemsOfConnection) ? listSize(field, args) : 1;
+        total += multiplier * this.cost(selection.selectionSet, type);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        total += this.cost(selection.selectionSet, this.#narrow(selection.typeCondition?.name.value, parent));
+      } else {
+        total += this.#fragmentCost(selection.name.value, parent);
+      }
+    }
+    return total;
+  }
+
+  #fragmentCost(name: string, parent: GraphQLCompositeType): number {
+    const fragment = this.#fragments.get(name);
+    if (!fragment) return 0;
+    const type = this.#narrow(fragment.typeCondition.name.value, parent);
+    const key = `${name}\u0000${type.name}`;
+    const known = this.#costs.get(key);
+    if (known !== undefined) return known;
+    this.#costs.set(key, 0);
+    const value = this.cost(fragment.selectionSet, type);
+    this.#costs.set(key, value);
+    return value;
+  }
+
+  #narrow(typeName: string | undefined, parent: GraphQLCompositeType): GraphQLCompositeType {
+    const type = typeName ? this.schema.getType(typeName) : undefined;
+    return type && (isObjectType(type) || isInterfaceType(type) || isUnionType(type)) ? type : parent;
+  }
+}
+
+/** Whether a field is a Relay connection (its size argument counts its items). */
+function isConnectionField(field: GraphQLField<unknown, unknown>): boolean {
+  return field.args.some((arg) => arg.name === "first") && field.args.some((arg) => arg.name === "last");
 }
 
 function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
@@ -94,56 +167,20 @@ function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, un
   return LIST_FACTOR;
 }
 
-/** Whether a field's arguments make it a connection (its items are counted by the size, not the field). */
-function isConnectionField(field: GraphQLField<unknown, unknown>): boolean {
-  return field.args.some((arg) => arg.name === "first") && field.args.some((arg) => arg.name === "last");
-}
-
-function cost(selectionSet: SelectionSetNode, parent: GraphQLCompositeType, walk: Walk, multiplier: number, seen: Set<string>): number {
-  let total = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      const fields = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields() : {};
-      const field = (fields as Record<string, GraphQLField<unknown, unknown> | undefined>)[selection.name.value];
-      total += multiplier;
-      if (!field || !selection.selectionSet) continue;
-      const args: Record<string, unknown> = {};
-      for (const arg of selection.arguments ?? []) args[arg.name.value] = valueFromASTUntyped(arg.value, walk.variables);
-      // A connection's size (first/last) counts its items once: its edges/nodes lists do not multiply again.
-      const isList = isListType(getNullableType(field.type));
-      const itemsOfConnection = isList && parent.name.endsWith("Connection");
-      const inner = isConnectionField(field) || (isList && !itemsOfConnection) ? multiplier * listSize(field, args) : multiplier;
-      const type = getNamedType(field.type);
-      if (isObjectType(type) || isInterfaceType(type) || isUnionType(type)) {
-        total += cost(selection.selectionSet, type, walk, inner, seen);
-      }
-    } else {
-      const set =
-        selection.kind === Kind.INLINE_FRAGMENT ? selection.selectionSet : walk.fragments.get(selection.name.value)?.selectionSet;
-      const condition =
-        selection.kind === Kind.INLINE_FRAGMENT
-          ? selection.typeCondition?.name.value
-          : walk.fragments.get(selection.name.value)?.typeCondition.name.value;
-      const key = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : undefined;
-      if (!set || (key && seen.has(key))) continue;
-      const type = condition ? walk.schema.getType(condition) : parent;
-      if (!type || !(isObjectType(type) || isInterfaceType(type) || isUnionType(type))) continue;
-      if (key) seen.add(key);
-      total += cost(set, type, walk, multiplier, seen);
-      if (key) seen.delete(key);
-    }
-  }
-  return total;
-}
-
 /** The estimated cost of an operation (see the module comment). */
-export function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  const root: GraphQLObjectType | null | undefined =
-    operation.operation === "mutation" ? schema.getMutationType() : operation.operation === "subscription" ? schema.getSubscriptionType() : schema.getQueryType();
-  if (!root) return 0;
-  return cost(operation.selectionSet, root, { schema, fragments, variables }, 1, new Set());
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
+  const root =
+    operation.operation === "mutation"
+      ? schema.getMutationType()
+      : operation.operation === "subscription"
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
+  return root ? new Measurer(schema, document, variables).cost(operation.selectionSet, root) : 0;
 }
 
 export function checkOperation(
@@ -153,18 +190,18 @@ export function checkOperation(
   variables: Record<string, unknown>,
   limits: OperationLimits,
 ): GraphQLError | undefined {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  const walk: Walk = { schema, fragments, variables };
-  const { maxDepth, aliases, directives } = measure(operation.selectionSet, walk, 1, new Set());
-  const operationDirectives = operation.directives?.length ?? 0;
-  if (maxDepth > limits.maxDepth) return limitError(`The operation is nested ${maxDepth} levels deep; the limit is ${limits.maxDepth}.`);
+  const measurer = new Measurer(schema, document, variables);
+  const { depth, aliases, directives } = measurer.shape(operation.selectionSet);
+  const allDirectives = directives + (operation.directives?.length ?? 0);
+  if (depth > limits.maxDepth) return limitError(`The operation is nested ${depth} levels deep; the limit is ${limits.maxDepth}.`);
   if (aliases > limits.maxAliases) return limitError(`The operation uses ${aliases} aliases; the limit is ${limits.maxAliases}.`);
-  if (directives + operationDirectives > limits.maxDirectives) {
-    return limitError(`The operation uses ${directives + operationDirectives} directives; the limit is ${limits.maxDirectives}.`);
+  if (allDirectives > limits.maxDirectives) {
+    return limitError(`The operation uses ${allDirectives} directives; the limit is ${limits.maxDirectives}.`);
   }
   const total = operationCost(schema, document, operation, variables);
-  if (total > limits.maxCost) return limitError(`The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`);
+  if (total > limits.maxCost) {
+    return limitError(`The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`);
+  }
   return undefined;
 }
 
