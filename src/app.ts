@@ -82,6 +82,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     cors: new Cors(config.corsOrigins),
     maxBodyBytes: config.limits.maxRequestBytes,
     trustedDocuments,
+    landingPage: config.introspection,
     isReady: () => ready,
     requiredHeader: config.routerSecret,
     routes: [

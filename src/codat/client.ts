@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import ky, { HTTPError, type KyInstance, type Options } from "ky";
 import { badUserInput } from "../errors.js";
 import { CodatCall, type Transport } from "./call.js";
-import { malformedResponse } from "./errors.js";
+import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter } from "./limiter.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
@@ -132,7 +132,9 @@ export class CodatClient {
 
     const headers: Record<string, string> = { accept: "application/json" };
     if (options.apiKey) {
-      headers["authorization"] = `Basic ${Buffer.from(options.apiKey, "utf8").toString("base64")}`;
+      const encoded = Buffer.from(options.apiKey, "utf8").toString("base64");
+      redactFromUpstreamText(options.apiKey, encoded);
+      headers["authorization"] = `Basic ${encoded}`;
     }
     this.#http = ky.create({
       baseUrl: normalizeBaseUrl(options.baseUrl),

@@ -112,8 +112,22 @@ const MAX_UPSTREAM_TEXT = 200;
  * an `Authorization`, `Basic ` or `Bearer ` mention onwards (an echoed credential), removes control characters
  * and caps the length. Returns undefined when nothing useful is left.
  */
+const secrets = new Set<string>();
+
+/**
+ * Registers values that must never reach a client even if Codat echoes them back (the client registers its
+ * API key and the base64 form it sends).
+ */
+export function redactFromUpstreamText(...values: (string | undefined)[]): void {
+  for (const value of values) if (value !== undefined && value.length >= 6) secrets.add(value);
+}
+
 export function sanitizeUpstreamText(text: string): string | undefined {
   let safe = text;
+  // Codat may echo what it was sent: the key itself, or its base64 form, anywhere in the text.
+  for (const secret of secrets) safe = safe.split(secret).join(" ");
+  // Long opaque tokens (keys, signatures) are never useful to a frontend; ids with dashes stay readable.
+  safe = safe.replace(/[A-Za-z0-9+/_=]{32,}/g, " ");
   const credential = /authorization|basic\s|bearer\s/i.exec(safe);
   if (credential) safe = safe.slice(0, credential.index);
   safe = safe
@@ -185,7 +199,8 @@ function validationItems(value: unknown): NonNullable<CodatValidation["errors"]>
   if (!Array.isArray(value)) return undefined;
   return value.filter(isRecord).map((item) => ({
     itemId: optionalString(item["itemId"]),
-    message: optionalString(item["message"]),
+    // Shown to end users next to form fields: the same redaction as error texts.
+    message: typeof item["message"] === "string" ? (sanitizeUpstreamText(item["message"]) ?? null) : null,
     validatorName: optionalString(item["validatorName"]),
   }));
 }

@@ -28,6 +28,8 @@ export interface GraphQLEndpointOptions {
   /** When set, GraphQL requests without this header and value are refused (the router-only subgraph mode). */
   requiredHeader?: { header: string; value: string } | undefined;
   trustedDocuments?: TrustedDocuments | undefined;
+  /** Whether the Sandbox landing page is served (outside production, or GRAPHQL_INTROSPECTION=true). */
+  landingPage: boolean;
 }
 
 const graphqlError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
@@ -41,9 +43,13 @@ function hasRequiredHeader(req: IncomingMessage, required: { header: string; val
   return timingSafeEqual(a, b);
 }
 
-/** A browser asking for the landing page (static HTML, no operation): served without credentials. */
-function wantsLandingPage(req: IncomingMessage, url: URL): boolean {
-  return req.method === "GET" && !url.searchParams.has("query") && !url.searchParams.has("documentId") && (req.headers.accept ?? "").includes("text/html");
+/**
+ * A browser asking for the landing page: static HTML, served without credentials. Only a bare GET qualifies —
+ * any query string could name an operation (`query`, `documentId`, or an automatic persisted query hash in
+ * `extensions`), and operations always need a caller.
+ */
+function wantsLandingPage(req: IncomingMessage, url: URL, enabled: boolean): boolean {
+  return enabled && req.method === "GET" && url.search === "" && (req.headers.accept ?? "").includes("text/html");
 }
 
 export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, options: GraphQLEndpointOptions): Promise<void> {
@@ -63,7 +69,7 @@ export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, u
   }
 
   let caller: Caller | undefined;
-  if (!wantsLandingPage(req, url)) {
+  if (!wantsLandingPage(req, url, options.landingPage)) {
     try {
       caller = await options.authenticate(req);
     } catch (error) {
@@ -101,14 +107,16 @@ export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, u
     }
   }
 
-  // Routers send their own operations (`_entities`, query plans), so they are exempt from the manifest.
-  if (options.trustedDocuments && !fromRouter && caller !== undefined) {
+  // Routers send their own operations (`_entities`, query plans), so they are exempt from the manifest; a listed
+  // documentId they pass on from a client still resolves.
+  if (options.trustedDocuments && caller !== undefined) {
     const trusted = applyTrustedDocument(options.trustedDocuments, req.method, body, url);
-    if (!trusted) {
+    if (trusted) {
+      ({ body, search } = trusted);
+    } else if (!fromRouter) {
       sendJson(res, 400, graphqlError("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND"), cors);
       return;
     }
-    ({ body, search } = trusted);
   }
 
   const response = await options.apollo().executeHTTPGraphQLRequest({
