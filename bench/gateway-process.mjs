@@ -1,0 +1,51 @@
+/**
+ * The gateway in its own process, for the benchmark, run as it ships: the compiled dist/ by plain node (no
+ * TypeScript loader), started by bench/run.ts as `process.execPath bench/gateway-process.mjs <codat base url>`,
+ * so the pid the parent sees is the node process that serves and /proc/<pid>/status is the gateway's own.
+ * (`npm run bench` builds dist/ first.)
+ *
+ * Configuration is what an operator would get from `CODAT_BASE_URL=<sim> PORT=0` (parseConfig, so every other
+ * setting is the default). Prints `{"ready":true,"pid":…,"url":"http://127.0.0.1:…/graphql"}` and answers IPC
+ * (protocol in lib/ipc.ts, repeated here because this file is plain JS):
+ *   - `memory` → process.memoryUsage();  `heapSpaces` → V8 heap spaces { size, used } by name;
+ *   - `stop`   → gateway.stop(), then exit 0 (a normal exit, so `--cpu-prof` writes its profile).
+ */
+import { getHeapSpaceStatistics } from "node:v8";
+import { createGateway } from "../dist/app.js";
+import { parseConfig } from "../dist/config.js";
+
+const baseUrl = process.argv[2];
+if (!baseUrl) throw new Error("usage: gateway-process.mjs <codat base url>");
+if (!process.send) throw new Error("bench child started without an IPC channel");
+
+const config = parseConfig({ CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
+const gateway = createGateway(config, {
+  onError: (error) => console.error("gateway: unhandled request error:", error instanceof Error ? error.message : error),
+});
+const url = await gateway.listen();
+
+async function handle(type) {
+  switch (type) {
+    case "memory":
+      return process.memoryUsage();
+    case "heapSpaces":
+      return Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+    case "stop":
+      await gateway.stop();
+      setImmediate(() => process.exit(0));
+      return null;
+    default:
+      throw new Error(`unknown request ${type}`);
+  }
+}
+
+process.on("message", (request) => {
+  if (typeof request !== "object" || request === null || typeof request.id !== "number") return;
+  handle(request.type).then(
+    (result) => process.send?.({ id: request.id, ok: true, result }),
+    (error) => process.send?.({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+  );
+});
+// The parent went away (crash, Ctrl-C): never outlive it.
+process.on("disconnect", () => process.exit(0));
+process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, url })}\n`);

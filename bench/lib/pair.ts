@@ -1,0 +1,313 @@
+/**
+ * The request/response comparison shared by the customer scenarios: one operation through the gateway vs the
+ * same data straight from the simulator, measured under the same conditions in this order:
+ *
+ *   1. verify       one operation per side, parsed and compared by the scenario (are we measuring the same data?)
+ *   2. calibrate    `calibrationOps` sequential operations per side; simulator request count → upstream calls/op
+ *   3. warm-up      `warmup` sequential operations per side, interleaved
+ *   4. latency      `samples` sequential operations per side (concurrency 1), interleaved A/B so drift (GC,
+ *                   CPU frequency, noisy neighbours) hits both sides alike
+ *   5. load         per side (direct first, then gateway): 0.5 s unrecorded ramp, then `durationMs` with
+ *                   `concurrency` closed-loop workers; ops/s, latency under load, failed ops, CPU per op of the
+ *                   gateway and simulator processes; for the gateway phase, its peak RSS (VmHWM reset at the
+ *                   start of the phase when the kernel allows, and RSS sampled every 50 ms)
+ *
+ * Client cost is identical: the same HttpClient (node:http, keep-alive Agent sized concurrency × fan-out) reads
+ * every body into a Buffer and parses nothing; the only check per operation is the status (and, for GraphQL,
+ * that the body has no top-level `"errors"` key).
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BenchContext, ScenarioResult, Table, Target } from "../scenarios/types.js";
+import { target } from "../scenarios/types.js";
+import { HttpClient } from "./http.js";
+import { BackgroundCpu, readCpuMs, readMemory, resetPeakRss, sampleRss } from "./proc.js";
+import { Samples, summarize, type LatencySummary } from "./stats.js";
+
+export type Operation = (client: HttpClient) => Promise<Buffer[]>;
+
+export interface Side {
+  /** Requests one operation sends in parallel (sizes the client's socket pool). */
+  fanout: number;
+  operation: Operation;
+}
+
+export interface PairSpec {
+  id: string;
+  title: string;
+  gateway: Side;
+  direct: Side;
+  /** Parses one response per side; returns a description of the difference, or undefined when they agree. */
+  verify(gateway: Buffer[], direct: Buffer[]): string | undefined;
+  /** Scenario-specific targets. */
+  targets(result: PairResult): Target[];
+  /** Extra facts for the JSON (ids used, queries, …). */
+  details?: Record<string, unknown>;
+}
+
+export interface LoadResult {
+  concurrency: number;
+  durationMs: number;
+  ops: number;
+  failed: number;
+  firstError?: string;
+  opsPerSecond: number;
+  latencyMs: LatencySummary;
+  gatewayCpuMsPerOp: number;
+  simulatorCpuMsPerOp: number;
+  /** Cores used by other processes on the machine during the phase (noise). */
+  backgroundCores: number;
+}
+
+export interface SideResult {
+  upstreamCallsPerOp: number;
+  sequential: { latencyMs: LatencySummary; failed: number; firstError?: string; backgroundCores: number };
+  load: LoadResult;
+}
+
+export interface PairResult {
+  gateway: SideResult;
+  direct: SideResult;
+  /** Gateway p50 − direct p50 at concurrency 1, ms. */
+  addedP50Ms: number;
+  addedP99Ms: number;
+  gatewayMemory: {
+    /** VmHWM at the end of the gateway load phase, bytes. */
+    peakRssBytes: number;
+    /** Whether VmHWM was reset at the start of the phase (else it is the process-lifetime peak). */
+    peakRssPhaseOnly: boolean;
+    /** Largest RSS sampled during the phase, bytes. */
+    sampledMaxRssBytes: number;
+    /** process.memoryUsage() of the gateway right after the phase. */
+    memoryUsageAfter: NodeJS.MemoryUsage;
+    /** V8 heap spaces right after the phase: { size, used } bytes by space name. */
+    heapSpacesAfter: Record<string, { size: number; used: number }>;
+  };
+  mismatch?: string;
+}
+
+/** Background CPU (cores) above which a scenario warns that its numbers are noisy. */
+export const BACKGROUND_WARNING_CORES = 0.15;
+
+export const GRAPHQL_ERRORS = Buffer.from('"errors":');
+
+export class GraphQLErrorsResponse extends Error {}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name === "Error" ? "" : `${error.name}: `}${error.message}`.slice(0, 400);
+  return String(error).slice(0, 400);
+}
+
+async function sequential(
+  sides: { op: Operation; client: HttpClient; samples: Samples; failed: number; firstError?: string }[],
+  count: number,
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    for (const side of sides) {
+      const t0 = performance.now();
+      try {
+        await side.op(side.client);
+        side.samples.push(performance.now() - t0);
+      } catch (error) {
+        side.failed++;
+        side.firstError ??= describeError(error);
+      }
+    }
+  }
+}
+
+async function closedLoop(op: Operation, client: HttpClient, concurrency: number, durationMs: number, record: boolean) {
+  const samples = new Samples();
+  let failed = 0;
+  let firstError: string | undefined;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        await op(client);
+        if (record) samples.push(performance.now() - t0);
+      } catch (error) {
+        failed++;
+        firstError ??= describeError(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { samples, failed, firstError, elapsedMs: performance.now() - start };
+}
+
+export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ result: PairResult | undefined; scenario: ScenarioResult }> {
+  const { settings } = ctx;
+  const sides = { gateway: spec.gateway, direct: spec.direct } as const;
+  const names = ["gateway", "direct"] as const;
+
+  // 1. verify
+  ctx.log(`${spec.id}: verify`);
+  const verifyClient = new HttpClient(4 * Math.max(spec.gateway.fanout, spec.direct.fanout));
+  let mismatch: string | undefined;
+  try {
+    const gatewayBodies = await spec.gateway.operation(verifyClient);
+    const directBodies = await spec.direct.operation(verifyClient);
+    mismatch = spec.verify(gatewayBodies, directBodies);
+  } catch (error) {
+    verifyClient.close();
+    const reason = `verification request failed: ${describeError(error)}`;
+    return {
+      result: undefined,
+      scenario: { id: spec.id, title: spec.title, status: "failed", reason, tables: [], targets: [target("responses verified", Number.NaN, "<=", 0, "", reason)], data: { reason } },
+    };
+  }
+
+  // 2. calibrate
+  ctx.log(`${spec.id}: calibrate (${settings.calibrationOps} ops per side)`);
+  const callsPerOp: Record<(typeof names)[number], number> = { gateway: Number.NaN, direct: Number.NaN };
+  for (const name of names) {
+    const before = await ctx.simulatorRequestCount();
+    for (let i = 0; i < settings.calibrationOps; i++) await sides[name].operation(verifyClient);
+    callsPerOp[name] = ((await ctx.simulatorRequestCount()) - before) / settings.calibrationOps;
+  }
+  verifyClient.close();
+
+  // 3 + 4. warm-up and sequential latency, interleaved
+  ctx.log(`${spec.id}: warm-up ${settings.warmup} + ${settings.samples} sequential samples per side`);
+  const seq = names.map((name) => ({
+    name,
+    op: sides[name].operation,
+    client: new HttpClient(sides[name].fanout),
+    samples: new Samples(),
+    failed: 0,
+    firstError: undefined as string | undefined,
+  }));
+  await sequential(seq, settings.warmup);
+  for (const side of seq) {
+    side.samples = new Samples();
+    side.failed = 0;
+    side.firstError = undefined;
+  }
+  const seqBackground = new BackgroundCpu([ctx.gateway.pid, ctx.simulator.pid]);
+  await sequential(seq, settings.samples);
+  const seqBackgroundCores = seqBackground.stop();
+  for (const side of seq) side.client.close();
+
+  // 5. load: direct first, then gateway (so the gateway's post-load GC never overlaps the direct phase)
+  const load = {} as Record<(typeof names)[number], LoadResult>;
+  let gatewayMemory: PairResult["gatewayMemory"] | undefined;
+  for (const name of ["direct", "gateway"] as const) {
+    const side = sides[name];
+    ctx.log(`${spec.id}: load ${name}, concurrency ${settings.concurrency}, ${settings.durationMs} ms`);
+    const client = new HttpClient(settings.concurrency * side.fanout);
+    await closedLoop(side.operation, client, settings.concurrency, 500, false);
+    await sleep(100);
+    const phaseOnly = name === "gateway" && resetPeakRss(ctx.gateway.pid);
+    const sampler = name === "gateway" ? sampleRss(ctx.gateway.pid) : undefined;
+    const background = new BackgroundCpu([ctx.gateway.pid, ctx.simulator.pid]);
+    const cpu0 = { gateway: readCpuMs(ctx.gateway.pid), simulator: readCpuMs(ctx.simulator.pid) };
+    const run = await closedLoop(side.operation, client, settings.concurrency, settings.durationMs, true);
+    const backgroundCores = background.stop();
+    const cpu1 = { gateway: readCpuMs(ctx.gateway.pid), simulator: readCpuMs(ctx.simulator.pid) };
+    if (sampler) {
+      const sampledMax = sampler.stop();
+      const memory = readMemory(ctx.gateway.pid);
+      const usage = await ctx.gateway.call<NodeJS.MemoryUsage>("memory");
+      gatewayMemory = {
+        peakRssBytes: memory.hwm,
+        peakRssPhaseOnly: phaseOnly,
+        sampledMaxRssBytes: sampledMax,
+        memoryUsageAfter: usage,
+        heapSpacesAfter: await ctx.gateway.call<Record<string, { size: number; used: number }>>("heapSpaces"),
+      };
+    }
+    client.close();
+    const ops = run.samples.length;
+    load[name] = {
+      concurrency: settings.concurrency,
+      durationMs: settings.durationMs,
+      ops,
+      failed: run.failed,
+      ...(run.firstError === undefined ? {} : { firstError: run.firstError }),
+      opsPerSecond: ops / (run.elapsedMs / 1000),
+      latencyMs: summarize(run.samples.view()),
+      gatewayCpuMsPerOp: (cpu1.gateway - cpu0.gateway) / Math.max(1, ops),
+      simulatorCpuMsPerOp: (cpu1.simulator - cpu0.simulator) / Math.max(1, ops),
+      backgroundCores,
+    };
+    await sleep(200);
+  }
+
+  const sideResult = (name: (typeof names)[number]): SideResult => {
+    const s = seq.find((x) => x.name === name)!;
+    return {
+      upstreamCallsPerOp: callsPerOp[name],
+      sequential: { latencyMs: summarize(s.samples.view()), failed: s.failed, backgroundCores: seqBackgroundCores, ...(s.firstError === undefined ? {} : { firstError: s.firstError }) },
+      load: load[name],
+    };
+  };
+  const gateway = sideResult("gateway");
+  const direct = sideResult("direct");
+  const result: PairResult = {
+    gateway,
+    direct,
+    addedP50Ms: gateway.sequential.latencyMs.p50 - direct.sequential.latencyMs.p50,
+    addedP99Ms: gateway.sequential.latencyMs.p99 - direct.sequential.latencyMs.p99,
+    gatewayMemory: gatewayMemory!,
+    ...(mismatch === undefined ? {} : { mismatch }),
+  };
+
+  const failedOps = gateway.sequential.failed + gateway.load.failed + direct.sequential.failed + direct.load.failed;
+  const firstFailure = gateway.sequential.firstError ?? gateway.load.firstError ?? direct.sequential.firstError ?? direct.load.firstError;
+  const targets: Target[] = [
+    target("gateway and direct return the same data", mismatch === undefined ? 0 : 1, "<=", 0, "differences", mismatch),
+    target("failed operations (both sides, all phases)", failedOps, "<=", 0, "ops", firstFailure),
+    ...spec.targets(result),
+  ];
+  const busiest = Math.max(gateway.sequential.backgroundCores, gateway.load.backgroundCores, direct.load.backgroundCores);
+  const warnings =
+    busiest > BACKGROUND_WARNING_CORES
+      ? [`other processes used up to ${busiest.toFixed(2)} cores during measurement: numbers are noisy, rerun on a quiet machine`]
+      : [];
+  return {
+    result,
+    scenario: {
+      id: spec.id,
+      title: spec.title,
+      status: "ok",
+      tables: [pairTable(result, settings.concurrency)],
+      targets,
+      warnings,
+      data: { ...result, details: spec.details ?? {} },
+    },
+  };
+}
+
+const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : "n/a");
+const mb = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
+
+function pairTable(r: PairResult, concurrency: number): Table {
+  const row = (metric: string, g: string, d: string): string[] => [metric, g, d];
+  const lat = (s: LatencySummary) => `${ms(s.p50)} / ${ms(s.p99)}`;
+  return {
+    headers: ["metric", "gateway", "direct REST"],
+    rows: [
+      row("upstream calls / op", r.gateway.upstreamCallsPerOp.toFixed(2), r.direct.upstreamCallsPerOp.toFixed(2)),
+      row("latency p50 / p99, c=1 (ms)", lat(r.gateway.sequential.latencyMs), lat(r.direct.sequential.latencyMs)),
+      row("added latency p50 / p99, c=1 (ms)", `${ms(r.addedP50Ms)} / ${ms(r.addedP99Ms)}`, "-"),
+      row(`ops/s, c=${concurrency}`, r.gateway.load.opsPerSecond.toFixed(0), r.direct.load.opsPerSecond.toFixed(0)),
+      row(`latency p50 / p99, c=${concurrency} (ms)`, lat(r.gateway.load.latencyMs), lat(r.direct.load.latencyMs)),
+      row("failed ops (c=1 + load)", String(r.gateway.sequential.failed + r.gateway.load.failed), String(r.direct.sequential.failed + r.direct.load.failed)),
+      row(
+        "background CPU, c=1 / load (cores)",
+        `${r.gateway.sequential.backgroundCores.toFixed(2)} / ${r.gateway.load.backgroundCores.toFixed(2)}`,
+        `${r.direct.sequential.backgroundCores.toFixed(2)} / ${r.direct.load.backgroundCores.toFixed(2)}`,
+      ),
+      row("gateway CPU / op under load (ms)", ms(r.gateway.load.gatewayCpuMsPerOp), "-"),
+      row("simulator CPU / op under load (ms)", ms(r.gateway.load.simulatorCpuMsPerOp), ms(r.direct.load.simulatorCpuMsPerOp)),
+      row(
+        `gateway peak RSS under load (MB)`,
+        `${mb(r.gatewayMemory.peakRssBytes)}${r.gatewayMemory.peakRssPhaseOnly ? "" : " (lifetime)"}`,
+        "-",
+      ),
+    ],
+  };
+}
