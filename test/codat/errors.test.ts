@@ -1,7 +1,7 @@
 /** The error module on its own: sanitising Codat's text, and validation details kept off the wire. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CodatClient } from "../../src/codat/client.js";
-import { CodatRequestError, codatValidationOf, sanitizeUpstreamText } from "../../src/codat/errors.js";
+import { CodatRequestError, codatValidationOf, redactFromUpstreamText, sanitizeUpstreamText } from "../../src/codat/errors.js";
 import { COMPANY, CONNECTION, FakeCodat, sendJson } from "./fake-codat.js";
 
 describe("sanitizeUpstreamText", () => {
@@ -19,8 +19,16 @@ describe("sanitizeUpstreamText", () => {
   });
 
   it("caps the length", () => {
-    const text = sanitizeUpstreamText("x".repeat(1_000));
+    const text = sanitizeUpstreamText("field invalid ".repeat(100));
+    expect(text?.length).toBeGreaterThan(100);
     expect(text?.length).toBeLessThanOrEqual(200);
+  });
+
+  it("removes long opaque tokens and registered secrets wherever they appear", () => {
+    redactFromUpstreamText("sk_test_secretvalue");
+    expect(sanitizeUpstreamText("Invalid API key sk_test_secretvalue for company")).toBe("Invalid API key for company");
+    expect(sanitizeUpstreamText(`Credential ${"QmFzZTY0".repeat(6)} was rejected`)).toBe("Credential was rejected");
+    expect(sanitizeUpstreamText("Customer 6f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f not found")).toContain("6f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
   });
 });
 
