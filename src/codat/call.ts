@@ -8,13 +8,16 @@
  * - its company slot: taken in ky's `beforeRequest`/`beforeRetry` hooks (so time spent queueing does not eat
  *   into the per-attempt timeout) and given back when the attempt's response body is finished — never held
  *   during a sleep between attempts;
- * - its transport: JSON answers are read completely inside the attempt, so a connection that breaks mid-body
- *   fails that attempt (and is retried like any network error) and the slot is released as soon as Codat is
- *   done; streamed downloads hand the body on and release the slot when the stream ends, fails or is cancelled.
+ * - its transport: JSON answers are fetched with the global fetch and read completely inside the attempt, so a
+ *   connection that breaks mid-body fails that attempt (and is retried like any network error) and the slot is
+ *   released as soon as Codat is done. Streamed downloads go through node:http (node-transport.ts), which hands
+ *   the body on as a Node stream without web-stream machinery per chunk, and release the slot when that stream
+ *   ends, fails or is destroyed, or the request is aborted.
  */
 import type { Options, ShouldRetryState } from "ky";
 import { mapUpstreamError, upstreamTimeout, upstreamUnavailable } from "./errors.js";
 import type { KeyedLimiter, Release } from "./limiter.js";
+import { nodeBodyOf, nodeFetch } from "./node-transport.js";
 import { nextRetryDelay, type RetryPolicy } from "./retry.js";
 
 export type Transport = "json" | "stream";
@@ -130,7 +133,11 @@ export class CodatCall {
     this.#slot = undefined;
     let response: Response;
     try {
-      response = await fetch(input, init);
+      response =
+        this.#settings.transport === "stream"
+          ? // A mid-body failure reaches the body's reader as a coded error, never as a raw socket error.
+            await nodeFetch(input, init, { bodyError: upstreamUnavailable })
+          : await fetch(input, init);
     } catch (error) {
       release();
       throw error;
@@ -144,23 +151,19 @@ export class CodatCall {
       }
     }
     const requestSignal = input instanceof Request ? input.signal : (init?.signal ?? undefined);
-    return withReleasingBody(response, release, requestSignal, this.#settings.signal);
+    return holdSlotUntilBodyEnds(response, release, requestSignal);
   }
 }
 
 /**
- * Re-wraps a streamed response so its slot is released exactly once when the body ends, fails, is cancelled
- * by the consumer, or the request is aborted while nobody is reading (a body that is never read would
- * otherwise pin the slot for good).
+ * Keeps a streamed response's slot until its body is finished, then releases it exactly once: when the body
+ * ends, fails or is destroyed by its reader, or the request is aborted (a body that is never read would
+ * otherwise pin the slot for good; the abort is also what releases at once, while the body's own `close`
+ * follows only once its socket has closed). A response without a body releases at once.
  */
-function withReleasingBody(
-  response: Response,
-  release: Release,
-  requestSignal: AbortSignal | undefined,
-  callerSignal: AbortSignal | undefined,
-): Response {
-  const source = response.body;
-  if (source === null) {
+function holdSlotUntilBodyEnds(response: Response, release: Release, requestSignal: AbortSignal | undefined): Response {
+  const body = nodeBodyOf(response);
+  if (body === undefined) {
     release();
     return response;
   }
@@ -169,30 +172,18 @@ function withReleasingBody(
     if (released) return;
     released = true;
     requestSignal?.removeEventListener("abort", done);
+    body.off("end", done);
+    body.off("error", done);
+    body.off("close", done);
     release();
   };
+  if (requestSignal?.aborted || body.destroyed) {
+    done();
+    return response;
+  }
   requestSignal?.addEventListener("abort", done, { once: true });
-  const reader = source.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const chunk = await reader.read();
-        if (chunk.done) {
-          done();
-          controller.close();
-        } else {
-          controller.enqueue(chunk.value);
-        }
-      } catch {
-        done();
-        // undici's error carries socket addresses; the consumer gets a coded error or its own abort reason.
-        controller.error(callerSignal?.aborted ? callerSignal.reason : upstreamUnavailable());
-      }
-    },
-    async cancel(reason) {
-      done();
-      await reader.cancel(reason).catch(() => undefined);
-    },
-  });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  body.once("end", done);
+  body.once("error", done);
+  body.once("close", done);
+  return response;
 }

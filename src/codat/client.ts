@@ -5,11 +5,13 @@
  * coded GraphQLError (errors.ts), and every body is shape-checked before it is returned as a DTO (shapes.ts).
  */
 import { Buffer } from "node:buffer";
+import type { Readable } from "node:stream";
 import ky, { HTTPError, type KyInstance, type Options } from "ky";
 import { badUserInput } from "../errors.js";
 import { CodatCall, type Transport } from "./call.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter } from "./limiter.js";
+import { contentCodings, decodedBody, takeNodeBody } from "./node-transport.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
 import {
@@ -95,10 +97,12 @@ export interface AttachmentDownload {
   contentType?: string;
   contentLength?: number;
   /**
-   * The bytes, streamed. The company slot stays taken until this stream is read to the end, fails or is
-   * cancelled: a consumer that gives up must cancel it.
+   * The bytes, streamed as Codat sends them (null for HEAD). The company slot stays taken until this stream is
+   * read to the end, fails or is destroyed: a consumer that gives up must destroy it. A connection that breaks
+   * mid-body fails it with a coded error (UPSTREAM_UNAVAILABLE); an abort through the call's signal fails it
+   * with the signal's reason.
    */
-  body: ReadableStream<Uint8Array> | null;
+  body: Readable | null;
 }
 
 const MAX_PAGE_SIZE = 5000;
@@ -283,13 +287,22 @@ export class CodatClient {
     const spec: RequestSpec = { method: options.method ?? "GET", companyId, path, headers };
     if (options.signal) spec.signal = options.signal;
     const response = await this.#send(spec, "stream");
-    const download: AttachmentDownload = { status: response.status, body: response.body };
+    const download: AttachmentDownload = { status: response.status, body: null };
     const contentType = response.headers.get("content-type");
     if (contentType) download.contentType = contentType;
+    const encodings = contentCodings(response.headers.get("content-encoding"));
     const contentLength = response.headers.get("content-length");
-    // fetch decodes a content-encoded body, so its Content-Length (of the encoded bytes) would be stale.
-    const encoded = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase() !== "identity";
-    if (contentLength && /^\d+$/.test(contentLength) && !encoded) download.contentLength = Number(contentLength);
+    // The length of an encoded body is that of the encoded bytes, not of what is passed on after decoding.
+    if (contentLength && /^\d+$/.test(contentLength) && encodings.length === 0) download.contentLength = Number(contentLength);
+    if (response.body !== null) {
+      // The raw Node stream, never its web twin: the stream transport made it, so it is always there.
+      const raw = takeNodeBody(response);
+      if (raw === undefined) {
+        void response.body.cancel().catch(() => undefined);
+        throw new Error("CodatClient: a streamed download has no Node body");
+      }
+      download.body = decodedBody(raw, encodings);
+    }
     return download;
   }
 
