@@ -134,7 +134,8 @@ export class CodatClient {
     };
     this.#limiter = new KeyedLimiter(positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany"));
 
-    const headers: Record<string, string> = { accept: "application/json" };
+    // Compressed answers: Codat pages can be large, and node-transport decodes them.
+    const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br" };
     if (options.apiKey) {
       const encoded = Buffer.from(options.apiKey, "utf8").toString("base64");
       redactFromUpstreamText(options.apiKey, encoded);

@@ -1,4 +1,5 @@
 /** What the client puts on the wire: URL, path, query, headers and bodies, and what it refuses to send. */
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CodatClient } from "../../src/codat/client.js";
 import { errorCodeOf } from "../../src/errors.js";
@@ -33,6 +34,36 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error("expected a rejection");
 }
+
+describe("compressed answers", () => {
+  it("asks for compression and reads gzip and brotli JSON bodies", async () => {
+    const body = JSON.stringify(customersPage(3, 3));
+    fake
+      .script((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        response.end(gzipSync(body));
+      })
+      .always((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "br" });
+        response.end(brotliCompressSync(body));
+      });
+    const codat = client();
+    for (let i = 0; i < 2; i++) {
+      const page = await codat.listCustomers(COMPANY, { page: 1, pageSize: 3 });
+      expect(page.results).toHaveLength(3);
+    }
+    expect(fake.received[0]?.headers["accept-encoding"]).toContain("gzip");
+  });
+
+  it("maps a body that does not decompress to UPSTREAM_ERROR without crashing", async () => {
+    fake.always((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+      response.end("not gzip at all");
+    });
+    const error = await rejection(client({ retryLimit: 0 }).listCustomers(COMPANY, { page: 1, pageSize: 3 }));
+    expect(errorCodeOf(error)).toBe("UPSTREAM_ERROR");
+  });
+});
 
 describe("request shape", () => {
   it("lists customers with paging and query in searchParams and Basic auth", async () => {
