@@ -1,17 +1,18 @@
 /**
- * A fetch-compatible transport over node:http/node:https, for streamed downloads only.
+ * A fetch-compatible transport over node:http/node:https: the `fetch` ky calls for every Codat attempt.
  *
- * Why not the global fetch: undici's fetch hands the body over as a web ReadableStream, and every chunk then
- * costs a promise per read (twice over once the slot bookkeeping wrapped it), which held a large download well
- * under half the upstream's speed. Here the Response that ky sees is a real `Response` (status, headers, a
- * web body ky can read an error answer from, so HTTPError, retries and error mapping work unchanged), while
- * the bytes of a successful answer are taken as the raw Node `IncomingMessage` (`takeNodeBody`) and piped
- * straight to the client. `freeChunk` gives each buffer's memory back as soon as its last user is done, which
- * keeps a GiB download from piling up dead buffers between garbage collections.
+ * Why not the global fetch: undici's fetch hands every body over as a web ReadableStream, and every chunk then
+ * costs a promise per read, which held a large download well under half the upstream's speed and was the
+ * gateway's largest per-request overhead after GraphQL itself. Here the Response that ky sees is a real
+ * `Response` (status, headers, a web body ky can read an error answer from, so HTTPError, retries and error
+ * mapping work unchanged), while the bytes of a successful answer are taken as the raw Node `IncomingMessage`
+ * (`takeNodeBody`): read whole for JSON, piped straight to the client for downloads. `freeChunk` gives each
+ * buffer's memory back as soon as its last user is done, which keeps a GiB download from piling up dead
+ * buffers between garbage collections.
  *
- * What it does not do, because the download path never needs it: follow redirects (a 3xx is returned as it
- * is, and ky reports it as an HTTP error), decompress by itself (the client asks for identity, and undoes a
- * coding sent anyway with `decodedBody`), cache, or send credentials it was not given.
+ * What it does not do: follow redirects (a 3xx is returned as it is, and ky reports it as an HTTP error),
+ * decompress by itself (callers undo a Content-Encoding with `decodedBody`: JSON calls accept gzip/br,
+ * downloads ask for identity), cache, or send credentials it was not given.
  */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -30,8 +31,8 @@ export interface NodeFetchOptions {
 }
 
 /**
- * Kept-alive connections, shared by every download: a download's TLS/TCP handshake is paid once per socket,
- * not per request. Idle sockets are closed after 4 s (undici's default too), before a typical server's 5 s
+ * Kept-alive connections, shared by every call: the TLS/TCP handshake is paid once per socket, not per
+ * request. Idle sockets are closed after 4 s (undici's default too), before a typical server's 5 s
  * keep-alive timeout, so a request rarely lands on a socket the server is closing (and a GET that does is
  * retried as a network error). The 64 KiB read buffer lets each response chunk travel as one piece instead of
  * being queued in 16 KiB steps, with a read stop/start on the socket at every step.
