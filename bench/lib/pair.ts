@@ -93,6 +93,18 @@ export const GRAPHQL_ERRORS = Buffer.from('"errors":');
 
 export class GraphQLErrorsResponse extends Error {}
 
+/** The gateway side of a pair: one prepared GraphQL request, failing on any `errors` in the answer. */
+export function graphqlSide(request: Parameters<HttpClient["send"]>[0]): Side {
+  return {
+    fanout: 1,
+    async operation(client) {
+      const body = await client.send(request);
+      if (body.includes(GRAPHQL_ERRORS)) throw new GraphQLErrorsResponse(body.subarray(0, 400).toString("utf8"));
+      return [body];
+    },
+  };
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name === "Error" ? "" : `${error.name}: `}${error.message}`.slice(0, 400);
   return String(error).slice(0, 400);

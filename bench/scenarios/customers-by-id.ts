@@ -5,7 +5,7 @@
  */
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "../../src/simulator/data.js";
 import { getJson, HttpClient, postJson } from "../lib/http.js";
-import { GRAPHQL_ERRORS, GraphQLErrorsResponse, runPair } from "../lib/pair.js";
+import { graphqlSide, runPair } from "../lib/pair.js";
 import { MAX_PEAK_RSS_MB } from "./customers-page.js";
 import { target, type Scenario } from "./types.js";
 
@@ -64,14 +64,7 @@ export const customersById: Scenario = {
     const { scenario } = await runPair(ctx, {
       id: this.id,
       title: this.title,
-      gateway: {
-        fanout: 1,
-        async operation(client) {
-          const body = await client.send(graphql);
-          if (body.includes(GRAPHQL_ERRORS)) throw new GraphQLErrorsResponse(body.subarray(0, 400).toString("utf8"));
-          return [body];
-        },
-      },
+      gateway: graphqlSide(graphql),
       direct: {
         fanout: restCalls.length,
         operation: (client) => Promise.all(restCalls.map((call) => client.send(call))),

@@ -4,7 +4,7 @@
  */
 import { DEMO_COMPANY_ID } from "../../src/simulator/data.js";
 import { getJson, postJson } from "../lib/http.js";
-import { GRAPHQL_ERRORS, GraphQLErrorsResponse, runPair } from "../lib/pair.js";
+import { graphqlSide, runPair } from "../lib/pair.js";
 import { target, type Scenario } from "./types.js";
 
 /** Target: the gateway adds at most this much to the direct p50 (concurrency 1, no simulated latency). */
@@ -43,14 +43,7 @@ export const customersPage: Scenario = {
     const { scenario } = await runPair(ctx, {
       id: this.id,
       title: this.title,
-      gateway: {
-        fanout: 1,
-        async operation(client) {
-          const body = await client.send(graphql);
-          if (body.includes(GRAPHQL_ERRORS)) throw new GraphQLErrorsResponse(body.subarray(0, 400).toString("utf8"));
-          return [body];
-        },
-      },
+      gateway: graphqlSide(graphql),
       direct: {
         fanout: 1,
         async operation(client) {

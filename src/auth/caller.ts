@@ -40,10 +40,25 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export function createJwtAuthenticator(config: JwtAuthConfig): Authenticator {
   // jose caches the key set, refetches it on an unknown `kid` (key rotation) at most once per cooldown.
-  const key: JWTVerifyGetKey | Uint8Array = config.jwksUrl
-    ? createRemoteJWKSet(new URL(config.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 })
-    : new TextEncoder().encode(config.jwtSecret ?? "");
-  const algorithms = config.jwksUrl ? ASYMMETRIC : SYMMETRIC;
+  const options = (algorithms: string[]) => ({
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms,
+    clockTolerance: 5,
+    requiredClaims: ["exp", "sub"],
+  });
+  let verify: (token: string) => Promise<{ payload: JWTPayload }>;
+  if (config.jwksUrl) {
+    const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl), {
+      cacheMaxAge: 10 * 60_000,
+      cooldownDuration: 30_000,
+      timeoutDuration: 5_000,
+    });
+    verify = (token) => jwtVerify(token, keys, options(ASYMMETRIC));
+  } else {
+    const secret = new TextEncoder().encode(config.jwtSecret ?? "");
+    verify = (token) => jwtVerify(token, secret, options(SYMMETRIC));
+  }
 
   return async (authorization) => {
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization?.trim() ?? "");
@@ -51,13 +66,7 @@ export function createJwtAuthenticator(config: JwtAuthConfig): Authenticator {
     if (match[1].length > MAX_TOKEN_LENGTH) throw new AuthenticationError("The bearer token is invalid.");
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], key as never, {
-        issuer: config.issuer,
-        audience: config.audience,
-        algorithms,
-        clockTolerance: 5,
-        requiredClaims: ["exp", "sub"],
-      }));
+      ({ payload } = await verify(match[1]));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new AuthenticationError("The bearer token has expired.");
       throw new AuthenticationError("The bearer token is invalid.");
