@@ -6,6 +6,7 @@ import DataLoader from "dataloader";
 import type { CodatApi } from "../auth/scoped-client.js";
 import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } from "../codat/types.js";
 import { createAttachmentLoaders } from "./attachments.js";
+import { toCustomer } from "../models/index.js";
 import { createCustomerLoader } from "./customers.js";
 
 export interface ListPageKey {
@@ -43,7 +44,7 @@ export function createLoaders(client: CodatApi) {
             client.listCustomers(key.companyId, key).then(
               (page) => {
                 for (const dto of page.results ?? []) {
-                  if (dto.id !== undefined) customer.prime({ companyId: key.companyId, id: dto.id }, { ...dto, companyId: key.companyId });
+                  if (dto.id !== undefined) customer.prime({ companyId: key.companyId, id: dto.id }, toCustomer(key.companyId, dto));
                 }
                 return page;
               },

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { codatValidationOf } from "../codat/errors.js";
-import { uuidSegment, opaqueSegment } from "../codat/paths.js";
 import type { CodatCreateCustomerResponse, CodatCustomer, CodatUpdateCustomerResponse } from "../codat/types.js";
 import type { GatewayContext } from "../context.js";
 import type { CreateCustomerInput, UpdateCustomerInput } from "../__generated__/resolvers-types.js";
@@ -30,8 +29,7 @@ export async function createCustomer(ctx: GatewayContext, input: CreateCustomerI
   if (!UUID.test(idempotencyKey)) {
     throw badUserInput("input.idempotencyKey must be a UUID (Codat's Idempotency-Key is a GUID).", "input.idempotencyKey");
   }
-  uuidSegment(input.companyId, "input.companyId");
-  uuidSegment(input.connectionId, "input.connectionId");
+  // Ids are checked by the client (codat/paths.ts) before anything is sent; the body and options here.
   const body = toCodatCustomer(input.customer, "input.customer");
   const timeoutInMinutes = timeout(input.timeoutInMinutes);
 
@@ -49,9 +47,6 @@ export async function createCustomer(ctx: GatewayContext, input: CreateCustomerI
 }
 
 export async function updateCustomer(ctx: GatewayContext, input: UpdateCustomerInput): Promise<CustomerPushPayload> {
-  uuidSegment(input.companyId, "input.companyId");
-  uuidSegment(input.connectionId, "input.connectionId");
-  opaqueSegment(input.customerId, "input.customerId");
   const body = toCodatCustomer(input.customer, "input.customer", input.customerId);
   const timeoutInMinutes = timeout(input.timeoutInMinutes);
 
