@@ -7,6 +7,7 @@
  * primes the by-id loader, so a list and a lookup of one of its attachments cost one call.
  */
 import DataLoader from "dataloader";
+import { asError } from "./miss.js";
 import type { CodatApi } from "../auth/scoped-client.js";
 import { toAttachment, type Attachment } from "../models/index.js";
 
@@ -57,8 +58,4 @@ export function createAttachmentLoaders(client: CodatApi) {
   );
 
   return { customerAttachment, customerAttachments };
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -7,6 +7,7 @@
  * Miss policy: a customer absent from Codat's answer is `null`; a failed call fails only the keys it carried.
  */
 import DataLoader from "dataloader";
+import { asError } from "./miss.js";
 import type { CodatApi } from "../auth/scoped-client.js";
 import { opaqueSegment, uuidSegment } from "../codat/paths.js";
 import type { CodatCustomer } from "../codat/types.js";
@@ -106,8 +107,4 @@ export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, 
     // The batch function splits by query length itself, so DataLoader need not cap batches by count.
     { cacheKeyFn: customerKeyOf, maxBatchSize: 1000 },
   );
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

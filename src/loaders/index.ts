@@ -3,6 +3,7 @@
  * module scope: a loader's cache must not outlive the request or leak between callers).
  */
 import DataLoader from "dataloader";
+import { asError } from "./miss.js";
 import type { CodatApi } from "../auth/scoped-client.js";
 import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } from "../codat/types.js";
 import { createAttachmentLoaders } from "./attachments.js";
@@ -21,8 +22,6 @@ export interface PushOperationKey {
   companyId: string;
   pushOperationKey: string;
 }
-
-const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
 const listPageKeyOf = (key: ListPageKey) =>
   JSON.stringify([key.companyId.toLowerCase(), key.page, key.pageSize, key.query ?? "", key.orderBy ?? ""]);
