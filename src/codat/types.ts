@@ -1,5 +1,5 @@
 /**
- * The Codat REST DTOs the gateway uses, picked from the types generated from ../shared/codat-openapi/
+ * The Codat REST DTOs the gateway uses, picked from the types generated from openapi/codat/
  * (`npm run codegen`). The same paths serve Accounting, Sync for Expenses and Lending; the Accounting spec is
  * the reference for customers, options and attachments, the Sync for Expenses spec (newer) for push
  * operations and error bodies.

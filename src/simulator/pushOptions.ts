@@ -1,7 +1,7 @@
 /**
  * The create/update customer model (`GET …/options/customers`), i.e. Codat's `PushOption`, served per
  * connection. The models are the integration-specific examples of that operation in Codat's Accounting spec
- * (../shared/codat-openapi/accounting-customers.yaml), copied verbatim (test/simulator/push.test.ts checks
+ * (openapi/codat/accounting-customers.yaml), copied verbatim (test/simulator/push.test.ts checks
  * they still equal the spec's examples) — embedded rather than read at run time so `npm start` needs neither
  * the spec files nor the yaml parser (a dev dependency).
  *

@@ -1,5 +1,5 @@
 /**
- * Validates simulator responses against Codat's OpenAPI subsets in ../shared/codat-openapi/.
+ * Validates simulator responses against Codat's OpenAPI subsets vendored in openapi/codat/.
  *
  * The specs are OpenAPI 3.1 documents that still use 3.0's `nullable: true` and reference deep into other
  * schemas (`#/components/schemas/Customer/definitions/contact`). So each document is rewritten (nullable →
@@ -11,8 +11,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsModule from "ajv-formats";
 import { parse } from "yaml";
 
-/** The shared specs sit beside the repository (`../shared/`), in a developer's checkout and in CI's clone alike. */
-export const SPEC_DIR = path.resolve(import.meta.dirname, "../../../shared/codat-openapi");
+/** The vendored specs (see openapi/codat/README.md for their provenance). */
+export const SPEC_DIR = path.resolve(import.meta.dirname, "../../openapi/codat");
 export type SpecName = "accounting-customers" | "sync-for-expenses-customers" | "lending-customers" | "platform-connections";
 const SPECS: SpecName[] = ["accounting-customers", "sync-for-expenses-customers", "lending-customers", "platform-connections"];
 
