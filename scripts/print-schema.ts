@@ -1,6 +1,6 @@
 /**
  * Prints the subgraph SDL a team publishes to its schema registry (`npm run schema:print`), or, with
- * `--write`, refreshes the committed snapshot schema/__snapshot__/subgraph.graphql that a test compares.
+ * `--write`, refreshes the committed snapshot test/__snapshots__/subgraph.graphql that a test compares.
  */
 import { writeFile, mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";

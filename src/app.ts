@@ -96,7 +96,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     ],
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const includeStacktrace = !config.production;
+  // Stack traces and internal details reach clients only when development is asked for by name.
+  const includeStacktrace = config.development;
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
     introspection: config.introspection,

@@ -4,6 +4,7 @@
  */
 import type { JwtAuthConfig } from "./auth/caller.js";
 import type { OperationLimits } from "./security/limits.js";
+import { TrustedDocuments } from "./security/trusted-documents.js";
 
 export interface Config {
   /** Codat API key; sent upstream as `Authorization: Basic base64(key)`. Never logged. */
@@ -15,6 +16,12 @@ export interface Config {
   host: string;
   port: number;
   production: boolean;
+  /** NODE_ENV=development: stack traces and internal error details reach clients. Nothing else turns them on. */
+  development: boolean;
+  /** The mode the startup line names: NODE_ENV, or "default" when unset (safe: no stack traces). */
+  mode: "production" | "development" | "test" | "default";
+  /** CODAT_SIMULATOR=true: serve the embedded simulator even with NODE_ENV=production. */
+  simulatorRequested: boolean;
   /** Introspection and the Sandbox landing page; off in production unless GRAPHQL_INTROSPECTION=true. */
   introspection: boolean;
   /** Secret for signing cursors and download links; random per process when unset. */
@@ -106,12 +113,29 @@ export function parseConfig(env: Env): Config {
   };
 
   const codatApiKey = read("CODAT_API_KEY");
+  if (codatApiKey !== undefined && /^basic\s/i.test(codatApiKey)) {
+    problems.push(
+      "CODAT_API_KEY must be the API key itself, not an Authorization header value: remove the \"Basic \" prefix and the base64 encoding (the gateway encodes the key)",
+    );
+  }
   const codatBaseUrl = httpUrl("CODAT_BASE_URL") ?? (codatApiKey !== undefined ? DEFAULT_CODAT_BASE_URL : undefined);
-  const useSimulator = codatApiKey === undefined && read("CODAT_BASE_URL") === undefined;
+  const noUpstream = codatApiKey === undefined && read("CODAT_BASE_URL") === undefined;
+  const simulatorRequested = boolean("CODAT_SIMULATOR", false);
+  if (simulatorRequested && !noUpstream) problems.push("CODAT_SIMULATOR=true cannot be combined with CODAT_API_KEY or CODAT_BASE_URL");
+  const useSimulator = noUpstream;
 
   const host = read("HOST") ?? "127.0.0.1";
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) problems.push(`HOST must be a host name or IP address (got "${host}")`);
-  const production = read("NODE_ENV") === "production";
+  const nodeEnv = read("NODE_ENV");
+  const modes = ["production", "development", "test"] as const;
+  const mode = nodeEnv === undefined ? "default" : (modes as readonly string[]).includes(nodeEnv) ? (nodeEnv as Config["mode"]) : undefined;
+  if (mode === undefined) problems.push(`NODE_ENV must be production, development or test (got "${nodeEnv ?? ""}")`);
+  const production = mode === "production";
+  if (production && noUpstream && !simulatorRequested) {
+    problems.push(
+      "NODE_ENV=production needs CODAT_API_KEY (or CODAT_BASE_URL): refusing to serve the embedded simulator's demo data as if it were a real deploy; set CODAT_SIMULATOR=true to serve it on purpose",
+    );
+  }
 
   const routerSecret = read("ROUTER_SECRET");
   const routerSecretHeader = (read("ROUTER_SECRET_HEADER") ?? "x-router-secret").toLowerCase();
@@ -139,6 +163,9 @@ export function parseConfig(env: Env): Config {
     host,
     port: integer("PORT", 4000, 0, 65535),
     production,
+    development: mode === "development",
+    mode: mode ?? "default",
+    simulatorRequested,
     introspection: boolean("GRAPHQL_INTROSPECTION", !production),
     signingSecret,
     codatAttemptTimeoutMs: integer("CODAT_TIMEOUT_MS", 10_000, 100, 600_000),
@@ -159,8 +186,20 @@ export function parseConfig(env: Env): Config {
       maxTokens: integer("MAX_TOKENS", 5_000, 100, 1_000_000),
       maxRequestBytes: integer("MAX_REQUEST_BYTES", 1_048_576, 1_024, 104_857_600),
     },
-    persistedOperations: read("PERSISTED_OPERATIONS"),
+    persistedOperations: persistedOperationsFile(read("PERSISTED_OPERATIONS"), problems),
   });
+}
+
+/** A trusted-documents manifest must be readable and well-formed now, not on the first request. */
+function persistedOperationsFile(file: string | undefined, problems: string[]): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    TrustedDocuments.fromFile(file);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error);
+    problems.push(`PERSISTED_OPERATIONS must name a JSON manifest of hash → document (${file}: ${reason})`);
+  }
+  return file;
 }
 
 function finish(problems: string[], config: Config): Config {

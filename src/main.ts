@@ -2,11 +2,24 @@
  * Entry point: parse the configuration, start the embedded Codat simulator when no upstream is configured,
  * listen, and shut down gracefully on SIGTERM/SIGINT. Everything else lives in app.ts.
  */
+import { existsSync } from "node:fs";
 import { createGateway } from "./app.js";
 import { ConfigError, parseConfig } from "./config.js";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, startSimulator, type Simulator } from "./simulator/index.js";
 
+/** `.env` in the working directory, when there is one; a variable already in the environment wins over it. */
+function loadDotEnv(): void {
+  if (!existsSync(".env")) return;
+  try {
+    process.loadEnvFile(".env");
+  } catch (error) {
+    console.error(`config error: .env cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
+  loadDotEnv();
   let config;
   try {
     config = parseConfig(process.env);
@@ -26,7 +39,14 @@ async function main(): Promise<void> {
     ...(simulator ? { codatBaseUrl: simulator.url } : {}),
     onError: (error) => console.error("unhandled request error:", error instanceof Error ? error.message : error),
   });
-  const url = await gateway.listen();
+  let url: string;
+  try {
+    url = await gateway.listen();
+  } catch (error) {
+    console.error(`config error: ${listenProblem(error, config.host, config.port)}`);
+    await simulator?.close();
+    process.exit(1);
+  }
 
   if (simulator) {
     console.log("No CODAT_API_KEY or CODAT_BASE_URL set: serving the embedded Codat simulator (demo data).");
@@ -35,6 +55,13 @@ async function main(): Promise<void> {
   } else {
     console.log(`Upstream: ${config.codatApiKey ? "Codat with an API key" : "CODAT_BASE_URL without an API key"}.`);
   }
+  const modeLine =
+    config.mode === "development"
+      ? "development (stack traces and error details are shown to clients)"
+      : config.mode === "production"
+        ? "production (no Sandbox or introspection unless enabled; errors masked)"
+        : `${config.mode === "test" ? "test" : "default, NODE_ENV unset"} (errors masked; set NODE_ENV=development for stack traces)`;
+  console.log(`Mode: ${modeLine}.`);
   console.log(`GraphQL gateway ready at ${url}`);
 
   let stopping = false;
@@ -53,6 +80,25 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** One line naming the variable behind a failed bind: HOST for an address that cannot be used, PORT for a taken one. */
+function listenProblem(error: unknown, host: string, port: number): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case "EADDRINUSE":
+      return `PORT ${port} is already in use on ${host}`;
+    case "EACCES":
+      return `PORT ${port} needs privileges this process does not have`;
+    case "EADDRNOTAVAIL":
+      return `HOST ${host} is not an address of this machine`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return `HOST ${host} cannot be resolved`;
+    default:
+      return `cannot listen on HOST ${host} PORT ${port} (${code ?? (error instanceof Error ? error.message : String(error))})`;
+  }
 }
 
 main().catch((error: unknown) => {

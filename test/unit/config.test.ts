@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 describe("parseConfig", () => {
   it("defaults to the embedded simulator on loopback:4000", () => {
@@ -15,8 +18,8 @@ describe("parseConfig", () => {
   });
 
   it("turns introspection off in production unless asked", () => {
-    expect(parseConfig({ NODE_ENV: "production" }).introspection).toBe(false);
-    expect(parseConfig({ NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
+    expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9" }).introspection).toBe(false);
+    expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
   });
 
   it("reports every bad variable at once, one line each, without echoing URLs", () => {
@@ -34,5 +37,55 @@ describe("parseConfig", () => {
     expect(problems.join("\n")).not.toContain("secret");
     expect(problems.some((p) => p.startsWith("PORT"))).toBe(true);
     expect(problems.some((p) => p.startsWith("CODAT_BASE_URL"))).toBe(true);
+  });
+});
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("settings a person can trust", () => {
+  const upstream = { CODAT_BASE_URL: "http://127.0.0.1:9" };
+
+  it("refuses an unknown NODE_ENV or AUTH_MODE, naming the variable", () => {
+    expect(problemsOf({ ...upstream, NODE_ENV: "prod" })).toEqual(['NODE_ENV must be production, development or test (got "prod")']);
+    expect(problemsOf({ ...upstream, AUTH_MODE: "oauth" })).toEqual(['AUTH_MODE must be none or jwt (got "oauth")']);
+  });
+
+  it("refuses a CODAT_API_KEY pasted as a Basic header value, with a hint", () => {
+    const problems = problemsOf({ CODAT_API_KEY: "Basic c2VjcmV0LWtleQ==" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^CODAT_API_KEY must be the API key itself.*remove the "Basic " prefix/);
+    expect(problems[0]).not.toContain("c2VjcmV0");
+  });
+
+  it("refuses a missing or malformed PERSISTED_OPERATIONS file at startup", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "po-"));
+    const bad = path.join(dir, "bad.json");
+    writeFileSync(bad, "[1, 2]");
+    const good = path.join(dir, "good.json");
+    writeFileSync(good, JSON.stringify({ abc: "{ __typename }" }));
+    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: path.join(dir, "missing.json") })[0]).toMatch(/^PERSISTED_OPERATIONS .*no such file/);
+    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: bad })[0]).toMatch(/^PERSISTED_OPERATIONS .*JSON object/);
+    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: good })).toEqual([]);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("shows stack traces only when NODE_ENV=development names it", () => {
+    expect(parseConfig(upstream)).toMatchObject({ development: false, mode: "default" });
+    expect(parseConfig({ ...upstream, NODE_ENV: "test" })).toMatchObject({ development: false, mode: "test" });
+    expect(parseConfig({ ...upstream, NODE_ENV: "development" })).toMatchObject({ development: true, mode: "development" });
+  });
+
+  it("refuses production without an upstream unless the simulator is asked for by name", () => {
+    expect(problemsOf({ NODE_ENV: "production" })[0]).toMatch(/^NODE_ENV=production needs CODAT_API_KEY/);
+    expect(parseConfig({ NODE_ENV: "production", CODAT_SIMULATOR: "true" })).toMatchObject({ useSimulator: true, production: true });
+    expect(problemsOf({ CODAT_SIMULATOR: "true", CODAT_API_KEY: "k" })[0]).toMatch(/^CODAT_SIMULATOR=true cannot be combined/);
   });
 });

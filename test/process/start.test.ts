@@ -1,0 +1,124 @@
+/**
+ * `npm start` as an operator runs it: the real npm process, the built dist/, signals sent to npm's pid.
+ * The upstream is a stand-in in this process that holds every call until the test releases it, so "in flight"
+ * is a condition the test waits on, not a guess about timing.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/wait.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function npmStart(env: Record<string, string>): Started {
+  let output = "";
+  const child = spawn("npm", ["start", "--silent"], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** Whether any process of the tree still runs a command line holding `marker`. */
+async function treeAlive(marker: string): Promise<boolean> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
+    if (environ.includes(marker)) return true;
+  }
+  return false;
+}
+
+let held: ServerResponse[] = [];
+let upstream: Server | undefined;
+let started: Started | undefined;
+
+function startUpstream(): Promise<string> {
+  held = [];
+  upstream = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    held.push(res);
+  });
+  return new Promise((resolve) => upstream!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(upstream!.address() as AddressInfo).port}`)));
+}
+
+function release(): void {
+  for (const res of held.splice(0)) {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ results: [], pageNumber: 1, pageSize: 20, totalResults: 0, _links: { self: { href: "/" }, current: { href: "/" } } }));
+  }
+}
+
+afterEach(async () => {
+  release();
+  if (started && started.child.exitCode === null) started.child.kill("SIGKILL");
+  await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+  upstream = undefined;
+  started = undefined;
+});
+
+beforeAll(async () => {
+  // Build once up front, so the tests below time only the start itself (prestart finds dist/ current).
+  const build = spawn("node", ["scripts/build-if-stale.mjs"], { cwd: root, stdio: "ignore" });
+  await new Promise((resolve) => build.once("exit", resolve));
+}, 120_000);
+
+describe("npm start", () => {
+  it("SIGTERM to the npm process drains 20 in-flight operations, then the whole tree exits 0", async () => {
+    const base = await startUpstream();
+    const marker = `GATEWAY_TEST_MARKER=${process.pid}-${Date.now()}`;
+    started = npmStart({ CODAT_BASE_URL: base, PORT: "0", HOST: "127.0.0.1", [marker.split("=")[0]!]: marker.split("=")[1]! });
+    await waitFor(() => /ready at (http:\/\/\S+)/.test(started!.output()), { timeoutMs: 60_000 });
+    const url = /ready at (http:\/\/\S+)/.exec(started.output())![1]!;
+
+    // 20 companies, so the per-company limit (10) holds none of them back: all 20 reach the stand-in.
+    const companies = Array.from({ length: 20 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
+    const responses = companies.map((companyId) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "query($c: ID!) { customers(companyId: $c, first: 5) { totalCount } }", variables: { c: companyId } }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { data?: unknown; errors?: unknown } })),
+    );
+    await waitFor(() => held.length === 20 || started!.child.exitCode !== null, { timeoutMs: 30_000 });
+    expect(held.length, started.output()).toBe(20);
+
+    expect(started.child.kill("SIGTERM")).toBe(true);
+    await waitFor(() => /SIGTERM: finishing in-flight requests/.test(started!.output()), { timeoutMs: 10_000 });
+    release();
+
+    const results = await Promise.all(responses);
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(results.every((r) => r.body.errors === undefined)).toBe(true);
+    expect(await started.exited).toBe(0);
+    await waitFor(async () => !(await treeAlive(marker)), { timeoutMs: 10_000 });
+  }, 120_000);
+
+  it("a bad HOST stops startup with one line naming HOST", async () => {
+    started = npmStart({ CODAT_BASE_URL: "http://127.0.0.1:9", PORT: "0", HOST: "192.0.2.1" });
+    expect(await started.exited).toBe(1);
+    const errors = started.output().split("\n").filter((line) => line.startsWith("config error:"));
+    expect(errors).toEqual(["config error: HOST 192.0.2.1 is not an address of this machine"]);
+  }, 120_000);
+
+  it("NODE_ENV=production without an upstream refuses to start unless the simulator is asked for", async () => {
+    started = npmStart({ NODE_ENV: "production", PORT: "0", CODAT_API_KEY: "", CODAT_BASE_URL: "" });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toMatch(/config error: NODE_ENV=production needs CODAT_API_KEY/);
+
+    started = npmStart({ NODE_ENV: "production", CODAT_SIMULATOR: "true", PORT: "0", CODAT_API_KEY: "", CODAT_BASE_URL: "" });
+    await waitFor(() => /ready at http/.test(started!.output()), { timeoutMs: 60_000 });
+    expect(started.output()).toContain("Mode: production");
+    started.child.kill("SIGINT");
+    expect(await started.exited).toBe(0);
+  }, 120_000);
+});
