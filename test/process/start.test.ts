@@ -122,3 +122,15 @@ describe("npm start", () => {
     expect(await started.exited).toBe(0);
   }, 120_000);
 });
+
+describe("npm run --silent schema:print", () => {
+  it("prints SDL alone, so the README's `> customers.graphql` redirect yields a file that parses", async () => {
+    const child = spawn("npm", ["run", "--silent", "schema:print"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    expect(await new Promise((resolve) => child.once("exit", resolve))).toBe(0);
+    const { parse } = await import("graphql");
+    const document = parse(stdout);
+    expect(document.definitions.some((d) => "name" in d && d.name?.value === "Customer")).toBe(true);
+  }, 120_000);
+});
