@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { printSubgraphSchema } from "@apollo/subgraph";
-import type { GraphQLSchema } from "graphql";
-import { parse } from "graphql";
+import type { GraphQLArgument, GraphQLInputField, GraphQLSchema } from "graphql";
+import { isInputObjectType, isInterfaceType, isObjectType, parse, valueFromAST } from "graphql";
 import { resolvers } from "./resolvers/index.js";
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../schema");
@@ -24,7 +24,28 @@ export function loadTypeDefs(): string {
 
 export function buildSchema(): GraphQLSchema {
   // The resolver map's generated type is stricter than @apollo/subgraph's; both describe the same object.
-  return buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as never }]);
+  return withInternalDefaults(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as never }]));
+}
+
+/**
+ * SDL defaults in the internal values the resolver map gives enums. The schema is built from the SDL first and
+ * the enums' internal values (Codat's `Active` behind `ACTIVE`) are attached afterwards, so a default such as
+ * `status: CustomerStatus = ACTIVE` would otherwise stay the GraphQL name: it would reach Codat as "ACTIVE" and
+ * fail introspection (the name does not serialize as an internal value). Each default is re-read from its AST
+ * against the finished types, so enums at any depth (lists, input objects) get Codat's spelling.
+ */
+function withInternalDefaults(schema: GraphQLSchema): GraphQLSchema {
+  const fix = (holder: GraphQLArgument | GraphQLInputField) => {
+    const ast = holder.astNode?.defaultValue;
+    if (ast) holder.defaultValue = valueFromAST(ast, holder.type);
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isInputObjectType(type)) for (const field of Object.values(type.getFields())) fix(field);
+    if (isObjectType(type) || isInterfaceType(type)) {
+      for (const field of Object.values(type.getFields())) for (const arg of field.args) fix(arg);
+    }
+  }
+  return schema;
 }
 
 /** The SDL a team would publish to its schema registry. */

@@ -9,6 +9,15 @@
  * its items once: its `edges`/`nodes` lists do not multiply again. So
  * `customers(first: 500) { edges { node { contacts { phone { number } } } } }` costs about 500 × 5 × 5.
  *
+ * Introspection (`__schema`, `__type`) is exempt from the operation's depth, alias and cost limits below it
+ * (its depth has a bound of its own, MAX_INTROSPECTION_DEPTH), the way
+ * graphql-armor's `ignoreIntrospection` does: graphql-js's own `getIntrospectionQuery()` is nested 15 deep (its
+ * `ofType` chain), and Sandbox, codegen and IDEs must load the schema under the defaults. It is no bypass: only the
+ * introspection subtree is exempt (the rest of an operation that also selects `__schema` is measured as usual),
+ * an alias on an introspection field still counts, the subtree can only reach the schema (never Codat), and
+ * graphql-js's `MaxIntrospectionDepthRule` (in the specified validation rules Apollo runs) already refuses the
+ * recursive `fields { type { fields … } }` shapes that make introspection expensive.
+ *
  * Fragments are measured once each and reused at every spread (cost is linear in the multiplier), so a
  * "fragment bomb" — fragments spreading each other twice, 2^n expansions from a tiny document — is measured in
  * linear time and rejected for what it would expand to.
@@ -42,6 +51,15 @@ export interface OperationLimits {
   maxCost: number;
 }
 
+/** Root fields whose subtrees read only the schema (see the module comment). */
+const INTROSPECTION_FIELDS = new Set(["__schema", "__type"]);
+
+/**
+ * Depth bound of an introspection subtree: graphql-js's `getIntrospectionQuery()` needs 14 below `__schema`, the
+ * clients that unroll `ofType` further (Apollo's, GraphiQL's) stay within 20. Deeper is never a real client.
+ */
+export const MAX_INTROSPECTION_DEPTH = 20;
+
 /** Assumed length of a list field that has no size argument. */
 export const LIST_FACTOR = 5;
 
@@ -57,6 +75,8 @@ function limitError(message: string): GraphQLError {
 }
 
 class Measurer {
+  /** The deepest introspection subtree seen by shape(), counted from its `__schema`/`__type` field. */
+  introspectionDepth = 0;
   readonly #fragments = new Map<string, FragmentDefinitionNode>();
   readonly #shapes = new Map<string, Shape>();
   readonly #costs = new Map<string, number>();
@@ -81,7 +101,13 @@ class Measurer {
       if (selection.kind === Kind.FIELD) {
         if (selection.alias) aliases++;
         const below = selection.selectionSet ? this.shape(selection.selectionSet) : undefined;
-        inner = { depth: 1 + (below?.depth ?? 0), aliases: below?.aliases ?? 0, directives: below?.directives ?? 0 };
+        if (INTROSPECTION_FIELDS.has(selection.name.value)) {
+          // Measured against its own, wider bound; its depth and aliases do not count towards the operation's.
+          this.introspectionDepth = Math.max(this.introspectionDepth, 1 + (below?.depth ?? 0));
+          inner = { depth: 1, aliases: 0, directives: below?.directives ?? 0 };
+        } else {
+          inner = { depth: 1 + (below?.depth ?? 0), aliases: below?.aliases ?? 0, directives: below?.directives ?? 0 };
+        }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         inner = this.shape(selection.selectionSet);
       } else {
@@ -111,6 +137,7 @@ class Measurer {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         total += 1;
+        if (INTROSPECTION_FIELDS.has(selection.name.value)) continue;
         const fields: Record<string, GraphQLField<unknown, unknown> | undefined> =
           isObjectType(parent) || isInterfaceType(parent) ? parent.getFields() : {};
         const field = fields[selection.name.value];
@@ -194,6 +221,9 @@ export function checkOperation(
   const { depth, aliases, directives } = measurer.shape(operation.selectionSet);
   const allDirectives = directives + (operation.directives?.length ?? 0);
   if (depth > limits.maxDepth) return limitError(`The operation is nested ${depth} levels deep; the limit is ${limits.maxDepth}.`);
+  if (measurer.introspectionDepth > MAX_INTROSPECTION_DEPTH) {
+    return limitError(`The introspection is nested ${measurer.introspectionDepth} levels deep; the limit is ${MAX_INTROSPECTION_DEPTH}.`);
+  }
   if (aliases > limits.maxAliases) return limitError(`The operation uses ${aliases} aliases; the limit is ${limits.maxAliases}.`);
   if (allDirectives > limits.maxDirectives) {
     return limitError(`The operation uses ${allDirectives} directives; the limit is ${limits.maxDirectives}.`);

@@ -65,7 +65,10 @@ function isPayload(value: object): value is CustomerPushPayload {
   return "pushOperation" in value;
 }
 
-/** The push operation, and the customer as written when its id is known; primes the request's loader. */
+/**
+ * The push operation, and the customer as written once the push has succeeded (null while it is pending or when it
+ * failed); primes the request's loader.
+ */
 function payload(
   ctx: GatewayContext,
   response: CodatCreateCustomerResponse | CodatUpdateCustomerResponse,
@@ -74,7 +77,8 @@ function payload(
 ): CustomerPushPayload {
   const { data, ...operation } = response;
   let customer = null;
-  if (customerId !== undefined && data) {
+  // Only a push that succeeded wrote the customer: a Pending or Failed one may never exist in Codat.
+  if (customerId !== undefined && data && operation.status === "Success") {
     customer = toCustomer(response.companyId, { ...(data as CodatCustomer), id: customerId });
     const key = { companyId: response.companyId, id: customerId };
     ctx.loaders.customer.clear(key).prime(key, customer);

@@ -216,14 +216,15 @@ describe("updateCustomer", () => {
     return page.data!.customers.nodes[2]!.id;
   }
 
-  it("sends PUT with forceUpdate and the customer id, and primes the payload's customer", async () => {
+  it("sends PUT with forceUpdate and the customer id; the payload's customer stays null while the push is pending", async () => {
     const id = await someCustomerId();
     const name = `Updated ${randomUUID()}`;
     const result = await stack.graphql<UpdatePayload>(UPDATE, {
       input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: id, customer: customerInput(name), forceUpdate: true, timeoutInMinutes: 5 },
     });
     expect(result.errors).toBeUndefined();
-    expect(result.data!.updateCustomer.customer).toEqual({ id, customerName: name, status: "ACTIVE" });
+    expect(result.data!.updateCustomer.pushOperation.status).toBe("PENDING");
+    expect(result.data!.updateCustomer.customer).toBeNull();
     const puts = stack.upstream().filter((r) => r.method === "PUT");
     expect(puts).toHaveLength(1);
     expect(stack.upstream()).toHaveLength(1);
@@ -304,5 +305,38 @@ describe("customerCreateUpdateModel", () => {
     expect(addresses?.option.properties.length).toBeGreaterThan(0);
     expect(stack.upstream()).toHaveLength(1);
     expect(stack.upstream()[0]?.path).toBe(`/companies/${DEMO_COMPANY_ID}/connections/${DEMO_CONNECTION_ID}/options/customers`);
+  });
+});
+
+describe("SDL defaults reach Codat in Codat's spelling", () => {
+  /** Every optional input field omitted, at every level: the SDL defaults (status ACTIVE…) fill them in. */
+  const minimal = { customerName: "Defaults only", addresses: [{ type: "BILLING" }], contacts: [{ phone: [{ number: "1", type: "MOBILE" }] }] };
+
+  it("a create omitting every optional field sends a body Codat's schema accepts, and the push succeeds", async () => {
+    stack.resetUpstream();
+    const created = await stack.graphql<CreatePayload>(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: minimal } });
+    expect(created.errors).toBeUndefined();
+    const body = JSON.parse(posts()[0]!.body ?? "null") as Record<string, unknown>;
+    expect(schemaErrors(componentRef("accounting-customers", "Customer"), body)).toEqual([]);
+    expect(body).toMatchObject({ status: "Active", contacts: [{ status: "Active" }] });
+    expect(JSON.stringify(body)).not.toMatch(/"ACTIVE"|"BILLING"|"MOBILE"/);
+    const done = await pollUntilDone(created.data!.createCustomer.pushOperation.pushOperationKey);
+    expect(done.status).toBe("SUCCESS");
+  });
+
+  it("an update omitting every optional field does the same", async () => {
+    const page = await stack.graphql<{ customers: { nodes: { id: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 5, query: "status=Active") { nodes { id } } }`);
+    const id = page.data!.customers.nodes[4]!.id;
+    stack.resetUpstream();
+    const updated = await stack.graphql<UpdatePayload>(UPDATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: id, customer: minimal, forceUpdate: true },
+    });
+    expect(updated.errors).toBeUndefined();
+    const put = stack.upstream().find((r) => r.method === "PUT")!;
+    const body = JSON.parse(put.body ?? "null") as Record<string, unknown>;
+    expect(schemaErrors(componentRef("accounting-customers", "Customer"), body)).toEqual([]);
+    expect(body).toMatchObject({ status: "Active", contacts: [{ status: "Active" }] });
+    const done = await pollUntilDone(updated.data!.updateCustomer.pushOperation.pushOperationKey);
+    expect(done.status).toBe("SUCCESS");
   });
 });
