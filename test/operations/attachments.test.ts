@@ -219,3 +219,21 @@ describe("customerAttachment", () => {
     expect(stack.upstream()).toHaveLength(1);
   });
 });
+
+describe("partial results", () => {
+  it("one failed attachments call inside a page nulls that list alone; the page and the other lists stand", async () => {
+    stack.resetUpstream();
+    // The first attachments call is refused (a 400 is not retried); the others answer normally.
+    stack.simulator.injectFault({ kind: "status", status: 400, path: /\/attachments$/, times: 1 });
+    const result = await stack.graphql<{ customers: { nodes: { id: string; attachments: { name: string }[] | null }[] } }>(
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3) { nodes { id attachments(connectionId: "${DEMO_CONNECTION_ID}") { name } } } }`,
+    );
+    const nodes = result.data!.customers.nodes;
+    expect(nodes).toHaveLength(3);
+    expect(nodes.filter((n) => n.attachments === null)).toHaveLength(1);
+    expect(nodes.filter((n) => Array.isArray(n.attachments))).toHaveLength(2);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.path).toEqual(["customers", "nodes", nodes.findIndex((n) => n.attachments === null), "attachments"]);
+    expect(result.errors![0]!.extensions?.["code"]).toBe("BAD_USER_INPUT");
+  });
+});

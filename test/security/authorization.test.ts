@@ -122,6 +122,19 @@ describe("every query entry point refuses a company outside the claim, before an
     expect(codes(body)).toEqual(["FORBIDDEN", "FORBIDDEN"]);
     expect(secondCompanyCalls()).toEqual([]);
   });
+
+  it("two root customers connections, one forbidden: the allowed one keeps its data (the field is nullable)", async () => {
+    const body = await run(
+      `{ mine: customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { nodes { id } }
+         theirs: customers(companyId: "${SECOND_COMPANY_ID}", first: 2) { nodes { id } } }`,
+      undefined,
+      alice,
+    );
+    expect((body.data?.["mine"] as { nodes: unknown[] } | null)?.nodes).toHaveLength(2);
+    expect(body.data?.["theirs"]).toBeNull();
+    expectForbiddenAt(body, ["theirs"]);
+    expect(secondCompanyCalls()).toEqual([]);
+  });
 });
 
 describe("batches with mixed companies", () => {

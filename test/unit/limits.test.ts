@@ -36,9 +36,15 @@ describe("operation limits", () => {
   });
 
   it("rejects depth, alias and directive bombs", () => {
-    let nested = "name";
-    for (let i = 0; i < 14; i++) nested = `ofType { ${nested} }`;
-    expect(check(`{ __type(name: "Customer") { ${nested} } }`).error?.message).toMatch(/levels deep/);
+    let nested = "displayName";
+    for (let i = 0; i < 7; i++) nested = `properties { option { ${nested} } }`;
+    expect(check(`{ customerCreateUpdateModel(companyId: "${C}", connectionId: "${C}") { ${nested} } }`).error?.message).toMatch(/levels deep/);
+    // Introspection has its own, wider bound (graphql-js's own introspection query is 15 deep).
+    let ofType = "name";
+    for (let i = 0; i < 14; i++) ofType = `ofType { ${ofType} }`;
+    expect(check(`{ __type(name: "Customer") { ${ofType} } }`).error).toBeUndefined();
+    for (let i = 0; i < 6; i++) ofType = `ofType { ${ofType} }`;
+    expect(check(`{ __type(name: "Customer") { ${ofType} } }`).error?.message).toMatch(/introspection is nested/);
     const aliases = Array.from({ length: 101 }, (_, i) => `a${i}: __typename`).join(" ");
     expect(check(`{ ${aliases} }`).error?.message).toMatch(/aliases/);
     const directives = Array.from({ length: 21 }, (_, i) => `d${i}: __typename @include(if: true)`).join(" ");
