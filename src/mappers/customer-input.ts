@@ -1,7 +1,9 @@
 /**
  * GraphQL write input → the Codat `Customer` request body. Enum values arrive already as Codat's strings (the
  * enum resolvers' internal values), field names match Codat's camelCase. Limits are checked here, before any
- * upstream call, so oversized or malformed input is a BAD_USER_INPUT that changes nothing.
+ * upstream call, so oversized or malformed input is a BAD_USER_INPUT that changes nothing. Only what protects the
+ * gateway is checked (types, sizes, control characters); what a value means (an email's shape, a currency code)
+ * is Codat's and the platform's to judge, so no request Codat would accept is refused here.
  */
 import type { CodatAddress, CodatContact, CodatCustomer, CodatPhoneNumber } from "../codat/types.js";
 import type { AddressInput, ContactInput, CustomerInput, PhoneNumberInput } from "../__generated__/resolvers-types.js";
@@ -11,6 +13,8 @@ export const MAX_TEXT = 1000;
 export const MAX_EMAIL = 320;
 export const MAX_SHORT = 100;
 export const MAX_LIST = 50;
+/** Largest `supplementalData`, as JSON text. */
+export const MAX_SUPPLEMENTAL_BYTES = 64 * 1024;
 
 type Maybe<T> = T | null | undefined;
 
@@ -29,11 +33,15 @@ function list<T, R>(values: Maybe<readonly T[]>, path: string, map: (value: T, p
 }
 
 function email(value: Maybe<string>, path: string): string | undefined {
-  const result = text(value, path, MAX_EMAIL);
-  if (result !== undefined && result !== "" && !/^[^\s@]+@[^\s@]+$/.test(result)) {
-    throw badUserInput(`${path} must be an email address.`, path);
-  }
-  return result;
+  return text(value, path, MAX_EMAIL);
+}
+
+/** Codat's `supplementalData`: `{ content: { key: { … } } }`, passed on as given within a size bound. */
+function supplementalData(value: unknown, path: string): CodatCustomer["supplementalData"] | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) throw badUserInput(`${path} must be an object such as { content: { … } }.`, path);
+  if (JSON.stringify(value).length > MAX_SUPPLEMENTAL_BYTES) throw badUserInput(`${path} must be at most ${MAX_SUPPLEMENTAL_BYTES} bytes of JSON.`, path);
+  return value as CodatCustomer["supplementalData"];
 }
 
 function address(input: AddressInput, path: string): CodatAddress {
@@ -45,6 +53,7 @@ function address(input: AddressInput, path: string): CodatAddress {
     region: text(input.region, `${path}.region`),
     country: text(input.country, `${path}.country`),
     postalCode: text(input.postalCode, `${path}.postalCode`, MAX_SHORT),
+    countryCode: text(input.countryCode, `${path}.countryCode`, MAX_SHORT),
   });
 }
 
@@ -59,17 +68,18 @@ function contact(input: ContactInput, path: string): CodatContact {
     phone: list(input.phone, `${path}.phone`, phone),
     address: input.address ? address(input.address, `${path}.address`) : undefined,
     status: input.status ?? "Active",
+    modifiedDate: input.modifiedDate ?? undefined,
   });
 }
 
-/** Builds the request body; `id` is set for updates (Codat's examples carry it). */
+/**
+ * Builds the request body. `id` is the customer's id for updates (Codat's examples carry it) and the caller's
+ * `customer.id` for creates (some platforms, Sage 50 UK for one, require the new record's id).
+ */
 export function toCodatCustomer(input: CustomerInput, path: string, id?: string): CodatCustomer {
-  const currency = text(input.defaultCurrency, `${path}.defaultCurrency`, 3);
-  if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) {
-    throw badUserInput(`${path}.defaultCurrency must be an ISO 4217 code such as GBP.`, `${path}.defaultCurrency`);
-  }
+  const currency = text(input.defaultCurrency, `${path}.defaultCurrency`, MAX_SHORT);
   return compact({
-    id,
+    id: id !== undefined ? text(id, `${path}.id`, MAX_TEXT) : undefined,
     customerName: text(input.customerName, `${path}.customerName`),
     contactName: text(input.contactName, `${path}.contactName`),
     emailAddress: email(input.emailAddress, `${path}.emailAddress`),
@@ -81,6 +91,8 @@ export function toCodatCustomer(input: CustomerInput, path: string, id?: string)
     addresses: list(input.addresses, `${path}.addresses`, address),
     contacts: list(input.contacts, `${path}.contacts`, contact),
     sourceModifiedDate: input.sourceModifiedDate ?? undefined,
+    metadata: input.metadata ? compact({ isDeleted: input.metadata.isDeleted ?? undefined }) : undefined,
+    supplementalData: supplementalData(input.supplementalData, `${path}.supplementalData`),
   });
 }
 

@@ -8,20 +8,30 @@ import { codatValidationOf } from "../codat/errors.js";
 import type { CodatCreateCustomerResponse, CodatCustomer, CodatUpdateCustomerResponse } from "../codat/types.js";
 import type { GatewayContext } from "../context.js";
 import type { CreateCustomerInput, UpdateCustomerInput } from "../__generated__/resolvers-types.js";
-import { badUserInput } from "../errors.js";
+import { GraphQLError } from "graphql";
+import { ErrorCode, badUserInput } from "../errors.js";
 import { toCodatCustomer } from "../mappers/customer-input.js";
 import { toCustomer, type CustomerPushPayload, type PushOperation } from "../models/index.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Codat's own upper bound is undocumented; a week is far beyond any sane push. */
-const MAX_TIMEOUT_MINUTES = 7 * 24 * 60;
-
+/** Codat sets no upper bound on a push's timeout; any positive Int is passed on for Codat to judge. */
 function timeout(value: number | null | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MINUTES) {
-    throw badUserInput(`input.timeoutInMinutes must be between 1 and ${MAX_TIMEOUT_MINUTES}.`, "input.timeoutInMinutes");
+  if (!Number.isInteger(value) || value < 1) {
+    throw badUserInput("input.timeoutInMinutes must be a positive whole number of minutes.", "input.timeoutInMinutes");
   }
   return value;
+}
+
+/** Codes after which a create may or may not have reached Codat: the caller retries safely only with the same key. */
+const AMBIGUOUS = new Set<unknown>([ErrorCode.UpstreamTimeout, ErrorCode.UpstreamUnavailable, ErrorCode.UpstreamError, ErrorCode.RateLimited]);
+
+/** An ambiguous create failure carries the Idempotency-Key it was sent with, so a retry cannot create a second customer. */
+function withIdempotencyKey(error: unknown, idempotencyKey: string): unknown {
+  if (error instanceof GraphQLError && AMBIGUOUS.has(error.extensions["code"])) {
+    return new GraphQLError(error.message, { extensions: { ...error.extensions, idempotencyKey } });
+  }
+  return error;
 }
 
 export async function createCustomer(ctx: GatewayContext, input: CreateCustomerInput): Promise<CustomerPushPayload> {
@@ -30,7 +40,7 @@ export async function createCustomer(ctx: GatewayContext, input: CreateCustomerI
     throw badUserInput("input.idempotencyKey must be a UUID (Codat's Idempotency-Key is a GUID).", "input.idempotencyKey");
   }
   // Ids are checked by the client (codat/paths.ts) before anything is sent; the body and options here.
-  const body = toCodatCustomer(input.customer, "input.customer");
+  const body = toCodatCustomer(input.customer, "input.customer", input.customer.id ?? undefined);
   const timeoutInMinutes = timeout(input.timeoutInMinutes);
 
   const response = await ctx.client
@@ -39,7 +49,7 @@ export async function createCustomer(ctx: GatewayContext, input: CreateCustomerI
       ...(timeoutInMinutes !== undefined ? { timeoutInMinutes } : {}),
       ...(input.allowSyncOnPushComplete != null ? { allowSyncOnPushComplete: input.allowSyncOnPushComplete } : {}),
     })
-    .catch((error: unknown) => refusal(error, input.companyId, input.connectionId, idempotencyKey, timeoutInMinutes));
+    .catch((error: unknown) => refusal(withIdempotencyKey(error, idempotencyKey), input.companyId, input.connectionId, idempotencyKey, timeoutInMinutes));
   if (isPayload(response)) return { ...response, idempotencyKey };
 
   const created = response.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? response.data?.id;

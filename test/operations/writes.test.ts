@@ -159,6 +159,58 @@ describe("createCustomer", () => {
     const result = await stack.graphql(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput("x") } });
     expect(result.errors?.[0]?.extensions?.["code"]).toBe("UPSTREAM_ERROR");
     expect(posts()).toHaveLength(1);
+    // The create may or may not have happened: the error carries the key it was sent with, for a safe retry.
+    expect(result.errors?.[0]?.extensions?.["idempotencyKey"]).toBe(posts()[0]!.headers["idempotency-key"]);
+  });
+
+  it("a create whose every attempt is lost fails with the idempotencyKey it used; resending it creates one customer", async () => {
+    stack.simulator.injectFault({ kind: "applyThenReset", method: "POST", times: 10 });
+    const name = `Lost ${randomUUID()}`;
+    const input = { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(name) };
+    const lost = await stack.graphql(CREATE, { input });
+    expect(lost.errors?.[0]?.extensions?.["code"]).toMatch(/^UPSTREAM_/);
+    const key = lost.errors?.[0]?.extensions?.["idempotencyKey"] as string;
+    expect(key).toMatch(/^[0-9a-f-]{36}$/);
+    stack.simulator.clearFaults();
+    const retried = await stack.graphql<CreatePayload>(CREATE, { input: { ...input, idempotencyKey: key } });
+    expect(retried.errors).toBeUndefined();
+    await pollUntilDone(retried.data!.createCustomer.pushOperation.pushOperationKey);
+    const found = await stack.graphql<{ customers: { totalCount: number } }>(
+      `query($q: String) { customers(companyId: "${DEMO_COMPANY_ID}", query: $q) { totalCount } }`,
+      { q: `customerName=${name}` },
+    );
+    expect(found.data!.customers.totalCount).toBe(1);
+  });
+
+  it("sends every writable field of Codat's Customer schema, and lets Codat judge values (no email format check: Codat judges it)", async () => {
+    stack.resetUpstream();
+    const customer = {
+      ...customerInput(`Complete ${randomUUID()}`),
+      id: "SAGE-50-CUST-001",
+      emailAddress: "accounts at example dot com",
+      defaultCurrency: "GBP",
+      metadata: { isDeleted: false },
+      supplementalData: { content: { customFields: { tier: "gold" } } },
+      addresses: [{ type: "BILLING", line1: "1 Main St", countryCode: "GB" }],
+      contacts: [{ name: "Ada", status: "ACTIVE", modifiedDate: "2026-01-02T03:04:05Z" }],
+    };
+    const result = await stack.graphql<CreatePayload>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer, timeoutInMinutes: 525_600 },
+    });
+    expect(result.errors).toBeUndefined();
+    const request = posts()[0]!;
+    expect(request.query).toMatchObject({ timeoutInMinutes: "525600" });
+    const body = JSON.parse(request.body ?? "null") as Record<string, unknown>;
+    const problems = schemaErrors(componentRef("accounting-customers", "Customer"), body); expect(problems, JSON.stringify(problems)).toEqual([]);
+    expect(body).toMatchObject({
+      id: "SAGE-50-CUST-001",
+      emailAddress: "accounts at example dot com",
+      defaultCurrency: "GBP",
+      metadata: { isDeleted: false },
+      supplementalData: { content: { customFields: { tier: "gold" } } },
+      addresses: [{ type: "Billing", countryCode: "GB" }],
+      contacts: [{ status: "Active", modifiedDate: "2026-01-02T03:04:05Z" }],
+    });
   });
 
   it("returns a push that fails validation as data naming the field", async () => {
@@ -195,8 +247,10 @@ describe("createCustomer", () => {
       { ...base, companyId: "not-a-uuid" },
       { ...base, connectionId: "../../x" },
       { ...base, customer: { ...customerInput("x"), customerName: "n".repeat(1001) } },
-      { ...base, customer: { ...customerInput("x"), emailAddress: "not an email" } },
-      { ...base, customer: { ...customerInput("x"), defaultCurrency: "pounds" } },
+      { ...base, customer: { ...customerInput("x"), emailAddress: `${"e".repeat(320)}@x` } },
+      { ...base, customer: { ...customerInput("x"), defaultCurrency: "G".repeat(101) } },
+      { ...base, customer: { ...customerInput("x"), supplementalData: ["not", "an", "object"] } },
+      { ...base, customer: { ...customerInput("x"), supplementalData: { content: { big: { v: "x".repeat(70_000) } } } } },
       { ...base, customer: { ...customerInput("x"), addresses: Array.from({ length: 51 }, () => ({ type: "BILLING" })) } },
       { ...base, idempotencyKey: "not-a-guid" },
       { ...base, timeoutInMinutes: 0 },
