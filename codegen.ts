@@ -37,6 +37,7 @@ const config: CodegenConfig = {
           Address: "../models/index.js#Address",
           PhoneNumber: "../models/index.js#PhoneNumber",
           Attachment: "../models/index.js#Attachment",
+          DataConnection: "../models/index.js#DataConnection",
           CustomerConnection: "../models/index.js#Connection<CustomerModel>",
           CustomerEdge: "../models/index.js#Edge<CustomerModel>",
           CustomerPushPayload: "../models/index.js#CustomerPushPayload",

@@ -16,6 +16,7 @@ export type CodatApi = Pick<
   | "listPushOperations"
   | "getPushOperation"
   | "getCustomerCreateUpdateModel"
+  | "listConnections"
   | "createCustomer"
   | "updateCustomer"
   | "listCustomerAttachments"
@@ -42,6 +43,7 @@ export function scopeClient(client: CodatClient, caller: Caller): CodatApi {
     listPushOperations: guard(client.listPushOperations),
     getPushOperation: guard(client.getPushOperation),
     getCustomerCreateUpdateModel: guard(client.getCustomerCreateUpdateModel),
+    listConnections: guard(client.listConnections),
     createCustomer: guard(client.createCustomer),
     updateCustomer: guard(client.updateCustomer),
     listCustomerAttachments: guard(client.listCustomerAttachments),

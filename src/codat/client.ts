@@ -21,12 +21,14 @@ import {
   isCustomer,
   isCustomersPage,
   isPushOperation,
+  isConnectionsPage,
   isPushOperationsPage,
   isPushOption,
   isUpdateCustomerResponse,
   type Guard,
 } from "./shapes.js";
 import type {
+  CodatConnectionsPage,
   CodatAttachment,
   CodatAttachments,
   CodatCreateCustomerResponse,
@@ -194,6 +196,12 @@ export class CodatClient {
     const company = uuidSegment(companyId, "companyId");
     const path = `companies/${company}/push/${uuidSegment(pushOperationKey, "pushOperationKey")}`;
     return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isPushOperation);
+  }
+
+  /** GET /companies/{companyId}/connections (Platform API; paged like the data lists) */
+  async listConnections(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatConnectionsPage> {
+    const path = `companies/${uuidSegment(companyId, "companyId")}/connections`;
+    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, isConnectionsPage);
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/options/customers */

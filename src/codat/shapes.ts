@@ -5,6 +5,7 @@
  * and enum values over time, and the mappers already tolerate unknown values.
  */
 import type {
+  CodatConnectionsPage,
   CodatAttachment,
   CodatAttachments,
   CodatCreateCustomerResponse,
@@ -45,6 +46,9 @@ export const isPushOperation: Guard<CodatPushOperation> = (value): value is Coda
 
 export const isPushOperationsPage: Guard<CodatPushOperationsPage> = (value): value is CodatPushOperationsPage =>
   isPage(value) && value.results.every(isPushOperation);
+
+export const isConnectionsPage: Guard<CodatConnectionsPage> = (value): value is CodatConnectionsPage =>
+  isPage(value) && value.results.every((c) => isRecord(c) && typeof c["id"] === "string" && c["id"] !== "");
 
 export const isPushOption: Guard<CodatPushOption> = (value): value is CodatPushOption =>
   isRecord(value) && typeof value["type"] === "string";

@@ -6,9 +6,14 @@
  */
 import type { components as Accounting } from "./__generated__/accounting.js";
 import type { components as Expenses } from "./__generated__/sync-for-expenses.js";
+import type { components as Platform } from "./__generated__/platform.js";
 
 type A = Accounting["schemas"];
 type E = Expenses["schemas"];
+type P = Platform["schemas"];
+
+export type CodatConnection = P["Connection"];
+export type CodatConnectionsPage = P["Connections"];
 
 export type CodatCustomer = A["Customer"];
 export type CodatCustomersPage = A["Customers"];

@@ -11,6 +11,7 @@ import type {
   CodatPhoneNumber,
   CodatPushChange,
   CodatPushOperation,
+  CodatConnection,
   CodatPushOption,
   CodatPushOptionChoice,
   CodatPushOptionProperty,
@@ -39,6 +40,7 @@ export interface CustomerPushPayload {
   idempotencyKey: string | null;
 }
 export type Contact = CodatContact;
+export type DataConnection = CodatConnection & { companyId: string };
 /** An attachment DTO plus where it lives, which the DTO does not say and the download link needs. */
 export type Attachment = CodatAttachment & { companyId: string; connectionId: string; customerId: string };
 export type Address = CodatAddress;

@@ -1,6 +1,9 @@
-import type { QueryResolvers } from "../__generated__/resolvers-types.js";
+import type { DataConnectionResolvers, QueryResolvers } from "../__generated__/resolvers-types.js";
 import { toCustomer } from "../models/index.js";
 import { listConnection } from "./connections.js";
+
+/** The Platform API's largest page (its PagingInfo caps pageSize at 2000). */
+const CONNECTIONS_PAGE_SIZE = 2000;
 
 export const Query: QueryResolvers = {
   customers: (_parent, args, { loaders, cursors }) =>
@@ -16,5 +19,15 @@ export const Query: QueryResolvers = {
   pushOperations: (_parent, args, { loaders, cursors }) =>
     listConnection("pushOperations", args, cursors, loaders.pushOperationPage, (operation) => operation),
 
+  connections: async (_parent, { companyId }, { client }) => {
+    // A company has a handful of connections: one page of the spec's largest size holds them all.
+    const page = await client.listConnections(companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE });
+    return (page.results ?? []).map((connection) => ({ ...connection, companyId }));
+  },
+
   customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) => client.getCustomerCreateUpdateModel(companyId, connectionId),
+};
+
+export const DataConnection: DataConnectionResolvers = {
+  connectionId: (connection) => connection.id,
 };

@@ -64,6 +64,7 @@ describe("every query entry point refuses a company outside the claim, before an
       field: "pushOperation",
       query: () => `{ pushOperation(companyId: "${SECOND_COMPANY_ID}", pushOperationKey: "${secondPushKeys()[0] ?? A_UUID}") { status } }`,
     },
+    { name: "connections", field: "connections", query: () => `{ connections(companyId: "${SECOND_COMPANY_ID}") { connectionId } }` },
     { name: "pushOperations", field: "pushOperations", query: () => `{ pushOperations(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount } }` },
     {
       name: "customerCreateUpdateModel",
