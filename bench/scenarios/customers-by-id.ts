@@ -34,7 +34,7 @@ export function idQueries(ids: readonly string[]): string[] {
 
 export function manyCustomersQuery(count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$id${i}: ID!`).join(", ");
-  const fields = Array.from({ length: count }, (_, i) => `  c${i}: customer(companyId: $companyId, id: $id${i}) { id customerName status }`).join("\n");
+  const fields = Array.from({ length: count }, (_, i) => `  c${i}: customer(companyId: $companyId, customerId: $id${i}) { customerId customerName status }`).join("\n");
   return `query ManyCustomers($companyId: ID!, ${vars}) {\n${fields}\n}`;
 }
 

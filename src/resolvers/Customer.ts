@@ -1,10 +1,24 @@
 import type { CustomerResolvers } from "../__generated__/resolvers-types.js";
+import { badUserInput } from "../errors.js";
 import { toCustomerStatus } from "../mappers/enums.js";
+import { fromGlobalId, toGlobalId } from "../ids/global-id.js";
+
+/** The loader key behind a Customer's global id; any other id is BAD_USER_INPUT. */
+function customerKey(id: string): { companyId: string; id: string } {
+  const ref = fromGlobalId(id);
+  if (ref.type !== "Customer") throw badUserInput("id is not a Customer id.", "id");
+  return { companyId: ref.companyId, id: ref.customerId };
+}
 
 export const Customer: CustomerResolvers = {
-  // Federation: another subgraph hands us { companyId, id }; resolve it through the same batching loader.
-  __resolveReference: (reference, { loaders }) => loaders.customer.load({ companyId: reference.companyId, id: reference.id }),
-  id: (customer) => customer.id ?? "",
+  // Federation: another subgraph hands us { companyId, customerId } or { id } (global); both go through the same
+  // batching loader, and a global id through the same per-company authorization.
+  __resolveReference: (reference, { loaders }) => {
+    const key = "customerId" in reference ? { companyId: reference.companyId, id: reference.customerId } : customerKey(reference.id);
+    return loaders.customer.load(key);
+  },
+  id: (customer) => toGlobalId({ type: "Customer", companyId: customer.companyId, customerId: customer.id ?? "" }),
+  customerId: (customer) => customer.id ?? "",
   status: (customer) => toCustomerStatus(customer.status),
   addresses: (customer) => customer.addresses ?? [],
   contacts: (customer) => customer.contacts ?? [],

@@ -1,9 +1,18 @@
+import { badUserInput } from "../errors.js";
+import { fromGlobalId, toGlobalId } from "../ids/global-id.js";
 import type { PushChangeResolvers, PushOperationResolvers, PushValidationResolvers } from "../__generated__/resolvers-types.js";
 import { toPushChangeType, toPushOperationStatus } from "../mappers/enums.js";
 
 export const PushOperation: PushOperationResolvers = {
-  __resolveReference: (reference, { loaders }) =>
-    loaders.pushOperation.load({ companyId: reference.companyId, pushOperationKey: reference.pushOperationKey }),
+  __resolveReference: (reference, { loaders }) => {
+    if ("pushOperationKey" in reference) {
+      return loaders.pushOperation.load({ companyId: reference.companyId, pushOperationKey: reference.pushOperationKey });
+    }
+    const ref = fromGlobalId(reference.id as string);
+    if (ref.type !== "PushOperation") throw badUserInput("id is not a PushOperation id.", "id");
+    return loaders.pushOperation.load({ companyId: ref.companyId, pushOperationKey: ref.pushOperationKey });
+  },
+  id: (operation) => toGlobalId({ type: "PushOperation", companyId: operation.companyId, pushOperationKey: operation.pushOperationKey }),
   connectionId: (operation) => operation.dataConnectionKey,
   dataType: (operation) => operation.dataType ?? null,
   status: (operation) => toPushOperationStatus(operation.status, operation.completedOnUtc),

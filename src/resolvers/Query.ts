@@ -1,6 +1,52 @@
-import type { DataConnectionResolvers, QueryResolvers } from "../__generated__/resolvers-types.js";
+import type {
+  DataConnectionResolvers,
+  NodeResolvers,
+  QueryResolvers,
+  ResolversInterfaceTypes,
+  ResolversParentTypes,
+} from "../__generated__/resolvers-types.js";
+
+/** What `node`/`nodes` resolve to: one of the models behind the types implementing `Node`. */
+type NodeParent = ResolversInterfaceTypes<ResolversParentTypes>["Node"];
 import { toCustomer } from "../models/index.js";
+import type { GatewayContext } from "../context.js";
+import { badUserInput } from "../errors.js";
+import { fromGlobalId, toGlobalId, type NodeRef, type NodeType } from "../ids/global-id.js";
 import { listConnection } from "./connections.js";
+
+/** Most ids one `nodes` call takes (each may cost a Codat call). */
+const MAX_NODES = 100;
+
+/** Which `Node` type each object `node`/`nodes` resolved is (read by `Node.__resolveType`). */
+const nodeTypes = new WeakMap<object, NodeType>();
+
+export const Node: NodeResolvers = {
+  __resolveType: (parent) => nodeTypes.get(parent) ?? null,
+};
+
+/**
+ * The object behind a decoded global id, through the same loaders (and so the same batching and per-company
+ * authorization) as the root fields.
+ */
+async function resolveNode(ctx: GatewayContext, ref: NodeRef): Promise<NodeParent | null> {
+  const typed = (value: NodeParent | null): NodeParent | null => {
+    if (value) nodeTypes.set(value, ref.type);
+    return value;
+  };
+  switch (ref.type) {
+    case "Customer":
+      return typed(await ctx.loaders.customer.load({ companyId: ref.companyId, id: ref.customerId }));
+    case "Attachment":
+      return typed(await ctx.loaders.customerAttachment.load(ref));
+    case "PushOperation":
+      return typed(await ctx.loaders.pushOperation.load(ref));
+    case "DataConnection": {
+      const page = await ctx.client.listConnections(ref.companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE });
+      const found = (page.results ?? []).find((connection) => connection.id === ref.connectionId);
+      return typed(found ? { ...found, companyId: ref.companyId } : null);
+    }
+  }
+}
 
 /** The Platform API's largest page (its PagingInfo caps pageSize at 2000). */
 const CONNECTIONS_PAGE_SIZE = 2000;
@@ -9,7 +55,22 @@ export const Query: QueryResolvers = {
   customers: (_parent, args, { loaders, cursors }) =>
     listConnection("customers", args, cursors, loaders.customerPage, (dto) => toCustomer(args.companyId, dto)),
 
-  customer: (_parent, { companyId, id }, { loaders }) => loaders.customer.load({ companyId, id }),
+  customer: (_parent, { companyId, customerId }, { loaders }) => loaders.customer.load({ companyId, id: customerId }),
+
+  node: (_parent, { id }, ctx) => resolveNode(ctx, fromGlobalId(id)),
+
+  nodes: (_parent, { ids }, ctx) => {
+    if (ids.length > MAX_NODES) throw badUserInput(`ids takes at most ${MAX_NODES} ids.`, "ids");
+    // Each id fails alone (a GraphQL error at its index), like the root fields; valid ones batch in the loaders.
+    // graphql-js takes a promise of null for a nullable item; the generated item type does not express that.
+    return ids.map((id, i) => {
+      try {
+        return resolveNode(ctx, fromGlobalId(id, `ids[${i}]`)) as Promise<NodeParent>;
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  },
 
   customerAttachment: (_parent, { companyId, connectionId, customerId, attachmentId }, { loaders }) =>
     loaders.customerAttachment.load({ companyId, connectionId, customerId, attachmentId }),
@@ -29,5 +90,6 @@ export const Query: QueryResolvers = {
 };
 
 export const DataConnection: DataConnectionResolvers = {
+  id: (connection) => toGlobalId({ type: "DataConnection", companyId: connection.companyId, connectionId: connection.id }),
   connectionId: (connection) => connection.id,
 };

@@ -11,7 +11,7 @@ import { PhoneNumber } from "./PhoneNumber.js";
 import { Mutation } from "./Mutation.js";
 import { PushChange, PushOperation, PushValidation } from "./PushOperation.js";
 import { PushOption, PushOptionChoice, PushOptionValidation } from "./PushOption.js";
-import { DataConnection, Query } from "./Query.js";
+import { DataConnection, Node, Query } from "./Query.js";
 import { enumResolvers } from "../mappers/enums.js";
 import { DateTime, JSONScalar } from "./scalars.js";
 
@@ -30,6 +30,7 @@ export const resolvers: Resolvers = {
   PhoneNumber,
   Attachment,
   DataConnection,
+  Node,
   DateTime,
   JSON: JSONScalar,
   ...enumResolvers,

@@ -37,9 +37,9 @@ const INVOICES_SDL = /* GraphQL */ `
     customer: Customer
   }
 
-  type Customer @key(fields: "companyId id") {
+  type Customer @key(fields: "companyId customerId") {
     companyId: ID!
-    id: ID!
+    customerId: ID!
     invoiceCount: Int!
   }
 `;
@@ -52,10 +52,10 @@ async function startInvoicesSubgraph(invoices: InvoiceRecord[]) {
         resolvers: {
           Query: { invoices: () => invoices },
           Invoice: {
-            customer: (invoice: InvoiceRecord) => ({ __typename: "Customer", companyId: invoice.companyId, id: invoice.customerId }),
+            customer: (invoice: InvoiceRecord) => ({ __typename: "Customer", companyId: invoice.companyId, customerId: invoice.customerId }),
           },
           Customer: {
-            invoiceCount: (customer: { companyId: string; id: string }) => invoices.filter((i) => i.customerId === customer.id).length,
+            invoiceCount: (customer: { companyId: string; customerId: string }) => invoices.filter((i) => i.customerId === customer.customerId).length,
           },
         },
       },
@@ -106,14 +106,14 @@ beforeEach(() => stack.resetUpstream());
 
 describe("supergraph", () => {
   it("resolves 101 customers referenced from another subgraph in ⌈101/49⌉ Codat calls, null for the missing one", async () => {
-    const result = await routerQuery<{ invoices: { id: string; customer: { id: string; customerName: string | null; status: string; invoiceCount: number } | null }[] }>(`{
-      invoices { id amount customer { id customerName status invoiceCount } }
+    const result = await routerQuery<{ invoices: { id: string; customer: { customerId: string; customerName: string | null; status: string; invoiceCount: number } | null }[] }>(`{
+      invoices { id amount customer { customerId customerName status invoiceCount } }
     }`);
     expect(result.errors).toBeUndefined();
     const rows = result.data!.invoices;
     expect(rows).toHaveLength(101);
     rows.slice(0, 100).forEach((row, i) => {
-      expect(row.customer?.id).toBe(customerIds[i]);
+      expect(row.customer?.customerId).toBe(customerIds[i]);
       expect(row.customer?.customerName).toBeTruthy();
       expect(row.customer?.invoiceCount).toBe(1);
     });
@@ -125,7 +125,7 @@ describe("supergraph", () => {
 
   it("serves this subgraph's own fields through the router, with a field another subgraph adds", async () => {
     const result = await routerQuery<{ customers: { nodes: { id: string; invoiceCount: number }[] } }>(`{
-      customers(companyId: "${DEMO_COMPANY_ID}", first: 3) { nodes { id customerName invoiceCount } }
+      customers(companyId: "${DEMO_COMPANY_ID}", first: 3) { nodes { customerId customerName invoiceCount } }
     }`);
     expect(result.errors).toBeUndefined();
     expect(result.data!.customers.nodes).toHaveLength(3);
@@ -139,30 +139,30 @@ describe("subgraph entry points", () => {
     const result = await stack.graphql<{ _service: { sdl: string } }>(`{ _service { sdl } }`);
     const sdl = result.data!._service.sdl;
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.7"');
-    expect(sdl).toMatch(/type Customer @key\(fields: "companyId id"\)/);
-    expect(sdl).toMatch(/type PushOperation @key\(fields: "companyId pushOperationKey"\)/);
+    expect(sdl).toMatch(/type Customer implements Node @key\(fields: "companyId customerId"\) @key\(fields: "id"\)/);
+    expect(sdl).toMatch(/type PushOperation implements Node @key\(fields: "companyId pushOperationKey"\) @key\(fields: "id"\)/);
     expect(sdl).not.toContain("api.codat.io");
     expect(sdl).not.toContain(stack.simulator.url);
   });
 
   it("batches _entities: 100 representations of one company cost ⌈100/49⌉ list calls; misses and bad keys fail alone", async () => {
-    const representations: Record<string, string>[] = customerIds.slice(0, 100).map((id) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, id }));
-    representations.push({ __typename: "Customer", companyId: DEMO_COMPANY_ID, id: MISSING_CUSTOMER });
-    const result = await stack.graphql<{ _entities: ({ id: string; customerName: string } | null)[] }>(
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id customerName } } }`,
+    const representations: Record<string, string>[] = customerIds.slice(0, 100).map((id) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: id }));
+    representations.push({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: MISSING_CUSTOMER });
+    const result = await stack.graphql<{ _entities: ({ customerId: string; customerName: string } | null)[] }>(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId customerName } } }`,
       { r: representations },
     );
     expect(result.errors).toBeUndefined();
-    expect(result.data!._entities.slice(0, 100).map((e) => e?.id)).toEqual(customerIds.slice(0, 100));
+    expect(result.data!._entities.slice(0, 100).map((e) => e?.customerId)).toEqual(customerIds.slice(0, 100));
     expect(result.data!._entities[100]).toBeNull();
     expect(stack.upstream()).toHaveLength(3);
 
     stack.resetUpstream();
-    const mixed = await stack.graphql<{ _entities: ({ id: string } | null)[] }>(
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id } } }`,
-      { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, id: customerIds[0] }, { __typename: "Customer", companyId: "not-a-uuid", id: "x" }] },
+    const mixed = await stack.graphql<{ _entities: ({ customerId: string } | null)[] }>(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`,
+      { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: customerIds[0] }, { __typename: "Customer", companyId: "not-a-uuid", customerId: "x" }] },
     );
-    expect(mixed.data!._entities[0]).toEqual({ id: customerIds[0] });
+    expect(mixed.data!._entities[0]).toEqual({ customerId: customerIds[0] });
     expect(mixed.data!._entities[1]).toBeNull();
     expect(mixed.errors?.map((e) => e.extensions?.["code"])).toEqual(["BAD_USER_INPUT"]);
     expect(stack.upstream()).toHaveLength(1);

@@ -74,7 +74,7 @@ describe("production mode", () => {
   });
 
   it("carries no stack traces", async () => {
-    const result = await stack.graphql(`{ customer(companyId: "nope", id: "x") { id } }`);
+    const result = await stack.graphql(`{ customer(companyId: "nope", customerId: "x") { customerId } }`);
     expect(result.errors?.[0]?.extensions?.["code"]).toBe("BAD_USER_INPUT");
     expect(result.text).not.toContain("stacktrace");
   });

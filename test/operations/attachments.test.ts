@@ -9,7 +9,7 @@ import {
 import { startStack, type Stack } from "../helpers/stack.js";
 
 interface AttachmentNode {
-  id: string;
+  attachmentId: string;
   name: string | null;
   contentType: string | null;
   fileSize: number | null;
@@ -19,11 +19,11 @@ interface AttachmentNode {
   downloadUrl: string;
 }
 
-const FIELDS = "id name contentType fileSize dateCreated includeWhenSent modifiedDate downloadUrl";
+const FIELDS = "attachmentId name contentType fileSize dateCreated includeWhenSent modifiedDate downloadUrl";
 
 const LIST_QUERY = /* GraphQL */ `
   query List($companyId: ID!, $connectionId: ID!, $id: ID!) {
-    customer(companyId: $companyId, id: $id) { id attachments(connectionId: $connectionId) { ${FIELDS} } }
+    customer(companyId: $companyId, customerId: $id) { customerId attachments(connectionId: $connectionId) { ${FIELDS} } }
   }
 `;
 
@@ -42,7 +42,7 @@ function records(customerId: string): AttachmentRecord[] {
 function expected(record: AttachmentRecord): Omit<AttachmentNode, "downloadUrl"> {
   const a = record.attachment;
   return {
-    id: a.id,
+    attachmentId: a.id,
     name: a.name ?? null,
     contentType: a.contentType ?? null,
     fileSize: a.fileSize,
@@ -104,11 +104,11 @@ describe("Customer.attachments", () => {
 
   it("deduplicates the same list asked for twice in one operation", async () => {
     const result = await stack.graphql(/* GraphQL */ `{
-      customer(companyId: "${DEMO_COMPANY_ID}", id: "${ATTACHMENT_CUSTOMER_ID}") {
+      customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${ATTACHMENT_CUSTOMER_ID}") {
         a: attachments(connectionId: "${DEMO_CONNECTION_ID}") { id }
         b: attachments(connectionId: "${DEMO_CONNECTION_ID.toUpperCase()}") { name }
       }
-      again: customer(companyId: "${DEMO_COMPANY_ID}", id: "${ATTACHMENT_CUSTOMER_ID}") {
+      again: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${ATTACHMENT_CUSTOMER_ID}") {
         attachments(connectionId: "${DEMO_CONNECTION_ID}") { fileSize }
       }
     }`);
@@ -126,11 +126,11 @@ describe("Customer.attachments", () => {
         peakInFlight = Math.max(peakInFlight, slow.gateway.client.inFlight(DEMO_COMPANY_ID));
         peakQueued = Math.max(peakQueued, slow.gateway.client.queued(DEMO_COMPANY_ID));
       }, 2);
-      const result = await slow.graphql<{ customers: { nodes: { id: string; attachments: { id: string }[] }[] } }>(/* GraphQL */ `{
+      const result = await slow.graphql<{ customers: { nodes: { customerId: string; attachments: { attachmentId: string }[] }[] } }>(/* GraphQL */ `{
         customers(companyId: "${DEMO_COMPANY_ID}", first: 50) {
           nodes {
-            id
-            attachments(connectionId: "${DEMO_CONNECTION_ID}") { id }
+            customerId
+            attachments(connectionId: "${DEMO_CONNECTION_ID}") { attachmentId }
             same: attachments(connectionId: "${DEMO_CONNECTION_ID}") { downloadUrl }
           }
         }
@@ -141,7 +141,7 @@ describe("Customer.attachments", () => {
       expect(nodes).toHaveLength(50);
       const company = slow.simulator.store.company(DEMO_COMPANY_ID);
       for (const node of nodes) {
-        expect(node.attachments.map((a) => a.id)).toEqual((company?.attachments.get(node.id) ?? []).map((r) => r.attachment.id));
+        expect(node.attachments.map((a) => a.attachmentId)).toEqual((company?.attachments.get(node.customerId) ?? []).map((r) => r.attachment.id));
       }
       const calls = slow.upstream().filter((r) => r.path.endsWith("/attachments"));
       // Exactly one call per customer: a 429 would have been retried and shown up as a 51st call.
@@ -226,7 +226,7 @@ describe("partial results", () => {
     // The first attachments call is refused (a 400 is not retried); the others answer normally.
     stack.simulator.injectFault({ kind: "status", status: 400, path: /\/attachments$/, times: 1 });
     const result = await stack.graphql<{ customers: { nodes: { id: string; attachments: { name: string }[] | null }[] } }>(
-      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3) { nodes { id attachments(connectionId: "${DEMO_CONNECTION_ID}") { name } } } }`,
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3) { nodes { customerId attachments(connectionId: "${DEMO_CONNECTION_ID}") { name } } } }`,
     );
     const nodes = result.data!.customers.nodes;
     expect(nodes).toHaveLength(3);

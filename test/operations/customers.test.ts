@@ -5,7 +5,7 @@ import { startStack, type Stack } from "../helpers/stack.js";
 const UNKNOWN_COMPANY = "00000000-0000-4000-8000-000000000000";
 
 interface CustomerNode {
-  id: string;
+  customerId: string;
   customerName: string | null;
   status: string;
 }
@@ -23,8 +23,8 @@ const PAGE_QUERY = /* GraphQL */ `
     customers(companyId: $companyId, first: $first, after: $after, last: $last, before: $before, query: $query, orderBy: $orderBy) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { cursor node { id customerName status } }
-      nodes { id }
+      edges { cursor node { customerId customerName status } }
+      nodes { customerId }
     }
   }
 `;
@@ -58,7 +58,7 @@ describe("customers connection", () => {
     const result = await stack.graphql(/* GraphQL */ `
       { customers(companyId: "${DEMO_COMPANY_ID}", first: 20) {
           totalCount pageInfo { hasNextPage endCursor }
-          edges { cursor node { id customerName status addresses { type city } contacts { name phone { number type } } } } } }
+          edges { cursor node { customerId customerName status addresses { type city } contacts { name phone { number type } } } } } }
     `);
     expect(result.errors).toBeUndefined();
     const data = result.data as { customers: { totalCount: number; edges: unknown[]; pageInfo: { hasNextPage: boolean } } };
@@ -82,8 +82,8 @@ describe("customers connection", () => {
           });
           const connection = page.data!.customers;
           expect(connection.totalCount).toBe(expected.length);
-          forward.push(...connection.edges.map((e) => e.node.id));
-          expect(connection.nodes.map((n) => n.id)).toEqual(connection.edges.map((e) => e.node.id));
+          forward.push(...connection.edges.map((e) => e.node.customerId));
+          expect(connection.nodes.map((n) => n.customerId)).toEqual(connection.edges.map((e) => e.node.customerId));
           if (!connection.pageInfo.hasNextPage) break;
           after = connection.pageInfo.endCursor;
         }
@@ -96,7 +96,7 @@ describe("customers connection", () => {
             companyId: DEMO_COMPANY_ID, last: size, before, query, orderBy,
           });
           const connection = page.data!.customers;
-          backward.unshift(...connection.edges.map((e) => e.node.id));
+          backward.unshift(...connection.edges.map((e) => e.node.customerId));
           if (!connection.pageInfo.hasPreviousPage) break;
           before = connection.pageInfo.startCursor;
         }
@@ -161,10 +161,10 @@ describe("customer by id", () => {
   it("batches 50 lookups of one company into at most two upstream calls", async () => {
     const ids = (await directIds()).filter((id) => id !== AWKWARD_CUSTOMER_ID).slice(0, 50);
     stack.resetUpstream();
-    const fields = ids.map((id, i) => `c${i}: customer(companyId: "${DEMO_COMPANY_ID}", id: "${id}") { id customerName }`).join("\n");
-    const result = await stack.graphql<Record<string, { id: string } | null>>(`{ ${fields} }`);
+    const fields = ids.map((id, i) => `c${i}: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${id}") { customerId customerName }`).join("\n");
+    const result = await stack.graphql<Record<string, { customerId: string } | null>>(`{ ${fields} }`);
     expect(result.errors).toBeUndefined();
-    ids.forEach((id, i) => expect(result.data![`c${i}`]?.id).toBe(id));
+    ids.forEach((id, i) => expect(result.data![`c${i}`]?.customerId).toBe(id));
     expect(stack.upstream().length).toBeLessThanOrEqual(2);
     for (const call of stack.upstream()) expect(call.query["query"]!.length).toBeLessThan(2048);
   });
@@ -173,25 +173,25 @@ describe("customer by id", () => {
     const [id] = await directIds();
     stack.resetUpstream();
     const result = await stack.graphql(`{
-      a: customer(companyId: "${DEMO_COMPANY_ID}", id: "${id}") { id }
-      b: customer(companyId: "${DEMO_COMPANY_ID}", id: "${id}") { customerName }
-      missing: customer(companyId: "${DEMO_COMPANY_ID}", id: "11111111-2222-4333-8444-555555555555") { id }
+      a: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${id}") { customerId }
+      b: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${id}") { customerName }
+      missing: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "11111111-2222-4333-8444-555555555555") { customerId }
     }`);
     expect(result.errors).toBeUndefined();
-    expect(result.data).toMatchObject({ a: { id }, missing: null });
+    expect(result.data).toMatchObject({ a: { customerId: id }, missing: null });
     expect(stack.upstream()).toHaveLength(1);
   });
 
   it("fetches an id that cannot be embedded in a query through the single-customer endpoint", async () => {
-    const result = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", id: $id) { id } }`, { id: AWKWARD_CUSTOMER_ID });
+    const result = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId } }`, { id: AWKWARD_CUSTOMER_ID });
     expect(result.errors).toBeUndefined();
-    expect(result.data).toEqual({ customer: { id: AWKWARD_CUSTOMER_ID } });
+    expect(result.data).toEqual({ customer: { customerId: AWKWARD_CUSTOMER_ID } });
     expect(stack.upstream()).toHaveLength(1);
     expect(stack.upstream()[0]?.rawUrl).toBe(`/companies/${DEMO_COMPANY_ID}/data/customers/${encodeURIComponent(AWKWARD_CUSTOMER_ID)}`);
   });
 
   it("reports an unknown company as NOT_FOUND", async () => {
-    const result = await stack.graphql(`{ customer(companyId: "${UNKNOWN_COMPANY}", id: "x") { id } }`);
+    const result = await stack.graphql(`{ customer(companyId: "${UNKNOWN_COMPANY}", customerId: "x") { customerId } }`);
     expect(result.errors?.[0]?.extensions?.["code"]).toBe("NOT_FOUND");
     expect(result.data).toEqual({ customer: null });
   });
@@ -207,7 +207,7 @@ describe("customer by id", () => {
       { companyId: DEMO_COMPANY_ID, id: "a\\b" },
     ];
     for (const variables of cases) {
-      const result = await stack.graphql(`query($companyId: ID!, $id: ID!) { customer(companyId: $companyId, id: $id) { id } }`, variables);
+      const result = await stack.graphql(`query($companyId: ID!, $id: ID!) { customer(companyId: $companyId, customerId: $id) { customerId } }`, variables);
       expect(result.errors?.[0]?.extensions?.["code"], JSON.stringify(variables)).toBe("BAD_USER_INPUT");
     }
     const list = await stack.graphql(PAGE_QUERY, { companyId: "../x", first: 1 });
@@ -218,11 +218,11 @@ describe("customer by id", () => {
   it("lets one failing field fail alone", async () => {
     const [id] = await directIds();
     const result = await stack.graphql(`{
-      good: customer(companyId: "${DEMO_COMPANY_ID}", id: "${id}") { id }
-      bad: customer(companyId: "${UNKNOWN_COMPANY}", id: "${id}") { id }
-      invalid: customer(companyId: "nope", id: "${id}") { id }
+      good: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${id}") { customerId }
+      bad: customer(companyId: "${UNKNOWN_COMPANY}", customerId: "${id}") { customerId }
+      invalid: customer(companyId: "nope", customerId: "${id}") { customerId }
     }`);
-    expect(result.data).toEqual({ good: { id }, bad: null, invalid: null });
+    expect(result.data).toEqual({ good: { customerId: id }, bad: null, invalid: null });
     expect(result.errors?.map((e) => [e.path?.[0], e.extensions?.["code"]]).sort()).toEqual([
       ["bad", "NOT_FOUND"],
       ["invalid", "BAD_USER_INPUT"],
@@ -247,7 +247,7 @@ describe("upstream faults", () => {
       times: 10,
       body: { statusCode: 500, error: `Failure calling ${stack.simulator.url}/internal with Authorization: Basic c2VjcmV0`, correlationId: "corr-500" },
     });
-    const result = await stack.graphql(`{ customer(companyId: "${DEMO_COMPANY_ID}", id: "x") { id } }`);
+    const result = await stack.graphql(`{ customer(companyId: "${DEMO_COMPANY_ID}", customerId: "x") { customerId } }`);
     const error = result.errors?.[0];
     expect(error?.extensions).toMatchObject({ code: "UPSTREAM_ERROR", upstream: { status: 500, correlationId: "corr-500" } });
     const host = new URL(stack.simulator.url).host;

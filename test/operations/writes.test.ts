@@ -13,13 +13,13 @@ const PUSH_FIELDS = /* GraphQL */ `
 
 const CREATE = /* GraphQL */ `
   mutation Create($input: CreateCustomerInput!) {
-    createCustomer(input: $input) { idempotencyKey pushOperation { ${PUSH_FIELDS} } customer { id customerName } }
+    createCustomer(input: $input) { idempotencyKey pushOperation { ${PUSH_FIELDS} } customer { customerId customerName } }
   }
 `;
 
 const UPDATE = /* GraphQL */ `
   mutation Update($input: UpdateCustomerInput!) {
-    updateCustomer(input: $input) { pushOperation { ${PUSH_FIELDS} } customer { id customerName status } }
+    updateCustomer(input: $input) { pushOperation { ${PUSH_FIELDS} } customer { customerId customerName status } }
   }
 `;
 
@@ -36,10 +36,10 @@ interface PushOperation {
   changes: { type: string; recordRef: { id: string | null } | null }[];
 }
 interface CreatePayload {
-  createCustomer: { idempotencyKey: string; pushOperation: PushOperation; customer: { id: string; customerName: string } | null };
+  createCustomer: { idempotencyKey: string; pushOperation: PushOperation; customer: { customerId: string; customerName: string } | null };
 }
 interface UpdatePayload {
-  updateCustomer: { pushOperation: PushOperation; customer: { id: string; customerName: string; status: string } | null };
+  updateCustomer: { pushOperation: PushOperation; customer: { customerId: string; customerName: string; status: string } | null };
 }
 
 let stack: Stack;
@@ -110,8 +110,8 @@ describe("createCustomer", () => {
     expect(done.status).toBe("SUCCESS");
     const id = done.changes.find((c) => c.type === "CREATED")?.recordRef?.id;
     expect(id).toBeTruthy();
-    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", id: $id) { id customerName } }`, { id });
-    expect(read.data).toEqual({ customer: { id, customerName: name } });
+    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId customerName } }`, { id });
+    expect(read.data).toEqual({ customer: { customerId: id, customerName: name } });
 
     const list = await stack.graphql<{ pushOperations: { totalCount: number; nodes: { pushOperationKey: string }[] } }>(
       `{ pushOperations(companyId: "${DEMO_COMPANY_ID}", last: 5, orderBy: "requestedOnUtc") { totalCount nodes { pushOperationKey status } } }`,
@@ -265,9 +265,9 @@ describe("createCustomer", () => {
 
 describe("updateCustomer", () => {
   async function someCustomerId(): Promise<string> {
-    const page = await stack.graphql<{ customers: { nodes: { id: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3, query: "status=Active") { nodes { id } } }`);
+    const page = await stack.graphql<{ customers: { nodes: { customerId: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3, query: "status=Active") { nodes { customerId } } }`);
     stack.resetUpstream();
-    return page.data!.customers.nodes[2]!.id;
+    return page.data!.customers.nodes[2]!.customerId;
   }
 
   it("sends PUT with forceUpdate and the customer id; the payload's customer stays null while the push is pending", async () => {
@@ -290,7 +290,7 @@ describe("updateCustomer", () => {
 
     const done = await pollUntilDone(result.data!.updateCustomer.pushOperation.pushOperationKey);
     expect(done.status).toBe("SUCCESS");
-    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", id: $id) { customerName } }`, { id });
+    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerName } }`, { id });
     expect(read.data).toEqual({ customer: { customerName: name } });
   });
 
@@ -379,8 +379,8 @@ describe("SDL defaults reach Codat in Codat's spelling", () => {
   });
 
   it("an update omitting every optional field does the same", async () => {
-    const page = await stack.graphql<{ customers: { nodes: { id: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 5, query: "status=Active") { nodes { id } } }`);
-    const id = page.data!.customers.nodes[4]!.id;
+    const page = await stack.graphql<{ customers: { nodes: { customerId: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 5, query: "status=Active") { nodes { customerId } } }`);
+    const id = page.data!.customers.nodes[4]!.customerId;
     stack.resetUpstream();
     const updated = await stack.graphql<UpdatePayload>(UPDATE, {
       input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: id, customer: minimal, forceUpdate: true },

@@ -251,7 +251,7 @@ describe("the companies claim", () => {
       return graphqlBody(raw);
     };
     const key = "a0c1e2f3-1111-4222-8333-444455556666";
-    expectForbiddenAt(await run(`{ customer(companyId: "${DEMO_COMPANY_ID}", id: "x") { id } }`), ["customer"]);
+    expectForbiddenAt(await run(`{ customer(companyId: "${DEMO_COMPANY_ID}", customerId: "x") { customerId } }`), ["customer"]);
     expectForbiddenAt(await run(`{ pushOperations(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`), ["pushOperations"]);
     expectForbiddenAt(await run(`{ pushOperation(companyId: "${DEMO_COMPANY_ID}", pushOperationKey: "${key}") { status } }`), ["pushOperation"]);
     expectForbiddenAt(
@@ -264,8 +264,8 @@ describe("the companies claim", () => {
       }),
       ["createCustomer"],
     );
-    const entities = await run(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id } } }`, {
-      r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, id: "x" }],
+    const entities = await run(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`, {
+      r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: "x" }],
     });
     expectForbiddenAt(entities, ["_entities", 0]);
     expectNoUpstream(stack);

@@ -56,9 +56,9 @@ beforeEach(() => {
 
 describe("every query entry point refuses a company outside the claim, before any Codat call", () => {
   const entryPoints: { name: string; field: string; query: () => string }[] = [
-    { name: "customers", field: "customers", query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount nodes { id } } }` },
-    { name: "customers (last)", field: "customers", query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", last: 5) { nodes { id } } }` },
-    { name: "customer", field: "customer", query: () => `{ customer(companyId: "${SECOND_COMPANY_ID}", id: "${secondCustomers()[0]}") { id customerName } }` },
+    { name: "customers", field: "customers", query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount nodes { customerId } } }` },
+    { name: "customers (last)", field: "customers", query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", last: 5) { nodes { customerId } } }` },
+    { name: "customer", field: "customer", query: () => `{ customer(companyId: "${SECOND_COMPANY_ID}", customerId: "${secondCustomers()[0]}") { id customerName } }` },
     {
       name: "pushOperation",
       field: "pushOperation",
@@ -81,12 +81,12 @@ describe("every query entry point refuses a company outside the claim, before an
       name: "customer → attachments (links for another company)",
       field: "customer",
       query: () =>
-        `{ customer(companyId: "${SECOND_COMPANY_ID}", id: "${secondCustomers()[0]}") { id attachments(connectionId: "${SECOND_CONNECTION_ID}") { downloadUrl } } }`,
+        `{ customer(companyId: "${SECOND_COMPANY_ID}", customerId: "${secondCustomers()[0]}") { id attachments(connectionId: "${SECOND_CONNECTION_ID}") { downloadUrl } } }`,
     },
     {
       name: "customer with the company id upper-cased",
       field: "customer",
-      query: () => `{ customer(companyId: "${SECOND_COMPANY_ID.toUpperCase()}", id: "${secondCustomers()[0]}") { id } }`,
+      query: () => `{ customer(companyId: "${SECOND_COMPANY_ID.toUpperCase()}", customerId: "${secondCustomers()[0]}") { customerId } }`,
     },
   ];
 
@@ -109,13 +109,13 @@ describe("every query entry point refuses a company outside the claim, before an
     const [mine] = demoCustomers();
     const [theirs] = secondCustomers();
     const body = await run(
-      `{ mine: customer(companyId: "${DEMO_COMPANY_ID}", id: "${mine}") { id }
-         theirs: customer(companyId: "${SECOND_COMPANY_ID}", id: "${theirs}") { id }
+      `{ mine: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${mine}") { customerId }
+         theirs: customer(companyId: "${SECOND_COMPANY_ID}", customerId: "${theirs}") { customerId }
          theirPush: pushOperation(companyId: "${SECOND_COMPANY_ID}", pushOperationKey: "${secondPushKeys()[0] ?? A_UUID}") { status } }`,
       undefined,
       alice,
     );
-    expect((body.data?.["mine"] as { id: string } | null)?.id).toBe(mine);
+    expect((body.data?.["mine"] as { customerId: string } | null)?.customerId).toBe(mine);
     expect(body.data?.["theirs"]).toBeNull();
     expect(body.data?.["theirPush"]).toBeNull();
     expectForbiddenAt(body, ["theirs"]);
@@ -126,8 +126,8 @@ describe("every query entry point refuses a company outside the claim, before an
 
   it("two root customers connections, one forbidden: the allowed one keeps its data (the field is nullable)", async () => {
     const body = await run(
-      `{ mine: customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { nodes { id } }
-         theirs: customers(companyId: "${SECOND_COMPANY_ID}", first: 2) { nodes { id } } }`,
+      `{ mine: customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { nodes { customerId } }
+         theirs: customers(companyId: "${SECOND_COMPANY_ID}", first: 2) { nodes { customerId } } }`,
       undefined,
       alice,
     );
@@ -146,15 +146,15 @@ describe("batches with mixed companies", () => {
     const fields: string[] = [];
     const expected: Record<string, string | null> = {};
     for (let i = 0; i < 25; i++) {
-      fields.push(`m${i}: customer(companyId: "${DEMO_COMPANY_ID}", id: "${mine[i]}") { id companyId }`);
-      fields.push(`t${i}: customer(companyId: "${SECOND_COMPANY_ID}", id: "${theirs[i]}") { id companyId }`);
+      fields.push(`m${i}: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${mine[i]}") { customerId companyId }`);
+      fields.push(`t${i}: customer(companyId: "${SECOND_COMPANY_ID}", customerId: "${theirs[i]}") { customerId companyId }`);
       expected[`m${i}`] = mine[i] ?? null;
       expected[`t${i}`] = null;
     }
     const body = await run(`{ ${fields.join("\n")} }`, undefined, alice);
     const data = body.data ?? {};
     for (const [alias, id] of Object.entries(expected)) {
-      expect((data[alias] as { id: string } | null)?.id ?? null, alias).toBe(id);
+      expect((data[alias] as { customerId: string } | null)?.customerId ?? null, alias).toBe(id);
     }
     expect(body.errors).toHaveLength(25);
     for (let i = 0; i < 25; i++) expectForbiddenAt(body, [`t${i}`]);
@@ -169,26 +169,26 @@ describe("batches with mixed companies", () => {
     const [myKey] = demoPushKeys();
     expect(myKey).toBeDefined();
     const representations = [
-      { __typename: "Customer", companyId: DEMO_COMPANY_ID, id: mine },
-      { __typename: "Customer", companyId: SECOND_COMPANY_ID, id: theirs },
+      { __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: mine },
+      { __typename: "Customer", companyId: SECOND_COMPANY_ID, customerId: theirs },
       { __typename: "PushOperation", companyId: DEMO_COMPANY_ID, pushOperationKey: myKey },
       { __typename: "PushOperation", companyId: SECOND_COMPANY_ID, pushOperationKey: secondPushKeys()[0] ?? A_UUID },
-      { __typename: "Customer", companyId: SECOND_COMPANY_ID.toUpperCase(), id: theirs },
-      { __typename: "Customer", companyId: DEMO_COMPANY_ID.toUpperCase(), id: mine },
+      { __typename: "Customer", companyId: SECOND_COMPANY_ID.toUpperCase(), customerId: theirs },
+      { __typename: "Customer", companyId: DEMO_COMPANY_ID.toUpperCase(), customerId: mine },
     ];
     const body = await run(
-      `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Customer { id companyId customerName } ... on PushOperation { pushOperationKey status } } }`,
+      `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Customer { customerId companyId customerName } ... on PushOperation { pushOperationKey status } } }`,
       { r: representations },
       alice,
     );
-    const entities = (body.data?.["_entities"] ?? []) as ({ id?: string; pushOperationKey?: string } | null)[];
+    const entities = (body.data?.["_entities"] ?? []) as ({ customerId?: string; pushOperationKey?: string } | null)[];
     expect(entities).toHaveLength(6);
-    expect(entities[0]?.id).toBe(mine);
+    expect(entities[0]?.customerId).toBe(mine);
     expect(entities[1]).toBeNull();
     expect(entities[2]?.pushOperationKey).toBe(myKey);
     expect(entities[3]).toBeNull();
     expect(entities[4]).toBeNull();
-    expect(entities[5]?.id).toBe(mine);
+    expect(entities[5]?.customerId).toBe(mine);
     expect(body.errors).toHaveLength(3);
     for (const index of [1, 3, 4]) expectForbiddenAt(body, ["_entities", index]);
     expect(secondCompanyCalls()).toEqual([]);
@@ -197,8 +197,8 @@ describe("batches with mixed companies", () => {
   it("_entities with only forbidden representations makes no upstream call at all", async () => {
     const representations = secondCustomers()
       .slice(0, 10)
-      .map((id) => ({ __typename: "Customer", companyId: SECOND_COMPANY_ID, id }));
-    const body = await run(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id } } }`, { r: representations }, alice);
+      .map((id) => ({ __typename: "Customer", companyId: SECOND_COMPANY_ID, customerId: id }));
+    const body = await run(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`, { r: representations }, alice);
     expect(body.data?.["_entities"]).toEqual(Array.from({ length: 10 }, () => null));
     expect(codes(body)).toEqual(Array.from({ length: 10 }, () => "FORBIDDEN"));
     expectNoUpstream(stack);

@@ -86,7 +86,7 @@ describe("ids and limits under authentication", () => {
     it.each(companyIds.map((id) => ({ id, shown: JSON.stringify(id) })))("companyId $shown is refused before any Codat call", async ({ id }) => {
       for (const query of [
         `query($c: ID!) { customers(companyId: $c, first: 1) { totalCount } }`,
-        `query($c: ID!) { customer(companyId: $c, id: "x") { id } }`,
+        `query($c: ID!) { customer(companyId: $c, customerId: "x") { customerId } }`,
         `query($c: ID!) { pushOperations(companyId: $c, first: 1) { totalCount } }`,
       ]) {
         const raw = await send(query, { c: id });
@@ -130,7 +130,7 @@ describe("ids and limits under authentication", () => {
     it("a customer id carrying Codat query-language operators never returns another customer", async () => {
       const [first] = stack.simulator.store.company(DEMO_COMPANY_ID)!.customers.all().filter((c) => c.id !== AWKWARD_CUSTOMER_ID);
       for (const id of [`x||id=${first?.id}`, `x}||{id!=x`, `${first?.id}&&id!=${first?.id}||id=${first?.id}`]) {
-        const body = graphqlBody(await send(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", id: $id) { id } }`, { id }));
+        const body = graphqlBody(await send(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId } }`, { id }));
         const found = (body.data?.["customer"] as { id: string } | null | undefined)?.id;
         if (found !== undefined) expect(found, id).toBe(id);
       }
@@ -147,13 +147,13 @@ describe("ids and limits under authentication", () => {
 
   describe("operation limits (defaults)", () => {
     it("refuses an alias bomb of 500 customer lookups (by the alias limit or, being long, the token limit)", async () => {
-      const query = `{ ${aliases(500, (i) => `a${i}: customer(companyId: "${DEMO_COMPANY_ID}", id: "x${i}") { id }`)} }`;
+      const query = `{ ${aliases(500, (i) => `a${i}: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "x${i}") { customerId }`)} }`;
       expectRefused(stack, await send(query), ["BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED"]);
     });
 
     it("refuses alias bombs that stay under the token limit", async () => {
       expectRefused(stack, await send(`{ ${aliases(500, (i) => `a${i}: __typename`)} }`), ["BAD_USER_INPUT"]);
-      const lookups = `query($c: ID!) { ${aliases(200, (i) => `a${i}: customer(companyId: $c, id: "x") { id }`)} }`;
+      const lookups = `query($c: ID!) { ${aliases(200, (i) => `a${i}: customer(companyId: $c, customerId: "x") { customerId }`)} }`;
       expectRefused(stack, await send(lookups, { c: DEMO_COMPANY_ID }), ["BAD_USER_INPUT"]);
     });
 
@@ -264,9 +264,9 @@ describe("ids and limits under authentication", () => {
     });
 
     it("counts _entities by the number of representations", async () => {
-      const representations = Array.from({ length: 3000 }, (_, i) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, id: `c${i}` }));
+      const representations = Array.from({ length: 3000 }, (_, i) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: `c${i}` }));
       const raw = await send(
-        `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id contacts { phone { number } } addresses { city } } } }`,
+        `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId contacts { phone { number } } addresses { city } } } }`,
         { r: representations },
       );
       expectRefused(stack, raw, ["BAD_USER_INPUT"]);
@@ -276,7 +276,7 @@ describe("ids and limits under authentication", () => {
       const raw = await send(`query FirstPage {
         customers(companyId: "${DEMO_COMPANY_ID}", first: 20) {
           totalCount pageInfo { hasNextPage endCursor }
-          edges { cursor node { id customerName status addresses { type city } contacts { name phone { number type } } } }
+          edges { cursor node { customerId customerName status addresses { type city } contacts { name phone { number type } } } }
         } }`);
       expect(raw.status, raw.text.slice(0, 300)).toBe(200);
       expect(graphqlBody(raw).errors).toBeUndefined();
@@ -356,7 +356,7 @@ describe("configurable limits", () => {
     expectRefused(stack, await send(pushOptionChain(4)), ["BAD_USER_INPUT"]);
     expectRefused(stack, await send(`{ ${"... @include(if: true) { __typename } ".repeat(3)} }`), ["BAD_USER_INPUT"]);
     expectRefused(stack, await send(`{ ${"__typename ".repeat(150)}}`), ["GRAPHQL_PARSE_FAILED"]);
-    expectRefused(stack, await send(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 500) { nodes { id customerName } } }`), ["BAD_USER_INPUT"]);
+    expectRefused(stack, await send(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 500) { nodes { customerId customerName } } }`), ["BAD_USER_INPUT"]);
     const big = await request(stack.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -520,7 +520,7 @@ describe("production error masking", () => {
       body: { results: [{ id: 42, customerName: { nested: MARKER }, addresses: "nope", contacts: 7, status: null }], pageNumber: 1, pageSize: 1, totalResults: 1 },
       times: Infinity,
     });
-    const result = await stack.graphql(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { nodes { id customerName status addresses { city } contacts { name } } } }`);
+    const result = await stack.graphql(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { nodes { customerId customerName status addresses { city } contacts { name } } } }`);
     for (const error of result.errors ?? []) {
       expect(["UPSTREAM_ERROR", "INTERNAL_SERVER_ERROR"]).toContain(error.extensions?.["code"]);
       expect(error.message).not.toMatch(/TypeError|Cannot read|undefined|null is not|Expected/);

@@ -17,12 +17,12 @@ function check(source: string, variables: Record<string, unknown> = {}) {
 describe("operation limits", () => {
   it("lets the README's queries through with a modest cost", () => {
     const page = check(`{ customers(companyId: "${C}", first: 20) { totalCount pageInfo { hasNextPage endCursor }
-      edges { cursor node { id customerName status addresses { type city } contacts { name phone { number type } } } } } }`);
+      edges { cursor node { customerId customerName status addresses { type city } contacts { name phone { number type } } } } } }`);
     expect(page.error).toBeUndefined();
     // 20 edges × (cursor + node + 3 scalars + addresses 1+5×2 + contacts 1+5×(name + phone 1+5×2)) + the rest
     expect(page.cost).toBeGreaterThan(20 * 60);
     expect(page.cost).toBeLessThan(5_000);
-    const aliases = Array.from({ length: 50 }, (_, i) => `c${i}: customer(companyId: "${C}", id: "x${i}") { id customerName status }`);
+    const aliases = Array.from({ length: 50 }, (_, i) => `c${i}: customer(companyId: "${C}", customerId: "x${i}") { customerId customerName status }`);
     expect(check(`{ ${aliases.join("\n")} }`).error).toBeUndefined();
   });
 
@@ -55,7 +55,7 @@ describe("operation limits", () => {
     const levels = 40;
     const fragments = [`fragment F0 on Customer { a: id b: customerName }`];
     for (let i = 1; i <= levels; i++) fragments.push(`fragment F${i} on Customer { ...F${i - 1} ...F${i - 1} }`);
-    const source = `{ customer(companyId: "${C}", id: "x") { ...F${levels} } } ${fragments.join("\n")}`;
+    const source = `{ customer(companyId: "${C}", customerId: "x") { ...F${levels} } } ${fragments.join("\n")}`;
     const document = parse(source);
     const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === "OperationDefinition")!;
     const started = performance.now();

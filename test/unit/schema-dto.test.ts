@@ -33,6 +33,7 @@ function propertiesOf(schema: Schema): Set<string> {
 
 /** SDL fields served by a resolver rather than by the DTO property of the same name. */
 const SERVED_BY_RESOLVERS: Record<string, string> = {
+  customerId: "Codat's id (the DTO's `id`; the SDL's `id` is the global Node id built from it)",
   companyId: "the company the customer was read from (src/resolvers/Customer.ts)",
   attachments: "a loader call per connection (src/resolvers/Customer.ts)",
   isDeleted: "Codat's metadata.isDeleted",
