@@ -13,6 +13,7 @@ import {
   SECOND_CONNECTION_ID,
 } from "../../src/simulator/index.js";
 import { startStack, type Stack } from "../helpers/stack.js";
+import { toGlobalId } from "../../src/ids/global-id.js";
 import { bearer, codes, expectForbiddenAt, expectNoUpstream, graphqlBody, jwtEnv, mint, postRaw, request, type GraphQLBody } from "./support.js";
 
 let stack: Stack;
@@ -313,5 +314,37 @@ describe("download links are bound to the caller who asked for them", () => {
     expect(raw.status).toBe(403);
     expect(raw.json).toMatchObject({ error: { code: "FORBIDDEN", reason: "wrong_caller" } });
     expectNoUpstream(stack);
+  });
+});
+
+describe("global ids are no way around authorization", () => {
+  it("node(id) of another company's customer is FORBIDDEN with no upstream call; an unparseable id is BAD_USER_INPUT", async () => {
+    const theirs = toGlobalId({ type: "Customer", companyId: SECOND_COMPANY_ID, customerId: secondCustomers()[0]! });
+    const forbiddenBody = await run(`query($id: ID!) { node(id: $id) { id } }`, { id: theirs }, alice);
+    expectForbiddenAt(forbiddenBody, ["node"]);
+    expect(secondCompanyCalls()).toEqual([]);
+
+    for (const id of ["not-a-global-id", "WyJDdXN0b21lciJd", Buffer.from('["Customer","x","y","z"]').toString("base64url"), Buffer.from('["Nope","a","b"]').toString("base64url")]) {
+      const body = await run(`query($id: ID!) { node(id: $id) { id } }`, { id }, alice);
+      expect(codes(body), id).toEqual(["BAD_USER_INPUT"]);
+    }
+    expectNoUpstream(stack);
+  });
+
+  it("nodes(ids) mixing companies: only the forbidden ids fail, and only the allowed company is called", async () => {
+    const [mine] = demoCustomers();
+    const ids = [
+      toGlobalId({ type: "Customer", companyId: DEMO_COMPANY_ID, customerId: mine! }),
+      toGlobalId({ type: "Customer", companyId: SECOND_COMPANY_ID, customerId: secondCustomers()[0]! }),
+      toGlobalId({ type: "PushOperation", companyId: SECOND_COMPANY_ID, pushOperationKey: secondPushKeys()[0] ?? A_UUID }),
+    ];
+    const body = await run(`query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Customer { customerId } } }`, { ids }, alice);
+    const nodes = body.data?.["nodes"] as ({ customerId?: string } | null)[];
+    expect(nodes[0]?.customerId).toBe(mine);
+    expect(nodes[1]).toBeNull();
+    expect(nodes[2]).toBeNull();
+    expectForbiddenAt(body, ["nodes", 1]);
+    expectForbiddenAt(body, ["nodes", 2]);
+    expect(secondCompanyCalls()).toEqual([]);
   });
 });

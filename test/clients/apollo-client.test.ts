@@ -1,0 +1,68 @@
+/**
+ * Apollo Client 4 with a plain `new InMemoryCache()` — no type policies — against the gateway: global ids let the
+ * cache normalise customers of different companies apart, and refetching one updates it in place everywhere.
+ */
+import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "../../src/simulator/index.js";
+import { startStack, type Stack } from "../helpers/stack.js";
+import { waitFor } from "../helpers/wait.js";
+
+let stack: Stack;
+let client: ApolloClient;
+beforeAll(async () => {
+  stack = await startStack({ simulator: { pushDelayMs: 0 } });
+  client = new ApolloClient({ link: new HttpLink({ uri: stack.url }), cache: new InMemoryCache() });
+});
+afterAll(async () => {
+  client.stop();
+  await stack.close();
+});
+
+const FIRST_CUSTOMERS = gql`
+  query FirstCustomers($a: ID!, $b: ID!) {
+    a: customers(companyId: $a, first: 3) { nodes { id customerId companyId customerName } }
+    b: customers(companyId: $b, first: 3) { nodes { id customerId companyId customerName } }
+  }
+`;
+
+interface Page {
+  nodes: { id: string; customerId: string; companyId: string; customerName: string | null }[];
+}
+
+describe("Apollo Client with a plain InMemoryCache", () => {
+  it("keeps two companies' customers apart and updates one in place after updateCustomer", async () => {
+    const { data } = await client.query<{ a: Page; b: Page }>({ query: FIRST_CUSTOMERS, variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID } });
+    const all = [...data!.a.nodes, ...data!.b.nodes];
+    const entries = Object.keys(client.cache.extract()).filter((key) => key.startsWith("Customer:"));
+    expect(entries).toHaveLength(all.length);
+    for (const customer of all) {
+      const cached = client.cache.extract()[`Customer:${customer.id}`] as { companyId: string; customerId: string } | undefined;
+      expect(cached).toMatchObject({ companyId: customer.companyId, customerId: customer.customerId });
+    }
+
+    const target = data!.a.nodes[0]!;
+    const name = `Renamed ${Date.now()}`;
+    const updated = await client.mutate<{ updateCustomer: { pushOperation: { pushOperationKey: string } } }>({
+      mutation: gql`
+        mutation Rename($input: UpdateCustomerInput!) { updateCustomer(input: $input) { pushOperation { id pushOperationKey status } } }
+      `,
+      variables: { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: target.customerId, customer: { customerName: name }, forceUpdate: true } },
+    });
+    const key = updated.data!.updateCustomer.pushOperation.pushOperationKey;
+    await waitFor(async () => {
+      const { data: poll } = await client.query<{ pushOperation: { status: string } }>({
+        query: gql`query Poll($c: ID!, $k: ID!) { pushOperation(companyId: $c, pushOperationKey: $k) { id status } }`,
+        variables: { c: DEMO_COMPANY_ID, k: key },
+        fetchPolicy: "network-only",
+      });
+      return poll!.pushOperation.status === "SUCCESS";
+    }, { timeoutMs: 10_000 });
+
+    // Refetch the one customer by its global id: the cache entry every query shares is updated in place.
+    await client.query({ query: gql`query One($id: ID!) { node(id: $id) { id ... on Customer { customerName } } }`, variables: { id: target.id }, fetchPolicy: "network-only" });
+    const again = client.readQuery<{ a: Page; b: Page }>({ query: FIRST_CUSTOMERS, variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID } });
+    expect(again!.a.nodes[0]!.customerName).toBe(name);
+    expect(again!.b.nodes.every((c) => c.customerName !== name)).toBe(true);
+  });
+});
