@@ -34,10 +34,11 @@ describe("Apollo Client with a plain InMemoryCache", () => {
   it("keeps two companies' customers apart and updates one in place after updateCustomer", async () => {
     const { data } = await client.query<{ a: Page; b: Page }>({ query: FIRST_CUSTOMERS, variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID } });
     const all = [...data!.a.nodes, ...data!.b.nodes];
-    const entries = Object.keys(client.cache.extract()).filter((key) => key.startsWith("Customer:"));
+    const snapshot = client.cache.extract() as Record<string, unknown>;
+    const entries = Object.keys(snapshot).filter((key) => key.startsWith("Customer:"));
     expect(entries).toHaveLength(all.length);
     for (const customer of all) {
-      const cached = client.cache.extract()[`Customer:${customer.id}`] as { companyId: string; customerId: string } | undefined;
+      const cached = snapshot[`Customer:${customer.id}`] as { companyId: string; customerId: string } | undefined;
       expect(cached).toMatchObject({ companyId: customer.companyId, customerId: customer.customerId });
     }
 
