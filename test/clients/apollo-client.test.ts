@@ -3,6 +3,7 @@
  * cache normalise customers of different companies apart, and refetching one updates it in place everywhere.
  */
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { relayStylePagination } from "@apollo/client/utilities";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "../../src/simulator/index.js";
 import { startStack, type Stack } from "../helpers/stack.js";
@@ -65,5 +66,32 @@ describe("Apollo Client with a plain InMemoryCache", () => {
     const again = client.readQuery<{ a: Page; b: Page }>({ query: FIRST_CUSTOMERS, variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID } });
     expect(again!.a.nodes[0]!.customerName).toBe(name);
     expect(again!.b.nodes.every((c) => c.customerName !== name)).toBe(true);
+  });
+});
+
+describe("Apollo Client with relayStylePagination", () => {
+  it("pages forward and the field policy merges the edges into one list", async () => {
+    const paged = new ApolloClient({
+      link: new HttpLink({ uri: stack.url }),
+      cache: new InMemoryCache({ typePolicies: { Query: { fields: { customers: relayStylePagination(["companyId", "query", "orderBy"]) } } } }),
+    });
+    const PAGE = gql`
+      query Page($companyId: ID!, $after: String) {
+        customers(companyId: $companyId, first: 5, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          edges { cursor node { id customerId } }
+        }
+      }
+    `;
+    type PageData = { customers: { pageInfo: { endCursor: string }; edges: { node: { customerId: string } }[] } };
+    const first = await paged.query<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID } });
+    expect(first.data!.customers.edges).toHaveLength(5);
+    // What fetchMore does: the next page's variables; `after` is no key argument, so it merges into the same field.
+    await paged.query<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID, after: first.data!.customers.pageInfo.endCursor }, fetchPolicy: "network-only" });
+    const cached = paged.readQuery<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID } });
+    const merged = cached!.customers.edges.map((e) => e.node.customerId);
+    expect(merged).toHaveLength(10);
+    expect(new Set(merged).size).toBe(10);
+    paged.stop();
   });
 });
