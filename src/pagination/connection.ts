@@ -104,13 +104,17 @@ export async function resolveConnection<T, N>(
 
   const totalCount = total ?? 0;
   const stop = Math.min(end, totalCount);
-  const edges = [];
+  // Cursors are signed lazily: only a cursor the operation selects (edges[].cursor, pageInfo.startCursor or
+  // endCursor) costs an HMAC, at most once per edge, and a page whose cursors nobody asks for signs none.
   const cursorAt = cursors.encoder(list);
+  const edges: LazyEdge<N>[] = [];
   for (let offset = start; offset < stop; offset++) {
     const item = fetched.get(offset);
     if (item === undefined) break; // the list shrank between two calls; return what is consistent
-    edges.push({ cursor: cursorAt(offset), node: map(item) });
+    edges.push(new LazyEdge(offset, map(item), cursorAt));
   }
+  const firstEdge = edges[0];
+  const lastEdge = edges.at(-1);
   return {
     edges,
     nodes: edges.map((edge) => edge.node),
@@ -118,8 +122,26 @@ export async function resolveConnection<T, N>(
     pageInfo: {
       hasPreviousPage: Math.min(start, totalCount) > 0,
       hasNextPage: start + edges.length < totalCount,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return firstEdge?.cursor ?? null;
+      },
+      get endCursor() {
+        return lastEdge?.cursor ?? null;
+      },
     },
   };
+}
+
+/** An edge whose cursor is signed on first read (GraphQL's default resolver reads `edge.cursor`). */
+class LazyEdge<N> {
+  #cursor: string | undefined;
+  constructor(
+    readonly offset: number,
+    readonly node: N,
+    readonly encode: (offset: number) => string,
+  ) {}
+
+  get cursor(): string {
+    return (this.#cursor ??= this.encode(this.offset));
+  }
 }

@@ -33,8 +33,10 @@ export class CursorCodec {
 
   /** Encodes many cursors of one list, hashing the list's identity once. */
   encoder(list: ListIdentity): (offset: number) => string {
-    const boundTo = fingerprint(list);
+    // Hashed on the first cursor asked for: a page whose cursors are not selected hashes nothing.
+    let boundTo: string | undefined;
     return (offset) => {
+      boundTo ??= fingerprint(list);
       const payload = `${VERSION}:${offset}:${boundTo}`;
       return `${Buffer.from(payload, "utf8").toString("base64url")}.${this.#sign(payload).toString("base64url")}`;
     };
