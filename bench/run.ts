@@ -97,6 +97,7 @@ async function main(): Promise<number> {
 
   let simulator: BenchChild | undefined;
   let gateway: BenchChild | undefined;
+  let baseline: BenchChild | undefined;
   const results: ScenarioResult[] = [];
   try {
     simulator = await BenchChild.start({
@@ -107,6 +108,15 @@ async function main(): Promise<number> {
     });
     log(`simulator ${simulator.info.url} (pid ${simulator.pid})`);
     const sim = simulator;
+    baseline = await BenchChild.start({
+      name: "baseline",
+      script: relative(repoDir, join(benchDir, "baseline-process.mjs")),
+      args: [sim.info.url],
+      env: { NODE_ENV: nodeEnv ?? "production" },
+      cwd: repoDir,
+    });
+    log(`baseline ${baseline.info.url} (pid ${baseline.pid})`);
+    const base = baseline;
     // A fresh gateway per scenario: its RSS (which rarely shrinks) and JIT state never carry over from the
     // previous scenario, so every "peak RSS" is that scenario's own.
     for (const scenario of scenarios) {
@@ -129,6 +139,7 @@ async function main(): Promise<number> {
         simulatorUrl: sim.info.url,
         graphqlUrl: gw.info.url,
         gateway: gw,
+        baseline: base,
         simulator: sim,
         simulatorRequestCount: async () => (await sim.call<{ requests: number }>("stats")).requests,
         log,
@@ -139,7 +150,7 @@ async function main(): Promise<number> {
       if (exit && (exit.code !== 0 || exit.signal !== null)) throw new Error(`gateway exited with code ${exit.code}, signal ${exit.signal}`);
     }
   } finally {
-    const exits = await Promise.all([gateway?.stop(), simulator?.stop()]);
+    const exits = await Promise.all([gateway?.stop(), simulator?.stop(), baseline?.stop()]);
     for (const [name, exit] of [["gateway", exits[0]], ["simulator", exits[1]]] as const) {
       if (exit && (exit.code !== 0 || exit.signal !== null)) log(`warning: ${name} exited with code ${exit.code}, signal ${exit.signal}`);
     }

@@ -37,6 +37,8 @@ export interface PairSpec {
   title: string;
   gateway: Side;
   direct: Side;
+  /** The same operation against the minimal Apollo Server baseline. */
+  baseline?: Side;
   /** Parses one response per side; returns a description of the difference, or undefined when they agree. */
   verify(gateway: Buffer[], direct: Buffer[]): string | undefined;
   /** Scenario-specific targets. */
@@ -68,6 +70,8 @@ export interface SideResult {
 export interface PairResult {
   gateway: SideResult;
   direct: SideResult;
+  /** The baseline under the same load (ops/s, CPU per op of its own process in gatewayCpuMsPerOp). */
+  baseline?: LoadResult;
   /** Gateway p50 − direct p50 at concurrency 1, ms. */
   addedP50Ms: number;
   addedP99Ms: number;
@@ -204,21 +208,22 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
   for (const side of seq) side.client.close();
 
   // 5. load: direct first, then gateway (so the gateway's post-load GC never overlaps the direct phase)
-  const load = {} as Record<(typeof names)[number], LoadResult>;
+  const load = {} as Record<(typeof names)[number] | "baseline", LoadResult>;
   let gatewayMemory: PairResult["gatewayMemory"] | undefined;
-  for (const name of ["direct", "gateway"] as const) {
-    const side = sides[name];
+  for (const name of spec.baseline ? (["direct", "baseline", "gateway"] as const) : (["direct", "gateway"] as const)) {
+    const side = name === "baseline" ? spec.baseline! : sides[name];
+    const serverPid = name === "baseline" ? ctx.baseline.pid : ctx.gateway.pid;
     ctx.log(`${spec.id}: load ${name}, concurrency ${settings.concurrency}, ${settings.durationMs} ms`);
     const client = new HttpClient(settings.concurrency * side.fanout);
     await closedLoop(side.operation, client, settings.concurrency, 500, false);
     await sleep(100);
     const phaseOnly = name === "gateway" && resetPeakRss(ctx.gateway.pid);
     const sampler = name === "gateway" ? sampleRss(ctx.gateway.pid) : undefined;
-    const background = new BackgroundCpu([ctx.gateway.pid, ctx.simulator.pid]);
-    const cpu0 = { gateway: readCpuMs(ctx.gateway.pid), simulator: readCpuMs(ctx.simulator.pid) };
+    const background = new BackgroundCpu([ctx.gateway.pid, ctx.simulator.pid, ctx.baseline.pid]);
+    const cpu0 = { gateway: readCpuMs(serverPid), simulator: readCpuMs(ctx.simulator.pid) };
     const run = await closedLoop(side.operation, client, settings.concurrency, settings.durationMs, true);
     const backgroundCores = background.stop();
-    const cpu1 = { gateway: readCpuMs(ctx.gateway.pid), simulator: readCpuMs(ctx.simulator.pid) };
+    const cpu1 = { gateway: readCpuMs(serverPid), simulator: readCpuMs(ctx.simulator.pid) };
     if (sampler) {
       const sampledMax = sampler.stop();
       const memory = readMemory(ctx.gateway.pid);
@@ -261,6 +266,7 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
   const result: PairResult = {
     gateway,
     direct,
+    ...(load.baseline ? { baseline: load.baseline } : {}),
     addedP50Ms: gateway.sequential.latencyMs.p50 - direct.sequential.latencyMs.p50,
     addedP99Ms: gateway.sequential.latencyMs.p99 - direct.sequential.latencyMs.p99,
     gatewayMemory: gatewayMemory!,
@@ -314,6 +320,14 @@ function pairTable(r: PairResult, concurrency: number): Table {
         `${r.direct.sequential.backgroundCores.toFixed(2)} / ${r.direct.load.backgroundCores.toFixed(2)}`,
       ),
       row("gateway CPU / op under load (ms)", ms(r.gateway.load.gatewayCpuMsPerOp), "-"),
+      ...(r.baseline
+        ? [
+            row("baseline (minimal Apollo + undici) ops/s / CPU ms/op", `${r.baseline.opsPerSecond.toFixed(0)} / ${ms(r.baseline.gatewayCpuMsPerOp)}`, "-"),
+            row("gateway / baseline ops/s", (r.gateway.load.opsPerSecond / r.baseline.opsPerSecond).toFixed(2), "-"),
+            row("gateway / baseline CPU per op", (r.gateway.load.gatewayCpuMsPerOp / r.baseline.gatewayCpuMsPerOp).toFixed(2), "-"),
+          ]
+        : []),
+      row("gateway / direct ops/s", (r.gateway.load.opsPerSecond / r.direct.load.opsPerSecond).toFixed(2), "-"),
       row("simulator CPU / op under load (ms)", ms(r.gateway.load.simulatorCpuMsPerOp), ms(r.direct.load.simulatorCpuMsPerOp)),
       row(
         `gateway peak RSS under load (MB)`,

@@ -54,6 +54,7 @@ export const customersById: Scenario = {
     const variables: Record<string, string> = { companyId: DEMO_COMPANY_ID };
     ids.forEach((id, i) => (variables[`id${i}`] = id));
     const graphql = postJson(ctx.graphqlUrl, { operationName: "ManyCustomers", query: manyCustomersQuery(CUSTOMER_COUNT), variables });
+    const baselineRequest = postJson(ctx.baseline.info.url, { operationName: "ManyCustomers", query: manyCustomersQuery(CUSTOMER_COUNT), variables });
     const queries = idQueries(ids);
     const restCalls = queries.map((query) =>
       getJson(
@@ -65,6 +66,7 @@ export const customersById: Scenario = {
       id: this.id,
       title: this.title,
       gateway: graphqlSide(graphql),
+      baseline: graphqlSide(baselineRequest),
       direct: {
         fanout: restCalls.length,
         operation: (client) => Promise.all(restCalls.map((call) => client.send(call))),

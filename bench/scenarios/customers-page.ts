@@ -39,11 +39,13 @@ export const customersPage: Scenario = {
   title: "(a) 20-customer page",
   async run(ctx) {
     const graphql = postJson(ctx.graphqlUrl, { operationName: "FirstPage", query: FIRST_PAGE_QUERY, variables: { companyId: DEMO_COMPANY_ID } });
+    const baselineRequest = postJson(ctx.baseline.info.url, { operationName: "FirstPage", query: FIRST_PAGE_QUERY, variables: { companyId: DEMO_COMPANY_ID } });
     const rest = getJson(`${ctx.simulatorUrl}/companies/${DEMO_COMPANY_ID}/data/customers?page=1&pageSize=20`);
     const { scenario } = await runPair(ctx, {
       id: this.id,
       title: this.title,
       gateway: graphqlSide(graphql),
+      baseline: graphqlSide(baselineRequest),
       direct: {
         fanout: 1,
         async operation(client) {

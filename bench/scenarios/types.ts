@@ -30,6 +30,8 @@ export interface BenchContext {
   /** The gateway's GraphQL endpoint. */
   readonly graphqlUrl: string;
   readonly gateway: BenchChild;
+  /** The minimal Apollo Server baseline (bench/baseline-process.mjs) over the same simulator. */
+  readonly baseline: BenchChild;
   readonly simulator: BenchChild;
   /** Requests the simulator has received since it started. */
   simulatorRequestCount(): Promise<number>;
