@@ -24,7 +24,12 @@ const getJson = async (path) => {
 };
 const list = (companyId, params) => getJson(`/companies/${companyId}/data/customers?${new URLSearchParams(params)}`);
 
+// Codat's enum values ("Active", "Billing", "Primary") in the schema's spelling, as the gateway's resolvers do.
+const upper = (field) => (parent) => (parent[field] == null ? "UNKNOWN" : String(parent[field]).toUpperCase());
 const resolvers = {
+  Customer: { status: upper("status") },
+  Address: { type: upper("type") },
+  PhoneNumber: { type: upper("type") },
   Query: {
     customers: async (_p, { companyId, first }) => {
       const page = await list(companyId, { page: 1, pageSize: first ?? 20 });
