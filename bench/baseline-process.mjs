@@ -27,7 +27,8 @@ const list = (companyId, params) => getJson(`/companies/${companyId}/data/custom
 // Codat's enum values ("Active", "Billing", "Primary") in the schema's spelling, as the gateway's resolvers do.
 const upper = (field) => (parent) => (parent[field] == null ? "UNKNOWN" : String(parent[field]).toUpperCase());
 const resolvers = {
-  Customer: { status: upper("status") },
+  // Codat's id as customerId; the global Node id is the same object identification the gateway does, minus nothing.
+  Customer: { status: upper("status"), customerId: (c) => c.id, id: (c) => Buffer.from(JSON.stringify(["Customer", c.companyId, c.id])).toString("base64url") },
   Address: { type: upper("type") },
   PhoneNumber: { type: upper("type") },
   Query: {
@@ -41,7 +42,7 @@ const resolvers = {
         pageInfo: { hasNextPage: edges.length < page.totalResults, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
       };
     },
-    customer: (_p, { companyId, id }, ctx) => ctx.customer.load(`${companyId} ${id}`),
+    customer: (_p, { companyId, customerId }, ctx) => ctx.customer.load(`${companyId} ${customerId}`),
   },
 };
 const loader = () =>
