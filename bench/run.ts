@@ -69,10 +69,10 @@ function parseSettings() {
   return { settings, only, cpuProf: values["cpu-prof"] === true, gatewayFlags, nodeEnv, out: resolve(String(values.out)) };
 }
 
-/** The node flags of package.json's `start` script (`node <flags> dist/main.js`). */
+/** The node flags of package.json's `start` script (`[exec] node <flags> dist/main.js`). */
 function startScriptFlags(): string {
   const pkg = JSON.parse(readFileSync(join(repoDir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-  const match = /^node\s+(.*?)\s*dist\/main\.js/.exec(pkg.scripts?.["start"] ?? "");
+  const match = /^(?:exec\s+)?node\s+(.*?)\s*dist\/main\.js/.exec(pkg.scripts?.["start"] ?? "");
   return match?.[1] ?? "";
 }
 

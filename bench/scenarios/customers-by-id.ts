@@ -72,10 +72,10 @@ export const customersById: Scenario = {
         operation: (client) => Promise.all(restCalls.map((call) => client.send(call))),
       },
       verify([gatewayBody], directBodies) {
-        const data = (JSON.parse(gatewayBody!.toString("utf8")) as { data?: Record<string, { id: string } | null> }).data ?? {};
+        const data = (JSON.parse(gatewayBody!.toString("utf8")) as { data?: Record<string, { customerId: string } | null> }).data ?? {};
         const direct = new Set(directBodies.flatMap((b) => (JSON.parse(b.toString("utf8")) as { results: { id: string }[] }).results.map((c) => c.id)));
         for (const [i, id] of ids.entries()) {
-          if (data[`c${i}`]?.id !== id) return `gateway alias c${i} is ${JSON.stringify(data[`c${i}`] ?? null)}, expected ${id}`;
+          if (data[`c${i}`]?.customerId !== id) return `gateway alias c${i} is ${JSON.stringify(data[`c${i}`] ?? null)}, expected ${id}`;
           if (!direct.has(id)) return `direct REST calls did not return ${id}`;
         }
         if (direct.size !== ids.length) return `direct REST calls returned ${direct.size} customers, expected ${ids.length}`;

@@ -18,7 +18,7 @@ export const FIRST_PAGE_QUERY = `query FirstPage($companyId: ID!) {
     edges {
       cursor
       node {
-        id customerName status
+        id customerId customerName status
         addresses { type city }
         contacts { name phone { number type } }
       }
@@ -27,7 +27,7 @@ export const FIRST_PAGE_QUERY = `query FirstPage($companyId: ID!) {
 }`;
 
 interface FirstPageData {
-  data?: { customers?: { totalCount: number; pageInfo: { hasNextPage: boolean }; edges: { node: { id: string } }[] } };
+  data?: { customers?: { totalCount: number; pageInfo: { hasNextPage: boolean }; edges: { node: { id: string; customerId: string } }[] } };
 }
 interface CodatPage {
   totalResults: number;
@@ -56,7 +56,7 @@ export const customersPage: Scenario = {
         const g = (JSON.parse(gatewayBody!.toString("utf8")) as FirstPageData).data?.customers;
         const d = JSON.parse(directBody!.toString("utf8")) as CodatPage;
         if (!g) return "gateway answered no data";
-        const gIds = g.edges.map((e) => e.node.id).join(",");
+        const gIds = g.edges.map((e) => e.node.customerId).join(",");
         const dIds = d.results.map((c) => c.id).join(",");
         if (g.edges.length !== 20) return `gateway returned ${g.edges.length} customers, expected 20`;
         if (gIds !== dIds) return "customer ids differ";
