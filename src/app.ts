@@ -22,7 +22,6 @@ import { createHttpServer } from "./http/server.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { buildSchema } from "./schema.js";
 import { operationLimitsPlugin } from "./security/limits.js";
-import { TrustedDocuments } from "./security/trusted-documents.js";
 
 export interface Gateway {
   readonly httpServer: Server;
@@ -71,7 +70,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const verifyJwt = config.auth ? createJwtAuthenticator(config.auth) : undefined;
   const authenticate = async (req: IncomingMessage): Promise<Caller> =>
     verifyJwt ? verifyJwt(req.headers.authorization) : UNAUTHENTICATED_CALLER;
-  const trustedDocuments = config.persistedOperations ? TrustedDocuments.fromFile(config.persistedOperations) : undefined;
+  const trustedDocuments = config.trustedDocuments;
 
   let ready = false;
   // The HTTP server comes first: Apollo's drain plugin needs it, and it reaches Apollo through a getter.

@@ -48,8 +48,8 @@ export interface Config {
   /** Origins allowed to call the GraphQL endpoint from a browser (exact match); empty = none cross-origin. */
   corsOrigins: string[];
   limits: OperationLimits & { maxTokens: number; maxRequestBytes: number };
-  /** Path of a trusted-documents manifest; when set, only listed operations run. */
-  persistedOperations: string | undefined;
+  /** The trusted-documents manifest (PERSISTED_OPERATIONS), read at startup; when set, only listed operations run. */
+  trustedDocuments: TrustedDocuments | undefined;
 }
 
 export class ConfigError extends Error {
@@ -186,20 +186,20 @@ export function parseConfig(env: Env): Config {
       maxTokens: integer("MAX_TOKENS", 5_000, 100, 1_000_000),
       maxRequestBytes: integer("MAX_REQUEST_BYTES", 1_048_576, 1_024, 104_857_600),
     },
-    persistedOperations: persistedOperationsFile(read("PERSISTED_OPERATIONS"), problems),
+    trustedDocuments: trustedDocumentsFile(read("PERSISTED_OPERATIONS"), problems),
   });
 }
 
-/** A trusted-documents manifest must be readable and well-formed now, not on the first request. */
-function persistedOperationsFile(file: string | undefined, problems: string[]): string | undefined {
+/** The trusted-documents manifest, read once at startup: a missing or malformed one stops startup here. */
+function trustedDocumentsFile(file: string | undefined, problems: string[]): TrustedDocuments | undefined {
   if (file === undefined) return undefined;
   try {
-    TrustedDocuments.fromFile(file);
+    return TrustedDocuments.fromFile(file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error);
     problems.push(`PERSISTED_OPERATIONS must name a JSON manifest of hash → document (${file}: ${reason})`);
+    return undefined;
   }
-  return file;
 }
 
 function finish(problems: string[], config: Config): Config {

@@ -36,6 +36,13 @@ export function toGlobalId(ref: NodeRef): string {
   return Buffer.from(JSON.stringify(parts), "utf8").toString("base64url");
 }
 
+/** Decodes a global id that must be of one type (a federation `@key(fields: "id")` reference). */
+export function fromGlobalIdOf<T extends NodeType>(id: string, type: T, argumentName = "id"): Extract<NodeRef, { type: T }> {
+  const ref = fromGlobalId(id, argumentName);
+  if (ref.type !== type) throw badUserInput(`${argumentName} is not a ${type} id.`, argumentName);
+  return ref as Extract<NodeRef, { type: T }>;
+}
+
 /** Decodes a global id; a malformed one is BAD_USER_INPUT naming the argument. */
 export function fromGlobalId(id: string, argumentName = "id"): NodeRef {
   const invalid = () => badUserInput(`${argumentName} is not an id this gateway issued.`, argumentName);

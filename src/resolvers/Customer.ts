@@ -1,12 +1,10 @@
 import type { CustomerResolvers } from "../__generated__/resolvers-types.js";
-import { badUserInput } from "../errors.js";
 import { toCustomerStatus } from "../mappers/enums.js";
-import { fromGlobalId, toGlobalId } from "../ids/global-id.js";
+import { fromGlobalIdOf, toGlobalId } from "../ids/global-id.js";
 
 /** The loader key behind a Customer's global id; any other id is BAD_USER_INPUT. */
 function customerKey(id: string): { companyId: string; id: string } {
-  const ref = fromGlobalId(id);
-  if (ref.type !== "Customer") throw badUserInput("id is not a Customer id.", "id");
+  const ref = fromGlobalIdOf(id, "Customer");
   return { companyId: ref.companyId, id: ref.customerId };
 }
 

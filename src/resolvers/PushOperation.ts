@@ -1,5 +1,4 @@
-import { badUserInput } from "../errors.js";
-import { fromGlobalId, toGlobalId } from "../ids/global-id.js";
+import { fromGlobalIdOf, toGlobalId } from "../ids/global-id.js";
 import type { PushChangeResolvers, PushOperationResolvers, PushValidationResolvers } from "../__generated__/resolvers-types.js";
 import { toPushChangeType, toPushOperationStatus } from "../mappers/enums.js";
 
@@ -8,8 +7,7 @@ export const PushOperation: PushOperationResolvers = {
     if ("pushOperationKey" in reference) {
       return loaders.pushOperation.load({ companyId: reference.companyId, pushOperationKey: reference.pushOperationKey });
     }
-    const ref = fromGlobalId(reference.id as string);
-    if (ref.type !== "PushOperation") throw badUserInput("id is not a PushOperation id.", "id");
+    const ref = fromGlobalIdOf(reference.id, "PushOperation");
     return loaders.pushOperation.load({ companyId: ref.companyId, pushOperationKey: ref.pushOperationKey });
   },
   id: (operation) => toGlobalId({ type: "PushOperation", companyId: operation.companyId, pushOperationKey: operation.pushOperationKey }),

@@ -8,7 +8,7 @@ import type {
 
 /** What `node`/`nodes` resolve to: one of the models behind the types implementing `Node`. */
 type NodeParent = ResolversInterfaceTypes<ResolversParentTypes>["Node"];
-import { toCustomer } from "../models/index.js";
+import { toCustomer, type DataConnection as DataConnectionModel } from "../models/index.js";
 import type { GatewayContext } from "../context.js";
 import { badUserInput } from "../errors.js";
 import { fromGlobalId, toGlobalId, type NodeRef, type NodeType } from "../ids/global-id.js";
@@ -40,16 +40,19 @@ async function resolveNode(ctx: GatewayContext, ref: NodeRef): Promise<NodeParen
       return typed(await ctx.loaders.customerAttachment.load(ref));
     case "PushOperation":
       return typed(await ctx.loaders.pushOperation.load(ref));
-    case "DataConnection": {
-      const page = await ctx.client.listConnections(ref.companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE });
-      const found = (page.results ?? []).find((connection) => connection.id === ref.connectionId);
-      return typed(found ? { ...found, companyId: ref.companyId } : null);
-    }
+    case "DataConnection":
+      return typed((await companyConnections(ctx, ref.companyId)).find((connection) => connection.id === ref.connectionId) ?? null);
   }
 }
 
 /** The Platform API's largest page (its PagingInfo caps pageSize at 2000). */
 const CONNECTIONS_PAGE_SIZE = 2000;
+
+/** A company's connections: a handful, so one page of the spec's largest size holds them all. */
+async function companyConnections({ client }: GatewayContext, companyId: string): Promise<DataConnectionModel[]> {
+  const page = await client.listConnections(companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE });
+  return (page.results ?? []).map((connection) => ({ ...connection, companyId }));
+}
 
 export const Query: QueryResolvers = {
   customers: (_parent, args, { loaders, cursors }) =>
@@ -80,11 +83,7 @@ export const Query: QueryResolvers = {
   pushOperations: (_parent, args, { loaders, cursors }) =>
     listConnection("pushOperations", args, cursors, loaders.pushOperationPage, (operation) => operation),
 
-  connections: async (_parent, { companyId }, { client }) => {
-    // A company has a handful of connections: one page of the spec's largest size holds them all.
-    const page = await client.listConnections(companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE });
-    return (page.results ?? []).map((connection) => ({ ...connection, companyId }));
-  },
+  connections: (_parent, { companyId }, ctx) => companyConnections(ctx, companyId),
 
   customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) => client.getCustomerCreateUpdateModel(companyId, connectionId),
 };
