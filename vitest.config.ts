@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const require = createRequire(import.meta.url);
@@ -7,10 +8,14 @@ export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (index.js, Node's choice) and ESM (index.mjs, Vite's choice). Apollo's packages load
     // the CJS one through Node, so the tests must too: two copies break graphql's instanceof checks.
-    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+    // The simulator workspace package from its sources, as tsconfig.json's `paths` has it (no build needed).
+    alias: [
+      { find: /^graphql$/, replacement: require.resolve("graphql") },
+      { find: /^codat-simulator$/, replacement: fileURLToPath(new URL("simulator/src/index.ts", import.meta.url)) },
+    ],
   },
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "simulator/test/**/*.test.ts"],
     environment: "node",
     testTimeout: 20_000,
     hookTimeout: 20_000,

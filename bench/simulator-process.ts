@@ -6,7 +6,7 @@
  * Prints `{"ready":true,"pid":…,"url":…}` and answers IPC requests:
  *   - `stats`  → `{ requests, downloads }`: requests received since start (a running count: the simulator's
  *                 `requests` array is drained every 200 ms so it never grows without bound), and the download
- *                 records (`DownloadRecord` from src/simulator) since the last `resetDownloads`;
+ *                 records (`DownloadRecord` from codat-simulator) since the last `resetDownloads`;
  *   - `resetDownloads`;
  *   - `stop`   → closes the simulator and exits 0.
  *
@@ -15,7 +15,7 @@
  * its own per-company limiter (CODAT_MAX_CONCURRENCY_PER_COMPANY, default 10) as it would against Codat.
  */
 import { parseArgs } from "node:util";
-import { startSimulator } from "../src/simulator/index.js";
+import { startSimulator } from "codat-simulator";
 import { announceReady, serveIpc } from "./lib/ipc.js";
 
 const { values } = parseArgs({ options: { latency: { type: "string", default: "0" } } });

@@ -9,8 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-/** What dist/ is built from: sources, schema, the vendored specs and the build's own settings. */
-const inputs = ["src", "schema", "openapi", "codegen.ts", "tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json", "scripts/gen-rest-types.ts"];
+/** What dist/ and simulator/dist/ are built from: sources, schema, the vendored specs and the build's own settings. */
+const inputs = ["src", "simulator/src", "simulator/package.json", "schema", "openapi", "codegen.ts", "tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json", "scripts/gen-rest-types.ts"];
 const GENERATED = new Set(["__generated__"]);
 
 function newest(file) {
@@ -29,13 +29,17 @@ function newest(file) {
   return latest;
 }
 
-const built = (() => {
-  try {
-    return statSync(path.join(root, "dist/main.js")).mtimeMs;
-  } catch {
-    return 0;
-  }
-})();
+/** The gateway's and the simulator's build outputs: the older one counts. */
+const outputs = ["dist/main.js", "simulator/dist/index.js"];
+const built = Math.min(
+  ...outputs.map((output) => {
+    try {
+      return statSync(path.join(root, output)).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }),
+);
 const source = Math.max(...inputs.map((input) => newest(path.join(root, input))));
 
 if (built > source) process.exit(0);

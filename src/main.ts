@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { createGateway } from "./app.js";
 import { ConfigError, parseConfig } from "./config.js";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, startSimulator, type Simulator } from "./simulator/index.js";
+import { loadSimulator, SimulatorNotInstalledError, type EmbeddedSimulator } from "./embedded-upstream.js";
 
 /** `.env` in the working directory, when there is one; a variable already in the environment wins over it. */
 function loadDotEnv(): void {
@@ -31,9 +31,19 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let simulator: Simulator | undefined;
+  let simulator: EmbeddedSimulator | undefined;
+  let demo: { companyId: string; connectionId: string } | undefined;
   if (config.useSimulator) {
-    simulator = await startSimulator({ latencyMs: config.simulatorLatencyMs });
+    let simulatorPackage;
+    try {
+      simulatorPackage = await loadSimulator();
+    } catch (error) {
+      if (!(error instanceof SimulatorNotInstalledError)) throw error;
+      console.error(`config error: ${error.message}`);
+      process.exit(1);
+    }
+    simulator = await simulatorPackage.startSimulator({ latencyMs: config.simulatorLatencyMs });
+    demo = { companyId: simulatorPackage.DEMO_COMPANY_ID, connectionId: simulatorPackage.DEMO_CONNECTION_ID };
   }
   const gateway = createGateway(config, {
     ...(simulator ? { codatBaseUrl: simulator.url } : {}),
@@ -48,10 +58,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  if (simulator) {
+  if (demo) {
     console.log("No CODAT_API_KEY or CODAT_BASE_URL set: serving the embedded Codat simulator (demo data).");
-    console.log(`  demo company:    ${DEMO_COMPANY_ID}`);
-    console.log(`  demo connection: ${DEMO_CONNECTION_ID}`);
+    console.log(`  demo company:    ${demo.companyId}`);
+    console.log(`  demo connection: ${demo.connectionId}`);
   } else {
     console.log(`Upstream: ${config.codatApiKey ? "Codat with an API key" : "CODAT_BASE_URL without an API key"}.`);
   }

@@ -3,7 +3,7 @@
  * REST client does for the same data — list calls with `query=id=a||id=b||…`, each query under Codat's
  * 2048-character limit, sent in parallel.
  */
-import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "../../src/simulator/data.js";
+import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "codat-simulator";
 import { getJson, HttpClient, postJson } from "../lib/http.js";
 import { graphqlSide, runPair } from "../lib/pair.js";
 import { MAX_PEAK_RSS_MB } from "./customers-page.js";

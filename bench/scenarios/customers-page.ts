@@ -2,7 +2,7 @@
  * (a) The first 20-customer page of the demo company: the README's `FirstPage` query through the gateway vs
  * `GET /companies/{id}/data/customers?page=1&pageSize=20` on the simulator.
  */
-import { DEMO_COMPANY_ID } from "../../src/simulator/data.js";
+import { DEMO_COMPANY_ID } from "codat-simulator";
 import { getJson, postJson } from "../lib/http.js";
 import { graphqlSide, runPair } from "../lib/pair.js";
 import { target, type Scenario } from "./types.js";

@@ -13,7 +13,7 @@
  */
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, LARGE_ATTACHMENT_CUSTOMER_ID, LARGE_ATTACHMENT_ID, LARGE_ATTACHMENT_SIZE } from "../../src/simulator/data.js";
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, LARGE_ATTACHMENT_CUSTOMER_ID, LARGE_ATTACHMENT_ID, LARGE_ATTACHMENT_SIZE } from "codat-simulator";
 import { HttpClient, postJson } from "../lib/http.js";
 import { BACKGROUND_WARNING_CORES, describeError } from "../lib/pair.js";
 import { BackgroundCpu, readCpuMs, readMemory, resetPeakRss, sampleRss } from "../lib/proc.js";

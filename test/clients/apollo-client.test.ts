@@ -5,7 +5,7 @@
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { relayStylePagination } from "@apollo/client/utilities";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "../../src/simulator/index.js";
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 

@@ -7,7 +7,7 @@ import { Client, fetchExchange, gql } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
 import { relayPagination } from "@urql/exchange-graphcache/extras";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_COMPANY_ID } from "../../src/simulator/index.js";
+import { DEMO_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 let stack: Stack;

@@ -12,7 +12,7 @@ import path from "node:path";
 import { parse } from "graphql";
 import { printSchema } from "../../src/schema.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "../../src/simulator/index.js";
+import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 const MISSING_CUSTOMER = "11111111-2222-4333-8444-555555555555";

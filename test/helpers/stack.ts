@@ -4,7 +4,7 @@
  */
 import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
-import { startSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
+import { startSimulator, type Simulator, type SimulatorOptions } from "codat-simulator";
 
 export interface GraphQLResult<T = Record<string, unknown>> {
   status: number;

@@ -16,7 +16,7 @@ import {
   attachmentBytes,
   attachmentSha256,
   type AttachmentRecord,
-} from "../../src/simulator/index.js";
+} from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 const SECRET = "test-signing-secret-0123456789abcdef";

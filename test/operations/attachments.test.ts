@@ -5,7 +5,7 @@ import {
   DEMO_CONNECTION_ID,
   SECOND_CONNECTION_ID,
   type AttachmentRecord,
-} from "../../src/simulator/index.js";
+} from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 interface AttachmentNode {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "../../src/simulator/index.js";
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 let stack: Stack;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, EMPTY_COMPANY_ID } from "../../src/simulator/index.js";
+import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, EMPTY_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 const UNKNOWN_COMPANY = "00000000-0000-4000-8000-000000000000";

@@ -1,6 +1,6 @@
 /** Relay Global Object Identification: every Node's id refetches it through node(id:), batched like the root fields. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ATTACHMENT_CUSTOMER_ID, DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "../../src/simulator/index.js";
+import { ATTACHMENT_CUSTOMER_ID, DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 let stack: Stack;

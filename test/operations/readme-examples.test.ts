@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Kind, parse, type OperationDefinitionNode } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_COMPANY_ID } from "../../src/simulator/index.js";
+import { DEMO_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 const README = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");

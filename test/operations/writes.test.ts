@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "../../src/simulator/index.js";
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
-import { componentRef, schemaErrors } from "../simulator/openapi.js";
+import { componentRef, schemaErrors } from "../helpers/openapi.js";
 
 const PUSH_FIELDS = /* GraphQL */ `
   pushOperationKey companyId connectionId dataType status statusCode requestedOnUtc completedOnUtc

@@ -11,7 +11,7 @@ import {
   DEMO_CONNECTION_ID,
   SECOND_COMPANY_ID,
   SECOND_CONNECTION_ID,
-} from "../../src/simulator/index.js";
+} from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import { toGlobalId } from "../../src/ids/global-id.js";
 import { bearer, codes, expectForbiddenAt, expectNoUpstream, graphqlBody, jwtEnv, mint, postRaw, request, type GraphQLBody } from "./support.js";

@@ -13,7 +13,7 @@ import {
   DEMO_CONNECTION_ID,
   SECOND_COMPANY_ID,
   SECOND_CONNECTION_ID,
-} from "../../src/simulator/index.js";
+} from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import {
   aliases,

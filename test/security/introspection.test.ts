@@ -5,7 +5,7 @@
 import { generate } from "@graphql-codegen/cli";
 import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_COMPANY_ID } from "../../src/simulator/index.js";
+import { DEMO_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 let stack: Stack;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createGateway } from "../../src/app.js";
 import { ConfigError, parseConfig } from "../../src/config.js";
-import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "../../src/simulator/index.js";
+import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import { codes, expectNoUpstream, graphqlBody, postRaw, request, type RawResponse } from "./support.js";
 

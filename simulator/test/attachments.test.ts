@@ -17,7 +17,7 @@ import {
   startSimulator,
   type AttachmentRecord,
   type Simulator,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 import { attachmentsPath, getJson } from "./helpers.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";

@@ -1,4 +1,4 @@
-import type { Simulator } from "../../src/simulator/index.js";
+import type { Simulator } from "../src/index.js";
 
 export interface JsonResponse<T = unknown> {
   status: number;

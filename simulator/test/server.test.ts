@@ -5,7 +5,7 @@ import {
   SECOND_COMPANY_ID,
   startSimulator,
   type Simulator,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 import { customersPath, getJson } from "./helpers.js";
 
 describe("requests, faults and auth", () => {

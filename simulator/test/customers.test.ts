@@ -9,7 +9,7 @@ import {
   SECOND_CUSTOMER_COUNT,
   startSimulator,
   type Simulator,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 import { customersPath, getJson } from "./helpers.js";
 
 let sim: Simulator;

@@ -10,7 +10,7 @@ import {
   canonicalJson,
   startSimulator,
   type Simulator,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 import { getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
 
 const create = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID);

@@ -9,7 +9,7 @@
  * Xero, QuickBooks Online and Sage Business Cloud Accounting); any other platform gets the spec's first example,
  * "Exact (Netherlands)".
  */
-import type { CodatPushOption } from "../codat/types.js";
+import type { CodatPushOption } from "../../src/codat/types.js";
 import type { CodatConnection } from "./store.js";
 
 const EXACT_NETHERLANDS: CodatPushOption = {

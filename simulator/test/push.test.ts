@@ -26,9 +26,9 @@ import {
   customerPushOption,
   startSimulator,
   type Simulator,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 import { customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
-import { SPEC_DIR } from "./openapi.js";
+import { SPEC_DIR } from "../../test/helpers/openapi.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 const createPath = (params: Record<string, string | number> = {}) => pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, params);

@@ -12,7 +12,7 @@ import {
   createDemoStore,
   type AttachmentRecord,
   type DatasetSchema,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 
 const schema: DatasetSchema = {
   fields: {

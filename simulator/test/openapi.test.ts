@@ -13,9 +13,9 @@ import {
   SECOND_CONNECTION_ID,
   startSimulator,
   type Simulator,
-} from "../../src/simulator/index.js";
+} from "../src/index.js";
 import { attachmentsPath, customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
-import { componentRef, convertNullable, responseRef, schemaErrors } from "./openapi.js";
+import { componentRef, convertNullable, responseRef, schemaErrors } from "../../test/helpers/openapi.js";
 
 const LIST = "/companies/{companyId}/data/customers";
 const SINGLE = "/companies/{companyId}/data/customers/{customerId}";
