@@ -22,7 +22,7 @@ npm ci --no-audit --no-fund --loglevel=error
 npm run build
 # The pinned Node 24 is a dev dependency: keep its binary before pruning (a production image has Node 24 itself).
 cp "$(node_modules/.bin/node -p process.execPath)" "$work/node"
-npm prune --omit=dev --no-audit --no-fund --loglevel=error
+npm prune --omit=dev --workspaces=false --include-workspace-root --no-audit --no-fund --loglevel=error
 for dev in typescript tsx vitest @graphql-codegen/cli openapi-typescript yaml node esbuild codat-simulator; do
   if [ -e "node_modules/$dev" ]; then echo "prod-recipe: dev dependency $dev is still installed" >&2; exit 1; fi
 done

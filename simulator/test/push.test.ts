@@ -1,7 +1,5 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import type {
   CodatCreateCustomerResponse,
   CodatCustomer,
@@ -28,7 +26,7 @@ import {
   type Simulator,
 } from "../src/index.js";
 import { customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
-import { SPEC_DIR } from "../../test/helpers/openapi.js";
+import { PUSH_OPTIONS_FILE, cutPushOptions, renderPushOptions } from "../scripts/cut-push-options.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 const createPath = (params: Record<string, string | number> = {}) => pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, params);
@@ -374,19 +372,12 @@ describe("create/update model (options/customers)", () => {
     await sim.close();
   });
 
-  function specExamples(): Record<string, { value: unknown }> {
-    const doc = parse(readFileSync(join(SPEC_DIR, "accounting-customers.yaml"), "utf8")) as {
-      paths: Record<string, { get: { responses: Record<string, { content: Record<string, { examples: Record<string, { value: unknown }> }> }> } }>;
-    };
-    const op = doc.paths["/companies/{companyId}/connections/{connectionId}/options/customers"];
-    return op?.get.responses["200"]?.content["application/json"]?.examples ?? {};
-  }
-
-  it("the embedded models are the spec's examples, verbatim", () => {
-    const examples = specExamples();
-    expect(Object.keys(examples)[0]).toBe(DEFAULT_PUSH_OPTION_EXAMPLE);
-    expect(Object.keys(CUSTOMER_PUSH_OPTIONS).length).toBeGreaterThanOrEqual(4);
-    for (const [name, option] of Object.entries(CUSTOMER_PUSH_OPTIONS)) expect(option).toEqual(examples[name]?.value);
+  it("the served models are the spec's examples, verbatim: push-options.json is a fresh cut of the spec", () => {
+    const fresh = cutPushOptions();
+    expect(readFileSync(PUSH_OPTIONS_FILE, "utf8")).toBe(renderPushOptions(fresh));
+    expect(Object.keys(fresh.examples)[0]).toBe(DEFAULT_PUSH_OPTION_EXAMPLE);
+    expect(Object.keys(CUSTOMER_PUSH_OPTIONS)).toEqual(Object.keys(fresh.examples));
+    for (const [name, option] of Object.entries(CUSTOMER_PUSH_OPTIONS)) expect(option).toEqual(fresh.examples[name]);
   });
 
   it("each connection gets the model of its platform; others the spec's first example", async () => {
