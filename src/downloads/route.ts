@@ -60,7 +60,7 @@ export function createDownloadRoute(options: DownloadRouteOptions): Route {
         sendJson(res, 401, { error: { code: ErrorCode.Unauthenticated, message: error.message } }, { "www-authenticate": 'Bearer realm="codat-gateway"' });
         return;
       }
-      const verdict = links.verify(params["token"] ?? "", { caller });
+      const verdict = await links.verify(params["token"] ?? "", { caller });
       if (!verdict.ok) {
         sendJson(res, 403, { error: { code: ErrorCode.Forbidden, reason: verdict.reason, message: REFUSALS[verdict.reason] } });
         return;

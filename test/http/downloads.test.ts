@@ -168,7 +168,7 @@ describe("GET /downloads/<token>", () => {
     expect([...byName.keys()].some((n) => /[^\x20-\x7e]/.test(n))).toBe(true);
     expect([...byName.keys()].some((n) => n.includes('"'))).toBe(true);
     for (const [name, r] of byName) {
-      const response = await fetch(signer.url(target(r)), { method: "HEAD" });
+      const response = await fetch(await signer.url(target(r)), { method: "HEAD" });
       expect(response.status, name).toBe(200);
       const header = response.headers.get("content-disposition") ?? "";
       expect(header, name).toMatch(/^[\x20-\x7e]+$/);
@@ -181,7 +181,7 @@ describe("GET /downloads/<token>", () => {
   });
 
   it("answers 404 for an attachment Codat does not have", async () => {
-    const token = signer.sign({ companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: ATTACHMENT_CUSTOMER_ID, attachmentId: "gone-1" });
+    const token = await signer.sign({ companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: ATTACHMENT_CUSTOMER_ID, attachmentId: "gone-1" });
     const response = await fetch(`${stack.origin}/downloads/${token}`);
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toContain("application/json");
@@ -210,7 +210,7 @@ describe("GET /downloads/<token>", () => {
 
 describe("link verification", () => {
   it("accepts a link from an equivalent signer, so the refusals below are about the token alone", async () => {
-    const response = await fetch(signer.url(target(record(ATTACHMENT_CUSTOMER_ID))), { method: "HEAD" });
+    const response = await fetch(await signer.url(target(record(ATTACHMENT_CUSTOMER_ID))), { method: "HEAD" });
     expect(response.status).toBe(200);
   });
 
@@ -219,18 +219,18 @@ describe("link verification", () => {
     const other = demoAttachments().find((a) => a.attachment.id !== r.attachment.id);
     if (!other) throw new Error("need two attachments");
     const good = new URL(await downloadUrl(r)).pathname.slice("/downloads/".length);
-    const [payload = "", mac = ""] = good.split(".");
+    const [header = "", payload = "", mac = ""] = good.split(".");
     const flip = (text: string, at: number) => `${text.slice(0, at)}${text[at] === "A" ? "B" : "A"}${text.slice(at + 1)}`;
-    const otherPayload = signer.sign(target(other)).split(".")[0];
+    const otherPayload = (await signer.sign(target(other))).split(".")[1] ?? "";
 
     const cases: [string, string, string][] = [
-      ["payload bit flipped", `${flip(payload, 10)}.${mac}`, "invalid"],
-      ["mac bit flipped", `${payload}.${flip(mac, 5)}`, "invalid"],
-      ["another attachment's payload with this link's signature", `${otherPayload}.${mac}`, "invalid"],
-      ["signed with another secret", new DownloadLinks({ secret: "another-secret-another-secret-1234", ttlSeconds: 60, baseUrl: () => "" }).sign(target(r)), "invalid"],
-      ["expired", signer.sign(target(r), Math.floor(Date.now() / 1000) - 1), "expired"],
+      ["payload bit flipped", `${header}.${flip(payload, 10)}.${mac}`, "invalid"],
+      ["mac bit flipped", `${header}.${payload}.${flip(mac, 5)}`, "invalid"],
+      ["another attachment's payload with this link's signature", `${header}.${otherPayload}.${mac}`, "invalid"],
+      ["signed with another secret", await new DownloadLinks({ secret: "another-secret-another-secret-1234", ttlSeconds: 60, baseUrl: () => "" }).sign(target(r)), "invalid"],
+      ["expired", await signer.sign(target(r), Math.floor(Date.now() / 1000) - 1), "expired"],
       ["truncated", good.slice(0, -3), "invalid"],
-      ["no signature", payload, "invalid"],
+      ["no signature", `${header}.${payload}`, "invalid"],
       ["garbage", "not-a-token", "invalid"],
       ["percent-escaped junk", "%2e%2e%2Fcompanies", "invalid"],
     ];
@@ -240,7 +240,7 @@ describe("link verification", () => {
       expect(response.headers.get("content-type"), label).toContain("application/json");
       expect(await response.json(), label).toMatchObject({ error: { code: "FORBIDDEN", reason, message: expect.stringMatching(/download link/i) } });
     }
-    const head = await fetch(`${stack.origin}/downloads/${payload}.${flip(mac, 5)}`, { method: "HEAD" });
+    const head = await fetch(`${stack.origin}/downloads/${header}.${payload}.${flip(mac, 5)}`, { method: "HEAD" });
     expect(head.status).toBe(403);
     expect(stack.upstream()).toHaveLength(0);
   });
@@ -248,16 +248,16 @@ describe("link verification", () => {
   it("expires a link after DOWNLOAD_LINK_TTL_SECONDS", async () => {
     let now = Date.now();
     const clocked = new DownloadLinks({ secret: SECRET, ttlSeconds: 300, baseUrl: () => stack.origin, now: () => now });
-    const token = clocked.sign(target(record(ATTACHMENT_CUSTOMER_ID)));
-    expect(clocked.verify(token).ok).toBe(true);
+    const token = await clocked.sign(target(record(ATTACHMENT_CUSTOMER_ID)));
+    expect((await clocked.verify(token)).ok).toBe(true);
     now += 299_000;
-    expect(clocked.verify(token).ok).toBe(true);
+    expect((await clocked.verify(token)).ok).toBe(true);
     now += 1_000;
-    expect(clocked.verify(token)).toEqual({ ok: false, reason: "expired" });
+    expect(await clocked.verify(token)).toEqual({ ok: false, reason: "expired" });
   });
 
   it("refuses other methods on the route", async () => {
-    const response = await fetch(signer.url(target(record(ATTACHMENT_CUSTOMER_ID))), { method: "POST" });
+    const response = await fetch(await signer.url(target(record(ATTACHMENT_CUSTOMER_ID))), { method: "POST" });
     expect(response.status).toBe(405);
     expect(stack.upstream()).toHaveLength(0);
   });
@@ -342,7 +342,7 @@ describe("PUBLIC_URL", () => {
     const proxied = await startStack({ env: { PUBLIC_URL: "https://files.example.test/gateway/", DOWNLOAD_LINK_TTL_SECONDS: "60" } });
     try {
       const url = await downloadUrl(record(ATTACHMENT_CUSTOMER_ID), proxied);
-      expect(url).toMatch(/^https:\/\/files\.example\.test\/gateway\/downloads\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(url).toMatch(/^https:\/\/files\.example\.test\/gateway\/downloads\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
       // What the proxy would forward after stripping its prefix.
       const path = new URL(url).pathname.replace(/^\/gateway/, "");
       const response = await fetch(`${proxied.origin}${path}`, { method: "HEAD" });

@@ -78,7 +78,7 @@ describe("Customer.attachments", () => {
     const list = result.data?.customer.attachments ?? [];
     expect(list.map(({ downloadUrl: _url, ...rest }) => rest)).toEqual(want.map(expected));
     for (const attachment of list) {
-      expect(attachment.downloadUrl).toMatch(new RegExp(`^${stack.origin}/downloads/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
+      expect(attachment.downloadUrl).toMatch(new RegExp(`^${stack.origin}/downloads/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
     }
     expect(new Set(list.map((a) => a.downloadUrl)).size).toBe(list.length);
     expect(attachmentCalls().map((r) => r.rawUrl)).toEqual([

@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config.js";
 import { contentDisposition, safeContentType } from "../../src/downloads/headers.js";
@@ -15,39 +17,79 @@ const TARGET = {
 };
 
 describe("download tokens", () => {
-  it("round-trips every field exactly, UUIDs compactly and other ids as given", () => {
+  it("round-trips every field exactly, ids as given", async () => {
     const signer = links();
     for (const target of [
       TARGET,
       { ...TARGET, customerId: "legacy cust {0042}", attachmentId: "ATT:1+2 é", name: 'Contract "final"\r\nv2.docx' },
       { ...TARGET, companyId: TARGET.companyId.toUpperCase(), name: null, caller: "user-1" },
     ]) {
-      const verdict = signer.verify(signer.sign(target), { caller: "user-1" });
+      const verdict = await signer.verify(await signer.sign(target), { caller: "user-1" });
       const { name, ...rest } = target;
       expect(verdict).toEqual({ ok: true, grant: { ...rest, ...(name ? { name } : {}), expiresAt: 1_700_000_300 } });
     }
   });
 
-  it("keeps a typical link short and URL-safe", () => {
-    const url = links().url(TARGET);
-    expect(url).toMatch(/^https:\/\/gw\.example\/downloads\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
-    expect(url.length).toBeLessThan(256);
+  it("is a standard HS256 JWS with the documented claims, in a URL-safe link", async () => {
+    const url = await links().url({ ...TARGET, caller: "user-1" });
+    expect(url).toMatch(/^https:\/\/gw\.example\/downloads\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    expect(url.length).toBeLessThan(512);
+    const token = url.slice("https://gw.example/downloads/".length);
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "codat-gateway-download+jwt" });
+    expect(decodeJwt(token)).toEqual({
+      aud: "codat-gateway/download",
+      exp: 1_700_000_300,
+      sub: "user-1",
+      cmp: TARGET.companyId,
+      con: TARGET.connectionId,
+      cus: TARGET.customerId,
+      att: TARGET.attachmentId,
+      nam: TARGET.name,
+    });
   });
 
-  it("refuses non-canonical encodings of a valid token", () => {
+  it("refuses altered, re-encoded, re-typed and other-secret tokens", async () => {
     const signer = links();
-    const token = signer.sign(TARGET);
-    const [payload = "", mac = ""] = token.split(".");
-    expect(signer.verify(`${payload}=.${mac}`).ok).toBe(false);
-    expect(signer.verify(`${payload}.${mac}.x`).ok).toBe(false);
+    const token = await signer.sign(TARGET);
+    const [header = "", payload = "", mac = ""] = token.split(".");
+    const claims = decodeJwt(token);
+    const reencoded = Buffer.from(JSON.stringify({ ...claims, att: "another-attachment" })).toString("base64url");
+    const key = createHmac("sha256", SECRET).update("codat-gateway/download-links/v1").digest();
+    const otherSecret = new DownloadLinks({ secret: "another-secret-another-secret-1234", ttlSeconds: 300, baseUrl: () => "", now: () => 1_700_000_000_000 });
+    for (const bad of [
+      `${header}.${reencoded}.${mac}`,
+      `${header}.${payload}=.${mac}`,
+      `${header}.${payload}.${mac}.x`,
+      `${header}.${payload}`,
+      await otherSecret.sign(TARGET),
+      // Right key, but not a download token: another typ or audience, or no expiry.
+      await new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256" }).sign(key),
+      await new SignJWT({ ...claims, aud: "elsewhere" }).setProtectedHeader({ alg: "HS256", typ: "codat-gateway-download+jwt" }).sign(key),
+      await new SignJWT({ ...claims, exp: undefined }).setProtectedHeader({ alg: "HS256", typ: "codat-gateway-download+jwt" }).sign(key),
+      // Right key and type, a claim missing.
+      await new SignJWT({ ...claims, att: undefined }).setProtectedHeader({ alg: "HS256", typ: "codat-gateway-download+jwt" }).sign(key),
+    ]) {
+      expect(await signer.verify(bad)).toEqual({ ok: false, reason: "invalid" });
+    }
+    expect((await signer.verify(token)).ok).toBe(true);
   });
 
-  it("binds a caller: another authenticated caller is refused, an unauthenticated plain link is served", () => {
+  it("expires on the injected clock", async () => {
+    let now = 1_700_000_000_000;
+    const signer = links(() => now);
+    const token = await signer.sign(TARGET);
+    now += 299_000;
+    expect((await signer.verify(token)).ok).toBe(true);
+    now += 1_000;
+    expect(await signer.verify(token)).toEqual({ ok: false, reason: "expired" });
+  });
+
+  it("binds a caller: another authenticated caller is refused, an unauthenticated plain link is served", async () => {
     const signer = links();
-    const token = signer.sign({ ...TARGET, caller: "alice" });
-    expect(signer.verify(token, { caller: "alice" }).ok).toBe(true);
-    expect(signer.verify(token, { caller: "bob" })).toEqual({ ok: false, reason: "wrong_caller" });
-    expect(signer.verify(token).ok).toBe(true);
+    const token = await signer.sign({ ...TARGET, caller: "alice" });
+    expect((await signer.verify(token, { caller: "alice" })).ok).toBe(true);
+    expect(await signer.verify(token, { caller: "bob" })).toEqual({ ok: false, reason: "wrong_caller" });
+    expect((await signer.verify(token)).ok).toBe(true);
   });
 
   it("shortens long names to the byte budget, keeping the extension and whole characters", () => {
