@@ -21,7 +21,7 @@ import { Cors } from "./http/cors.js";
 import { createHttpServer } from "./http/server.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { buildSchema } from "./schema.js";
-import { operationLimitsPlugin } from "./security/limits.js";
+import { limitRejection, operationCostPlugin, operationShapeRules } from "./security/limits.js";
 
 export interface Gateway {
   readonly httpServer: Server;
@@ -107,11 +107,12 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
     parseOptions: { maxTokens: config.limits.maxTokens },
-    formatError: (formatted, error) => maskError(formatted, error, { includeStacktrace }),
+    validationRules: operationShapeRules(config.limits),
+    formatError: (formatted, error) => maskError(limitRejection(formatted, error), error, { includeStacktrace }),
     plugins: [
       // Federated traces for a router that asks for them (installed explicitly, which also keeps startup quiet).
       ApolloServerPluginInlineTrace(),
-      operationLimitsPlugin(config.limits),
+      operationCostPlugin(config.limits),
       // The schema sets no cache hints; the plugin would still run a hook on every field of every response.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({

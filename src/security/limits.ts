@@ -1,28 +1,32 @@
 /**
- * Operation limits, checked after parsing and validation and before execution (so a rejected operation costs
- * no upstream call): depth, aliases, directives and a cost that grows with list sizes. Token count is limited by
- * the parser itself (Apollo's `parseOptions.maxTokens`), body size by the HTTP layer.
+ * Operation limits, checked before execution (so a rejected operation costs no upstream call).
  *
- * Cost: 1 per field; a list field's selection counts once per item it can return — its `first`/`last` argument
- * (Relay connections; the default page size when neither is given), the number of `representations` for
- * `_entities`, and LIST_FACTOR for other lists (addresses, contacts, attachments…). A connection's size counts
- * its items once: its `edges`/`nodes` lists do not multiply again. So
- * `customers(first: 500) { edges { node { contacts { phone { number } } } } }` costs about 500 × 5 × 5.
+ * Depth, aliases and directives are graphql-armor's validation rules (`@escape.tech/graphql-armor-max-*`),
+ * run by Apollo with the rest of validation, so they are checked once per distinct document (Apollo caches
+ * validated documents). Depth ignores introspection (armor's `ignoreIntrospection`: graphql-js's own
+ * `getIntrospectionQuery()` is nested 15 deep, and Sandbox, codegen and IDEs must load the schema under the
+ * defaults); graphql-js's `MaxIntrospectionDepthRule` (in the specified rules Apollo runs) already refuses the
+ * recursive `fields { type { fields … } }` shapes that make introspection expensive, and the token limit bounds
+ * the rest. All three rules measure each fragment once, so a "fragment bomb" is measured in linear time.
  *
- * Introspection (`__schema`, `__type`) is exempt from the operation's depth, alias and cost limits below it
- * (its depth has a bound of its own, MAX_INTROSPECTION_DEPTH), the way
- * graphql-armor's `ignoreIntrospection` does: graphql-js's own `getIntrospectionQuery()` is nested 15 deep (its
- * `ofType` chain), and Sandbox, codegen and IDEs must load the schema under the defaults. It is no bypass: only the
- * introspection subtree is exempt (the rest of an operation that also selects `__schema` is measured as usual),
- * an alias on an introspection field still counts, the subtree can only reach the schema (never Codat), and
- * graphql-js's `MaxIntrospectionDepthRule` (in the specified validation rules Apollo runs) already refuses the
- * recursive `fields { type { fields … } }` shapes that make introspection expensive.
+ * Tokens are limited by graphql-js's parser itself (Apollo's `parseOptions.maxTokens`): the same limit armor's
+ * max-tokens enforces, without its second parse of every new document.
  *
- * Fragments are measured once each and reused at every spread (cost is linear in the multiplier), so a
- * "fragment bomb" — fragments spreading each other twice, 2^n expansions from a tiny document — is measured in
- * linear time and rejected for what it would expand to.
+ * Cost is ours, per request (it depends on variables), because armor's cost-limit prices a field by its depth
+ * and cannot multiply by a list's size: 1 per field; a list field's selection counts once per item it can
+ * return — its `first`/`last` argument (Relay connections; the default page size when neither is given), the
+ * number of `representations` for `_entities`, and LIST_FACTOR for other lists (addresses, contacts,
+ * attachments…). A connection's size counts its items once: its `edges`/`nodes` lists do not multiply again.
+ * So `customers(first: 500) { edges { node { contacts { phone { number } } } } }` costs about 500 × 5 × 5.
+ * Introspection costs 1 per root field. Fragments are priced once per type and reused at every spread.
+ *
+ * Every rejection is an HTTP 400 with code BAD_USER_INPUT (`limitRejection` gives armor's rejections that code
+ * rather than Apollo's generic GRAPHQL_VALIDATION_FAILED).
  */
 import type { ApolloServerPlugin } from "@apollo/server";
+import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
+import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import {
   GraphQLError,
   Kind,
@@ -37,9 +41,12 @@ import {
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLField,
+  type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
 } from "graphql";
 import { ErrorCode } from "../errors.js";
 import { DEFAULT_PAGE_SIZE } from "../pagination/connection.js";
@@ -51,34 +58,45 @@ export interface OperationLimits {
   maxCost: number;
 }
 
-/** Root fields whose subtrees read only the schema (see the module comment). */
+/** Root fields whose subtrees read only the schema: priced 1 each. */
 const INTROSPECTION_FIELDS = new Set(["__schema", "__type"]);
-
-/**
- * Depth bound of an introspection subtree: graphql-js's `getIntrospectionQuery()` needs 14 below `__schema`, the
- * clients that unroll `ofType` further (Apollo's, GraphiQL's) stay within 20. Deeper is never a real client.
- */
-export const MAX_INTROSPECTION_DEPTH = 20;
 
 /** Assumed length of a list field that has no size argument. */
 export const LIST_FACTOR = 5;
 
-interface Shape {
-  /** Levels of fields below (and including) this selection set. */
-  depth: number;
-  aliases: number;
-  directives: number;
+/** A request refused by an operation limit (an HTTP 400 with code BAD_USER_INPUT). */
+export class OperationLimitError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } } });
+    this.name = "OperationLimitError";
+  }
 }
 
-function limitError(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput, http: { status: 400 } } });
+/** Armor's rules report through this (rather than throw), so validation goes on and reports every problem. */
+function reportLimit(context: ValidationContext | null, error: GraphQLError): void {
+  context?.reportError(new OperationLimitError(error.message.replace(/^Syntax Error: /, "")));
 }
 
-class Measurer {
-  /** The deepest introspection subtree seen by shape(), counted from its `__schema`/`__type` field. */
-  introspectionDepth = 0;
+/** graphql-armor's depth, alias and directive rules, for Apollo's `validationRules`. */
+export function operationShapeRules(limits: OperationLimits): ValidationRule[] {
+  const rejection = { propagateOnRejection: false, onReject: [reportLimit], exposeLimits: true };
+  return [
+    // Depth counts fields: fragments and inline fragments add no level of their own.
+    maxDepthRule({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...rejection }),
+    // No allow-list: armor lets aliases of `__typename` through by default, and they cost as much as any other.
+    maxAliasesRule({ n: limits.maxAliases, allowList: [], ...rejection }),
+    maxDirectivesRule({ n: limits.maxDirectives, ...rejection }),
+  ];
+}
+
+/** For formatError: Apollo reports a validation rule's error as GRAPHQL_VALIDATION_FAILED; a limit is BAD_USER_INPUT. */
+export function limitRejection(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  if (!(error instanceof GraphQLError) || !(error.originalError instanceof OperationLimitError)) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BadUserInput } };
+}
+
+class CostMeter {
   readonly #fragments = new Map<string, FragmentDefinitionNode>();
-  readonly #shapes = new Map<string, Shape>();
   readonly #costs = new Map<string, number>();
 
   constructor(
@@ -89,46 +107,6 @@ class Measurer {
     for (const definition of document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.#fragments.set(definition.name.value, definition);
     }
-  }
-
-  shape(selectionSet: SelectionSetNode): Shape {
-    let depth = 0;
-    let aliases = 0;
-    let directives = 0;
-    for (const selection of selectionSet.selections) {
-      directives += selection.directives?.length ?? 0;
-      let inner: Shape | undefined;
-      if (selection.kind === Kind.FIELD) {
-        if (selection.alias) aliases++;
-        const below = selection.selectionSet ? this.shape(selection.selectionSet) : undefined;
-        if (INTROSPECTION_FIELDS.has(selection.name.value)) {
-          // Measured against its own, wider bound; its depth and aliases do not count towards the operation's.
-          this.introspectionDepth = Math.max(this.introspectionDepth, 1 + (below?.depth ?? 0));
-          inner = { depth: 1, aliases: 0, directives: below?.directives ?? 0 };
-        } else {
-          inner = { depth: 1 + (below?.depth ?? 0), aliases: below?.aliases ?? 0, directives: below?.directives ?? 0 };
-        }
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        inner = this.shape(selection.selectionSet);
-      } else {
-        inner = this.#fragmentShape(selection.name.value);
-      }
-      depth = Math.max(depth, inner.depth);
-      aliases += inner.aliases;
-      directives += inner.directives;
-    }
-    return { depth, aliases, directives };
-  }
-
-  #fragmentShape(name: string): Shape {
-    const known = this.#shapes.get(name);
-    if (known) return known;
-    // Validation rejects fragment cycles before this runs; the placeholder only guards this walk.
-    this.#shapes.set(name, { depth: 0, aliases: 0, directives: 0 });
-    const fragment = this.#fragments.get(name);
-    const shape = fragment ? this.shape(fragment.selectionSet) : { depth: 0, aliases: 0, directives: 0 };
-    this.#shapes.set(name, shape);
-    return shape;
   }
 
   /** The cost of a selection set at multiplier 1 (multiply by the parent's list sizes). */
@@ -207,41 +185,30 @@ export function operationCost(
       : operation.operation === "subscription"
         ? schema.getSubscriptionType()
         : schema.getQueryType();
-  return root ? new Measurer(schema, document, variables).cost(operation.selectionSet, root) : 0;
+  return root ? new CostMeter(schema, document, variables).cost(operation.selectionSet, root) : 0;
 }
 
-export function checkOperation(
+/** The cost check (depth, aliases and directives are validation rules: `operationShapeRules`). */
+export function checkOperationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
-  limits: OperationLimits,
-): GraphQLError | undefined {
-  const measurer = new Measurer(schema, document, variables);
-  const { depth, aliases, directives } = measurer.shape(operation.selectionSet);
-  const allDirectives = directives + (operation.directives?.length ?? 0);
-  if (depth > limits.maxDepth) return limitError(`The operation is nested ${depth} levels deep; the limit is ${limits.maxDepth}.`);
-  if (measurer.introspectionDepth > MAX_INTROSPECTION_DEPTH) {
-    return limitError(`The introspection is nested ${measurer.introspectionDepth} levels deep; the limit is ${MAX_INTROSPECTION_DEPTH}.`);
-  }
-  if (aliases > limits.maxAliases) return limitError(`The operation uses ${aliases} aliases; the limit is ${limits.maxAliases}.`);
-  if (allDirectives > limits.maxDirectives) {
-    return limitError(`The operation uses ${allDirectives} directives; the limit is ${limits.maxDirectives}.`);
-  }
+  limits: Pick<OperationLimits, "maxCost">,
+): OperationLimitError | undefined {
   const total = operationCost(schema, document, operation, variables);
-  if (total > limits.maxCost) {
-    return limitError(`The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`);
-  }
-  return undefined;
+  if (total <= limits.maxCost) return undefined;
+  return new OperationLimitError(`The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`);
 }
 
-export function operationLimitsPlugin(limits: OperationLimits): ApolloServerPlugin {
+/** The per-request cost check, after validation (so after the shape rules) and before execution. */
+export function operationCostPlugin(limits: Pick<OperationLimits, "maxCost">): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return;
-          const error = checkOperation(schema, document, operation, request.variables ?? {}, limits);
+          const error = checkOperationCost(schema, document, operation, request.variables ?? {}, limits);
           if (error) throw error;
         },
       };
