@@ -22,6 +22,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface UpstreamInfo {
   status?: number;
   correlationId?: string;
+  /** The JSON pointer of the first field of a malformed answer (never its value). */
+  field?: string;
 }
 
 export interface GatewayErrorOptions {

@@ -2,7 +2,7 @@
  * The gateway's only way to Codat. One ky instance carries the base URL, the Basic credentials, the
  * per-attempt timeout and the retry limit; each call adds its deadline, its company slot and its retry plan
  * (see call.ts and retry.ts). Every id is validated before a URL is built (paths.ts), every failure leaves as a
- * coded GraphQLError (errors.ts), and every body is shape-checked before it is returned as a DTO (shapes.ts).
+ * coded GraphQLError (errors.ts), and every body is validated against its OpenAPI schema before it is returned as a DTO (validate.ts).
  */
 import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
@@ -15,24 +15,26 @@ import { contentCodings, decodedBody, takeNodeBody } from "./node-transport.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
 import {
-  isAttachment,
-  isAttachments,
-  isCreateCustomerResponse,
-  isCustomer,
-  isCustomersPage,
-  isPushOperation,
-  isConnectionsPage,
-  isPushOperationsPage,
-  isPushOption,
-  isUpdateCustomerResponse,
-  type Guard,
-} from "./shapes.js";
+  firstProblem,
+  validAttachment,
+  validAttachments,
+  validConnectionsPage,
+  validCreateCustomerResponse,
+  validCustomer,
+  validCustomersPage,
+  validPushOperation,
+  validPushOperationsPage,
+  validPushOption,
+  validUpdateCustomerResponse,
+  type ResponseValidator,
+} from "./validate.js";
 import type {
   CodatConnectionsPage,
-  CodatAttachment,
+  CodatAttachmentRecord,
   CodatAttachments,
   CodatCreateCustomerResponse,
   CodatCustomer,
+  CodatCustomerRecord,
   CodatCustomersPage,
   CodatPushOperation,
   CodatPushOperationsPage,
@@ -167,14 +169,14 @@ export class CodatClient {
   /** GET /companies/{companyId}/data/customers */
   async listCustomers(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatCustomersPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/data/customers`;
-    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, isCustomersPage);
+    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validCustomersPage);
   }
 
   /** GET /companies/{companyId}/data/customers/{customerId} — resolves null on 404 */
-  async getCustomer(companyId: string, customerId: string, options: CallOptions = {}): Promise<CodatCustomer | null> {
+  async getCustomer(companyId: string, customerId: string, options: CallOptions = {}): Promise<CodatCustomerRecord | null> {
     const company = uuidSegment(companyId, "companyId");
     const path = `companies/${company}/data/customers/${opaqueSegment(customerId, "customerId")}`;
-    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isCustomer);
+    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validCustomer);
   }
 
   /** GET /companies/{companyId}/push */
@@ -184,7 +186,7 @@ export class CodatClient {
     options: CallOptions = {},
   ): Promise<CodatPushOperationsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/push`;
-    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, isPushOperationsPage);
+    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validPushOperationsPage);
   }
 
   /** GET /companies/{companyId}/push/{pushOperationKey} — resolves null on 404 */
@@ -195,13 +197,13 @@ export class CodatClient {
   ): Promise<CodatPushOperation | null> {
     const company = uuidSegment(companyId, "companyId");
     const path = `companies/${company}/push/${uuidSegment(pushOperationKey, "pushOperationKey")}`;
-    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isPushOperation);
+    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validPushOperation);
   }
 
   /** GET /companies/{companyId}/connections (Platform API; paged like the data lists) */
   async listConnections(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatConnectionsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/connections`;
-    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, isConnectionsPage);
+    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validConnectionsPage);
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/options/customers */
@@ -211,7 +213,7 @@ export class CodatClient {
     options: CallOptions = {},
   ): Promise<CodatPushOption> {
     const path = `${connectionPath(companyId, connectionId)}/options/customers`;
-    return this.#json({ method: "GET", companyId, path, ...options }, isPushOption);
+    return this.#json({ method: "GET", companyId, path, ...options }, validPushOption);
   }
 
   /** POST /companies/{companyId}/connections/{connectionId}/push/customers */
@@ -234,7 +236,7 @@ export class CodatClient {
     const headers = { "idempotency-key": params.idempotencyKey };
     return this.#json(
       { method: "POST", companyId, path, searchParams, headers, json: customer, ...options },
-      isCreateCustomerResponse,
+      validCreateCustomerResponse,
     );
   }
 
@@ -255,7 +257,7 @@ export class CodatClient {
     };
     return this.#json(
       { method: "PUT", companyId, path, searchParams, json: customer, ...options },
-      isUpdateCustomerResponse,
+      validUpdateCustomerResponse,
     );
   }
 
@@ -267,7 +269,7 @@ export class CodatClient {
     options: CallOptions = {},
   ): Promise<CodatAttachments> {
     const path = attachmentsPath(companyId, connectionId, customerId);
-    return this.#json({ method: "GET", companyId, path, ...options }, isAttachments);
+    return this.#json({ method: "GET", companyId, path, ...options }, validAttachments);
   }
 
   /** GET .../connections/{connectionId}/data/customers/{customerId}/attachments/{attachmentId} — null on 404 */
@@ -277,9 +279,9 @@ export class CodatClient {
     customerId: string,
     attachmentId: string,
     options: CallOptions = {},
-  ): Promise<CodatAttachment | null> {
+  ): Promise<CodatAttachmentRecord | null> {
     const path = attachmentPath(companyId, connectionId, customerId, attachmentId);
-    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, isAttachment);
+    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validAttachment);
   }
 
   /** GET (or HEAD) .../data/customers/{customerId}/attachments/{attachmentId}/download — streams the bytes */
@@ -315,14 +317,14 @@ export class CodatClient {
     return download;
   }
 
-  async #json<T>(spec: RequestSpec, guard: Guard<T>): Promise<T> {
-    return parseJson(await this.#send(spec, "json"), guard);
+  async #json<T>(spec: RequestSpec, validator: ResponseValidator<T>): Promise<T> {
+    return parseJson(await this.#send(spec, "json"), validator);
   }
 
   /** For lookups where "not there" is an answer, not an error. */
-  async #jsonOrNull<T>(spec: RequestSpec, guard: Guard<T>): Promise<T | null> {
+  async #jsonOrNull<T>(spec: RequestSpec, validator: ResponseValidator<T>): Promise<T | null> {
     const response = await this.#send(spec, "json", { nullOn404: true });
-    return response === null ? null : parseJson(response, guard);
+    return response === null ? null : parseJson(response, validator);
   }
 
   #send(spec: RequestSpec, transport: Transport): Promise<Response>;
@@ -353,14 +355,14 @@ export class CodatClient {
 }
 
 /** Reads a fully buffered JSON answer; anything unparsable or of the wrong shape is UPSTREAM_ERROR, never retried. */
-async function parseJson<T>(response: Response, guard: Guard<T>): Promise<T> {
+async function parseJson<T>(response: Response, validator: ResponseValidator<T>): Promise<T> {
   let value: unknown;
   try {
     value = JSON.parse(await response.text());
   } catch {
     throw malformedResponse(response.status);
   }
-  if (!guard(value)) throw malformedResponse(response.status);
+  if (!validator(value)) throw malformedResponse(response.status, firstProblem(validator));
   return value;
 }
 

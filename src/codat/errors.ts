@@ -69,10 +69,11 @@ export function upstreamUnavailable(): GraphQLError {
   return gatewayError(ErrorCode.UpstreamUnavailable, MESSAGES[ErrorCode.UpstreamUnavailable]);
 }
 
-/** A 2xx answer whose body was not the JSON shape the endpoint documents. */
-export function malformedResponse(status: number): GraphQLError {
-  return gatewayError(ErrorCode.UpstreamError, "Codat returned a response the gateway could not read", {
-    upstream: { status },
+/** A 2xx answer whose body was not JSON, or not the shape the endpoint documents (`field` names the first fault). */
+export function malformedResponse(status: number, fault?: { field: string; problem: string }): GraphQLError {
+  if (!fault) return gatewayError(ErrorCode.UpstreamError, "Codat returned a response the gateway could not read", { upstream: { status } });
+  return gatewayError(ErrorCode.UpstreamError, `Codat returned a malformed response: ${fault.field} ${fault.problem}`, {
+    upstream: { status, field: fault.field },
   });
 }
 

@@ -16,7 +16,9 @@ export type CodatConnection = P["Connection"];
 export type CodatConnectionsPage = P["Connections"];
 
 export type CodatCustomer = A["Customer"];
-export type CodatCustomersPage = A["Customers"];
+/** A customer as the gateway reads it: validated to carry its id (src/codat/validate.ts), which the spec leaves optional. */
+export type CodatCustomerRecord = CodatCustomer & { id: string };
+export type CodatCustomersPage = Omit<A["Customers"], "results"> & { results: CodatCustomerRecord[] };
 export type CodatAddress = A["CompanyDatasetAddresses"];
 export type CodatAddressType = A["CompanyDatasetAddressesAddressType"];
 export type CodatContact = A["CustomerContact"];
@@ -27,7 +29,9 @@ export type CodatPagingInfo = A["PagingInfo"];
 
 export type CodatPushOption = A["PushOption"];
 export type CodatAttachment = A["Attachment"];
-export type CodatAttachments = A["AttachmentsDataset"];
+/** An attachment as the gateway reads it: validated to carry its id, like CodatCustomerRecord. */
+export type CodatAttachmentRecord = CodatAttachment & { id: string };
+export type CodatAttachments = Omit<A["AttachmentsDataset"], "attachments"> & { attachments?: CodatAttachmentRecord[] | null };
 
 export type CodatPushOperation = E["PushOperation"];
 export type CodatPushOperationsPage = E["PushOperations"];

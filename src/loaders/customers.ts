@@ -10,7 +10,7 @@ import DataLoader from "dataloader";
 import { asError } from "./miss.js";
 import type { CodatApi } from "../auth/scoped-client.js";
 import { opaqueSegment, uuidSegment } from "../codat/paths.js";
-import type { CodatCustomer } from "../codat/types.js";
+import type { CodatCustomerRecord } from "../codat/types.js";
 import { toCustomer, type Customer } from "../models/index.js";
 
 export interface CustomerKey {
@@ -81,7 +81,7 @@ export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, 
           calls.push(
             client.listCustomers(companyId, { page: 1, pageSize: chunk.ids.length, query: chunk.query }).then(
               (page) => {
-                const byId = new Map<string, CodatCustomer>();
+                const byId = new Map<string, CodatCustomerRecord>();
                 for (const dto of page.results ?? []) if (dto.id !== undefined) byId.set(dto.id, dto);
                 settle(companyId, chunk.ids, (id) => {
                   const dto = byId.get(id);

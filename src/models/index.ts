@@ -5,9 +5,9 @@
  */
 import type {
   CodatAddress,
-  CodatAttachment,
+  CodatAttachmentRecord,
   CodatContact,
-  CodatCustomer,
+  CodatCustomerRecord,
   CodatPhoneNumber,
   CodatPushChange,
   CodatPushOperation,
@@ -20,7 +20,7 @@ import type {
   CodatPushValidationItem,
 } from "../codat/types.js";
 
-export type Customer = CodatCustomer & { companyId: string };
+export type Customer = CodatCustomerRecord & { companyId: string };
 export type PushOperation = CodatPushOperation;
 export type PushValidation = CodatPushValidation;
 export type PushValidationItem = CodatPushValidationItem;
@@ -42,7 +42,7 @@ export interface CustomerPushPayload {
 export type Contact = CodatContact;
 export type DataConnection = CodatConnection & { companyId: string };
 /** An attachment DTO plus where it lives, which the DTO does not say and the download link needs. */
-export type Attachment = CodatAttachment & { companyId: string; connectionId: string; customerId: string };
+export type Attachment = CodatAttachmentRecord & { companyId: string; connectionId: string; customerId: string };
 export type Address = CodatAddress;
 export type PhoneNumber = CodatPhoneNumber;
 
@@ -66,11 +66,11 @@ export interface Connection<T> {
 }
 
 /** Adds the owning company to customer DTOs, which Codat returns without it. */
-export function toCustomer(companyId: string, dto: CodatCustomer): Customer {
+export function toCustomer(companyId: string, dto: CodatCustomerRecord): Customer {
   return { ...dto, companyId };
 }
 
 /** Adds the owning company, connection and customer to an attachment DTO. */
-export function toAttachment(owner: { companyId: string; connectionId: string; customerId: string }, dto: CodatAttachment): Attachment {
+export function toAttachment(owner: { companyId: string; connectionId: string; customerId: string }, dto: CodatAttachmentRecord): Attachment {
   return { ...dto, companyId: owner.companyId, connectionId: owner.connectionId, customerId: owner.customerId };
 }

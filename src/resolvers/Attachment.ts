@@ -8,9 +8,9 @@ export const Attachment: AttachmentResolvers = {
       companyId: attachment.companyId,
       connectionId: attachment.connectionId,
       customerId: attachment.customerId,
-      attachmentId: attachment.id ?? "",
+      attachmentId: attachment.id,
     }),
-  attachmentId: (attachment) => attachment.id ?? "",
+  attachmentId: (attachment) => attachment.id,
   // Minted per query, so the link's lifetime starts when the client asks for it.
   downloadUrl: (attachment, _args, { downloads, caller }) =>
     downloads.url({
@@ -18,7 +18,7 @@ export const Attachment: AttachmentResolvers = {
       companyId: attachment.companyId,
       connectionId: attachment.connectionId,
       customerId: attachment.customerId,
-      attachmentId: attachment.id ?? "",
+      attachmentId: attachment.id,
       name: attachment.name,
     }),
 };

@@ -15,13 +15,13 @@ export const Customer: CustomerResolvers = {
     const key = "customerId" in reference ? { companyId: reference.companyId, id: reference.customerId } : customerKey(reference.id);
     return loaders.customer.load(key);
   },
-  id: (customer) => toGlobalId({ type: "Customer", companyId: customer.companyId, customerId: customer.id ?? "" }),
-  customerId: (customer) => customer.id ?? "",
+  id: (customer) => toGlobalId({ type: "Customer", companyId: customer.companyId, customerId: customer.id }),
+  customerId: (customer) => customer.id,
   status: (customer) => toCustomerStatus(customer.status),
   addresses: (customer) => customer.addresses ?? [],
   contacts: (customer) => customer.contacts ?? [],
   isDeleted: (customer) => customer.metadata?.isDeleted ?? null,
   supplementalData: (customer) => customer.supplementalData ?? null,
   attachments: (customer, { connectionId }, { loaders }) =>
-    loaders.customerAttachments.load({ companyId: customer.companyId, connectionId, customerId: customer.id ?? "" }),
+    loaders.customerAttachments.load({ companyId: customer.companyId, connectionId, customerId: customer.id }),
 };

@@ -104,7 +104,7 @@ describe("request shape", () => {
   });
 
   it("keeps a path prefix of the base URL, with or without a trailing slash", async () => {
-    fake.always((_request, response) => sendJson(response, 200, { id: "c1" }));
+    fake.always((_request, response) => sendJson(response, 200, { id: "c1", status: "Active" }));
     await client({ baseUrl: `${fake.origin}/codat/v1` }).getCustomer(COMPANY, "c1");
     await client({ baseUrl: `${fake.origin}/codat/v1/` }).getCustomer(COMPANY, "c1");
     expect(fake.received.map((r) => r.path)).toEqual([
@@ -114,7 +114,7 @@ describe("request shape", () => {
   });
 
   it("percent-encodes opaque ids as one segment", async () => {
-    fake.always((_request, response) => sendJson(response, 200, { id: "x" }));
+    fake.always((_request, response) => sendJson(response, 200, { id: "x", status: "Active" }));
     await client().getCustomer(COMPANY, "ACME Ltd+Co:1 ü");
     expect(fake.received[0]?.path).toBe(`/companies/${COMPANY}/data/customers/ACME%20Ltd%2BCo%3A1%20%C3%BC`);
   });
@@ -281,5 +281,28 @@ describe("response shape checks", () => {
     const error = await rejection(client().listCustomers(COMPANY, { page: 1, pageSize: 1 }));
     expect(JSON.parse(JSON.stringify(error))).toMatchObject({ extensions: { code: "UPSTREAM_ERROR", upstream: { status: 200 } } });
     expect(fake.received).toHaveLength(1);
+  });
+
+  const page = (record: Record<string, unknown>) => ({ ...customersPage(0), results: [{ id: "c1", status: "Active" }, record], totalResults: 2 });
+  it.each([
+    ["a customer without an id", page({ status: "Active", customerName: "No id" }), "/results/1/id", "is missing"],
+    ["a customer with an empty id", page({ id: "", status: "Active" }), "/results/1/id", "must NOT have fewer than 1 characters"],
+    ["a customer with a numeric name", page({ id: "c2", status: "Active", customerName: 42 }), "/results/1/customerName", "must be string,null"],
+    ["a customer whose addresses are not a list", page({ id: "c2", status: "Active", addresses: { line1: "x" } }), "/results/1/addresses", "must be array,null"],
+    ["a customer without a status", page({ id: "c2" }), "/results/1/status", "is missing"],
+  ])("names the field at fault for %s", async (_label, body, field, problem) => {
+    fake.always((_request, response) => sendJson(response, 200, body));
+    const error = await rejection(client().listCustomers(COMPANY, { page: 1, pageSize: 2 }));
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+      message: `Codat returned a malformed response: ${field} ${problem}`,
+      extensions: { code: "UPSTREAM_ERROR", upstream: { status: 200, field } },
+    });
+  });
+
+  it("accepts what the specs leave open: unknown enum values, extra fields, odd formats", async () => {
+    const record = { id: "c2", status: "Dormant", customerName: "x".repeat(1000), modifiedDate: "yesterday", addedByCodat: { nested: true } };
+    fake.always((_request, response) => sendJson(response, 200, page(record)));
+    const result = await client().listCustomers(COMPANY, { page: 1, pageSize: 2 });
+    expect(result.results[1]).toEqual(record);
   });
 });

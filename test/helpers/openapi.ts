@@ -10,46 +10,14 @@ import path, { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsModule from "ajv-formats";
 import { parse } from "yaml";
+import { convertNullable } from "../../scripts/openapi-json-schema.js";
+
+export { convertNullable };
 
 /** The vendored specs (see openapi/codat/README.md for their provenance). */
 export const SPEC_DIR = path.resolve(import.meta.dirname, "../../openapi/codat");
 export type SpecName = "accounting-customers" | "sync-for-expenses-customers" | "lending-customers" | "platform-connections";
 const SPECS: SpecName[] = ["accounting-customers", "sync-for-expenses-customers", "lending-customers", "platform-connections"];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Rewrites OpenAPI 3.0 `nullable` into JSON Schema, in place, keeping every node at its JSON pointer. */
-export function convertNullable(node: unknown): void {
-  if (Array.isArray(node)) {
-    for (const item of node) convertNullable(item);
-    return;
-  }
-  if (!isObject(node)) return;
-  for (const value of Object.values(node)) convertNullable(value);
-  if (!("nullable" in node)) return;
-  const nullable = node["nullable"] === true;
-  delete node["nullable"];
-  if (!nullable) return;
-  const type = node["type"];
-  if (typeof type === "string") {
-    node["type"] = [type, "null"];
-    if (Array.isArray(node["enum"])) node["enum"] = [...(node["enum"] as unknown[]), null];
-  } else if (Array.isArray(type)) {
-    if (!type.includes("null")) node["type"] = [...(type as unknown[]), "null"];
-  } else {
-    // `$ref`/`allOf` + nullable: move only the combinator into an anyOf, so pointers to siblings stay valid.
-    const moved: Record<string, unknown> = {};
-    for (const key of ["$ref", "allOf", "oneOf", "anyOf"]) {
-      if (key in node) {
-        moved[key] = node[key];
-        delete node[key];
-      }
-    }
-    if (Object.keys(moved).length > 0) node["anyOf"] = [moved, { type: "null" }];
-  }
-}
 
 export function specId(name: SpecName): string {
   return `https://codat-openapi.local/${name}.json`;

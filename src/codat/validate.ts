@@ -1,0 +1,84 @@
+/**
+ * Runtime validation of Codat's answers, compiled by Ajv from the vendored OpenAPI schemas
+ * (`npm run codegen` writes their structure to __generated__/response-schemas.ts; scripts/openapi-json-schema.ts
+ * says what is kept). A 2xx body that does not match its documented schema becomes UPSTREAM_ERROR naming the
+ * first field at fault (`/results/3/status must be string`), so a Codat data error is never blamed on the caller
+ * or papered over with an empty id.
+ *
+ * On top of the specs the gateway requires what it addresses records by: a customer's and an attachment's `id`
+ * (optional in the specs) must be a non-empty string.
+ *
+ * Validators are compiled once, when this module loads (about 100 ms), never per request.
+ */
+import { Ajv, type ValidateFunction } from "ajv";
+import { RESPONSE_SCHEMAS } from "./__generated__/response-schemas.js";
+import type {
+  CodatAttachmentRecord,
+  CodatAttachments,
+  CodatConnectionsPage,
+  CodatCreateCustomerResponse,
+  CodatCustomerRecord,
+  CodatCustomersPage,
+  CodatPushOperation,
+  CodatPushOperationsPage,
+  CodatPushOption,
+  CodatUpdateCustomerResponse,
+} from "./types.js";
+
+/** A compiled check of one response type: a type guard whose `errors` name the first field at fault. */
+export type ResponseValidator<T> = ValidateFunction<T>;
+
+type Spec = "accounting" | "sync-for-expenses" | "platform";
+
+const ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false, coerceTypes: false, useDefaults: false });
+for (const [name, document] of Object.entries(RESPONSE_SCHEMAS)) {
+  if (typeof document === "object" && document !== null) ajv.addSchema({ ...document, $id: schemaId(name) });
+}
+
+function schemaId(spec: string): string {
+  return `https://codat-openapi.local/${spec}.json`;
+}
+
+function ref(spec: Spec, schema: string): { $ref: string } {
+  return { $ref: `${schemaId(spec)}#/components/schemas/${schema}` };
+}
+
+const ID = { type: "string", minLength: 1 } as const;
+/** A record the gateway addresses by id: the spec's schema, with a non-empty `id` required. */
+const withId = (base: object) => ({ allOf: [base, { type: "object", required: ["id"], properties: { id: ID } }] });
+/** A page whose results are `item`. */
+const pageOf = (page: object, item: object) => ({ allOf: [page, { type: "object", required: ["results"], properties: { results: { type: "array", items: item } } }] });
+
+const customer = withId(ref("accounting", "Customer"));
+const attachment = withId(ref("accounting", "Attachment"));
+
+export const validCustomer: ResponseValidator<CodatCustomerRecord> = ajv.compile<CodatCustomerRecord>(customer);
+export const validCustomersPage: ResponseValidator<CodatCustomersPage> = ajv.compile<CodatCustomersPage>(
+  pageOf(ref("accounting", "Customers"), customer),
+);
+export const validPushOperation: ResponseValidator<CodatPushOperation> = ajv.compile<CodatPushOperation>(ref("sync-for-expenses", "PushOperation"));
+export const validPushOperationsPage: ResponseValidator<CodatPushOperationsPage> = ajv.compile<CodatPushOperationsPage>(
+  ref("sync-for-expenses", "PushOperations"),
+);
+export const validConnectionsPage: ResponseValidator<CodatConnectionsPage> = ajv.compile<CodatConnectionsPage>(
+  pageOf(ref("platform", "Connections"), { allOf: [ref("platform", "Connection"), { type: "object", required: ["id"], properties: { id: ID } }] }),
+);
+export const validPushOption: ResponseValidator<CodatPushOption> = ajv.compile<CodatPushOption>(ref("accounting", "PushOption"));
+export const validAttachment: ResponseValidator<CodatAttachmentRecord> = ajv.compile<CodatAttachmentRecord>(attachment);
+export const validAttachments: ResponseValidator<CodatAttachments> = ajv.compile<CodatAttachments>({
+  allOf: [ref("accounting", "AttachmentsDataset"), { type: "object", properties: { attachments: { type: ["array", "null"], items: attachment } } }],
+});
+export const validCreateCustomerResponse: ResponseValidator<CodatCreateCustomerResponse> = ajv.compile<CodatCreateCustomerResponse>(
+  ref("sync-for-expenses", "CreateCustomerResponse"),
+);
+export const validUpdateCustomerResponse: ResponseValidator<CodatUpdateCustomerResponse> = ajv.compile<CodatUpdateCustomerResponse>(
+  ref("sync-for-expenses", "UpdateCustomerResponse"),
+);
+
+/** "/results/3/id must be string": the first problem of the last failed check, for the UPSTREAM_ERROR message. */
+export function firstProblem(validator: ResponseValidator<unknown>): { field: string; problem: string } {
+  const error = validator.errors?.[0];
+  if (!error) return { field: "/", problem: "does not match the documented schema" };
+  const missing = error.keyword === "required" && typeof error.params["missingProperty"] === "string" ? `/${error.params["missingProperty"]}` : "";
+  return { field: `${error.instancePath}${missing}` || "/", problem: error.keyword === "required" ? "is missing" : (error.message ?? "is invalid") };
+}
