@@ -28,7 +28,11 @@ const list = (companyId, params) => getJson(`/companies/${companyId}/data/custom
 const upper = (field) => (parent) => (parent[field] == null ? "UNKNOWN" : String(parent[field]).toUpperCase());
 const resolvers = {
   // Codat's id as customerId; the global Node id is the same object identification the gateway does, minus nothing.
-  Customer: { status: upper("status"), customerId: (c) => c.id, id: (c) => Buffer.from(JSON.stringify(["Customer", c.companyId, c.id])).toString("base64url") },
+  Customer: {
+    status: upper("status"),
+    customerId: (c) => c.id,
+    id: (c) => Buffer.from(JSON.stringify(["Customer", c.companyId, c.id])).toString("base64url"),
+  },
   Address: { type: upper("type") },
   PhoneNumber: { type: upper("type") },
   Query: {
@@ -39,7 +43,12 @@ const resolvers = {
         edges,
         nodes: edges.map((e) => e.node),
         totalCount: page.totalResults,
-        pageInfo: { hasNextPage: edges.length < page.totalResults, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+        pageInfo: {
+          hasNextPage: edges.length < page.totalResults,
+          hasPreviousPage: false,
+          startCursor: edges[0]?.cursor ?? null,
+          endCursor: edges.at(-1)?.cursor ?? null,
+        },
       };
     },
     customer: (_p, { companyId, customerId }, ctx) => ctx.customer.load(`${companyId} ${customerId}`),
@@ -51,7 +60,9 @@ const loader = () =>
     const ids = keys.map((k) => k.split(" ")[1]);
     const chunks = [];
     for (let i = 0; i < ids.length; i += 40) chunks.push(ids.slice(i, i + 40));
-    const pages = await Promise.all(chunks.map((c) => list(companyId, { page: 1, pageSize: c.length, query: c.map((id) => `id=${id}`).join("||") })));
+    const pages = await Promise.all(
+      chunks.map((c) => list(companyId, { page: 1, pageSize: c.length, query: c.map((id) => `id=${id}`).join("||") })),
+    );
     const byId = new Map(pages.flatMap((p) => p.results).map((c) => [c.id, c]));
     return ids.map((id) => byId.get(id) ?? null);
   });

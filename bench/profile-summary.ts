@@ -47,7 +47,8 @@ function area(url: string, name: string): string {
   const src = /\/(src\/[^/]+|bench)\//.exec(url);
   return src ? src[1]! : url;
 }
-const key = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(src|bench)\//, "$1/")}:${n.callFrame.lineNumber + 1}`;
+const key = (n: ProfileNode) =>
+  `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*?\/(src|bench)\//, "$1/")}:${n.callFrame.lineNumber + 1}`;
 
 const areas = new Map<string, number>();
 const selfByFn = new Map<string, number>();
@@ -87,9 +88,16 @@ const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
 const msStr = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
 console.log(`${file}: ${(totalUs / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy time)\n`);
 console.log("Self time by area:");
-for (const [a, us] of [...areas].filter(([a]) => a !== "(idle)").sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`  ${pct(us)} ${msStr(us)}  ${a}`);
+for (const [a, us] of [...areas]
+  .filter(([a]) => a !== "(idle)")
+  .sort((x, y) => y[1] - x[1])
+  .slice(0, top))
+  console.log(`  ${pct(us)} ${msStr(us)}  ${a}`);
 console.log("\nTop functions by self time:");
 for (const [k, us] of [...selfByFn].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`  ${pct(us)} ${msStr(us)}  ${k}`);
 console.log("\nTop functions by inclusive time:");
-for (const [k, us] of [...inclusive].filter(([k]) => !k.startsWith("(root)") && !k.startsWith("(idle)")).sort((x, y) => y[1] - x[1]).slice(0, top))
+for (const [k, us] of [...inclusive]
+  .filter(([k]) => !k.startsWith("(root)") && !k.startsWith("(idle)"))
+  .sort((x, y) => y[1] - x[1])
+  .slice(0, top))
   console.log(`  ${pct(us)} ${msStr(us)}  ${k}`);

@@ -61,8 +61,12 @@ function parseSettings() {
     calibrationOps: int("calibration", 1),
     simulatorLatencyMs: int("latency", 0),
   };
-  const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const id of only ?? []) if (!scenarios.some((s) => s.id === id)) throw new Error(`unknown scenario "${id}" (${scenarios.map((s) => s.id).join(", ")})`);
+  const only = values.only
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const id of only ?? [])
+    if (!scenarios.some((s) => s.id === id)) throw new Error(`unknown scenario "${id}" (${scenarios.map((s) => s.id).join(", ")})`);
   // By default the gateway runs as `npm start` runs it in production: the start script's node flags, NODE_ENV=production.
   const gatewayFlags = (values["gateway-flags"] ?? startScriptFlags()).split(/\s+/).filter(Boolean);
   const nodeEnv = values["node-env"];
@@ -147,11 +151,15 @@ async function main(): Promise<number> {
       results.push(await scenario.run(ctx));
       const exit = await gw.stop();
       gateway = undefined;
-      if (exit && (exit.code !== 0 || exit.signal !== null)) throw new Error(`gateway exited with code ${exit.code}, signal ${exit.signal}`);
+      if (exit && (exit.code !== 0 || exit.signal !== null))
+        throw new Error(`gateway exited with code ${exit.code}, signal ${exit.signal}`);
     }
   } finally {
     const exits = await Promise.all([gateway?.stop(), simulator?.stop(), baseline?.stop()]);
-    for (const [name, exit] of [["gateway", exits[0]], ["simulator", exits[1]]] as const) {
+    for (const [name, exit] of [
+      ["gateway", exits[0]],
+      ["simulator", exits[1]],
+    ] as const) {
       if (exit && (exit.code !== 0 || exit.signal !== null)) log(`warning: ${name} exited with code ${exit.code}, signal ${exit.signal}`);
     }
   }
@@ -170,7 +178,9 @@ async function main(): Promise<number> {
   lines.push("");
   lines.push(`Gateway vs direct REST — node ${environment.node}, ${environment.cores} × ${environment.cpu}`);
   if (Number(process.versions.node.split(".")[0]) < 24) {
-    lines.push(`warning: the project targets Node 24 but this run used ${process.version}: run it with \`npm run bench\` (or npx), which put node_modules/.bin first`);
+    lines.push(
+      `warning: the project targets Node 24 but this run used ${process.version}: run it with \`npm run bench\` (or npx), which put node_modules/.bin first`,
+    );
   }
   lines.push(
     `load: ${settings.durationMs} ms per side at concurrency ${settings.concurrency}; c=1: ${settings.samples} samples per side after ${settings.warmup} warm-up; ` +
@@ -214,7 +224,9 @@ async function main(): Promise<number> {
       2,
     )}\n`,
   );
-  log(`results written to ${relative(process.cwd(), out)}${cpuProf ? `; gateway CPU profile in ${relative(process.cwd(), profileDir)}/` : ""}`);
+  log(
+    `results written to ${relative(process.cwd(), out)}${cpuProf ? `; gateway CPU profile in ${relative(process.cwd(), profileDir)}/` : ""}`,
+  );
   return 0;
 }
 

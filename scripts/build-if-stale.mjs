@@ -10,7 +10,19 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** What dist/ and simulator/dist/ are built from: sources, schema, the vendored specs and the build's own settings. */
-const inputs = ["src", "simulator/src", "simulator/package.json", "schema", "openapi", "codegen.ts", "tsconfig.json", "tsconfig.build.json", "package.json", "package-lock.json", "scripts/gen-rest-types.ts"];
+const inputs = [
+  "src",
+  "simulator/src",
+  "simulator/package.json",
+  "schema",
+  "openapi",
+  "codegen.ts",
+  "tsconfig.json",
+  "tsconfig.build.json",
+  "package.json",
+  "package-lock.json",
+  "scripts/gen-rest-types.ts",
+];
 const GENERATED = new Set(["__generated__"]);
 
 function newest(file) {

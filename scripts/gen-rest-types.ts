@@ -72,7 +72,7 @@ function hoistDeepRefs(doc: Json): Json {
         target = pointer(doc, ref);
       } catch {
         // The cut-down specs keep a few refs into parts they dropped; type those as unknown.
-        return { ...visit(rest) as Record<string, Json>, description: `unresolved in the cut-down spec: ${ref}` };
+        return { ...(visit(rest) as Record<string, Json>), description: `unresolved in the cut-down spec: ${ref}` };
       }
       let name = hoisted.get(ref);
       if (!name) {
@@ -90,7 +90,10 @@ function hoistDeepRefs(doc: Json): Json {
   };
 
   const result = visit(doc) as typeof root;
-  result.components.schemas = { ...result.components.schemas, ...Object.fromEntries(Object.entries(schemas).filter(([k]) => !(k in result.components.schemas))) };
+  result.components.schemas = {
+    ...result.components.schemas,
+    ...Object.fromEntries(Object.entries(schemas).filter(([k]) => !(k in result.components.schemas))),
+  };
   return result as unknown as Json;
 }
 
@@ -113,7 +116,9 @@ for (const [name, file] of Object.entries(specs)) {
   const bytes = await readFile(path.join(specDir, file));
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (sums.get(file) !== actual) {
-    console.error(`openapi/codat/${file}: checksum ${actual} does not match SHA256SUMS (${sums.get(file) ?? "missing"}); see openapi/codat/README.md`);
+    console.error(
+      `openapi/codat/${file}: checksum ${actual} does not match SHA256SUMS (${sums.get(file) ?? "missing"}); see openapi/codat/README.md`,
+    );
     process.exit(1);
   }
   const doc = parse(bytes.toString("utf8")) as Json;

@@ -89,7 +89,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         client,
         links: downloads,
         // A download carrying credentials must be the caller the link was minted for; a plain link carries none.
-        callerOf: async (req) => (verifyJwt && req.headers.authorization ? ((await verifyJwt(req.headers.authorization)).id ?? undefined) : undefined),
+        callerOf: async (req) =>
+          verifyJwt && req.headers.authorization ? ((await verifyJwt(req.headers.authorization)).id ?? undefined) : undefined,
         ...(options.onError ? { onError: options.onError } : {}),
       }),
     ],

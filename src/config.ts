@@ -115,7 +115,7 @@ export function parseConfig(env: Env): Config {
   const codatApiKey = read("CODAT_API_KEY");
   if (codatApiKey !== undefined && /^basic\s/i.test(codatApiKey)) {
     problems.push(
-      "CODAT_API_KEY must be the API key itself, not an Authorization header value: remove the \"Basic \" prefix and the base64 encoding (the gateway encodes the key)",
+      'CODAT_API_KEY must be the API key itself, not an Authorization header value: remove the "Basic " prefix and the base64 encoding (the gateway encodes the key)',
     );
   }
   const codatBaseUrl = httpUrl("CODAT_BASE_URL") ?? (codatApiKey !== undefined ? DEFAULT_CODAT_BASE_URL : undefined);
@@ -145,7 +145,10 @@ export function parseConfig(env: Env): Config {
   const signingSecret = read("SIGNING_SECRET");
   if (signingSecret !== undefined && signingSecret.length < 32) problems.push("SIGNING_SECRET must be at least 32 characters");
 
-  const corsOrigins = (read("CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  const corsOrigins = (read("CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of corsOrigins) {
     let valid = false;
     try {
@@ -196,7 +199,8 @@ function trustedDocumentsFile(file: string | undefined, problems: string[]): Tru
   try {
     return TrustedDocuments.fromFile(file);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error);
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error);
     problems.push(`PERSISTED_OPERATIONS must name a JSON manifest of hash → document (${file}: ${reason})`);
     return undefined;
   }

@@ -172,7 +172,15 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
     const reason = `verification request failed: ${describeError(error)}`;
     return {
       result: undefined,
-      scenario: { id: spec.id, title: spec.title, status: "failed", reason, tables: [], targets: [target("responses verified", Number.NaN, "<=", 0, "", reason)], data: { reason } },
+      scenario: {
+        id: spec.id,
+        title: spec.title,
+        status: "failed",
+        reason,
+        tables: [],
+        targets: [target("responses verified", Number.NaN, "<=", 0, "", reason)],
+        data: { reason },
+      },
     };
   }
 
@@ -257,7 +265,12 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
     const s = seq.find((x) => x.name === name)!;
     return {
       upstreamCallsPerOp: callsPerOp[name],
-      sequential: { latencyMs: summarize(s.samples.view()), failed: s.failed, backgroundCores: seqBackgroundCores, ...(s.firstError === undefined ? {} : { firstError: s.firstError }) },
+      sequential: {
+        latencyMs: summarize(s.samples.view()),
+        failed: s.failed,
+        backgroundCores: seqBackgroundCores,
+        ...(s.firstError === undefined ? {} : { firstError: s.firstError }),
+      },
       load: load[name],
     };
   };
@@ -313,7 +326,11 @@ function pairTable(r: PairResult, concurrency: number): Table {
       row("added latency p50 / p99, c=1 (ms)", `${ms(r.addedP50Ms)} / ${ms(r.addedP99Ms)}`, "-"),
       row(`ops/s, c=${concurrency}`, r.gateway.load.opsPerSecond.toFixed(0), r.direct.load.opsPerSecond.toFixed(0)),
       row(`latency p50 / p99, c=${concurrency} (ms)`, lat(r.gateway.load.latencyMs), lat(r.direct.load.latencyMs)),
-      row("failed ops (c=1 + load)", String(r.gateway.sequential.failed + r.gateway.load.failed), String(r.direct.sequential.failed + r.direct.load.failed)),
+      row(
+        "failed ops (c=1 + load)",
+        String(r.gateway.sequential.failed + r.gateway.load.failed),
+        String(r.direct.sequential.failed + r.direct.load.failed),
+      ),
       row(
         "background CPU, c=1 / load (cores)",
         `${r.gateway.sequential.backgroundCores.toFixed(2)} / ${r.gateway.load.backgroundCores.toFixed(2)}`,
@@ -322,7 +339,11 @@ function pairTable(r: PairResult, concurrency: number): Table {
       row("gateway CPU / op under load (ms)", ms(r.gateway.load.gatewayCpuMsPerOp), "-"),
       ...(r.baseline
         ? [
-            row("baseline (minimal Apollo + undici) ops/s / CPU ms/op", `${r.baseline.opsPerSecond.toFixed(0)} / ${ms(r.baseline.gatewayCpuMsPerOp)}`, "-"),
+            row(
+              "baseline (minimal Apollo + undici) ops/s / CPU ms/op",
+              `${r.baseline.opsPerSecond.toFixed(0)} / ${ms(r.baseline.gatewayCpuMsPerOp)}`,
+              "-",
+            ),
             row("gateway / baseline ops/s", (r.gateway.load.opsPerSecond / r.baseline.opsPerSecond).toFixed(2), "-"),
             row("gateway / baseline CPU per op", (r.gateway.load.gatewayCpuMsPerOp / r.baseline.gatewayCpuMsPerOp).toFixed(2), "-"),
           ]

@@ -34,7 +34,10 @@ export function idQueries(ids: readonly string[]): string[] {
 
 export function manyCustomersQuery(count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$id${i}: ID!`).join(", ");
-  const fields = Array.from({ length: count }, (_, i) => `  c${i}: customer(companyId: $companyId, customerId: $id${i}) { customerId customerName status }`).join("\n");
+  const fields = Array.from(
+    { length: count },
+    (_, i) => `  c${i}: customer(companyId: $companyId, customerId: $id${i}) { customerId customerName status }`,
+  ).join("\n");
   return `query ManyCustomers($companyId: ID!, ${vars}) {\n${fields}\n}`;
 }
 
@@ -44,17 +47,26 @@ export const customersById: Scenario = {
   async run(ctx) {
     // The ids: the first 50 UUID ids of the demo company, in Codat's order (deterministic demo data).
     const setup = new HttpClient(1);
-    const all = JSON.parse((await setup.send(getJson(`${ctx.simulatorUrl}/companies/${DEMO_COMPANY_ID}/data/customers?page=1&pageSize=500`))).toString("utf8")) as {
+    const all = JSON.parse(
+      (await setup.send(getJson(`${ctx.simulatorUrl}/companies/${DEMO_COMPANY_ID}/data/customers?page=1&pageSize=500`))).toString("utf8"),
+    ) as {
       results: { id: string }[];
     };
     setup.close();
-    const ids = all.results.map((c) => c.id).filter((id) => id !== AWKWARD_CUSTOMER_ID && UUID.test(id)).slice(0, CUSTOMER_COUNT);
+    const ids = all.results
+      .map((c) => c.id)
+      .filter((id) => id !== AWKWARD_CUSTOMER_ID && UUID.test(id))
+      .slice(0, CUSTOMER_COUNT);
     if (ids.length !== CUSTOMER_COUNT) throw new Error(`the demo company has only ${ids.length} UUID customer ids`);
 
     const variables: Record<string, string> = { companyId: DEMO_COMPANY_ID };
     ids.forEach((id, i) => (variables[`id${i}`] = id));
     const graphql = postJson(ctx.graphqlUrl, { operationName: "ManyCustomers", query: manyCustomersQuery(CUSTOMER_COUNT), variables });
-    const baselineRequest = postJson(ctx.baseline.info.url, { operationName: "ManyCustomers", query: manyCustomersQuery(CUSTOMER_COUNT), variables });
+    const baselineRequest = postJson(ctx.baseline.info.url, {
+      operationName: "ManyCustomers",
+      query: manyCustomersQuery(CUSTOMER_COUNT),
+      variables,
+    });
     const queries = idQueries(ids);
     const restCalls = queries.map((query) =>
       getJson(
@@ -73,7 +85,9 @@ export const customersById: Scenario = {
       },
       verify([gatewayBody], directBodies) {
         const data = (JSON.parse(gatewayBody!.toString("utf8")) as { data?: Record<string, { customerId: string } | null> }).data ?? {};
-        const direct = new Set(directBodies.flatMap((b) => (JSON.parse(b.toString("utf8")) as { results: { id: string }[] }).results.map((c) => c.id)));
+        const direct = new Set(
+          directBodies.flatMap((b) => (JSON.parse(b.toString("utf8")) as { results: { id: string }[] }).results.map((c) => c.id)),
+        );
         for (const [i, id] of ids.entries()) {
           if (data[`c${i}`]?.customerId !== id) return `gateway alias c${i} is ${JSON.stringify(data[`c${i}`] ?? null)}, expected ${id}`;
           if (!direct.has(id)) return `direct REST calls did not return ${id}`;

@@ -38,8 +38,16 @@ export const customersPage: Scenario = {
   id: "customers-page",
   title: "(a) 20-customer page",
   async run(ctx) {
-    const graphql = postJson(ctx.graphqlUrl, { operationName: "FirstPage", query: FIRST_PAGE_QUERY, variables: { companyId: DEMO_COMPANY_ID } });
-    const baselineRequest = postJson(ctx.baseline.info.url, { operationName: "FirstPage", query: FIRST_PAGE_QUERY, variables: { companyId: DEMO_COMPANY_ID } });
+    const graphql = postJson(ctx.graphqlUrl, {
+      operationName: "FirstPage",
+      query: FIRST_PAGE_QUERY,
+      variables: { companyId: DEMO_COMPANY_ID },
+    });
+    const baselineRequest = postJson(ctx.baseline.info.url, {
+      operationName: "FirstPage",
+      query: FIRST_PAGE_QUERY,
+      variables: { companyId: DEMO_COMPANY_ID },
+    });
     const rest = getJson(`${ctx.simulatorUrl}/companies/${DEMO_COMPANY_ID}/data/customers?page=1&pageSize=20`);
     const { scenario } = await runPair(ctx, {
       id: this.id,
@@ -65,7 +73,10 @@ export const customersPage: Scenario = {
         return undefined;
       },
       targets(r) {
-        const latencyNote = ctx.settings.simulatorLatencyMs === 0 ? undefined : `measured with ${ctx.settings.simulatorLatencyMs} ms simulated latency; the target assumes 0`;
+        const latencyNote =
+          ctx.settings.simulatorLatencyMs === 0
+            ? undefined
+            : `measured with ${ctx.settings.simulatorLatencyMs} ms simulated latency; the target assumes 0`;
         return [
           target("added p50 latency, c=1", r.addedP50Ms, "<=", MAX_ADDED_P50_MS, "ms", latencyNote),
           target("gateway peak RSS under load", r.gatewayMemory.peakRssBytes / (1024 * 1024), "<=", MAX_PEAK_RSS_MB, "MB"),

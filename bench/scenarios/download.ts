@@ -13,7 +13,13 @@
  */
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, LARGE_ATTACHMENT_CUSTOMER_ID, LARGE_ATTACHMENT_ID, LARGE_ATTACHMENT_SIZE } from "codat-simulator";
+import {
+  DEMO_COMPANY_ID,
+  DEMO_CONNECTION_ID,
+  LARGE_ATTACHMENT_CUSTOMER_ID,
+  LARGE_ATTACHMENT_ID,
+  LARGE_ATTACHMENT_SIZE,
+} from "codat-simulator";
 import { HttpClient, postJson } from "../lib/http.js";
 import { BACKGROUND_WARNING_CORES, describeError } from "../lib/pair.js";
 import { BackgroundCpu, readCpuMs, readMemory, resetPeakRss, sampleRss } from "../lib/proc.js";
@@ -68,7 +74,12 @@ export const download: Scenario = {
   async run(ctx) {
     // The link, and whether the gateway can make one at all.
     const client = new HttpClient(1);
-    const variables = { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: LARGE_ATTACHMENT_CUSTOMER_ID, attachmentId: LARGE_ATTACHMENT_ID };
+    const variables = {
+      companyId: DEMO_COMPANY_ID,
+      connectionId: DEMO_CONNECTION_ID,
+      customerId: LARGE_ATTACHMENT_CUSTOMER_ID,
+      attachmentId: LARGE_ATTACHMENT_ID,
+    };
     const linkRequest = postJson(ctx.graphqlUrl, { operationName: "DownloadLink", query: LINK_QUERY, variables });
     const getLink = async (): Promise<{ url: string | undefined; error?: string; ms: number }> => {
       const t0 = performance.now();
@@ -96,7 +107,8 @@ export const download: Scenario = {
       `${LARGE_ATTACHMENT_CUSTOMER_ID}/attachments/${LARGE_ATTACHMENT_ID}/download`;
 
     const simulatorDownloads = async () =>
-      (await ctx.simulator.call<{ downloads: { size: number; bytesSent: number; completed: boolean; aborted: boolean }[] }>("stats")).downloads;
+      (await ctx.simulator.call<{ downloads: { size: number; bytesSent: number; completed: boolean; aborted: boolean }[] }>("stats"))
+        .downloads;
 
     // Direct.
     ctx.log(`${this.id}: direct download`);
@@ -149,9 +161,18 @@ export const download: Scenario = {
         "<=",
         0,
         "failed",
-        complete(direct) && complete(gateway) ? undefined : `direct: ${describe(direct, directError)}; gateway: ${describe(gateway, gatewayError)}`,
+        complete(direct) && complete(gateway)
+          ? undefined
+          : `direct: ${describe(direct, directError)}; gateway: ${describe(gateway, gatewayError)}`,
       ),
-      target("gateway peak RSS during the download", peak / (1024 * 1024), "<=", MAX_DOWNLOAD_PEAK_RSS_MB, "MB", phaseOnly ? undefined : "lifetime peak (VmHWM reset not permitted)"),
+      target(
+        "gateway peak RSS during the download",
+        peak / (1024 * 1024),
+        "<=",
+        MAX_DOWNLOAD_PEAK_RSS_MB,
+        "MB",
+        phaseOnly ? undefined : "lifetime peak (VmHWM reset not permitted)",
+      ),
       target("gateway throughput / direct throughput", ratio * 100, ">=", MIN_DOWNLOAD_THROUGHPUT_RATIO * 100, "%"),
     ];
     const fmt = (r: StreamResult | undefined, f: (r: StreamResult) => string) => (r ? f(r) : "failed");

@@ -27,7 +27,10 @@ export interface PushOptionsCut {
 }
 
 interface SpecShape {
-  paths: Record<string, { get: { responses: Record<string, { content: Record<string, { examples: Record<string, { value: unknown }> }> }> } }>;
+  paths: Record<
+    string,
+    { get: { responses: Record<string, { content: Record<string, { examples: Record<string, { value: unknown }> }> }> } }
+  >;
 }
 
 export function cutPushOptions(): PushOptionsCut {

@@ -68,8 +68,7 @@ function pick<T>(rng: Rng, items: readonly T[]): T {
   return item;
 }
 function uuid(rng: Rng): string {
-  const hex = (n: number) =>
-    Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join("");
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join("");
   return `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(rng, ["8", "9", "a", "b"])}${hex(3)}-${hex(12)}`;
 }
 function pad(n: number, width = 2): string {
@@ -87,16 +86,72 @@ function isoAt(baseMs: number, offsetSeconds: number, zone: boolean): string {
 // ---------------------------------------------------------------------------------------------------- vocabulary
 
 const FIRST = [
-  "Arielle", "Arthur", "Alia", "Eula", "Donny", "Priya", "Mateo", "Sofia", "Liam", "Chloé", "Björn", "Aoife",
-  "Kwame", "Yuki", "Fatima", "Oliver", "Isla", "Noah", "Amara", "Zoë", "Hamish", "Siobhán", "Ravi", "Elena",
+  "Arielle",
+  "Arthur",
+  "Alia",
+  "Eula",
+  "Donny",
+  "Priya",
+  "Mateo",
+  "Sofia",
+  "Liam",
+  "Chloé",
+  "Björn",
+  "Aoife",
+  "Kwame",
+  "Yuki",
+  "Fatima",
+  "Oliver",
+  "Isla",
+  "Noah",
+  "Amara",
+  "Zoë",
+  "Hamish",
+  "Siobhán",
+  "Ravi",
+  "Elena",
 ] as const;
 const LAST = [
-  "Grant", "Parisian", "Okuneva", "Wuckert", "Emmerich", "Sharma", "García", "Rossi", "O'Brien", "Dubois",
-  "Lindqvist", "Murphy", "Mensah", "Tanaka", "Haddad", "Smith", "MacLeod", "Nguyen", "Okafor", "Schmidt",
+  "Grant",
+  "Parisian",
+  "Okuneva",
+  "Wuckert",
+  "Emmerich",
+  "Sharma",
+  "García",
+  "Rossi",
+  "O'Brien",
+  "Dubois",
+  "Lindqvist",
+  "Murphy",
+  "Mensah",
+  "Tanaka",
+  "Haddad",
+  "Smith",
+  "MacLeod",
+  "Nguyen",
+  "Okafor",
+  "Schmidt",
 ] as const;
 const COMPANY_WORDS = [
-  "Acme", "Northwind", "Blue Harbour", "Fenwick", "Greenleaf", "Kestrel", "Larkspur", "Meridian", "Oakridge",
-  "Pennine", "Quayside", "Riverbend", "Saltmarsh", "Thornbury", "Umber", "Vantage", "Wexford", "Yarrow",
+  "Acme",
+  "Northwind",
+  "Blue Harbour",
+  "Fenwick",
+  "Greenleaf",
+  "Kestrel",
+  "Larkspur",
+  "Meridian",
+  "Oakridge",
+  "Pennine",
+  "Quayside",
+  "Riverbend",
+  "Saltmarsh",
+  "Thornbury",
+  "Umber",
+  "Vantage",
+  "Wexford",
+  "Yarrow",
 ] as const;
 const COMPANY_SUFFIX = ["Ltd", "LLC", "GmbH", "& Co", "Holdings", "Trading", "plc", "Partners", "Inc."] as const;
 const CITIES: ReadonlyArray<readonly [city: string, region: string, country: string]> = [
@@ -200,12 +255,7 @@ function customer(rng: Rng, index: number, id: string): CodatCustomer & { id: st
   return c;
 }
 
-function connection(
-  id: string,
-  companyId: string,
-  rng: Rng,
-  platform: { name: string; key: string },
-): CodatConnection {
+function connection(id: string, companyId: string, rng: Rng, platform: { name: string; key: string }): CodatConnection {
   return {
     id,
     integrationId: uuid(rng),
@@ -287,9 +337,7 @@ function buildCompany(options: {
   return {
     id: options.id,
     name: options.name,
-    connections: new Dataset(CONNECTION_SCHEMA, (c) => c.id, [
-      connection(options.connectionId, options.id, rng, options.platform),
-    ]),
+    connections: new Dataset(CONNECTION_SCHEMA, (c) => c.id, [connection(options.connectionId, options.id, rng, options.platform)]),
     customers: new Dataset(CUSTOMER_SCHEMA, (c) => c.id, customers),
     attachments: new Map(),
     pushOperations: new Dataset(PUSH_OPERATION_SCHEMA, (op) => op.pushOperationKey),

@@ -41,10 +41,7 @@ interface Entry {
 }
 
 export type IdempotencyDecision =
-  | { kind: "new"; ticket: IdempotencyTicket }
-  | { kind: "replay"; response: StoredResponse }
-  | { kind: "inFlight" }
-  | { kind: "mismatch" };
+  { kind: "new"; ticket: IdempotencyTicket } | { kind: "replay"; response: StoredResponse } | { kind: "inFlight" } | { kind: "mismatch" };
 
 /** Handed to the request that owns a key; exactly one of `complete`/`release` must follow. */
 export interface IdempotencyTicket {

@@ -55,12 +55,7 @@ export {
   type AttachmentStreamOptions,
   type DownloadRecord,
 } from "./attachments.js";
-export {
-  IDEMPOTENCY_TTL_MS,
-  IDEMPOTENCY_HEADER,
-  IDEMPOTENT_REPLAYED_HEADER,
-  canonicalJson,
-} from "./idempotency.js";
+export { IDEMPOTENCY_TTL_MS, IDEMPOTENCY_HEADER, IDEMPOTENT_REPLAYED_HEADER, canonicalJson } from "./idempotency.js";
 export {
   ADDRESS_TYPES,
   BODY_VALIDATOR,

@@ -145,7 +145,9 @@ function completeCustomerPush(push: CustomerPush, customerId: string, key: strin
     ...done,
     status: "Success",
     statusCode: 200,
-    changes: [{ type: push.kind === "create" ? "Created" : "Modified", recordRef: { id: customerId, dataType: "customers" }, attachmentId: null }],
+    changes: [
+      { type: push.kind === "create" ? "Created" : "Modified", recordRef: { id: customerId, dataType: "customers" }, attachmentId: null },
+    ],
     validation: { errors: [], warnings: [] },
   });
 }

@@ -17,9 +17,13 @@ type Json = Readonly<Record<string, unknown>>;
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 const optional = (value: unknown, check: (v: unknown) => boolean): boolean => value === undefined || value === null || check(value);
 const isString = (value: unknown): boolean => typeof value === "string";
-const arrayOf = (check: (v: unknown) => boolean) => (value: unknown): boolean => Array.isArray(value) && value.every(check);
+const arrayOf =
+  (check: (v: unknown) => boolean) =>
+  (value: unknown): boolean =>
+    Array.isArray(value) && value.every(check);
 
-const isFieldValidation = (v: unknown): boolean => isObject(v) && isString(v.details) && optional(v.field, isString) && optional(v.ref, isString);
+const isFieldValidation = (v: unknown): boolean =>
+  isObject(v) && isString(v.details) && optional(v.field, isString) && optional(v.ref, isString);
 const isValidationInfo = (v: unknown): boolean =>
   isObject(v) && optional(v.warnings, arrayOf(isFieldValidation)) && optional(v.information, arrayOf(isFieldValidation));
 const isChoice = (v: unknown): boolean =>
@@ -38,7 +42,10 @@ function isPushOption(v: unknown): v is CodatPushOption {
     isString(v.displayName) &&
     optional(v.description, isString) &&
     typeof v.required === "boolean" &&
-    optional(v.properties, (p) => isObject(p) && Object.values(p).every((property) => isPushOption(property) && isString(property.description))) &&
+    optional(
+      v.properties,
+      (p) => isObject(p) && Object.values(p).every((property) => isPushOption(property) && isString(property.description)),
+    ) &&
     optional(v.options, arrayOf(isChoice)) &&
     optional(v.validation, isValidationInfo)
   );

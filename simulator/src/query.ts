@@ -35,9 +35,7 @@
 
 export type ScalarKind = "string" | "number" | "boolean" | "date";
 export type FieldSchema =
-  | { kind: ScalarKind }
-  | { kind: "object"; fields: Record<string, FieldSchema> }
-  | { kind: "array"; items: FieldSchema };
+  { kind: ScalarKind } | { kind: "object"; fields: Record<string, FieldSchema> } | { kind: "array"; items: FieldSchema };
 
 /** The properties a dataset exposes to `query` and `orderBy`; anything else "could not be resolved". */
 export interface DatasetSchema {
@@ -58,10 +56,7 @@ const MALFORMED = "Error parsing query - Malformed query.";
 export type Predicate = (record: unknown) => boolean;
 type Op = "=" | "!=" | "~" | ">" | "<" | ">=" | "<=";
 
-type Node =
-  | { t: "or"; nodes: Node[] }
-  | { t: "and"; nodes: Node[] }
-  | { t: "cmp"; path: string; op: Op; value: string };
+type Node = { t: "or"; nodes: Node[] } | { t: "and"; nodes: Node[] } | { t: "cmp"; path: string; op: Op; value: string };
 
 // ---------------------------------------------------------------------------------------------------- parsing
 
@@ -414,12 +409,7 @@ function compileOr(schema: DatasetSchema, nodes: Node[]): Predicate {
 const queryCache = new WeakMap<DatasetSchema, Map<string, Predicate | QueryError>>();
 const CACHE_LIMIT = 512;
 
-function cached<T>(
-  cacheRoot: WeakMap<DatasetSchema, Map<string, T | QueryError>>,
-  schema: DatasetSchema,
-  text: string,
-  build: () => T,
-): T {
+function cached<T>(cacheRoot: WeakMap<DatasetSchema, Map<string, T | QueryError>>, schema: DatasetSchema, text: string, build: () => T): T {
   let cache = cacheRoot.get(schema);
   if (!cache) {
     cache = new Map();

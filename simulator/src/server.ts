@@ -391,7 +391,9 @@ async function claimIdempotencyKey(
       return { ticket: decision.ticket };
     case "replay": {
       const stored = decision.response;
-      return { response: { status: stored.status, headers: { ...stored.headers, [IDEMPOTENT_REPLAYED_HEADER]: "true" }, body: stored.body } };
+      return {
+        response: { status: stored.status, headers: { ...stored.headers, [IDEMPOTENT_REPLAYED_HEADER]: "true" }, body: stored.body },
+      };
     }
     case "inFlight":
       return {

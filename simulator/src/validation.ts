@@ -143,7 +143,9 @@ export function parseCustomerBody(body: Buffer): CustomerDraft {
   };
   const text = body.toString("utf8");
   if (text.trim() === "") {
-    reject("a request body is required.", [{ itemId: null, message: "The request body (a Customer) is required", validatorName: BODY_VALIDATOR }]);
+    reject("a request body is required.", [
+      { itemId: null, message: "The request body (a Customer) is required", validatorName: BODY_VALIDATOR },
+    ]);
   }
   let value: unknown;
   try {
@@ -158,7 +160,11 @@ export function parseCustomerBody(body: Buffer): CustomerDraft {
   const draft = isPlainObject(value) ? conform(value, CUSTOMER, "", errors) : undefined;
   if (!isPlainObject(draft)) {
     reject("not valid.", [
-      { itemId: null, message: `The request body must be a JSON object (a Customer), not ${jsonType(value)}`, validatorName: BODY_VALIDATOR },
+      {
+        itemId: null,
+        message: `The request body must be a JSON object (a Customer), not ${jsonType(value)}`,
+        validatorName: BODY_VALIDATOR,
+      },
     ]);
   }
   if (errors.length > 0 || !isPlainObject(draft)) reject("not valid.", errors);
@@ -176,13 +182,7 @@ export function parseCustomerBody(body: Buffer): CustomerDraft {
 
 // ---------------------------------------------------------------------------------------------------- rules
 
-function oneOf(
-  value: unknown,
-  allowed: readonly string[],
-  field: string,
-  itemId: string | null,
-  errors: ValidationItem[],
-): void {
+function oneOf(value: unknown, allowed: readonly string[], field: string, itemId: string | null, errors: ValidationItem[]): void {
   if (value === undefined || value === null || value === "") {
     errors.push({ itemId, message: `${field} is required`, validatorName: CUSTOMER_VALIDATOR });
   } else if (typeof value !== "string" || !allowed.includes(value)) {

@@ -27,8 +27,13 @@ function demoAttachments(sim: Simulator): AttachmentRecord[] {
 }
 
 /** Downloads over HTTP, hashing as the bytes arrive (never buffering the file). */
-async function downloadHash(sim: Simulator, record: AttachmentRecord): Promise<{ status: number; headers: Headers; bytes: number; sha256: string; head: Buffer }> {
-  const res = await fetch(`${sim.url}${attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, record.customerId, record.attachment.id, true)}`);
+async function downloadHash(
+  sim: Simulator,
+  record: AttachmentRecord,
+): Promise<{ status: number; headers: Headers; bytes: number; sha256: string; head: Buffer }> {
+  const res = await fetch(
+    `${sim.url}${attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, record.customerId, record.attachment.id, true)}`,
+  );
   const hash = createHash("sha256");
   let bytes = 0;
   let head = Buffer.alloc(0);
@@ -62,14 +67,20 @@ describe("attachments: list and get", () => {
   });
 
   it("lists a customer's attachments (empty for a customer with none)", async () => {
-    const expected = sim.store.company(DEMO_COMPANY_ID)?.attachments.get(ATTACHMENT_CUSTOMER_ID)?.map((a) => a.attachment);
+    const expected = sim.store
+      .company(DEMO_COMPANY_ID)
+      ?.attachments.get(ATTACHMENT_CUSTOMER_ID)
+      ?.map((a) => a.attachment);
     expect(expected).toHaveLength(3);
     const res = await getJson<CodatAttachments>(sim, attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ATTACHMENT_CUSTOMER_ID));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ attachments: expected });
     const large = await getJson<CodatAttachments>(sim, attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, LARGE_ATTACHMENT_CUSTOMER_ID));
     expect(large.body.attachments?.some((a) => a.id === LARGE_ATTACHMENT_ID && a.fileSize === LARGE_ATTACHMENT_SIZE)).toBe(true);
-    const without = sim.store.company(DEMO_COMPANY_ID)?.customers.all().find((c) => !sim.store.company(DEMO_COMPANY_ID)?.attachments.has(c.id));
+    const without = sim.store
+      .company(DEMO_COMPANY_ID)
+      ?.customers.all()
+      .find((c) => !sim.store.company(DEMO_COMPANY_ID)?.attachments.has(c.id));
     const none = await getJson<CodatAttachments>(sim, attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, without?.id ?? ""));
     expect(none).toMatchObject({ status: 200, body: { attachments: [] } });
     const second = sim.store.company(SECOND_COMPANY_ID)?.customers.all()[0]?.id ?? "";
@@ -78,7 +89,10 @@ describe("attachments: list and get", () => {
 
   it("gets each attachment; 404 for unknown company, connection, customer or attachment", async () => {
     for (const record of demoAttachments(sim)) {
-      const res = await getJson<CodatAttachment>(sim, attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, record.customerId, record.attachment.id));
+      const res = await getJson<CodatAttachment>(
+        sim,
+        attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, record.customerId, record.attachment.id),
+      );
       expect(res.status).toBe(200);
       expect(res.body).toEqual(record.attachment);
     }
@@ -113,7 +127,9 @@ describe("attachments: download", () => {
   });
 
   it("serves fileSize bytes with the attachment's type, deterministically, matching attachmentSha256", async () => {
-    const records = demoAttachments(sim).filter((r) => r.attachment.id !== LARGE_ATTACHMENT_ID).slice(0, 12);
+    const records = demoAttachments(sim)
+      .filter((r) => r.attachment.id !== LARGE_ATTACHMENT_ID)
+      .slice(0, 12);
     for (const record of records) {
       const a = await downloadHash(sim, record);
       const b = await downloadHash(sim, record);
@@ -136,10 +152,21 @@ describe("attachments: download", () => {
   it("content looks like its type: magic numbers, printable text; distinct seeds and block stamps give distinct bytes", async () => {
     expect((await collect(synthetic(100, "application/pdf"))).subarray(0, 5).toString("latin1")).toBe("%PDF-");
     expect([...(await collect(synthetic(100, "image/png"))).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    expect((await collect(synthetic(100, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))).subarray(0, 2).toString()).toBe("PK");
+    expect(
+      (await collect(synthetic(100, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))).subarray(0, 2).toString(),
+    ).toBe("PK");
     expect((await collect(synthetic(5000, "text/csv"))).toString("latin1")).toMatch(/^[\x20-\x7e\n]+$/);
     // Exact sizes around block boundaries, including tiny and empty files.
-    for (const size of [0, 1, 47, 50, ATTACHMENT_CHUNK_SIZE - 1, ATTACHMENT_CHUNK_SIZE, ATTACHMENT_CHUNK_SIZE + 1, 3 * ATTACHMENT_CHUNK_SIZE + 5]) {
+    for (const size of [
+      0,
+      1,
+      47,
+      50,
+      ATTACHMENT_CHUNK_SIZE - 1,
+      ATTACHMENT_CHUNK_SIZE,
+      ATTACHMENT_CHUNK_SIZE + 1,
+      3 * ATTACHMENT_CHUNK_SIZE + 5,
+    ]) {
       expect((await collect(synthetic(size, "application/octet-stream"))).length).toBe(size);
     }
     const two = await collect(synthetic(2 * ATTACHMENT_CHUNK_SIZE, "application/octet-stream"));
@@ -158,7 +185,13 @@ describe("attachments: download", () => {
     expect(res.headers.get("content-type")).toBe("application/x-tar");
     expect(await res.text()).toBe("");
     expect(sim.downloads.length).toBe(before);
-    expect((await fetch(`${sim.url}${attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ATTACHMENT_CUSTOMER_ID, UNKNOWN_ID, true)}`, { method: "HEAD" })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${sim.url}${attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ATTACHMENT_CUSTOMER_ID, UNKNOWN_ID, true)}`, {
+          method: "HEAD",
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it("a client aborting the > 1 GiB download mid-way stops generation; memory stays flat", async () => {

@@ -95,7 +95,17 @@ describe("paging", () => {
   it("accepts the pageSize bounds and rejects everything else with 400", async () => {
     expect((await list({ pageSize: 1 })).body.results).toHaveLength(1);
     expect((await list({ pageSize: 5000 })).body.results).toHaveLength(137);
-    const bad: Record<string, string | number>[] = [{ pageSize: 0 }, { pageSize: 5001 }, { pageSize: -1 }, { pageSize: "ten" }, { pageSize: 2.5 }, { page: 0 }, { page: -3 }, { page: "1.0" }, { page: "x" }];
+    const bad: Record<string, string | number>[] = [
+      { pageSize: 0 },
+      { pageSize: 5001 },
+      { pageSize: -1 },
+      { pageSize: "ten" },
+      { pageSize: 2.5 },
+      { page: 0 },
+      { page: -3 },
+      { page: "1.0" },
+      { page: "x" },
+    ];
     for (const params of bad) {
       const e = await error(params);
       expect(e.status, JSON.stringify(params)).toBe(400);
@@ -175,7 +185,10 @@ describe("query", () => {
   });
 
   it("fetches a batch of ids with id=a||id=b||… (45 UUIDs)", async () => {
-    const wanted = all.filter((c) => c.id !== AWKWARD_CUSTOMER_ID).slice(50, 95).map((c) => c.id);
+    const wanted = all
+      .filter((c) => c.id !== AWKWARD_CUSTOMER_ID)
+      .slice(50, 95)
+      .map((c) => c.id);
     expect(wanted).toHaveLength(45);
     const query = wanted.map((id) => `id=${id}`).join("||");
     const { body } = await list({ query });
@@ -206,7 +219,22 @@ describe("query", () => {
   });
 
   it("rejects malformed queries", async () => {
-    for (const query of ["status", "status=", "=Active", "{status=Active", "status=Active}", "status==Active", "status=Active&&", "||status=Active", " status=Active", "status=Active&&{}", "metadata.=true", "metadata.isDeleted=maybe", "modifiedDate>yesterday", "customerName>null"]) {
+    for (const query of [
+      "status",
+      "status=",
+      "=Active",
+      "{status=Active",
+      "status=Active}",
+      "status==Active",
+      "status=Active&&",
+      "||status=Active",
+      " status=Active",
+      "status=Active&&{}",
+      "metadata.=true",
+      "metadata.isDeleted=maybe",
+      "modifiedDate>yesterday",
+      "customerName>null",
+    ]) {
       expect(await error({ query }), query).toEqual({ status: 400, message: "Error parsing query - Malformed query." });
     }
   });
@@ -216,7 +244,9 @@ describe("query", () => {
       status: 400,
       message: "Error parsing query - Could not resolve property isCompleted on Dataset",
     });
-    expect((await error({ query: "metadata.nope=1" })).message).toBe("Error parsing query - Could not resolve property metadata.nope on Dataset");
+    expect((await error({ query: "metadata.nope=1" })).message).toBe(
+      "Error parsing query - Could not resolve property metadata.nope on Dataset",
+    );
     expect((await error({ query: "addresses=x" })).status).toBe(400); // objects are not comparable
   });
 
@@ -248,7 +278,9 @@ describe("orderBy", () => {
     expect(page2).toEqual(byDate.slice(10, 20).map((c) => c.id));
     const nested = ids((await list({ orderBy: "metadata.isDeleted", query: "status=Active", pageSize: 5000 })).body);
     const active = all.filter((c) => c.status === "Active");
-    expect(nested).toEqual([...active.filter((c) => c.metadata?.isDeleted === false), ...active.filter((c) => c.metadata?.isDeleted === true)].map((c) => c.id));
+    expect(nested).toEqual(
+      [...active.filter((c) => c.metadata?.isDeleted === false), ...active.filter((c) => c.metadata?.isDeleted === true)].map((c) => c.id),
+    );
   });
 
   it("rejects unknown or array fields", async () => {

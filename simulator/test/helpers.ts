@@ -41,13 +41,24 @@ export async function sendJson<T = unknown>(
   return { status: res.status, headers: res.headers, body: JSON.parse(text) as T, text };
 }
 
-export function pushCustomersPath(companyId: string, connectionId: string, customerId?: string, params: Record<string, string | number> = {}): string {
+export function pushCustomersPath(
+  companyId: string,
+  connectionId: string,
+  customerId?: string,
+  params: Record<string, string | number> = {},
+): string {
   const search = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
   const tail = customerId === undefined ? "" : `/${encodeURIComponent(customerId)}`;
   return `/companies/${companyId}/connections/${connectionId}/push/customers${tail}${search ? `?${search}` : ""}`;
 }
 
-export function attachmentsPath(companyId: string, connectionId: string, customerId: string, attachmentId?: string, download = false): string {
+export function attachmentsPath(
+  companyId: string,
+  connectionId: string,
+  customerId: string,
+  attachmentId?: string,
+  download = false,
+): string {
   let path = `/companies/${companyId}/connections/${connectionId}/data/customers/${encodeURIComponent(customerId)}/attachments`;
   if (attachmentId !== undefined) path += `/${encodeURIComponent(attachmentId)}`;
   if (download) path += "/download";

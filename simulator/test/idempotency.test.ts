@@ -105,7 +105,9 @@ describe("Idempotency-Key on POST", () => {
     expect(fresh.body.requestedOnUtc).toBe(new Date(clock).toISOString());
     // With a different body after expiry: a new request, not a 422.
     clock += IDEMPOTENCY_TTL_MS;
-    expect((await sendJson(sim, create, { body: { ...customer, customerName: "New" }, headers: { "Idempotency-Key": key } })).status).toBe(200);
+    expect((await sendJson(sim, create, { body: { ...customer, customerName: "New" }, headers: { "Idempotency-Key": key } })).status).toBe(
+      200,
+    );
     await settle(sim, fresh.body.pushOperationKey);
   });
 
@@ -124,9 +126,21 @@ describe("Idempotency-Key on POST", () => {
     const id = sim.store.company(DEMO_COMPANY_ID)?.customers.all()[3]?.id ?? "";
     const key = randomUUID();
     const path = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, id);
-    const a = await sendJson<CodatCreateCustomerResponse>(sim, path, { method: "PUT", body: customer, headers: { "Idempotency-Key": key } });
-    const b = await sendJson<CodatCreateCustomerResponse>(sim, path, { method: "PUT", body: customer, headers: { "Idempotency-Key": key } });
-    const c = await sendJson<CodatCreateCustomerResponse>(sim, path, { method: "PUT", body: { ...customer, customerName: "Other" }, headers: { "Idempotency-Key": key } });
+    const a = await sendJson<CodatCreateCustomerResponse>(sim, path, {
+      method: "PUT",
+      body: customer,
+      headers: { "Idempotency-Key": key },
+    });
+    const b = await sendJson<CodatCreateCustomerResponse>(sim, path, {
+      method: "PUT",
+      body: customer,
+      headers: { "Idempotency-Key": key },
+    });
+    const c = await sendJson<CodatCreateCustomerResponse>(sim, path, {
+      method: "PUT",
+      body: { ...customer, customerName: "Other" },
+      headers: { "Idempotency-Key": key },
+    });
     expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);
     expect(new Set([a.body.pushOperationKey, b.body.pushOperationKey, c.body.pushOperationKey]).size).toBe(3);
     expect(b.headers.get("idempotent-replayed")).toBeNull();

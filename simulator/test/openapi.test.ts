@@ -141,7 +141,9 @@ describe("push, push operations, options and attachments validate against the sp
       status: "Active",
       defaultCurrency: "GBP",
       addresses: [{ type: "Billing", line1: "1 High St", city: "York", country: "United Kingdom", postalCode: "YO1 1AA" }],
-      contacts: [{ name: "Ada", email: "ada@example.org", status: "Active", phone: [{ number: "01234 567890", type: "Mobile" }, { type: "Fax" }] }],
+      contacts: [
+        { name: "Ada", email: "ada@example.org", status: "Active", phone: [{ number: "01234 567890", type: "Mobile" }, { type: "Fax" }] },
+      ],
       supplementalData: { content: { xero: { isSupplier: false } } },
     };
     const bodies: Array<[string, string, CodatCreateCustomerResponse]> = [];
@@ -221,7 +223,10 @@ describe("push, push operations, options and attachments validate against the sp
     const customers = [ATTACHMENT_CUSTOMER_ID, LARGE_ATTACHMENT_CUSTOMER_ID, ...[...(company?.attachments.keys() ?? [])].slice(0, 5)];
     customers.push(company?.customers.all().find((c) => !company.attachments.has(c.id))?.id ?? "");
     for (const customerId of customers) {
-      const list = await getJson<{ attachments: Array<{ id: string }> }>(sim, attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, customerId));
+      const list = await getJson<{ attachments: Array<{ id: string }> }>(
+        sim,
+        attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, customerId),
+      );
       expect(list.status).toBe(200);
       expect(schemaErrors(responseRef("accounting-customers", ATTACHMENTS, "get", "200"), list.body)).toEqual([]);
       expect(schemaErrors(responseRef("lending-customers", ATTACHMENTS, "get", "200"), list.body)).toEqual([]);
@@ -277,7 +282,13 @@ describe("the validation can fail", () => {
     const page = responseRef("accounting-customers", LIST, "get", "200");
     expect(schemaErrors(page, { results: [], pageNumber: 1, pageSize: 1, totalResults: 0 })).not.toEqual([]); // _links
     expect(
-      schemaErrors(page, { results: [], pageNumber: "1", pageSize: 1, totalResults: 0, _links: { self: { href: "/" }, current: { href: "/" } } }),
+      schemaErrors(page, {
+        results: [],
+        pageNumber: "1",
+        pageSize: 1,
+        totalResults: 0,
+        _links: { self: { href: "/" }, current: { href: "/" } },
+      }),
     ).not.toEqual([]);
     expect(schemaErrors(componentRef("sync-for-expenses-customers", "ErrorMessage"), { canBeRetried: false })).not.toEqual([]);
     const connections = responseRef("platform-connections", "/companies/{companyId}/connections", "get", "200");

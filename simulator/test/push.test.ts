@@ -29,8 +29,10 @@ import { customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./
 import { PUSH_OPTIONS_FILE, cutPushOptions, renderPushOptions } from "../scripts/cut-push-options.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
-const createPath = (params: Record<string, string | number> = {}) => pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, params);
-const updatePath = (id: string, params: Record<string, string | number> = {}) => pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, id, params);
+const createPath = (params: Record<string, string | number> = {}) =>
+  pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, params);
+const updatePath = (id: string, params: Record<string, string | number> = {}) =>
+  pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, id, params);
 const valid = (extra: Record<string, unknown> = {}) => ({ customerName: "Zephyr Widgets Ltd", status: "Active", ...extra });
 
 async function operation(sim: Simulator, key: string, companyId = DEMO_COMPANY_ID) {
@@ -60,9 +62,16 @@ describe("push: create and update customers (asynchronous)", () => {
 
   it("create answers Pending, completes Success after the delay, then the customer is in list and get", async () => {
     const before = (await getJson<{ totalResults: number }>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults;
-    const body: Record<string, unknown> = valid({ contactName: "Zoë Okafor", addresses: [{ type: "Billing", city: "Cardiff" }], defaultCurrency: "GBP", unknownField: 1 });
+    const body: Record<string, unknown> = valid({
+      contactName: "Zoë Okafor",
+      addresses: [{ type: "Billing", city: "Cardiff" }],
+      defaultCurrency: "GBP",
+      unknownField: 1,
+    });
     const started = Date.now();
-    const res = await sendJson<CodatCreateCustomerResponse>(sim, createPath({ timeoutInMinutes: 5, allowSyncOnPushComplete: "false" }), { body });
+    const res = await sendJson<CodatCreateCustomerResponse>(sim, createPath({ timeoutInMinutes: 5, allowSyncOnPushComplete: "false" }), {
+      body,
+    });
     expect(res.status).toBe(200);
     const op = res.body;
     expect(op).toMatchObject({
@@ -113,7 +122,9 @@ describe("push: create and update customers (asynchronous)", () => {
       customersPath(DEMO_COMPANY_ID, { query: `id=${id}` }),
     );
     expect(list.body.results).toEqual([got.body]);
-    expect((await getJson<{ totalResults: number }>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults).toBe(before + 1);
+    expect((await getJson<{ totalResults: number }>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults).toBe(
+      before + 1,
+    );
   });
 
   it("rule violations are accepted, then the operation completes Failed with validation errors naming the field", async () => {
@@ -123,35 +134,44 @@ describe("push: create and update customers (asynchronous)", () => {
       [valid({ customerName: "x".repeat(CUSTOMER_LIMITS.customerName + 1) }), ["CustomerName must be at most 100 characters (got 101)"]],
       [{ customerName: "No status" }, ["Status is required"]],
       [valid({ status: "Dormant" }), ['Status must be one of Unknown, Active, Archived (got "Dormant")']],
-      [valid({ addresses: [{ type: "Billing" }, { type: "Home" }] }), ['Addresses[1].Type must be one of Unknown, Billing, Delivery (got "Home")']],
+      [
+        valid({ addresses: [{ type: "Billing" }, { type: "Home" }] }),
+        ['Addresses[1].Type must be one of Unknown, Billing, Delivery (got "Home")'],
+      ],
       [valid({ addresses: [{ city: "Paris" }] }), ["Addresses[0].Type is required"]],
       [valid({ defaultCurrency: "pounds" }), ['DefaultCurrency must be an ISO 4217 currency code such as GBP (got "pounds")']],
-      [valid({ contacts: [{ name: "A", status: "Active", phone: [{ number: "1", type: "Pager" }] }] }), [
-        'Contacts[0].Phone[0].Type must be one of Primary, Landline, Mobile, Fax, Unknown (got "Pager")',
-      ]],
-      [{ customerName: "", status: "Nope", registrationNumber: "R".repeat(51) }, [
-        "CustomerName is required",
-        'Status must be one of Unknown, Active, Archived (got "Nope")',
-        "RegistrationNumber must be at most 50 characters (got 51)",
-      ]],
+      [
+        valid({ contacts: [{ name: "A", status: "Active", phone: [{ number: "1", type: "Pager" }] }] }),
+        ['Contacts[0].Phone[0].Type must be one of Primary, Landline, Mobile, Fax, Unknown (got "Pager")'],
+      ],
+      [
+        { customerName: "", status: "Nope", registrationNumber: "R".repeat(51) },
+        [
+          "CustomerName is required",
+          'Status must be one of Unknown, Active, Archived (got "Nope")',
+          "RegistrationNumber must be at most 50 characters (got 51)",
+        ],
+      ],
     ];
     const before = sim.store.company(DEMO_COMPANY_ID)?.customers.size;
     // Concurrently: each case waits out the push delay.
-    await Promise.all(cases.map(async ([body, messages]) => {
-      const res = await sendJson<CodatCreateCustomerResponse>(sim, createPath(), { body });
-      expect(res.status).toBe(200);
-      expect(res.body.status).toBe("Pending");
-      const done = await settled(sim, res.body.pushOperationKey);
-      expect(done.status).toBe("Failed");
-      expect(done.statusCode).toBe(400);
-      expect(done.errorMessage).toEqual(expect.any(String));
-      expect(done.changes).toBeNull();
-      expect(done.validation?.errors?.map((e) => e.message)).toEqual(messages);
-      for (const error of done.validation?.errors ?? []) {
-        expect(error).toEqual({ itemId: res.body.data?.id, message: expect.any(String), validatorName: CUSTOMER_VALIDATOR });
-      }
-      expect((await getJson(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${res.body.data?.id ?? ""}`)).status).toBe(404);
-    }));
+    await Promise.all(
+      cases.map(async ([body, messages]) => {
+        const res = await sendJson<CodatCreateCustomerResponse>(sim, createPath(), { body });
+        expect(res.status).toBe(200);
+        expect(res.body.status).toBe("Pending");
+        const done = await settled(sim, res.body.pushOperationKey);
+        expect(done.status).toBe("Failed");
+        expect(done.statusCode).toBe(400);
+        expect(done.errorMessage).toEqual(expect.any(String));
+        expect(done.changes).toBeNull();
+        expect(done.validation?.errors?.map((e) => e.message)).toEqual(messages);
+        for (const error of done.validation?.errors ?? []) {
+          expect(error).toEqual({ itemId: res.body.data?.id, message: expect.any(String), validatorName: CUSTOMER_VALIDATOR });
+        }
+        expect((await getJson(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${res.body.data?.id ?? ""}`)).status).toBe(404);
+      }),
+    );
     // Exactly at the limit is fine.
     const ok = await sendJson<CodatCreateCustomerResponse>(sim, createPath(), { body: valid({ customerName: "y".repeat(100) }) });
     expect((await settled(sim, ok.body.pushOperationKey)).status).toBe("Success");
@@ -166,12 +186,21 @@ describe("push: create and update customers (asynchronous)", () => {
       ['"a string"', [[null, "The request body must be a JSON object (a Customer), not a string"]]],
       [JSON.stringify(valid({ addresses: { type: "Billing" } })), [["addresses", "Addresses must be an array, not an object"]]],
       [JSON.stringify(valid({ addresses: ["London"] })), [["addresses[0]", "Addresses[0] must be an object, not a string"]]],
-      [JSON.stringify(valid({ contacts: [{ status: "Active", phone: "0123" }] })), [["contacts[0].phone", "Contacts[0].Phone must be an array, not a string"]]],
-      [JSON.stringify({ customerName: 42, status: true }), [
-        ["customerName", "CustomerName must be a string, not a number"],
-        ["status", "Status must be a string, not a boolean"],
-      ]],
-      [JSON.stringify(valid({ metadata: { isDeleted: "no" } })), [["metadata.isDeleted", "Metadata.IsDeleted must be a boolean, not a string"]]],
+      [
+        JSON.stringify(valid({ contacts: [{ status: "Active", phone: "0123" }] })),
+        [["contacts[0].phone", "Contacts[0].Phone must be an array, not a string"]],
+      ],
+      [
+        JSON.stringify({ customerName: 42, status: true }),
+        [
+          ["customerName", "CustomerName must be a string, not a number"],
+          ["status", "Status must be a string, not a boolean"],
+        ],
+      ],
+      [
+        JSON.stringify(valid({ metadata: { isDeleted: "no" } })),
+        [["metadata.isDeleted", "Metadata.IsDeleted must be a boolean, not a string"]],
+      ],
     ];
     const before = await pushCount(sim);
     for (const [body, expected] of cases) {
@@ -206,7 +235,9 @@ describe("push: create and update customers (asynchronous)", () => {
       expect(res.body.error).toMatch(error);
     }
     // Connection ids are GUIDs: any case reaches the same connection.
-    const upper = await sendJson(sim, pushCustomersPath(DEMO_COMPANY_ID.toUpperCase(), DEMO_CONNECTION_ID.toUpperCase()), { body: valid() });
+    const upper = await sendJson(sim, pushCustomersPath(DEMO_COMPANY_ID.toUpperCase(), DEMO_CONNECTION_ID.toUpperCase()), {
+      body: valid(),
+    });
     expect(upper.status).toBe(200);
   });
 
@@ -226,7 +257,11 @@ describe("push: create and update customers (asynchronous)", () => {
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ status: "Pending", statusCode: 202, data: { id, customerName: "Renamed Ltd" } });
     const done = await settled(sim, first.body.pushOperationKey);
-    expect(done).toMatchObject({ status: "Success", statusCode: 200, changes: [{ type: "Modified", recordRef: { id, dataType: "customers" } }] });
+    expect(done).toMatchObject({
+      status: "Success",
+      statusCode: 200,
+      changes: [{ type: "Modified", recordRef: { id, dataType: "customers" } }],
+    });
     const got = await getJson<CodatCustomer>(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`);
     expect(got.body).toMatchObject({ id, customerName: "Renamed Ltd", status: "Active" });
     expect(got.body.addresses).toBeUndefined(); // replaced, not merged
@@ -244,7 +279,11 @@ describe("push: create and update customers (asynchronous)", () => {
     const failed = await settled(sim, stale.body.pushOperationKey);
     expect(failed).toMatchObject({ status: "Failed", statusCode: 400 });
     expect(failed.validation?.errors).toEqual([
-      { itemId: id, message: expect.stringContaining("modified in the source platform") as unknown, validatorName: SOURCE_MODIFIED_VALIDATOR },
+      {
+        itemId: id,
+        message: expect.stringContaining("modified in the source platform") as unknown,
+        validatorName: SOURCE_MODIFIED_VALIDATOR,
+      },
     ]);
     expect((await getJson<CodatCustomer>(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`)).body.customerName).toBe("Renamed Ltd");
 
@@ -253,12 +292,17 @@ describe("push: create and update customers (asynchronous)", () => {
       body: { ...valid({ customerName: "Forced rename" }), sourceModifiedDate: pulled },
     });
     expect((await settled(sim, forced.body.pushOperationKey)).status).toBe("Success");
-    expect((await getJson<CodatCustomer>(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`)).body.customerName).toBe("Forced rename");
+    expect((await getJson<CodatCustomer>(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`)).body.customerName).toBe(
+      "Forced rename",
+    );
     const recorded = sim.requests.filter((r) => r.method === "PUT" && r.path.endsWith(id)).map((r) => r.query["forceUpdate"]);
     expect(recorded).toEqual(["false", undefined, "true"]);
 
     // No sourceModifiedDate in the body: no check.
-    const blind = await sendJson<CodatCreateCustomerResponse>(sim, updatePath(id), { method: "PUT", body: valid({ customerName: "Blind" }) });
+    const blind = await sendJson<CodatCreateCustomerResponse>(sim, updatePath(id), {
+      method: "PUT",
+      body: valid({ customerName: "Blind" }),
+    });
     expect((await settled(sim, blind.body.pushOperationKey)).status).toBe("Success");
   });
 
@@ -323,7 +367,10 @@ describe("push operations list and get", () => {
     });
     const newest = await getJson<CodatPushOperationsPage>(sim, `/companies/${DEMO_COMPANY_ID}/push?orderBy=-requestedOnUtc&pageSize=2`);
     expect(newest.body.results).toEqual([...results].reverse().slice(0, 2));
-    const failed = await getJson<CodatPushOperationsPage>(sim, `/companies/${DEMO_COMPANY_ID}/push?query=${encodeURIComponent("status=Failed&&statusCode=400")}`);
+    const failed = await getJson<CodatPushOperationsPage>(
+      sim,
+      `/companies/${DEMO_COMPANY_ID}/push?query=${encodeURIComponent("status=Failed&&statusCode=400")}`,
+    );
     expect(failed.body.results?.length).toBeGreaterThan(0);
     expect(failed.body.results).toEqual(results.filter((op) => op.status === "Failed"));
     expect((await getJson<CodatPushOperationsPage>(sim, `/companies/${EMPTY_COMPANY_ID}/push`)).body.totalResults).toBe(0);
@@ -393,7 +440,8 @@ describe("create/update model (options/customers)", () => {
     }
     expect(customerPushOption({ platformName: "Zoho Books" })).toBe(CUSTOMER_PUSH_OPTIONS[DEFAULT_PUSH_OPTION_EXAMPLE]);
     // The demo model has nested properties, option lists and validation notes.
-    const xero = (await getJson<CodatPushOption>(sim, `/companies/${DEMO_COMPANY_ID}/connections/${DEMO_CONNECTION_ID}/options/customers`)).body;
+    const xero = (await getJson<CodatPushOption>(sim, `/companies/${DEMO_COMPANY_ID}/connections/${DEMO_CONNECTION_ID}/options/customers`))
+      .body;
     const addresses = xero.properties?.["addresses"];
     expect(addresses?.type).toBe("Array");
     expect(addresses?.properties?.["type"]?.options?.map((o) => o.value)).toEqual(["Billing", "Delivery"]);

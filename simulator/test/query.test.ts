@@ -86,7 +86,24 @@ describe("query language", () => {
 
   it("reports malformed queries and unknown properties like Codat", () => {
     const malformed = "Error parsing query - Malformed query.";
-    for (const q of ["", "id", "id=", "id==a", "{id=a", "id=a}", "id=a||", "&&id=a", "id=a&&&&id=b", "n>abc", "ok=yes", "at<soon", "name>null", "name~null", "id =a", "{}"]) {
+    for (const q of [
+      "",
+      "id",
+      "id=",
+      "id==a",
+      "{id=a",
+      "id=a}",
+      "id=a||",
+      "&&id=a",
+      "id=a&&&&id=b",
+      "n>abc",
+      "ok=yes",
+      "at<soon",
+      "name>null",
+      "name~null",
+      "id =a",
+      "{}",
+    ]) {
       expect(errorOf(q), q).toBe(malformed);
     }
     expect(errorOf("nope=1")).toBe("Error parsing query - Could not resolve property nope on Dataset");
@@ -100,7 +117,10 @@ describe("query language", () => {
     const store = createDemoStore();
     const customers = store.company(DEMO_COMPANY_ID)?.customers;
     const all = customers?.all() ?? [];
-    const ids = all.slice(0, 45).filter((c) => !c.id.includes("{")).map((c) => c.id);
+    const ids = all
+      .slice(0, 45)
+      .filter((c) => !c.id.includes("{"))
+      .map((c) => c.id);
     const query = ids.map((id) => `id=${id}`).join("||");
     const started = performance.now();
     for (let i = 0; i < 200; i++) {
@@ -114,7 +134,10 @@ describe("query language", () => {
 
 describe("orderBy", () => {
   it("sorts stably, nulls first ascending and last descending", () => {
-    const sortIds = (o: string) => compileOrderBy(schema, o).sort(rows).map((r) => r.id);
+    const sortIds = (o: string) =>
+      compileOrderBy(schema, o)
+        .sort(rows)
+        .map((r) => r.id);
     expect(sortIds("n")).toEqual(["a", "b", "c", "d"]);
     expect(sortIds("-n")).toEqual(["d", "c", "b", "a"]);
     expect(sortIds("ok")).toEqual(["d", "b", "a", "c"]);

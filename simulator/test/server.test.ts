@@ -1,11 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
-import {
-  DEMO_COMPANY_ID,
-  SECOND_COMPANY_ID,
-  startSimulator,
-  type Simulator,
-} from "../src/index.js";
+import { DEMO_COMPANY_ID, SECOND_COMPANY_ID, startSimulator, type Simulator } from "../src/index.js";
 import { customersPath, getJson } from "./helpers.js";
 
 describe("requests, faults and auth", () => {
@@ -149,7 +144,13 @@ describe("latency and concurrency", () => {
   it("answers 429 + Retry-After beyond 10 in-flight requests per company", async () => {
     const path = customersPath(DEMO_COMPANY_ID, { pageSize: 1 });
     const responses = await Promise.all(
-      Array.from({ length: 13 }, () => fetch(`${sim.url}${path}`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: (await r.json()) as unknown }))),
+      Array.from({ length: 13 }, () =>
+        fetch(`${sim.url}${path}`).then(async (r) => ({
+          status: r.status,
+          retryAfter: r.headers.get("retry-after"),
+          body: (await r.json()) as unknown,
+        })),
+      ),
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
@@ -205,7 +206,10 @@ describe("lifecycle and determinism", () => {
         customersPath(SECOND_COMPANY_ID),
         `/companies/${DEMO_COMPANY_ID}/connections`,
       ]) {
-        const [ta, tb] = await Promise.all([fetch(`${a.url}${path}`).then((r) => r.text()), fetch(`${b.url}${path}`).then((r) => r.text())]);
+        const [ta, tb] = await Promise.all([
+          fetch(`${a.url}${path}`).then((r) => r.text()),
+          fetch(`${b.url}${path}`).then((r) => r.text()),
+        ]);
         expect(ta).toBe(tb);
       }
       const attachments = (s: Simulator) => JSON.stringify([...(s.store.company(DEMO_COMPANY_ID)?.attachments ?? new Map())]);

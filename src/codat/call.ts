@@ -57,9 +57,7 @@ export class CodatCall {
     this.#settings = settings;
     this.#deadlineAt = Date.now() + settings.deadlineMs;
     this.#timer = setTimeout(() => this.#deadline.abort(new DeadlineExceeded()), settings.deadlineMs);
-    this.signal = settings.signal
-      ? AbortSignal.any([settings.signal, this.#deadline.signal])
-      : this.#deadline.signal;
+    this.signal = settings.signal ? AbortSignal.any([settings.signal, this.#deadline.signal]) : this.#deadline.signal;
   }
 
   /** The ky options that bind one request to this call; merged over the client's instance defaults. */
@@ -144,7 +142,8 @@ export class CodatCall {
     if (this.#settings.transport === "json") {
       try {
         const body = takeNodeBody(response);
-        const bytes = body === undefined ? null : await readAll(decodedBody(body, contentCodings(response.headers.get("content-encoding"))));
+        const bytes =
+          body === undefined ? null : await readAll(decodedBody(body, contentCodings(response.headers.get("content-encoding"))));
         const headers = new Headers(response.headers);
         // The bytes are decoded now: the length and coding of the wire form no longer describe them.
         headers.delete("content-encoding");

@@ -180,21 +180,13 @@ export class CodatClient {
   }
 
   /** GET /companies/{companyId}/push */
-  async listPushOperations(
-    companyId: string,
-    params: PageParams,
-    options: CallOptions = {},
-  ): Promise<CodatPushOperationsPage> {
+  async listPushOperations(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatPushOperationsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/push`;
     return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validPushOperationsPage);
   }
 
   /** GET /companies/{companyId}/push/{pushOperationKey} — resolves null on 404 */
-  async getPushOperation(
-    companyId: string,
-    pushOperationKey: string,
-    options: CallOptions = {},
-  ): Promise<CodatPushOperation | null> {
+  async getPushOperation(companyId: string, pushOperationKey: string, options: CallOptions = {}): Promise<CodatPushOperation | null> {
     const company = uuidSegment(companyId, "companyId");
     const path = `companies/${company}/push/${uuidSegment(pushOperationKey, "pushOperationKey")}`;
     return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validPushOperation);
@@ -207,11 +199,7 @@ export class CodatClient {
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/options/customers */
-  async getCustomerCreateUpdateModel(
-    companyId: string,
-    connectionId: string,
-    options: CallOptions = {},
-  ): Promise<CodatPushOption> {
+  async getCustomerCreateUpdateModel(companyId: string, connectionId: string, options: CallOptions = {}): Promise<CodatPushOption> {
     const path = `${connectionPath(companyId, connectionId)}/options/customers`;
     return this.#json({ method: "GET", companyId, path, ...options }, validPushOption);
   }
@@ -234,10 +222,7 @@ export class CodatClient {
       allowSyncOnPushComplete: params.allowSyncOnPushComplete,
     };
     const headers = { "idempotency-key": params.idempotencyKey };
-    return this.#json(
-      { method: "POST", companyId, path, searchParams, headers, json: customer, ...options },
-      validCreateCustomerResponse,
-    );
+    return this.#json({ method: "POST", companyId, path, searchParams, headers, json: customer, ...options }, validCreateCustomerResponse);
   }
 
   /** PUT /companies/{companyId}/connections/{connectionId}/push/customers/{customerId} */
@@ -255,10 +240,7 @@ export class CodatClient {
       timeoutInMinutes: params.timeoutInMinutes,
       allowSyncOnPushComplete: params.allowSyncOnPushComplete,
     };
-    return this.#json(
-      { method: "PUT", companyId, path, searchParams, json: customer, ...options },
-      validUpdateCustomerResponse,
-    );
+    return this.#json({ method: "PUT", companyId, path, searchParams, json: customer, ...options }, validUpdateCustomerResponse);
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments */

@@ -71,7 +71,8 @@ export function upstreamUnavailable(): GraphQLError {
 
 /** A 2xx answer whose body was not JSON, or not the shape the endpoint documents (`field` names the first fault). */
 export function malformedResponse(status: number, fault?: { field: string; problem: string }): GraphQLError {
-  if (!fault) return gatewayError(ErrorCode.UpstreamError, "Codat returned a response the gateway could not read", { upstream: { status } });
+  if (!fault)
+    return gatewayError(ErrorCode.UpstreamError, "Codat returned a response the gateway could not read", { upstream: { status } });
   return gatewayError(ErrorCode.UpstreamError, `Codat returned a malformed response: ${fault.field} ${fault.problem}`, {
     upstream: { status, field: fault.field },
   });

@@ -86,14 +86,9 @@ export function takeNodeBody(response: Response): IncomingMessage | undefined {
  * recognises as a network error, and what undici throws) when the connection fails before the headers.
  * After the headers, an abort destroys the body with the signal's reason.
  */
-export async function nodeFetch(
-  input: string | URL | Request,
-  init?: RequestInit,
-  options: NodeFetchOptions = {},
-): Promise<Response> {
+export async function nodeFetch(input: string | URL | Request, init?: RequestInit, options: NodeFetchOptions = {}): Promise<Response> {
   // ky passes its Request and an (empty) init; a new Request is only needed when init changes something.
-  const request =
-    input instanceof Request && (init === undefined || Object.keys(init).length === 0) ? input : new Request(input, init);
+  const request = input instanceof Request && (init === undefined || Object.keys(init).length === 0) ? input : new Request(input, init);
   const signal = request.signal;
   signal.throwIfAborted();
   const url = new URL(request.url);

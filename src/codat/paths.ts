@@ -47,4 +47,3 @@ export function opaqueSegment(value: string, argumentName: string): string {
     throw badUserInput(`${argumentName} is not valid text`, argumentName);
   }
 }
-

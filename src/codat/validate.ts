@@ -47,7 +47,9 @@ const ID = { type: "string", minLength: 1 } as const;
 /** A record the gateway addresses by id: the spec's schema, with a non-empty `id` required. */
 const withId = (base: object) => ({ allOf: [base, { type: "object", required: ["id"], properties: { id: ID } }] });
 /** A page whose results are `item`. */
-const pageOf = (page: object, item: object) => ({ allOf: [page, { type: "object", required: ["results"], properties: { results: { type: "array", items: item } } }] });
+const pageOf = (page: object, item: object) => ({
+  allOf: [page, { type: "object", required: ["results"], properties: { results: { type: "array", items: item } } }],
+});
 
 const customer = withId(ref("accounting", "Customer"));
 const attachment = withId(ref("accounting", "Attachment"));
@@ -56,17 +58,24 @@ export const validCustomer: ResponseValidator<CodatCustomerRecord> = ajv.compile
 export const validCustomersPage: ResponseValidator<CodatCustomersPage> = ajv.compile<CodatCustomersPage>(
   pageOf(ref("accounting", "Customers"), customer),
 );
-export const validPushOperation: ResponseValidator<CodatPushOperation> = ajv.compile<CodatPushOperation>(ref("sync-for-expenses", "PushOperation"));
+export const validPushOperation: ResponseValidator<CodatPushOperation> = ajv.compile<CodatPushOperation>(
+  ref("sync-for-expenses", "PushOperation"),
+);
 export const validPushOperationsPage: ResponseValidator<CodatPushOperationsPage> = ajv.compile<CodatPushOperationsPage>(
   ref("sync-for-expenses", "PushOperations"),
 );
 export const validConnectionsPage: ResponseValidator<CodatConnectionsPage> = ajv.compile<CodatConnectionsPage>(
-  pageOf(ref("platform", "Connections"), { allOf: [ref("platform", "Connection"), { type: "object", required: ["id"], properties: { id: ID } }] }),
+  pageOf(ref("platform", "Connections"), {
+    allOf: [ref("platform", "Connection"), { type: "object", required: ["id"], properties: { id: ID } }],
+  }),
 );
 export const validPushOption: ResponseValidator<CodatPushOption> = ajv.compile<CodatPushOption>(ref("accounting", "PushOption"));
 export const validAttachment: ResponseValidator<CodatAttachmentRecord> = ajv.compile<CodatAttachmentRecord>(attachment);
 export const validAttachments: ResponseValidator<CodatAttachments> = ajv.compile<CodatAttachments>({
-  allOf: [ref("accounting", "AttachmentsDataset"), { type: "object", properties: { attachments: { type: ["array", "null"], items: attachment } } }],
+  allOf: [
+    ref("accounting", "AttachmentsDataset"),
+    { type: "object", properties: { attachments: { type: ["array", "null"], items: attachment } } },
+  ],
 });
 export const validCreateCustomerResponse: ResponseValidator<CodatCreateCustomerResponse> = ajv.compile<CodatCreateCustomerResponse>(
   ref("sync-for-expenses", "CreateCustomerResponse"),
@@ -79,6 +88,10 @@ export const validUpdateCustomerResponse: ResponseValidator<CodatUpdateCustomerR
 export function firstProblem(validator: ResponseValidator<unknown>): { field: string; problem: string } {
   const error = validator.errors?.[0];
   if (!error) return { field: "/", problem: "does not match the documented schema" };
-  const missing = error.keyword === "required" && typeof error.params["missingProperty"] === "string" ? `/${error.params["missingProperty"]}` : "";
-  return { field: `${error.instancePath}${missing}` || "/", problem: error.keyword === "required" ? "is missing" : (error.message ?? "is invalid") };
+  const missing =
+    error.keyword === "required" && typeof error.params["missingProperty"] === "string" ? `/${error.params["missingProperty"]}` : "";
+  return {
+    field: `${error.instancePath}${missing}` || "/",
+    problem: error.keyword === "required" ? "is missing" : (error.message ?? "is invalid"),
+  };
 }

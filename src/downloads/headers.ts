@@ -22,7 +22,11 @@ export function safeContentType(value: string | null | undefined): string {
  * Without a name, plain `attachment`.
  */
 export function contentDisposition(name: string | null | undefined): string {
-  const exact = name ? wellFormed(name).replace(/[\u0000-\u001f\u007f]/g, "").trim() : "";
+  const exact = name
+    ? wellFormed(name)
+        .replace(/[\u0000-\u001f\u007f]/g, "")
+        .trim()
+    : "";
   if (!exact) return "attachment";
   const fallback = exact.replace(/[^\x20-\x7e]|["\\%]/g, "_");
   return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(exact)}`;

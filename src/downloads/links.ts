@@ -105,7 +105,10 @@ export class DownloadLinks {
       att: wellFormed(target.attachmentId),
       ...(target.name ? { nam: shortenName(target.name) } : {}),
     };
-    const jwt = new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE }).setAudience(AUDIENCE).setExpirationTime(expiresAt);
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE })
+      .setAudience(AUDIENCE)
+      .setExpirationTime(expiresAt);
     if (target.caller !== undefined) jwt.setSubject(target.caller);
     return jwt.sign(this.#key);
   }

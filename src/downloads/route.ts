@@ -57,7 +57,12 @@ export function createDownloadRoute(options: DownloadRouteOptions): Route {
         caller = await options.callerOf?.(req);
       } catch (error) {
         if (!(error instanceof AuthenticationError)) throw error;
-        sendJson(res, 401, { error: { code: ErrorCode.Unauthenticated, message: error.message } }, { "www-authenticate": 'Bearer realm="codat-gateway"' });
+        sendJson(
+          res,
+          401,
+          { error: { code: ErrorCode.Unauthenticated, message: error.message } },
+          { "www-authenticate": 'Bearer realm="codat-gateway"' },
+        );
         return;
       }
       const verdict = await links.verify(params["token"] ?? "", { caller });

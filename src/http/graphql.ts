@@ -91,7 +91,10 @@ export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, u
       text = await readBody(req, options.maxBodyBytes);
     } catch (error) {
       if (!(error instanceof BodyTooLarge)) throw error;
-      sendJson(res, 413, graphqlError(`Request body larger than ${options.maxBodyBytes} bytes.`, "BAD_USER_INPUT"), { ...cors, connection: "close" });
+      sendJson(res, 413, graphqlError(`Request body larger than ${options.maxBodyBytes} bytes.`, "BAD_USER_INPUT"), {
+        ...cors,
+        connection: "close",
+      });
       return;
     }
     const type = headers.get("content-type") ?? "";
@@ -114,7 +117,12 @@ export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, u
     if (trusted) {
       ({ body, search } = trusted);
     } else if (!fromRouter) {
-      sendJson(res, 400, graphqlError("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND"), cors);
+      sendJson(
+        res,
+        400,
+        graphqlError("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND"),
+        cors,
+      );
       return;
     }
   }
@@ -161,7 +169,11 @@ function applyTrustedDocument(
   } catch {
     return undefined;
   }
-  const document = documents.resolve({ documentId: params.get("documentId") ?? undefined, query: params.get("query") ?? undefined, extensions });
+  const document = documents.resolve({
+    documentId: params.get("documentId") ?? undefined,
+    query: params.get("query") ?? undefined,
+    extensions,
+  });
   if (document === undefined) return undefined;
   params.delete("documentId");
   params.delete("extensions");

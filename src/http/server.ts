@@ -35,7 +35,12 @@ export function createHttpServer(options: HttpServerOptions): Server {
         const params = route.match(pathname);
         if (!params) continue;
         if (!route.method.includes(req.method ?? "")) {
-          return sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "Method not allowed." } }, { allow: route.method.join(", ") });
+          return sendJson(
+            res,
+            405,
+            { error: { code: "METHOD_NOT_ALLOWED", message: "Method not allowed." } },
+            { allow: route.method.join(", ") },
+          );
         }
         return route.handle(req, res, params, url);
       }

@@ -32,10 +32,9 @@ export function createAttachmentLoaders(client: CodatApi) {
     (keys) =>
       Promise.all(
         keys.map((key) =>
-          client.getCustomerAttachment(key.companyId, key.connectionId, key.customerId, key.attachmentId).then(
-            (dto) => (dto ? toAttachment(key, dto) : null),
-            asError,
-          ),
+          client
+            .getCustomerAttachment(key.companyId, key.connectionId, key.customerId, key.attachmentId)
+            .then((dto) => (dto ? toAttachment(key, dto) : null), asError),
         ),
       ),
     { batch: false, cacheKeyFn: attachmentKeyOf },

@@ -40,15 +40,12 @@ export function createLoaders(client: CodatApi) {
       (keys) =>
         Promise.all(
           keys.map((key) =>
-            client.listCustomers(key.companyId, key).then(
-              (page) => {
-                for (const dto of page.results ?? []) {
-                  if (dto.id !== undefined) customer.prime({ companyId: key.companyId, id: dto.id }, toCustomer(key.companyId, dto));
-                }
-                return page;
-              },
-              asError,
-            ),
+            client.listCustomers(key.companyId, key).then((page) => {
+              for (const dto of page.results ?? []) {
+                if (dto.id !== undefined) customer.prime({ companyId: key.companyId, id: dto.id }, toCustomer(key.companyId, dto));
+              }
+              return page;
+            }, asError),
           ),
         ),
       { batch: false, cacheKeyFn: listPageKeyOf },

@@ -40,7 +40,8 @@ function email(value: Maybe<string>, path: string): string | undefined {
 function supplementalData(value: unknown, path: string): CodatCustomer["supplementalData"] | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value !== "object" || Array.isArray(value)) throw badUserInput(`${path} must be an object such as { content: { … } }.`, path);
-  if (JSON.stringify(value).length > MAX_SUPPLEMENTAL_BYTES) throw badUserInput(`${path} must be at most ${MAX_SUPPLEMENTAL_BYTES} bytes of JSON.`, path);
+  if (JSON.stringify(value).length > MAX_SUPPLEMENTAL_BYTES)
+    throw badUserInput(`${path} must be at most ${MAX_SUPPLEMENTAL_BYTES} bytes of JSON.`, path);
   return value as CodatCustomer["supplementalData"];
 }
 

@@ -71,6 +71,9 @@ export function toCustomer(companyId: string, dto: CodatCustomerRecord): Custome
 }
 
 /** Adds the owning company, connection and customer to an attachment DTO. */
-export function toAttachment(owner: { companyId: string; connectionId: string; customerId: string }, dto: CodatAttachmentRecord): Attachment {
+export function toAttachment(
+  owner: { companyId: string; connectionId: string; customerId: string },
+  dto: CodatAttachmentRecord,
+): Attachment {
   return { ...dto, companyId: owner.companyId, connectionId: owner.connectionId, customerId: owner.customerId };
 }

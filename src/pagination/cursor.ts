@@ -44,7 +44,8 @@ export class CursorCodec {
 
   /** Returns the offset, or throws BAD_USER_INPUT naming `argumentName`. */
   decode(list: ListIdentity, cursor: string, argumentName: string): number {
-    const invalid = () => badUserInput(`Invalid cursor in "${argumentName}": pass a cursor from this connection's edges or pageInfo.`, argumentName);
+    const invalid = () =>
+      badUserInput(`Invalid cursor in "${argumentName}": pass a cursor from this connection's edges or pageInfo.`, argumentName);
     const dot = cursor.indexOf(".");
     if (dot <= 0 || cursor.length > 200) throw invalid();
     const payload = Buffer.from(cursor.slice(0, dot), "base64url").toString("utf8");

@@ -1,8 +1,4 @@
-import type {
-  PushOptionChoiceResolvers,
-  PushOptionResolvers,
-  PushOptionValidationResolvers,
-} from "../__generated__/resolvers-types.js";
+import type { PushOptionChoiceResolvers, PushOptionResolvers, PushOptionValidationResolvers } from "../__generated__/resolvers-types.js";
 import { toPushOptionType } from "../mappers/enums.js";
 
 export const PushOption: PushOptionResolvers = {

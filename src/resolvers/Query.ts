@@ -85,7 +85,8 @@ export const Query: QueryResolvers = {
 
   connections: (_parent, { companyId }, ctx) => companyConnections(ctx, companyId),
 
-  customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) => client.getCustomerCreateUpdateModel(companyId, connectionId),
+  customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) =>
+    client.getCustomerCreateUpdateModel(companyId, connectionId),
 };
 
 export const DataConnection: DataConnectionResolvers = {

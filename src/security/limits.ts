@@ -198,7 +198,9 @@ export function checkOperationCost(
 ): OperationLimitError | undefined {
   const total = operationCost(schema, document, operation, variables);
   if (total <= limits.maxCost) return undefined;
-  return new OperationLimitError(`The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`);
+  return new OperationLimitError(
+    `The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`,
+  );
 }
 
 /** The per-request cost check, after validation (so after the shape rules) and before execution. */

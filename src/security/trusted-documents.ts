@@ -21,7 +21,8 @@ export class TrustedDocuments {
 
   static fromFile(file: string): TrustedDocuments {
     const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("the manifest must be a JSON object of hash → document");
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new Error("the manifest must be a JSON object of hash → document");
     return new TrustedDocuments(parsed as Record<string, string>);
   }
 

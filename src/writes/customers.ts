@@ -24,7 +24,12 @@ function timeout(value: number | null | undefined): number | undefined {
 }
 
 /** Codes after which a create may or may not have reached Codat: the caller retries safely only with the same key. */
-const AMBIGUOUS = new Set<unknown>([ErrorCode.UpstreamTimeout, ErrorCode.UpstreamUnavailable, ErrorCode.UpstreamError, ErrorCode.RateLimited]);
+const AMBIGUOUS = new Set<unknown>([
+  ErrorCode.UpstreamTimeout,
+  ErrorCode.UpstreamUnavailable,
+  ErrorCode.UpstreamError,
+  ErrorCode.RateLimited,
+]);
 
 /** An ambiguous create failure carries the Idempotency-Key it was sent with, so a retry cannot create a second customer. */
 function withIdempotencyKey(error: unknown, idempotencyKey: string): unknown {
@@ -49,7 +54,9 @@ export async function createCustomer(ctx: GatewayContext, input: CreateCustomerI
       ...(timeoutInMinutes !== undefined ? { timeoutInMinutes } : {}),
       ...(input.allowSyncOnPushComplete != null ? { allowSyncOnPushComplete: input.allowSyncOnPushComplete } : {}),
     })
-    .catch((error: unknown) => refusal(withIdempotencyKey(error, idempotencyKey), input.companyId, input.connectionId, idempotencyKey, timeoutInMinutes));
+    .catch((error: unknown) =>
+      refusal(withIdempotencyKey(error, idempotencyKey), input.companyId, input.connectionId, idempotencyKey, timeoutInMinutes),
+    );
   if (isPayload(response)) return { ...response, idempotencyKey };
 
   const created = response.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? response.data?.id;

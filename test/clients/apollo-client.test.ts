@@ -22,8 +22,22 @@ afterAll(async () => {
 
 const FIRST_CUSTOMERS = gql`
   query FirstCustomers($a: ID!, $b: ID!) {
-    a: customers(companyId: $a, first: 3) { nodes { id customerId companyId customerName } }
-    b: customers(companyId: $b, first: 3) { nodes { id customerId companyId customerName } }
+    a: customers(companyId: $a, first: 3) {
+      nodes {
+        id
+        customerId
+        companyId
+        customerName
+      }
+    }
+    b: customers(companyId: $b, first: 3) {
+      nodes {
+        id
+        customerId
+        companyId
+        customerName
+      }
+    }
   }
 `;
 
@@ -33,7 +47,10 @@ interface Page {
 
 describe("Apollo Client with a plain InMemoryCache", () => {
   it("keeps two companies' customers apart and updates one in place after updateCustomer", async () => {
-    const { data } = await client.query<{ a: Page; b: Page }>({ query: FIRST_CUSTOMERS, variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID } });
+    const { data } = await client.query<{ a: Page; b: Page }>({
+      query: FIRST_CUSTOMERS,
+      variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID },
+    });
     const all = [...data!.a.nodes, ...data!.b.nodes];
     const snapshot = client.cache.extract() as Record<string, unknown>;
     const entries = Object.keys(snapshot).filter((key) => key.startsWith("Customer:"));
@@ -47,23 +64,65 @@ describe("Apollo Client with a plain InMemoryCache", () => {
     const name = `Renamed ${Date.now()}`;
     const updated = await client.mutate<{ updateCustomer: { pushOperation: { pushOperationKey: string } } }>({
       mutation: gql`
-        mutation Rename($input: UpdateCustomerInput!) { updateCustomer(input: $input) { pushOperation { id pushOperationKey status } } }
+        mutation Rename($input: UpdateCustomerInput!) {
+          updateCustomer(input: $input) {
+            pushOperation {
+              id
+              pushOperationKey
+              status
+            }
+          }
+        }
       `,
-      variables: { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: target.customerId, customer: { customerName: name }, forceUpdate: true } },
+      variables: {
+        input: {
+          companyId: DEMO_COMPANY_ID,
+          connectionId: DEMO_CONNECTION_ID,
+          customerId: target.customerId,
+          customer: { customerName: name },
+          forceUpdate: true,
+        },
+      },
     });
     const key = updated.data!.updateCustomer.pushOperation.pushOperationKey;
-    await waitFor(async () => {
-      const { data: poll } = await client.query<{ pushOperation: { status: string } }>({
-        query: gql`query Poll($c: ID!, $k: ID!) { pushOperation(companyId: $c, pushOperationKey: $k) { id status } }`,
-        variables: { c: DEMO_COMPANY_ID, k: key },
-        fetchPolicy: "network-only",
-      });
-      return poll!.pushOperation.status === "SUCCESS";
-    }, { timeoutMs: 10_000 });
+    await waitFor(
+      async () => {
+        const { data: poll } = await client.query<{ pushOperation: { status: string } }>({
+          query: gql`
+            query Poll($c: ID!, $k: ID!) {
+              pushOperation(companyId: $c, pushOperationKey: $k) {
+                id
+                status
+              }
+            }
+          `,
+          variables: { c: DEMO_COMPANY_ID, k: key },
+          fetchPolicy: "network-only",
+        });
+        return poll!.pushOperation.status === "SUCCESS";
+      },
+      { timeoutMs: 10_000 },
+    );
 
     // Refetch the one customer by its global id: the cache entry every query shares is updated in place.
-    await client.query({ query: gql`query One($id: ID!) { node(id: $id) { id ... on Customer { customerName } } }`, variables: { id: target.id }, fetchPolicy: "network-only" });
-    const again = client.readQuery<{ a: Page; b: Page }>({ query: FIRST_CUSTOMERS, variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID } });
+    await client.query({
+      query: gql`
+        query One($id: ID!) {
+          node(id: $id) {
+            id
+            ... on Customer {
+              customerName
+            }
+          }
+        }
+      `,
+      variables: { id: target.id },
+      fetchPolicy: "network-only",
+    });
+    const again = client.readQuery<{ a: Page; b: Page }>({
+      query: FIRST_CUSTOMERS,
+      variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID },
+    });
     expect(again!.a.nodes[0]!.customerName).toBe(name);
     expect(again!.b.nodes.every((c) => c.customerName !== name)).toBe(true);
   });
@@ -73,13 +132,24 @@ describe("Apollo Client with relayStylePagination", () => {
   it("pages forward and the field policy merges the edges into one list", async () => {
     const paged = new ApolloClient({
       link: new HttpLink({ uri: stack.url }),
-      cache: new InMemoryCache({ typePolicies: { Query: { fields: { customers: relayStylePagination(["companyId", "query", "orderBy"]) } } } }),
+      cache: new InMemoryCache({
+        typePolicies: { Query: { fields: { customers: relayStylePagination(["companyId", "query", "orderBy"]) } } },
+      }),
     });
     const PAGE = gql`
       query Page($companyId: ID!, $after: String) {
         customers(companyId: $companyId, first: 5, after: $after) {
-          pageInfo { hasNextPage endCursor }
-          edges { cursor node { id customerId } }
+          pageInfo {
+            hasNextPage
+            endCursor
+          }
+          edges {
+            cursor
+            node {
+              id
+              customerId
+            }
+          }
         }
       }
     `;
@@ -87,7 +157,11 @@ describe("Apollo Client with relayStylePagination", () => {
     const first = await paged.query<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID } });
     expect(first.data!.customers.edges).toHaveLength(5);
     // What fetchMore does: the next page's variables; `after` is no key argument, so it merges into the same field.
-    await paged.query<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID, after: first.data!.customers.pageInfo.endCursor }, fetchPolicy: "network-only" });
+    await paged.query<PageData>({
+      query: PAGE,
+      variables: { companyId: DEMO_COMPANY_ID, after: first.data!.customers.pageInfo.endCursor },
+      fetchPolicy: "network-only",
+    });
     const cached = paged.readQuery<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID } });
     const merged = cached!.customers.edges.map((e) => e.node.customerId);
     expect(merged).toHaveLength(10);

@@ -27,7 +27,10 @@ afterAll(async () => {
 function relayProject(fragment: string): void {
   mkdirSync(path.join(dir, "src"), { recursive: true });
   writeFileSync(path.join(dir, "relay.config.json"), JSON.stringify({ src: "./src", schema: "./schema.graphql", language: "typescript" }));
-  writeFileSync(path.join(dir, "src", "CustomerRow.ts"), `import { graphql } from "react-relay";\nexport const fragment = graphql\`${fragment}\`;\n`);
+  writeFileSync(
+    path.join(dir, "src", "CustomerRow.ts"),
+    `import { graphql } from "react-relay";\nexport const fragment = graphql\`${fragment}\`;\n`,
+  );
 }
 
 describe("relay-compiler", () => {

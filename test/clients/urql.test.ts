@@ -22,8 +22,18 @@ const PAGE = gql`
   query Page($companyId: ID!, $after: String) {
     customers(companyId: $companyId, first: 5, after: $after) {
       totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { cursor node { id customerId customerName } }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          customerId
+          customerName
+        }
+      }
     }
   }
 `;
@@ -58,7 +68,9 @@ describe("urql", () => {
       const first = await client.query<PageData>(PAGE, { companyId: DEMO_COMPANY_ID }).toPromise();
       expect(first.error).toBeUndefined();
       expect(first.data!.customers.edges).toHaveLength(5);
-      const second = await client.query<PageData>(PAGE, { companyId: DEMO_COMPANY_ID, after: first.data!.customers.pageInfo.endCursor }).toPromise();
+      const second = await client
+        .query<PageData>(PAGE, { companyId: DEMO_COMPANY_ID, after: first.data!.customers.pageInfo.endCursor })
+        .toPromise();
       expect(second.error).toBeUndefined();
       // relayPagination concatenates the pages into one list for the field.
       const merged = second.data!.customers.edges.map((e) => e.node.customerId);

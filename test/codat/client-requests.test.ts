@@ -3,15 +3,7 @@ import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CodatClient } from "../../src/codat/client.js";
 import { errorCodeOf } from "../../src/errors.js";
-import {
-  COMPANY,
-  CONNECTION,
-  FakeCodat,
-  PUSH_KEY,
-  customersPage,
-  pushOperation,
-  sendJson,
-} from "./fake-codat.js";
+import { COMPANY, CONNECTION, FakeCodat, PUSH_KEY, customersPage, pushOperation, sendJson } from "./fake-codat.js";
 
 let fake: FakeCodat;
 
@@ -121,7 +113,8 @@ describe("request shape", () => {
 
   it("builds every endpoint's path", async () => {
     fake.always((request, response) => {
-      if (request.path.endsWith("/options/customers")) return sendJson(response, 200, { type: "Object", displayName: "Customer", required: true });
+      if (request.path.endsWith("/options/customers"))
+        return sendJson(response, 200, { type: "Object", displayName: "Customer", required: true });
       if (request.path.endsWith("/attachments")) return sendJson(response, 200, { attachments: [{ id: "a1" }] });
       if (request.path.includes("/attachments/")) return sendJson(response, 200, { id: "a1", name: "file.pdf" });
       return sendJson(response, 200, pushOperation());
@@ -162,10 +155,16 @@ describe("request shape", () => {
 
   it("PUTs a customer with forceUpdate and allowSyncOnPushComplete when given", async () => {
     fake.always((_request, response) => sendJson(response, 200, pushOperation("Success")));
-    await client().updateCustomer(COMPANY, CONNECTION, "cust 1", { id: "cust 1", customerName: "Acme", status: "Active" }, {
-      forceUpdate: true,
-      allowSyncOnPushComplete: false,
-    });
+    await client().updateCustomer(
+      COMPANY,
+      CONNECTION,
+      "cust 1",
+      { id: "cust 1", customerName: "Acme", status: "Active" },
+      {
+        forceUpdate: true,
+        allowSyncOnPushComplete: false,
+      },
+    );
     const [request] = fake.received;
     expect(request?.method).toBe("PUT");
     expect(request?.path).toBe(`/companies/${COMPANY}/connections/${CONNECTION}/push/customers/cust%201`);
@@ -224,18 +223,15 @@ describe("path safety (nothing is sent)", () => {
     expect(fake.received).toHaveLength(0);
   });
 
-  it.each([
-    ["not-a-uuid"],
-    [`${COMPANY}/../x`],
-    [`${COMPANY}x`],
-    [""],
-    ["8a210b68698811eda1eb0242ac120002"],
-  ])("rejects companyId %j naming the argument", async (companyId) => {
-    const error = await rejection(client().listCustomers(companyId, { page: 1, pageSize: 10 }));
-    expect(errorCodeOf(error)).toBe("BAD_USER_INPUT");
-    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ extensions: { argumentName: "companyId" } });
-    expect(fake.received).toHaveLength(0);
-  });
+  it.each([["not-a-uuid"], [`${COMPANY}/../x`], [`${COMPANY}x`], [""], ["8a210b68698811eda1eb0242ac120002"]])(
+    "rejects companyId %j naming the argument",
+    async (companyId) => {
+      const error = await rejection(client().listCustomers(companyId, { page: 1, pageSize: 10 }));
+      expect(errorCodeOf(error)).toBe("BAD_USER_INPUT");
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({ extensions: { argumentName: "companyId" } });
+      expect(fake.received).toHaveLength(0);
+    },
+  );
 
   it("requires UUID connection ids and push operation keys", async () => {
     const codat = client();
@@ -283,12 +279,26 @@ describe("response shape checks", () => {
     expect(fake.received).toHaveLength(1);
   });
 
-  const page = (record: Record<string, unknown>) => ({ ...customersPage(0), results: [{ id: "c1", status: "Active" }, record], totalResults: 2 });
+  const page = (record: Record<string, unknown>) => ({
+    ...customersPage(0),
+    results: [{ id: "c1", status: "Active" }, record],
+    totalResults: 2,
+  });
   it.each([
     ["a customer without an id", page({ status: "Active", customerName: "No id" }), "/results/1/id", "is missing"],
     ["a customer with an empty id", page({ id: "", status: "Active" }), "/results/1/id", "must NOT have fewer than 1 characters"],
-    ["a customer with a numeric name", page({ id: "c2", status: "Active", customerName: 42 }), "/results/1/customerName", "must be string,null"],
-    ["a customer whose addresses are not a list", page({ id: "c2", status: "Active", addresses: { line1: "x" } }), "/results/1/addresses", "must be array,null"],
+    [
+      "a customer with a numeric name",
+      page({ id: "c2", status: "Active", customerName: 42 }),
+      "/results/1/customerName",
+      "must be string,null",
+    ],
+    [
+      "a customer whose addresses are not a list",
+      page({ id: "c2", status: "Active", addresses: { line1: "x" } }),
+      "/results/1/addresses",
+      "must be array,null",
+    ],
     ["a customer without a status", page({ id: "c2" }), "/results/1/status", "is missing"],
   ])("names the field at fault for %s", async (_label, body, field, problem) => {
     fake.always((_request, response) => sendJson(response, 200, body));
@@ -300,7 +310,13 @@ describe("response shape checks", () => {
   });
 
   it("accepts what the specs leave open: unknown enum values, extra fields, odd formats", async () => {
-    const record = { id: "c2", status: "Dormant", customerName: "x".repeat(1000), modifiedDate: "yesterday", addedByCodat: { nested: true } };
+    const record = {
+      id: "c2",
+      status: "Dormant",
+      customerName: "x".repeat(1000),
+      modifiedDate: "yesterday",
+      addedByCodat: { nested: true },
+    };
     fake.always((_request, response) => sendJson(response, 200, page(record)));
     const result = await client().listCustomers(COMPANY, { page: 1, pageSize: 2 });
     expect(result.results[1]).toEqual(record);

@@ -154,9 +154,7 @@ describe("GET retries", () => {
 
   it("never exceeds the deadline across many slow failures", async () => {
     fake.always(after(60, status(500)));
-    const { json, ms } = await failure(
-      list(client({ deadlineMs: 300, retryLimit: 50, retryInitialDelayMs: 20, retryMaxDelayMs: 40 })),
-    );
+    const { json, ms } = await failure(list(client({ deadlineMs: 300, retryLimit: 50, retryInitialDelayMs: 20, retryMaxDelayMs: 40 })));
     expect(["UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]).toContain((json["extensions"] as Record<string, unknown>)["code"]);
     expect(ms).toBeLessThan(450);
     expect(fake.received.length).toBeGreaterThan(1);
@@ -218,9 +216,7 @@ describe("POST createCustomer", () => {
     fake.script(resetConnection, resetMidBody).always((_request, response) => sendJson(response, 200, pushOperation()));
     await expect(create(client())).resolves.toMatchObject({ status: "Pending" });
     expect(fake.received).toHaveLength(3);
-    expect(new Set(fake.received.map((r) => r.headers["idempotency-key"]))).toEqual(
-      new Set(["7d4c1e0a-1111-4222-8333-944455556666"]),
-    );
+    expect(new Set(fake.received.map((r) => r.headers["idempotency-key"]))).toEqual(new Set(["7d4c1e0a-1111-4222-8333-944455556666"]));
     expect(new Set(fake.received.map((r) => r.body))).toEqual(new Set([JSON.stringify({ customerName: "Acme", status: "Active" })]));
   });
 

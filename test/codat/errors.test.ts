@@ -28,7 +28,9 @@ describe("sanitizeUpstreamText", () => {
     redactFromUpstreamText("sk_test_secretvalue");
     expect(sanitizeUpstreamText("Invalid API key sk_test_secretvalue for company")).toBe("Invalid API key for company");
     expect(sanitizeUpstreamText(`Credential ${"QmFzZTY0".repeat(6)} was rejected`)).toBe("Credential was rejected");
-    expect(sanitizeUpstreamText("Customer 6f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f not found")).toContain("6f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+    expect(sanitizeUpstreamText("Customer 6f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f not found")).toContain(
+      "6f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+    );
   });
 });
 
@@ -56,9 +58,10 @@ describe("validation on a rejected write", () => {
       }),
     );
     const codat = new CodatClient({ baseUrl: fake.origin });
-    const error: unknown = await codat
-      .createCustomer(COMPANY, CONNECTION, { status: "Active" }, { idempotencyKey: "k-1" })
-      .then(() => undefined, (e: unknown) => e);
+    const error: unknown = await codat.createCustomer(COMPANY, CONNECTION, { status: "Active" }, { idempotencyKey: "k-1" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 
     expect(error).toBeInstanceOf(CodatRequestError);
     expect(codatValidationOf(error)).toEqual({

@@ -6,17 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CodatClient, type CodatClientOptions } from "../../src/codat/client.js";
 import { KeyedLimiter } from "../../src/codat/limiter.js";
 import { errorCodeOf } from "../../src/errors.js";
-import {
-  COMPANY,
-  CONNECTION,
-  FakeCodat,
-  OTHER_COMPANY,
-  after,
-  customersPage,
-  hang,
-  sendJson,
-  type Responder,
-} from "./fake-codat.js";
+import { COMPANY, CONNECTION, FakeCodat, OTHER_COMPANY, after, customersPage, hang, sendJson, type Responder } from "./fake-codat.js";
 
 /** Destroys a download body, as a consumer that gives up does, and waits until it has closed. */
 async function destroyBody(body: Readable | null): Promise<void> {
@@ -109,9 +99,7 @@ describe("client concurrency", () => {
       sendJson(response, 200, customersPage(1));
     });
     const codat = client({ maxConcurrentPerCompany: 3 });
-    const busy = Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => codat.listCustomers(COMPANY, { page: i + 1, pageSize: 1 })),
-    );
+    const busy = Promise.allSettled(Array.from({ length: 10 }, (_, i) => codat.listCustomers(COMPANY, { page: i + 1, pageSize: 1 })));
     try {
       await until(() => fake.received.length === 3);
       expect(codat.inFlight(COMPANY)).toBe(3);

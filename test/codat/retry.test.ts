@@ -8,12 +8,19 @@ const request = new Request("http://codat.invalid/companies/x");
 async function httpError(status: number, headers: Record<string, string> = {}): Promise<HTTPError> {
   const error: unknown = await ky
     .get("http://codat.invalid/", { retry: 0, fetch: async () => new Response(null, { status, headers }) })
-    .then(() => undefined, (e: unknown) => e);
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   if (!(error instanceof HTTPError)) throw new Error("expected an HTTPError");
   return error;
 }
-const refused = new NetworkError(request, { cause: new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) }) });
-const reset = new NetworkError(request, { cause: new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) }) });
+const refused = new NetworkError(request, {
+  cause: new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) }),
+});
+const reset = new NetworkError(request, {
+  cause: new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) }),
+});
 const timeout = new TimeoutError(request);
 const policy: RetryPolicy = { limit: 3, initialDelayMs: 100, maxDelayMs: 300, maxRetryAfterMs: 1_000 };
 

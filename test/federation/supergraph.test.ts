@@ -52,10 +52,15 @@ async function startInvoicesSubgraph(invoices: InvoiceRecord[]) {
         resolvers: {
           Query: { invoices: () => invoices },
           Invoice: {
-            customer: (invoice: InvoiceRecord) => ({ __typename: "Customer", companyId: invoice.companyId, customerId: invoice.customerId }),
+            customer: (invoice: InvoiceRecord) => ({
+              __typename: "Customer",
+              companyId: invoice.companyId,
+              customerId: invoice.customerId,
+            }),
           },
           Customer: {
-            invoiceCount: (customer: { companyId: string; customerId: string }) => invoices.filter((i) => i.customerId === customer.customerId).length,
+            invoiceCount: (customer: { companyId: string; customerId: string }) =>
+              invoices.filter((i) => i.customerId === customer.customerId).length,
           },
         },
       },
@@ -71,8 +76,14 @@ let router: ApolloServer;
 let routerUrl: string;
 let customerIds: string[];
 
-async function routerQuery<T>(query: string): Promise<{ data?: T; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] }> {
-  const response = await fetch(routerUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+async function routerQuery<T>(
+  query: string,
+): Promise<{ data?: T; errors?: { message: string; path?: unknown[]; extensions?: Record<string, unknown> }[] }> {
+  const response = await fetch(routerUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query }),
+  });
   return (await response.json()) as { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 }
 
@@ -80,7 +91,9 @@ beforeAll(async () => {
   stack = await startStack();
   const all = await fetch(`${stack.simulator.url}/companies/${DEMO_COMPANY_ID}/data/customers?page=1&pageSize=200`);
   customerIds = ((await all.json()) as { results: { id: string }[] }).results.map((c) => c.id).filter((id) => id !== AWKWARD_CUSTOMER_ID);
-  const records: InvoiceRecord[] = customerIds.slice(0, 100).map((customerId, i) => ({ id: `inv-${i}`, amount: 100 + i, companyId: DEMO_COMPANY_ID, customerId }));
+  const records: InvoiceRecord[] = customerIds
+    .slice(0, 100)
+    .map((customerId, i) => ({ id: `inv-${i}`, amount: 100 + i, companyId: DEMO_COMPANY_ID, customerId }));
   records.push({ id: "inv-missing", amount: 1, companyId: DEMO_COMPANY_ID, customerId: MISSING_CUSTOMER });
   invoices = await startInvoicesSubgraph(records);
 
@@ -106,7 +119,12 @@ beforeEach(() => stack.resetUpstream());
 
 describe("supergraph", () => {
   it("resolves 101 customers referenced from another subgraph in ⌈101/49⌉ Codat calls, null for the missing one", async () => {
-    const result = await routerQuery<{ invoices: { id: string; customer: { customerId: string; customerName: string | null; status: string; invoiceCount: number } | null }[] }>(`{
+    const result = await routerQuery<{
+      invoices: {
+        id: string;
+        customer: { customerId: string; customerName: string | null; status: string; invoiceCount: number } | null;
+      }[];
+    }>(`{
       invoices { id amount customer { customerId customerName status invoiceCount } }
     }`);
     expect(result.errors).toBeUndefined();
@@ -146,7 +164,9 @@ describe("subgraph entry points", () => {
   });
 
   it("batches _entities: 100 representations of one company cost ⌈100/49⌉ list calls; misses and bad keys fail alone", async () => {
-    const representations: Record<string, string>[] = customerIds.slice(0, 100).map((id) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: id }));
+    const representations: Record<string, string>[] = customerIds
+      .slice(0, 100)
+      .map((id) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: id }));
     representations.push({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: MISSING_CUSTOMER });
     const result = await stack.graphql<{ _entities: ({ customerId: string; customerName: string } | null)[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId customerName } } }`,
@@ -160,7 +180,12 @@ describe("subgraph entry points", () => {
     stack.resetUpstream();
     const mixed = await stack.graphql<{ _entities: ({ customerId: string } | null)[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`,
-      { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: customerIds[0] }, { __typename: "Customer", companyId: "not-a-uuid", customerId: "x" }] },
+      {
+        r: [
+          { __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: customerIds[0] },
+          { __typename: "Customer", companyId: "not-a-uuid", customerId: "x" },
+        ],
+      },
     );
     expect(mixed.data!._entities[0]).toEqual({ customerId: customerIds[0] });
     expect(mixed.data!._entities[1]).toBeNull();

@@ -19,7 +19,11 @@ export interface Stack {
   gateway: Gateway;
   url: string;
   origin: string;
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResult<T>>;
   /** Upstream requests recorded by the simulator since the last reset, excluding none. */
   upstream(): Simulator["requests"];
   resetUpstream(): void;

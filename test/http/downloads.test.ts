@@ -30,7 +30,9 @@ function demoAttachments(): AttachmentRecord[] {
 }
 
 function record(customerId: string, attachmentId?: string): AttachmentRecord {
-  const found = demoAttachments().find((r) => r.customerId === customerId && (attachmentId === undefined || r.attachment.id === attachmentId));
+  const found = demoAttachments().find(
+    (r) => r.customerId === customerId && (attachmentId === undefined || r.attachment.id === attachmentId),
+  );
   if (!found) throw new Error(`no demo attachment for ${customerId}`);
   return found;
 }
@@ -76,7 +78,11 @@ function parseContentDisposition(header: string): { type: string; filename?: str
 }
 
 /** GET with node:http, so the test controls the socket: stops (destroys the request) after `stopAfter` bytes. */
-function partialGet(url: string, stopAfter: number, onBytes?: (chunk: Buffer) => void): Promise<{ response: IncomingMessage; received: number }> {
+function partialGet(
+  url: string,
+  stopAfter: number,
+  onBytes?: (chunk: Buffer) => void,
+): Promise<{ response: IncomingMessage; received: number }> {
   return new Promise((resolve, reject) => {
     let received = 0;
     const req = request(url, (response) => {
@@ -181,7 +187,12 @@ describe("GET /downloads/<token>", () => {
   });
 
   it("answers 404 for an attachment Codat does not have", async () => {
-    const token = await signer.sign({ companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: ATTACHMENT_CUSTOMER_ID, attachmentId: "gone-1" });
+    const token = await signer.sign({
+      companyId: DEMO_COMPANY_ID,
+      connectionId: DEMO_CONNECTION_ID,
+      customerId: ATTACHMENT_CUSTOMER_ID,
+      attachmentId: "gone-1",
+    });
     const response = await fetch(`${stack.origin}/downloads/${token}`);
     expect(response.status).toBe(404);
     expect(response.headers.get("content-type")).toContain("application/json");
@@ -193,13 +204,23 @@ describe("GET /downloads/<token>", () => {
 
   it("maps upstream failures before the headers to JSON errors with a status", async () => {
     const url = await downloadUrl(record(ATTACHMENT_CUSTOMER_ID));
-    stack.simulator.injectFault({ kind: "status", status: 429, headers: { "retry-after": "60" }, body: { statusCode: 429, error: "Too many requests" } });
+    stack.simulator.injectFault({
+      kind: "status",
+      status: 429,
+      headers: { "retry-after": "60" },
+      body: { statusCode: 429, error: "Too many requests" },
+    });
     const limited = await fetch(url);
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("60");
     expect(await limited.json()).toMatchObject({ error: { code: "RATE_LIMITED", retryAfterSeconds: 60 } });
 
-    stack.simulator.injectFault({ kind: "status", status: 500, times: 10, body: { statusCode: 500, error: `boom at ${stack.simulator.url}` } });
+    stack.simulator.injectFault({
+      kind: "status",
+      status: 500,
+      times: 10,
+      body: { statusCode: 500, error: `boom at ${stack.simulator.url}` },
+    });
     const failed = await fetch(url);
     expect(failed.status).toBe(502);
     const text = await failed.text();
@@ -227,7 +248,11 @@ describe("link verification", () => {
       ["payload bit flipped", `${header}.${flip(payload, 10)}.${mac}`, "invalid"],
       ["mac bit flipped", `${header}.${payload}.${flip(mac, 5)}`, "invalid"],
       ["another attachment's payload with this link's signature", `${header}.${otherPayload}.${mac}`, "invalid"],
-      ["signed with another secret", await new DownloadLinks({ secret: "another-secret-another-secret-1234", ttlSeconds: 60, baseUrl: () => "" }).sign(target(r)), "invalid"],
+      [
+        "signed with another secret",
+        await new DownloadLinks({ secret: "another-secret-another-secret-1234", ttlSeconds: 60, baseUrl: () => "" }).sign(target(r)),
+        "invalid",
+      ],
       ["expired", await signer.sign(target(r), Math.floor(Date.now() / 1000) - 1), "expired"],
       ["truncated", good.slice(0, -3), "invalid"],
       ["no signature", `${header}.${payload}`, "invalid"],
@@ -238,7 +263,9 @@ describe("link verification", () => {
       const response = await fetch(`${stack.origin}/downloads/${token}`);
       expect(response.status, label).toBe(403);
       expect(response.headers.get("content-type"), label).toContain("application/json");
-      expect(await response.json(), label).toMatchObject({ error: { code: "FORBIDDEN", reason, message: expect.stringMatching(/download link/i) } });
+      expect(await response.json(), label).toMatchObject({
+        error: { code: "FORBIDDEN", reason, message: expect.stringMatching(/download link/i) },
+      });
     }
     const head = await fetch(`${stack.origin}/downloads/${header}.${payload}.${flip(mac, 5)}`, { method: "HEAD" });
     expect(head.status).toBe(403);

@@ -100,7 +100,11 @@ describe("entry point", () => {
   const tsx = path.join(root, "node_modules/.bin/tsx");
 
   it("starts on the embedded simulator with no credentials, prints the URL and demo ids, and stops on SIGTERM", async () => {
-    const child = spawn(tsx, ["src/main.ts"], { cwd: root, env: { PATH: process.env["PATH"] ?? "", PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(tsx, ["src/main.ts"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const url = await new Promise<string>((resolve, reject) => {
@@ -120,14 +124,20 @@ describe("entry point", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { totalCount } }` }),
     });
-    expect(((await response.json()) as { data: { customers: { totalCount: number } } }).data.customers.totalCount).toBeGreaterThanOrEqual(120);
+    expect(((await response.json()) as { data: { customers: { totalCount: number } } }).data.customers.totalCount).toBeGreaterThanOrEqual(
+      120,
+    );
     child.kill("SIGTERM");
     const [code] = (await once(child, "exit")) as [number | null];
     expect(code).toBe(0);
   });
 
   it("refuses a bad PORT with one line naming the variable", async () => {
-    const child = spawn(tsx, ["src/main.ts"], { cwd: root, env: { PATH: process.env["PATH"] ?? "", PORT: "eighty" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(tsx, ["src/main.ts"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", PORT: "eighty" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let errors = "";
     child.stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
     const [code] = (await once(child, "exit")) as [number | null];

@@ -1,11 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  ATTACHMENT_CUSTOMER_ID,
-  DEMO_COMPANY_ID,
-  DEMO_CONNECTION_ID,
-  SECOND_CONNECTION_ID,
-  type AttachmentRecord,
-} from "codat-simulator";
+import { ATTACHMENT_CUSTOMER_ID, DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_CONNECTION_ID, type AttachmentRecord } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 interface AttachmentNode {
@@ -126,7 +120,9 @@ describe("Customer.attachments", () => {
         peakInFlight = Math.max(peakInFlight, slow.gateway.client.inFlight(DEMO_COMPANY_ID));
         peakQueued = Math.max(peakQueued, slow.gateway.client.queued(DEMO_COMPANY_ID));
       }, 2);
-      const result = await slow.graphql<{ customers: { nodes: { customerId: string; attachments: { attachmentId: string }[] }[] } }>(/* GraphQL */ `{
+      const result = await slow.graphql<{
+        customers: { nodes: { customerId: string; attachments: { attachmentId: string }[] }[] };
+      }>(/* GraphQL */ `{
         customers(companyId: "${DEMO_COMPANY_ID}", first: 50) {
           nodes {
             customerId
@@ -141,7 +137,9 @@ describe("Customer.attachments", () => {
       expect(nodes).toHaveLength(50);
       const company = slow.simulator.store.company(DEMO_COMPANY_ID);
       for (const node of nodes) {
-        expect(node.attachments.map((a) => a.attachmentId)).toEqual((company?.attachments.get(node.customerId) ?? []).map((r) => r.attachment.id));
+        expect(node.attachments.map((a) => a.attachmentId)).toEqual(
+          (company?.attachments.get(node.customerId) ?? []).map((r) => r.attachment.id),
+        );
       }
       const calls = slow.upstream().filter((r) => r.path.endsWith("/attachments"));
       // Exactly one call per customer: a 429 would have been retried and shown up as a 51st call.

@@ -11,7 +11,17 @@ afterAll(async () => {
 });
 
 interface Connections {
-  connections: { connectionId: string; companyId: string; platformName: string | null; sourceType: string | null; status: string | null; integrationKey: string | null; created: string | null }[] | null;
+  connections:
+    | {
+        connectionId: string;
+        companyId: string;
+        platformName: string | null;
+        sourceType: string | null;
+        status: string | null;
+        integrationKey: string | null;
+        created: string | null;
+      }[]
+    | null;
 }
 
 describe("connections", () => {
@@ -27,7 +37,11 @@ describe("connections", () => {
     expect(demo!.platformName).toEqual(expect.any(String));
     expect(demo!.created).toEqual(expect.any(String));
     expect(stack.upstream()).toHaveLength(1);
-    expect(stack.upstream()[0]).toMatchObject({ method: "GET", path: `/companies/${DEMO_COMPANY_ID}/connections`, query: { page: "1", pageSize: "2000" } });
+    expect(stack.upstream()[0]).toMatchObject({
+      method: "GET",
+      path: `/companies/${DEMO_COMPANY_ID}/connections`,
+      query: { page: "1", pageSize: "2000" },
+    });
   });
 
   it("an unknown company nulls the field with NOT_FOUND; a malformed id is BAD_USER_INPUT with no call", async () => {

@@ -22,9 +22,23 @@ const PAGE_QUERY = /* GraphQL */ `
   query Page($companyId: ID!, $first: Int, $after: String, $last: Int, $before: String, $query: String, $orderBy: String) {
     customers(companyId: $companyId, first: $first, after: $after, last: $last, before: $before, query: $query, orderBy: $orderBy) {
       totalCount
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { cursor node { customerId customerName status } }
-      nodes { customerId }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          customerId
+          customerName
+          status
+        }
+      }
+      nodes {
+        customerId
+      }
     }
   }
 `;
@@ -70,7 +84,10 @@ describe("customers connection", () => {
   });
 
   it("walks every page forward and backward with several sizes, returning the simulator's full list in order", async () => {
-    for (const [query, orderBy] of [[undefined, undefined], ["status=Active", "-customerName"]] as const) {
+    for (const [query, orderBy] of [
+      [undefined, undefined],
+      ["status=Active", "-customerName"],
+    ] as const) {
       const expected = await directIds(query, orderBy);
       expect(expected.length).toBeGreaterThan(20);
       for (const size of [7, 20, 50]) {
@@ -78,7 +95,11 @@ describe("customers connection", () => {
         let after: string | null = null;
         for (let guard = 0; guard < 100; guard++) {
           const page: { data?: CustomersPage | null } = await stack.graphql<CustomersPage>(PAGE_QUERY, {
-            companyId: DEMO_COMPANY_ID, first: size, after, query, orderBy,
+            companyId: DEMO_COMPANY_ID,
+            first: size,
+            after,
+            query,
+            orderBy,
           });
           const connection = page.data!.customers;
           expect(connection.totalCount).toBe(expected.length);
@@ -93,7 +114,11 @@ describe("customers connection", () => {
         let before: string | null = null;
         for (let guard = 0; guard < 100; guard++) {
           const page: { data?: CustomersPage | null } = await stack.graphql<CustomersPage>(PAGE_QUERY, {
-            companyId: DEMO_COMPANY_ID, last: size, before, query, orderBy,
+            companyId: DEMO_COMPANY_ID,
+            last: size,
+            before,
+            query,
+            orderBy,
           });
           const connection = page.data!.customers;
           backward.unshift(...connection.edges.map((e) => e.node.customerId));
@@ -108,14 +133,23 @@ describe("customers connection", () => {
   it("costs at most two upstream calls for an unaligned page and never fetches more than twice the items", async () => {
     const first = await stack.graphql<CustomersPage>(PAGE_QUERY, { companyId: DEMO_COMPANY_ID, first: 3 });
     stack.resetUpstream();
-    await stack.graphql<CustomersPage>(PAGE_QUERY, { companyId: DEMO_COMPANY_ID, first: 10, after: first.data!.customers.pageInfo.endCursor });
+    await stack.graphql<CustomersPage>(PAGE_QUERY, {
+      companyId: DEMO_COMPANY_ID,
+      first: 10,
+      after: first.data!.customers.pageInfo.endCursor,
+    });
     const calls = stack.upstream();
     expect(calls.length).toBeLessThanOrEqual(2);
     expect(calls.reduce((n, c) => n + Number(c.query["pageSize"]), 0)).toBeLessThanOrEqual(20);
   });
 
   it("passes query and orderBy through to Codat", async () => {
-    const result = await stack.graphql<CustomersPage>(PAGE_QUERY, { companyId: DEMO_COMPANY_ID, first: 5, query: "status=Archived", orderBy: "-modifiedDate" });
+    const result = await stack.graphql<CustomersPage>(PAGE_QUERY, {
+      companyId: DEMO_COMPANY_ID,
+      first: 5,
+      query: "status=Archived",
+      orderBy: "-modifiedDate",
+    });
     expect(result.errors).toBeUndefined();
     expect(result.data!.customers.edges.every((e) => e.node.status === "ARCHIVED")).toBe(true);
     expect(stack.upstream()[0]?.query).toMatchObject({ query: "status=Archived", orderBy: "-modifiedDate" });
@@ -161,7 +195,9 @@ describe("customer by id", () => {
   it("batches 50 lookups of one company into at most two upstream calls", async () => {
     const ids = (await directIds()).filter((id) => id !== AWKWARD_CUSTOMER_ID).slice(0, 50);
     stack.resetUpstream();
-    const fields = ids.map((id, i) => `c${i}: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${id}") { customerId customerName }`).join("\n");
+    const fields = ids
+      .map((id, i) => `c${i}: customer(companyId: "${DEMO_COMPANY_ID}", customerId: "${id}") { customerId customerName }`)
+      .join("\n");
     const result = await stack.graphql<Record<string, { customerId: string } | null>>(`{ ${fields} }`);
     expect(result.errors).toBeUndefined();
     ids.forEach((id, i) => expect(result.data![`c${i}`]?.customerId).toBe(id));
@@ -183,7 +219,9 @@ describe("customer by id", () => {
   });
 
   it("fetches an id that cannot be embedded in a query through the single-customer endpoint", async () => {
-    const result = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId } }`, { id: AWKWARD_CUSTOMER_ID });
+    const result = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId } }`, {
+      id: AWKWARD_CUSTOMER_ID,
+    });
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ customer: { customerId: AWKWARD_CUSTOMER_ID } });
     expect(stack.upstream()).toHaveLength(1);
@@ -207,7 +245,10 @@ describe("customer by id", () => {
       { companyId: DEMO_COMPANY_ID, id: "a\\b" },
     ];
     for (const variables of cases) {
-      const result = await stack.graphql(`query($companyId: ID!, $id: ID!) { customer(companyId: $companyId, customerId: $id) { customerId } }`, variables);
+      const result = await stack.graphql(
+        `query($companyId: ID!, $id: ID!) { customer(companyId: $companyId, customerId: $id) { customerId } }`,
+        variables,
+      );
       expect(result.errors?.[0]?.extensions?.["code"], JSON.stringify(variables)).toBe("BAD_USER_INPUT");
     }
     const list = await stack.graphql(PAGE_QUERY, { companyId: "../x", first: 1 });
@@ -232,7 +273,12 @@ describe("customer by id", () => {
 
 describe("upstream faults", () => {
   it("waits out a 429 with Retry-After and retries", async () => {
-    stack.simulator.injectFault({ kind: "status", status: 429, headers: { "retry-after": "1" }, body: { statusCode: 429, error: "Too many requests", correlationId: "abc" } });
+    stack.simulator.injectFault({
+      kind: "status",
+      status: 429,
+      headers: { "retry-after": "1" },
+      body: { statusCode: 429, error: "Too many requests", correlationId: "abc" },
+    });
     const started = Date.now();
     const result = await stack.graphql(PAGE_QUERY, { companyId: DEMO_COMPANY_ID, first: 2 });
     expect(result.errors).toBeUndefined();
@@ -245,7 +291,11 @@ describe("upstream faults", () => {
       kind: "status",
       status: 500,
       times: 10,
-      body: { statusCode: 500, error: `Failure calling ${stack.simulator.url}/internal with Authorization: Basic c2VjcmV0`, correlationId: "corr-500" },
+      body: {
+        statusCode: 500,
+        error: `Failure calling ${stack.simulator.url}/internal with Authorization: Basic c2VjcmV0`,
+        correlationId: "corr-500",
+      },
     });
     const result = await stack.graphql(`{ customer(companyId: "${DEMO_COMPANY_ID}", customerId: "x") { customerId } }`);
     const error = result.errors?.[0];

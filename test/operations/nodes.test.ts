@@ -12,7 +12,10 @@ afterAll(async () => {
 });
 
 async function nodeOf(id: string, selection: string) {
-  const result = await stack.graphql<{ node: Record<string, unknown> | null }>(`query($id: ID!) { node(id: $id) { __typename id ${selection} } }`, { id });
+  const result = await stack.graphql<{ node: Record<string, unknown> | null }>(
+    `query($id: ID!) { node(id: $id) { __typename id ${selection} } }`,
+    { id },
+  );
   expect(result.errors, result.text.slice(0, 300)).toBeUndefined();
   return result.data!.node;
 }
@@ -32,17 +35,35 @@ describe("node(id:)", () => {
     }`);
     expect(read.errors).toBeUndefined();
     const { customer, pushOperations, connections } = read.data!;
-    expect(await nodeOf(customer.id, "... on Customer { customerId }")).toEqual({ __typename: "Customer", id: customer.id, customerId: ATTACHMENT_CUSTOMER_ID });
+    expect(await nodeOf(customer.id, "... on Customer { customerId }")).toEqual({
+      __typename: "Customer",
+      id: customer.id,
+      customerId: ATTACHMENT_CUSTOMER_ID,
+    });
     const attachment = customer.attachments[0]!;
-    expect(await nodeOf(attachment.id, "... on Attachment { attachmentId }")).toEqual({ __typename: "Attachment", id: attachment.id, attachmentId: attachment.attachmentId });
+    expect(await nodeOf(attachment.id, "... on Attachment { attachmentId }")).toEqual({
+      __typename: "Attachment",
+      id: attachment.id,
+      attachmentId: attachment.attachmentId,
+    });
     const push = pushOperations.nodes[0]!;
-    expect(await nodeOf(push.id, "... on PushOperation { pushOperationKey }")).toEqual({ __typename: "PushOperation", id: push.id, pushOperationKey: push.pushOperationKey });
+    expect(await nodeOf(push.id, "... on PushOperation { pushOperationKey }")).toEqual({
+      __typename: "PushOperation",
+      id: push.id,
+      pushOperationKey: push.pushOperationKey,
+    });
     const connection = connections.find((c) => c.connectionId === DEMO_CONNECTION_ID)!;
-    expect(await nodeOf(connection.id, "... on DataConnection { connectionId }")).toEqual({ __typename: "DataConnection", id: connection.id, connectionId: DEMO_CONNECTION_ID });
+    expect(await nodeOf(connection.id, "... on DataConnection { connectionId }")).toEqual({
+      __typename: "DataConnection",
+      id: connection.id,
+      connectionId: DEMO_CONNECTION_ID,
+    });
   });
 
   it("nodes(ids) batches customers of one company into one list call, like the root field", async () => {
-    const page = await stack.graphql<{ customers: { nodes: { id: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 20) { nodes { id } } }`);
+    const page = await stack.graphql<{ customers: { nodes: { id: string }[] } }>(
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 20) { nodes { id } } }`,
+    );
     const ids = page.data!.customers.nodes.map((n) => n.id);
     stack.resetUpstream();
     const result = await stack.graphql<{ nodes: ({ id: string } | null)[] }>(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids });
@@ -59,7 +80,9 @@ describe("node(id:)", () => {
     );
     const [a, b] = await Promise.all(
       [DEMO_COMPANY_ID, SECOND_COMPANY_ID].map(async (companyId) => {
-        const r = await stack.graphql<{ customers: { nodes: { id: string; customerId: string }[] } }>(`{ customers(companyId: "${companyId}", first: 1) { nodes { id customerId } } }`);
+        const r = await stack.graphql<{ customers: { nodes: { id: string; customerId: string }[] } }>(
+          `{ customers(companyId: "${companyId}", first: 1) { nodes { id customerId } } }`,
+        );
         return r.data!.customers.nodes[0]!;
       }),
     );
@@ -68,7 +91,9 @@ describe("node(id:)", () => {
   });
 
   it("resolves a Customer federation reference by its global id", async () => {
-    const page = await stack.graphql<{ customers: { nodes: { id: string; customerId: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { nodes { id customerId } } }`);
+    const page = await stack.graphql<{ customers: { nodes: { id: string; customerId: string }[] } }>(
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { nodes { id customerId } } }`,
+    );
     const { id, customerId } = page.data!.customers.nodes[0]!;
     const result = await stack.graphql<{ _entities: ({ customerId: string } | null)[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`,

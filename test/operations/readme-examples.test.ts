@@ -44,7 +44,17 @@ describe("README examples", () => {
   const operations = readmeOperations();
 
   it("are all found (the extraction itself works)", () => {
-    expect(operations.map((o) => o.name)).toEqual(expect.arrayContaining(["FirstPage", "ActiveGbpCustomers", "TwoCustomers", "CreateCustomer", "Poll", "UpdateCustomer", "CustomerFiles"]));
+    expect(operations.map((o) => o.name)).toEqual(
+      expect.arrayContaining([
+        "FirstPage",
+        "ActiveGbpCustomers",
+        "TwoCustomers",
+        "CreateCustomer",
+        "Poll",
+        "UpdateCustomer",
+        "CustomerFiles",
+      ]),
+    );
   });
 
   for (const operation of operations) {
@@ -55,10 +65,15 @@ describe("README examples", () => {
         context["pushOperationKey"] = result.data!.createCustomer.pushOperation.pushOperationKey;
       }
       const document = parse(operation.text).definitions[0] as OperationDefinitionNode;
-      const variables = Object.fromEntries((document.variableDefinitions ?? []).map((v) => [v.variable.name.value, context[v.variable.name.value]]));
+      const variables = Object.fromEntries(
+        (document.variableDefinitions ?? []).map((v) => [v.variable.name.value, context[v.variable.name.value]]),
+      );
       const result = await stack.graphql(operation.text, variables);
       expect(result.errors, result.text.slice(0, 400)).toBeUndefined();
-      expect(Object.values(result.data ?? {}).every((value) => value !== null), result.text.slice(0, 400)).toBe(true);
+      expect(
+        Object.values(result.data ?? {}).every((value) => value !== null),
+        result.text.slice(0, 400),
+      ).toBe(true);
     });
   }
 });

@@ -58,7 +58,11 @@ const customerInput = (name: string) => ({
 });
 
 const posts = () => stack.upstream().filter((r) => r.method === "POST");
-const customersNamed = (name: string) => stack.simulator.store.company(DEMO_COMPANY_ID)!.customers.all().filter((c) => c.customerName === name);
+const customersNamed = (name: string) =>
+  stack.simulator.store
+    .company(DEMO_COMPANY_ID)!
+    .customers.all()
+    .filter((c) => c.customerName === name);
 
 async function pollUntilDone(key: string): Promise<PushOperation> {
   for (let i = 0; i < 100; i++) {
@@ -85,7 +89,13 @@ describe("createCustomer", () => {
   it("posts a body that validates against Codat's Customer schema, with a generated Idempotency-Key it returns", async () => {
     const name = `Create ${randomUUID()}`;
     const result = await stack.graphql<CreatePayload>(CREATE, {
-      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(name), timeoutInMinutes: 30, allowSyncOnPushComplete: true },
+      input: {
+        companyId: DEMO_COMPANY_ID,
+        connectionId: DEMO_CONNECTION_ID,
+        customer: customerInput(name),
+        timeoutInMinutes: 30,
+        allowSyncOnPushComplete: true,
+      },
     });
     expect(result.errors).toBeUndefined();
     const payload = result.data!.createCustomer;
@@ -100,30 +110,44 @@ describe("createCustomer", () => {
     const body = JSON.parse(request.body ?? "null") as Record<string, unknown>;
     expect(schemaErrors(componentRef("accounting-customers", "Customer"), body)).toEqual([]);
     expect(schemaErrors(componentRef("sync-for-expenses-customers", "Customer"), body)).toEqual([]);
-    expect(body).toMatchObject({ customerName: name, status: "Active", addresses: [{ type: "Billing" }], contacts: [{ phone: [{ type: "Mobile" }] }] });
+    expect(body).toMatchObject({
+      customerName: name,
+      status: "Active",
+      addresses: [{ type: "Billing" }],
+      contacts: [{ phone: [{ type: "Mobile" }] }],
+    });
   });
 
   it("polls a push to completion, after which the customer is readable", async () => {
     const name = `Polled ${randomUUID()}`;
-    const created = await stack.graphql<CreatePayload>(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(name) } });
+    const created = await stack.graphql<CreatePayload>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(name) },
+    });
     const done = await pollUntilDone(created.data!.createCustomer.pushOperation.pushOperationKey);
     expect(done.status).toBe("SUCCESS");
     const id = done.changes.find((c) => c.type === "CREATED")?.recordRef?.id;
     expect(id).toBeTruthy();
-    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId customerName } }`, { id });
+    const read = await stack.graphql(
+      `query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId customerName } }`,
+      { id },
+    );
     expect(read.data).toEqual({ customer: { customerId: id, customerName: name } });
 
     const list = await stack.graphql<{ pushOperations: { totalCount: number; nodes: { pushOperationKey: string }[] } }>(
       `{ pushOperations(companyId: "${DEMO_COMPANY_ID}", last: 5, orderBy: "requestedOnUtc") { totalCount nodes { pushOperationKey status } } }`,
     );
     expect(list.errors).toBeUndefined();
-    expect(list.data!.pushOperations.nodes.map((n) => n.pushOperationKey)).toContain(created.data!.createCustomer.pushOperation.pushOperationKey);
+    expect(list.data!.pushOperations.nodes.map((n) => n.pushOperationKey)).toContain(
+      created.data!.createCustomer.pushOperation.pushOperationKey,
+    );
   });
 
   it("retries a POST whose response was lost with the same key, creating exactly one customer", async () => {
     const name = `Lost ${randomUUID()}`;
     stack.simulator.injectFault({ kind: "applyThenReset", method: "POST" });
-    const result = await stack.graphql<CreatePayload>(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(name) } });
+    const result = await stack.graphql<CreatePayload>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(name) },
+    });
     expect(result.errors).toBeUndefined();
     expect(posts()).toHaveLength(2);
     expect(posts()[0]!.headers["idempotency-key"]).toBe(posts()[1]!.headers["idempotency-key"]);
@@ -147,16 +171,25 @@ describe("createCustomer", () => {
   it("answers the same key with different input as CONFLICT and creates nothing more", async () => {
     const idempotencyKey = randomUUID();
     const first = `First ${randomUUID()}`;
-    await stack.graphql(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(first), idempotencyKey } });
+    await stack.graphql(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(first), idempotencyKey },
+    });
     const second = await stack.graphql(CREATE, {
-      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput(`Other ${randomUUID()}`), idempotencyKey },
+      input: {
+        companyId: DEMO_COMPANY_ID,
+        connectionId: DEMO_CONNECTION_ID,
+        customer: customerInput(`Other ${randomUUID()}`),
+        idempotencyKey,
+      },
     });
     expect(second.errors?.[0]?.extensions?.["code"]).toBe("CONFLICT");
   });
 
   it("does not retry a 5xx (Codat replays it for the key)", async () => {
     stack.simulator.injectFault({ kind: "status", status: 500, method: "POST", times: 5 });
-    const result = await stack.graphql(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput("x") } });
+    const result = await stack.graphql(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput("x") },
+    });
     expect(result.errors?.[0]?.extensions?.["code"]).toBe("UPSTREAM_ERROR");
     expect(posts()).toHaveLength(1);
     // The create may or may not have happened: the error carries the key it was sent with, for a safe retry.
@@ -201,7 +234,8 @@ describe("createCustomer", () => {
     const request = posts()[0]!;
     expect(request.query).toMatchObject({ timeoutInMinutes: "525600" });
     const body = JSON.parse(request.body ?? "null") as Record<string, unknown>;
-    const problems = schemaErrors(componentRef("accounting-customers", "Customer"), body); expect(problems, JSON.stringify(problems)).toEqual([]);
+    const problems = schemaErrors(componentRef("accounting-customers", "Customer"), body);
+    expect(problems, JSON.stringify(problems)).toEqual([]);
     expect(body).toMatchObject({
       id: "SAGE-50-CUST-001",
       emailAddress: "accounts at example dot com",
@@ -215,7 +249,9 @@ describe("createCustomer", () => {
 
   it("returns a push that fails validation as data naming the field", async () => {
     const { customerName: _omitted, ...nameless } = customerInput("unused");
-    const created = await stack.graphql<CreatePayload>(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: nameless } });
+    const created = await stack.graphql<CreatePayload>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: nameless },
+    });
     expect(created.errors).toBeUndefined();
     const done = await pollUntilDone(created.data!.createCustomer.pushOperation.pushOperationKey);
     expect(done.status).toBe("FAILED");
@@ -227,9 +263,16 @@ describe("createCustomer", () => {
       kind: "status",
       status: 400,
       method: "POST",
-      body: { statusCode: 400, error: "Validation failed", correlationId: "c-400", validation: { errors: [{ itemId: "emailAddress", message: "EmailAddress is invalid", validatorName: "Customer" }], warnings: [] } },
+      body: {
+        statusCode: 400,
+        error: "Validation failed",
+        correlationId: "c-400",
+        validation: { errors: [{ itemId: "emailAddress", message: "EmailAddress is invalid", validatorName: "Customer" }], warnings: [] },
+      },
     });
-    const result = await stack.graphql<CreatePayload>(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput("x") } });
+    const result = await stack.graphql<CreatePayload>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: customerInput("x") },
+    });
     expect(result.errors).toBeUndefined();
     expect(result.data!.createCustomer.pushOperation).toMatchObject({
       status: "FAILED",
@@ -265,7 +308,9 @@ describe("createCustomer", () => {
 
 describe("updateCustomer", () => {
   async function someCustomerId(): Promise<string> {
-    const page = await stack.graphql<{ customers: { nodes: { customerId: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3, query: "status=Active") { nodes { customerId } } }`);
+    const page = await stack.graphql<{ customers: { nodes: { customerId: string }[] } }>(
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 3, query: "status=Active") { nodes { customerId } } }`,
+    );
     stack.resetUpstream();
     return page.data!.customers.nodes[2]!.customerId;
   }
@@ -274,7 +319,14 @@ describe("updateCustomer", () => {
     const id = await someCustomerId();
     const name = `Updated ${randomUUID()}`;
     const result = await stack.graphql<UpdatePayload>(UPDATE, {
-      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: id, customer: customerInput(name), forceUpdate: true, timeoutInMinutes: 5 },
+      input: {
+        companyId: DEMO_COMPANY_ID,
+        connectionId: DEMO_CONNECTION_ID,
+        customerId: id,
+        customer: customerInput(name),
+        forceUpdate: true,
+        timeoutInMinutes: 5,
+      },
     });
     expect(result.errors).toBeUndefined();
     expect(result.data!.updateCustomer.pushOperation.status).toBe("PENDING");
@@ -290,7 +342,9 @@ describe("updateCustomer", () => {
 
     const done = await pollUntilDone(result.data!.updateCustomer.pushOperation.pushOperationKey);
     expect(done.status).toBe("SUCCESS");
-    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerName } }`, { id });
+    const read = await stack.graphql(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerName } }`, {
+      id,
+    });
     expect(read.data).toEqual({ customer: { customerName: name } });
   });
 
@@ -342,7 +396,14 @@ describe("updateCustomer", () => {
 
 describe("customerCreateUpdateModel", () => {
   it("maps Codat's PushOption recursively, properties as a named list", async () => {
-    const result = await stack.graphql<{ customerCreateUpdateModel: { type: string; displayName: string; required: boolean; properties: { name: string; option: { type: string; properties: { name: string }[]; options: { value: string }[] } }[] } }>(`{
+    const result = await stack.graphql<{
+      customerCreateUpdateModel: {
+        type: string;
+        displayName: string;
+        required: boolean;
+        properties: { name: string; option: { type: string; properties: { name: string }[]; options: { value: string }[] } }[];
+      };
+    }>(`{
       customerCreateUpdateModel(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}") {
         type displayName required description
         properties { name option { type displayName required options { value type displayName } validation { warnings { field details } information { field details } }
@@ -364,11 +425,17 @@ describe("customerCreateUpdateModel", () => {
 
 describe("SDL defaults reach Codat in Codat's spelling", () => {
   /** Every optional input field omitted, at every level: the SDL defaults (status ACTIVE…) fill them in. */
-  const minimal = { customerName: "Defaults only", addresses: [{ type: "BILLING" }], contacts: [{ phone: [{ number: "1", type: "MOBILE" }] }] };
+  const minimal = {
+    customerName: "Defaults only",
+    addresses: [{ type: "BILLING" }],
+    contacts: [{ phone: [{ number: "1", type: "MOBILE" }] }],
+  };
 
   it("a create omitting every optional field sends a body Codat's schema accepts, and the push succeeds", async () => {
     stack.resetUpstream();
-    const created = await stack.graphql<CreatePayload>(CREATE, { input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: minimal } });
+    const created = await stack.graphql<CreatePayload>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: minimal },
+    });
     expect(created.errors).toBeUndefined();
     const body = JSON.parse(posts()[0]!.body ?? "null") as Record<string, unknown>;
     expect(schemaErrors(componentRef("accounting-customers", "Customer"), body)).toEqual([]);
@@ -379,7 +446,9 @@ describe("SDL defaults reach Codat in Codat's spelling", () => {
   });
 
   it("an update omitting every optional field does the same", async () => {
-    const page = await stack.graphql<{ customers: { nodes: { customerId: string }[] } }>(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 5, query: "status=Active") { nodes { customerId } } }`);
+    const page = await stack.graphql<{ customers: { nodes: { customerId: string }[] } }>(
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 5, query: "status=Active") { nodes { customerId } } }`,
+    );
     const id = page.data!.customers.nodes[4]!.customerId;
     stack.resetUpstream();
     const updated = await stack.graphql<UpdatePayload>(UPDATE, {

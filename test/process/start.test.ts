@@ -48,13 +48,23 @@ function startUpstream(): Promise<string> {
     req.resume();
     held.push(res);
   });
-  return new Promise((resolve) => upstream!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(upstream!.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    upstream!.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(upstream!.address() as AddressInfo).port}`)),
+  );
 }
 
 function release(): void {
   for (const res of held.splice(0)) {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ results: [], pageNumber: 1, pageSize: 20, totalResults: 0, _links: { self: { href: "/" }, current: { href: "/" } } }));
+    res.end(
+      JSON.stringify({
+        results: [],
+        pageNumber: 1,
+        pageSize: 20,
+        totalResults: 0,
+        _links: { self: { href: "/" }, current: { href: "/" } },
+      }),
+    );
   }
 }
 
@@ -86,7 +96,10 @@ describe("npm start", () => {
       fetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: "query($c: ID!) { customers(companyId: $c, first: 5) { totalCount } }", variables: { c: companyId } }),
+        body: JSON.stringify({
+          query: "query($c: ID!) { customers(companyId: $c, first: 5) { totalCount } }",
+          variables: { c: companyId },
+        }),
       }).then(async (res) => ({ status: res.status, body: (await res.json()) as { data?: unknown; errors?: unknown } })),
     );
     await waitFor(() => held.length === 20 || started!.child.exitCode !== null, { timeoutMs: 30_000 });
@@ -106,7 +119,10 @@ describe("npm start", () => {
   it("a bad HOST stops startup with one line naming HOST", async () => {
     started = npmStart({ CODAT_BASE_URL: "http://127.0.0.1:9", PORT: "0", HOST: "192.0.2.1" });
     expect(await started.exited).toBe(1);
-    const errors = started.output().split("\n").filter((line) => line.startsWith("config error:"));
+    const errors = started
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("config error:"));
     expect(errors).toEqual(["config error: HOST 192.0.2.1 is not an address of this machine"]);
   }, 120_000);
 

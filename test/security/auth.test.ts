@@ -76,7 +76,10 @@ describe("jwt mode with a shared HS secret", () => {
     { name: "a Basic credential", headers: async () => ({ authorization: `Basic ${Buffer.from("alice:secret").toString("base64")}` }) },
     { name: "a token signed with another secret (forged)", headers: async () => bearer(await mint(ALICE, { key: OTHER_SECRET })) },
     { name: "an expired token", headers: async () => bearer(await mint(ALICE, { expiresIn: -3600 })) },
-    { name: "a token not valid yet (nbf in an hour)", headers: async () => bearer(await mint(ALICE, { notBefore: 3600, expiresIn: 7200 })) },
+    {
+      name: "a token not valid yet (nbf in an hour)",
+      headers: async () => bearer(await mint(ALICE, { notBefore: 3600, expiresIn: 7200 })),
+    },
     { name: "a token for another audience", headers: async () => bearer(await mint(ALICE, { audience: "someone-else" })) },
     { name: "a token without an audience", headers: async () => bearer(await mint(ALICE, { audience: null })) },
     { name: "a token from another issuer", headers: async () => bearer(await mint(ALICE, { issuer: "https://evil.example/" })) },
@@ -129,7 +132,11 @@ describe("jwt mode with a shared HS secret", () => {
   });
 
   it("refuses a token whose companies claim would allow everything when it is forged", async () => {
-    const raw = await postRaw(stack, { query: SECOND_PROBE }, bearer(await mint({ sub: "mallory", codat_company_ids: ["*"] }, { key: OTHER_SECRET })));
+    const raw = await postRaw(
+      stack,
+      { query: SECOND_PROBE },
+      bearer(await mint({ sub: "mallory", codat_company_ids: ["*"] }, { key: OTHER_SECRET })),
+    );
     expectUnauthenticated(stack, raw);
   });
 });
@@ -148,7 +155,11 @@ describe("jwt mode in production", () => {
     const query = "{ __typename _service { sdl } }";
     const sha256Hash = createHash("sha256").update(query).digest("hex");
     // An authenticated client registers the operation as an automatic persisted query…
-    const registered = await postRaw(stack, { query, extensions: { persistedQuery: { version: 1, sha256Hash } } }, bearer(await mint(ALICE)));
+    const registered = await postRaw(
+      stack,
+      { query, extensions: { persistedQuery: { version: 1, sha256Hash } } },
+      bearer(await mint(ALICE)),
+    );
     expect(registered.status).toBe(200);
     // …then anyone replays it by hash over GET, with a browser-like Accept header and no token.
     const extensions = encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash } }));
@@ -171,7 +182,11 @@ describe("the companies claim", () => {
   beforeEach(() => stack.resetUpstream());
 
   async function probe(claims: Record<string, unknown>, companyId: string) {
-    const raw = await postRaw(stack, { query: `{ customers(companyId: "${companyId}", first: 1) { totalCount } }` }, bearer(await mint(claims)));
+    const raw = await postRaw(
+      stack,
+      { query: `{ customers(companyId: "${companyId}", first: 1) { totalCount } }` },
+      bearer(await mint(claims)),
+    );
     expect(raw.status, raw.text.slice(0, 300)).toBe(200);
     return graphqlBody(raw);
   }
@@ -253,7 +268,9 @@ describe("the companies claim", () => {
     const key = "a0c1e2f3-1111-4222-8333-444455556666";
     expectForbiddenAt(await run(`{ customer(companyId: "${DEMO_COMPANY_ID}", customerId: "x") { customerId } }`), ["customer"]);
     expectForbiddenAt(await run(`{ pushOperations(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`), ["pushOperations"]);
-    expectForbiddenAt(await run(`{ pushOperation(companyId: "${DEMO_COMPANY_ID}", pushOperationKey: "${key}") { status } }`), ["pushOperation"]);
+    expectForbiddenAt(await run(`{ pushOperation(companyId: "${DEMO_COMPANY_ID}", pushOperationKey: "${key}") { status } }`), [
+      "pushOperation",
+    ]);
     expectForbiddenAt(
       await run(`{ customerCreateUpdateModel(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}") { displayName } }`),
       ["customerCreateUpdateModel"],
@@ -336,7 +353,8 @@ describe("jwt mode with a remote JWKS", () => {
   });
 
   it("still checks issuer, audience and expiry of JWKS-signed tokens", async () => {
-    const sign = (options: Parameters<typeof mint>[1]) => mint(ALICE, { key: signing.privateKey, alg: "RS256", kid: signing.kid, ...options });
+    const sign = (options: Parameters<typeof mint>[1]) =>
+      mint(ALICE, { key: signing.privateKey, alg: "RS256", kid: signing.kid, ...options });
     expectUnauthenticated(stack, await postRaw(stack, { query: PROBE }, bearer(await sign({ issuer: "https://evil.example/" }))));
     expectUnauthenticated(stack, await postRaw(stack, { query: PROBE }, bearer(await sign({ audience: "other" }))));
     expectUnauthenticated(stack, await postRaw(stack, { query: PROBE }, bearer(await sign({ expiresIn: -3600 }))));
@@ -362,7 +380,15 @@ describe("authentication configuration", () => {
 
   it("accepts a complete HS or JWKS configuration", () => {
     expect(problemsOf({ ...base, ...jwtEnv() })).toEqual([]);
-    expect(problemsOf({ ...base, AUTH_MODE: "jwt", AUTH_JWKS_URL: "https://issuer.example/.well-known/jwks.json", AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE })).toEqual([]);
+    expect(
+      problemsOf({
+        ...base,
+        AUTH_MODE: "jwt",
+        AUTH_JWKS_URL: "https://issuer.example/.well-known/jwks.json",
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+      }),
+    ).toEqual([]);
   });
 
   it("requires an issuer and an audience in jwt mode", () => {

@@ -14,22 +14,45 @@ import {
 } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import { toGlobalId } from "../../src/ids/global-id.js";
-import { bearer, codes, expectForbiddenAt, expectNoUpstream, graphqlBody, jwtEnv, mint, postRaw, request, type GraphQLBody } from "./support.js";
+import {
+  bearer,
+  codes,
+  expectForbiddenAt,
+  expectNoUpstream,
+  graphqlBody,
+  jwtEnv,
+  mint,
+  postRaw,
+  request,
+  type GraphQLBody,
+} from "./support.js";
 
 let stack: Stack;
 let alice: Record<string, string>;
 let bob: Record<string, string>;
 let carol: Record<string, string>;
 
-const secondCustomers = () => stack.simulator.store.company(SECOND_COMPANY_ID)!.customers.all().map((c) => c.id);
+const secondCustomers = () =>
+  stack.simulator.store
+    .company(SECOND_COMPANY_ID)!
+    .customers.all()
+    .map((c) => c.id);
 const demoCustomers = () =>
   stack.simulator.store
     .company(DEMO_COMPANY_ID)!
     .customers.all()
     .map((c) => c.id)
     .filter((id) => id !== AWKWARD_CUSTOMER_ID);
-const secondPushKeys = () => stack.simulator.store.company(SECOND_COMPANY_ID)!.pushOperations.all().map((p) => p.pushOperationKey);
-const demoPushKeys = () => stack.simulator.store.company(DEMO_COMPANY_ID)!.pushOperations.all().map((p) => p.pushOperationKey);
+const secondPushKeys = () =>
+  stack.simulator.store
+    .company(SECOND_COMPANY_ID)!
+    .pushOperations.all()
+    .map((p) => p.pushOperationKey);
+const demoPushKeys = () =>
+  stack.simulator.store
+    .company(DEMO_COMPANY_ID)!
+    .pushOperations.all()
+    .map((p) => p.pushOperationKey);
 const A_UUID = "0b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3";
 
 /** Upstream calls that touched the second company (whatever the case of the id). */
@@ -57,20 +80,37 @@ beforeEach(() => {
 
 describe("every query entry point refuses a company outside the claim, before any Codat call", () => {
   const entryPoints: { name: string; field: string; query: () => string }[] = [
-    { name: "customers", field: "customers", query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount nodes { customerId } } }` },
-    { name: "customers (last)", field: "customers", query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", last: 5) { nodes { customerId } } }` },
-    { name: "customer", field: "customer", query: () => `{ customer(companyId: "${SECOND_COMPANY_ID}", customerId: "${secondCustomers()[0]}") { id customerName } }` },
+    {
+      name: "customers",
+      field: "customers",
+      query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount nodes { customerId } } }`,
+    },
+    {
+      name: "customers (last)",
+      field: "customers",
+      query: () => `{ customers(companyId: "${SECOND_COMPANY_ID}", last: 5) { nodes { customerId } } }`,
+    },
+    {
+      name: "customer",
+      field: "customer",
+      query: () => `{ customer(companyId: "${SECOND_COMPANY_ID}", customerId: "${secondCustomers()[0]}") { id customerName } }`,
+    },
     {
       name: "pushOperation",
       field: "pushOperation",
       query: () => `{ pushOperation(companyId: "${SECOND_COMPANY_ID}", pushOperationKey: "${secondPushKeys()[0] ?? A_UUID}") { status } }`,
     },
     { name: "connections", field: "connections", query: () => `{ connections(companyId: "${SECOND_COMPANY_ID}") { connectionId } }` },
-    { name: "pushOperations", field: "pushOperations", query: () => `{ pushOperations(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount } }` },
+    {
+      name: "pushOperations",
+      field: "pushOperations",
+      query: () => `{ pushOperations(companyId: "${SECOND_COMPANY_ID}", first: 5) { totalCount } }`,
+    },
     {
       name: "customerCreateUpdateModel",
       field: "customerCreateUpdateModel",
-      query: () => `{ customerCreateUpdateModel(companyId: "${SECOND_COMPANY_ID}", connectionId: "${SECOND_CONNECTION_ID}") { displayName } }`,
+      query: () =>
+        `{ customerCreateUpdateModel(companyId: "${SECOND_COMPANY_ID}", connectionId: "${SECOND_CONNECTION_ID}") { displayName } }`,
     },
     {
       name: "customerAttachment",
@@ -101,7 +141,10 @@ describe("every query entry point refuses a company outside the claim, before an
   it("serves the same entry points to a caller whose claim is *", async () => {
     for (const { query } of entryPoints.filter((e) => e.field !== "customerAttachment")) {
       const body = await run(query(), undefined, carol);
-      expect(codes(body).filter((c) => c === "FORBIDDEN"), JSON.stringify(body.errors)).toEqual([]);
+      expect(
+        codes(body).filter((c) => c === "FORBIDDEN"),
+        JSON.stringify(body.errors),
+      ).toEqual([]);
     }
     expect(secondCompanyCalls().length).toBeGreaterThan(0);
   });
@@ -199,7 +242,11 @@ describe("batches with mixed companies", () => {
     const representations = secondCustomers()
       .slice(0, 10)
       .map((id) => ({ __typename: "Customer", companyId: SECOND_COMPANY_ID, customerId: id }));
-    const body = await run(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`, { r: representations }, alice);
+    const body = await run(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId } } }`,
+      { r: representations },
+      alice,
+    );
     expect(body.data?.["_entities"]).toEqual(Array.from({ length: 10 }, () => null));
     expect(codes(body)).toEqual(Array.from({ length: 10 }, () => "FORBIDDEN"));
     expectNoUpstream(stack);
@@ -225,7 +272,15 @@ describe("mutations", () => {
     const [theirs] = secondCustomers();
     const body = await run(
       `mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { pushOperation { status } } }`,
-      { i: { companyId: SECOND_COMPANY_ID.toUpperCase(), connectionId: SECOND_CONNECTION_ID, customerId: theirs, customer, forceUpdate: true } },
+      {
+        i: {
+          companyId: SECOND_COMPANY_ID.toUpperCase(),
+          connectionId: SECOND_CONNECTION_ID,
+          customerId: theirs,
+          customer,
+          forceUpdate: true,
+        },
+      },
       alice,
     );
     expectForbiddenAt(body, ["updateCustomer"]);
@@ -300,7 +355,11 @@ describe("download links are bound to the caller who asked for them", () => {
   it("refuses a download carrying an invalid bearer token without an upstream call", async () => {
     const url = await aliceLink();
     const expired = await mint({ sub: "alice", codat_company_ids: [DEMO_COMPANY_ID] }, { expiresIn: -3600 });
-    for (const headers of [bearer("garbage"), bearer(expired), bearer(await mint({ sub: "alice" }, { key: "forged-secret-forged-secret-forged-secret" }))]) {
+    for (const headers of [
+      bearer("garbage"),
+      bearer(expired),
+      bearer(await mint({ sub: "alice" }, { key: "forged-secret-forged-secret-forged-secret" })),
+    ]) {
       const raw = await request(url, { headers });
       expect([401, 403], raw.text).toContain(raw.status);
     }
@@ -324,7 +383,12 @@ describe("global ids are no way around authorization", () => {
     expectForbiddenAt(forbiddenBody, ["node"]);
     expect(secondCompanyCalls()).toEqual([]);
 
-    for (const id of ["not-a-global-id", "WyJDdXN0b21lciJd", Buffer.from('["Customer","x","y","z"]').toString("base64url"), Buffer.from('["Nope","a","b"]').toString("base64url")]) {
+    for (const id of [
+      "not-a-global-id",
+      "WyJDdXN0b21lciJd",
+      Buffer.from('["Customer","x","y","z"]').toString("base64url"),
+      Buffer.from('["Nope","a","b"]').toString("base64url"),
+    ]) {
       const body = await run(`query($id: ID!) { node(id: $id) { id } }`, { id }, alice);
       expect(codes(body), id).toEqual(["BAD_USER_INPUT"]);
     }

@@ -83,20 +83,23 @@ describe("ids and limits under authentication", () => {
       "",
     ];
 
-    it.each(companyIds.map((id) => ({ id, shown: JSON.stringify(id) })))("companyId $shown is refused before any Codat call", async ({ id }) => {
-      for (const query of [
-        `query($c: ID!) { customers(companyId: $c, first: 1) { totalCount } }`,
-        `query($c: ID!) { customer(companyId: $c, customerId: "x") { customerId } }`,
-        `query($c: ID!) { pushOperations(companyId: $c, first: 1) { totalCount } }`,
-      ]) {
-        const raw = await send(query, { c: id });
-        expect([200, 400], raw.text.slice(0, 300)).toContain(raw.status);
-        const body = graphqlBody(raw);
-        expect(codes(body).length, raw.text.slice(0, 300)).toBeGreaterThan(0);
-        for (const code of codes(body)) expect(["BAD_USER_INPUT", "FORBIDDEN"]).toContain(code);
-      }
-      expectNoUpstream(stack);
-    });
+    it.each(companyIds.map((id) => ({ id, shown: JSON.stringify(id) })))(
+      "companyId $shown is refused before any Codat call",
+      async ({ id }) => {
+        for (const query of [
+          `query($c: ID!) { customers(companyId: $c, first: 1) { totalCount } }`,
+          `query($c: ID!) { customer(companyId: $c, customerId: "x") { customerId } }`,
+          `query($c: ID!) { pushOperations(companyId: $c, first: 1) { totalCount } }`,
+        ]) {
+          const raw = await send(query, { c: id });
+          expect([200, 400], raw.text.slice(0, 300)).toContain(raw.status);
+          const body = graphqlBody(raw);
+          expect(codes(body).length, raw.text.slice(0, 300)).toBeGreaterThan(0);
+          for (const code of codes(body)) expect(["BAD_USER_INPUT", "FORBIDDEN"]).toContain(code);
+        }
+        expectNoUpstream(stack);
+      },
+    );
 
     const pathIds = [
       `../../../../companies/${SECOND_COMPANY_ID}/connections/${SECOND_CONNECTION_ID}/data/customers/x`,
@@ -109,35 +112,54 @@ describe("ids and limits under authentication", () => {
       "x#frag",
     ];
 
-    it.each(pathIds.map((id) => ({ id, shown: JSON.stringify(id) })))("customer/attachment id $shown is refused before any Codat call", async ({ id }) => {
-      const attachment = await send(
-        `query($cu: ID!, $a: ID!) { customerAttachment(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}", customerId: $cu, attachmentId: $a) { id } }`,
-        { cu: id, a: "a1" },
-      );
-      expect(codes(graphqlBody(attachment))).toEqual(["BAD_USER_INPUT"]);
-      const attachmentId = await send(
-        `query($cu: ID!, $a: ID!) { customerAttachment(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}", customerId: $cu, attachmentId: $a) { id } }`,
-        { cu: ATTACHMENT_CUSTOMER_ID, a: id },
-      );
-      expect(codes(graphqlBody(attachmentId))).toEqual(["BAD_USER_INPUT"]);
-      const update = await send(`mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { pushOperation { status } } }`, {
-        i: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customerId: id, customer: { customerName: "x", status: "ACTIVE" } },
-      });
-      expect(codes(graphqlBody(update))).toEqual(["BAD_USER_INPUT"]);
-      expectNoUpstream(stack);
-    });
+    it.each(pathIds.map((id) => ({ id, shown: JSON.stringify(id) })))(
+      "customer/attachment id $shown is refused before any Codat call",
+      async ({ id }) => {
+        const attachment = await send(
+          `query($cu: ID!, $a: ID!) { customerAttachment(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}", customerId: $cu, attachmentId: $a) { id } }`,
+          { cu: id, a: "a1" },
+        );
+        expect(codes(graphqlBody(attachment))).toEqual(["BAD_USER_INPUT"]);
+        const attachmentId = await send(
+          `query($cu: ID!, $a: ID!) { customerAttachment(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}", customerId: $cu, attachmentId: $a) { id } }`,
+          { cu: ATTACHMENT_CUSTOMER_ID, a: id },
+        );
+        expect(codes(graphqlBody(attachmentId))).toEqual(["BAD_USER_INPUT"]);
+        const update = await send(`mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { pushOperation { status } } }`, {
+          i: {
+            companyId: DEMO_COMPANY_ID,
+            connectionId: DEMO_CONNECTION_ID,
+            customerId: id,
+            customer: { customerName: "x", status: "ACTIVE" },
+          },
+        });
+        expect(codes(graphqlBody(update))).toEqual(["BAD_USER_INPUT"]);
+        expectNoUpstream(stack);
+      },
+    );
 
     it("a customer id carrying Codat query-language operators never returns another customer", async () => {
-      const [first] = stack.simulator.store.company(DEMO_COMPANY_ID)!.customers.all().filter((c) => c.id !== AWKWARD_CUSTOMER_ID);
+      const [first] = stack.simulator.store
+        .company(DEMO_COMPANY_ID)!
+        .customers.all()
+        .filter((c) => c.id !== AWKWARD_CUSTOMER_ID);
       for (const id of [`x||id=${first?.id}`, `x}||{id!=x`, `${first?.id}&&id!=${first?.id}||id=${first?.id}`]) {
-        const body = graphqlBody(await send(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId } }`, { id }));
+        const body = graphqlBody(
+          await send(`query($id: ID!) { customer(companyId: "${DEMO_COMPANY_ID}", customerId: $id) { customerId } }`, { id }),
+        );
         const found = (body.data?.["customer"] as { id: string } | null | undefined)?.id;
         if (found !== undefined) expect(found, id).toBe(id);
       }
     });
 
     it("download paths that try to leave the route are refused without an upstream call", async () => {
-      for (const path of ["/downloads/..%2F..%2Fgraphql", "/downloads/%2e%2e", "/downloads/a%2Fb.c", "/downloads/..%5C..%5Cgraphql", "/downloads/x.y%00"]) {
+      for (const path of [
+        "/downloads/..%2F..%2Fgraphql",
+        "/downloads/%2e%2e",
+        "/downloads/a%2Fb.c",
+        "/downloads/..%5C..%5Cgraphql",
+        "/downloads/x.y%00",
+      ]) {
         const raw = await request(`${stack.origin}${path}`);
         expect([400, 403, 404], `${path}: ${raw.status}`).toContain(raw.status);
       }
@@ -193,9 +215,11 @@ describe("ids and limits under authentication", () => {
     it("measures depth through inline fragments and introspection", async () => {
       let inline = "displayName";
       for (let i = 0; i < 14; i++) inline = `... on PushOption { properties { option { ${inline} } } }`;
-      expectRefused(stack, await send(`{ customerCreateUpdateModel(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}") { ${inline} } }`), [
-        "BAD_USER_INPUT",
-      ]);
+      expectRefused(
+        stack,
+        await send(`{ customerCreateUpdateModel(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}") { ${inline} } }`),
+        ["BAD_USER_INPUT"],
+      );
       let type = "name";
       for (let i = 0; i < 20; i++) type = `ofType { ${type} }`;
       expectRefused(stack, await send(`{ __type(name: "Customer") { fields { type { ${type} } } } }`), ["BAD_USER_INPUT"]);
@@ -221,9 +245,12 @@ describe("ids and limits under authentication", () => {
     });
 
     it("allows a few directives", async () => {
-      const raw = await send(`query($yes: Boolean!) { a: __typename @include(if: $yes) b: __typename @skip(if: $yes) ... @include(if: true) { __typename } }`, {
-        yes: true,
-      });
+      const raw = await send(
+        `query($yes: Boolean!) { a: __typename @include(if: $yes) b: __typename @skip(if: $yes) ... @include(if: true) { __typename } }`,
+        {
+          yes: true,
+        },
+      );
       expect(raw.status, raw.text.slice(0, 300)).toBe(200);
       expect(graphqlBody(raw).errors).toBeUndefined();
     });
@@ -247,7 +274,8 @@ describe("ids and limits under authentication", () => {
     it("refuses a fragment bomb (each fragment spreading the next twice) quickly", async () => {
       const fragments = Array.from(
         { length: 40 },
-        (_, i) => `fragment F${i} on Query { ${i < 39 ? `...F${i + 1} ...F${i + 1}` : `customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount }`} }`,
+        (_, i) =>
+          `fragment F${i} on Query { ${i < 39 ? `...F${i + 1} ...F${i + 1}` : `customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount }`} }`,
       ).join("\n");
       const started = Date.now();
       expectRefused(stack, await send(`{ ...F0 }\n${fragments}`), ["BAD_USER_INPUT"]);
@@ -264,7 +292,11 @@ describe("ids and limits under authentication", () => {
     });
 
     it("counts _entities by the number of representations", async () => {
-      const representations = Array.from({ length: 3000 }, (_, i) => ({ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: `c${i}` }));
+      const representations = Array.from({ length: 3000 }, (_, i) => ({
+        __typename: "Customer",
+        companyId: DEMO_COMPANY_ID,
+        customerId: `c${i}`,
+      }));
       const raw = await send(
         `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId contacts { phone { number } } addresses { city } } } }`,
         { r: representations },
@@ -297,14 +329,21 @@ describe("ids and limits under authentication", () => {
     });
 
     it("refuses a body over 1 MiB with 413 (declared or streamed) and no upstream call", async () => {
-      const big = JSON.stringify({ query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`, variables: { pad: "x".repeat(1_100_000) } });
+      const big = JSON.stringify({
+        query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`,
+        variables: { pad: "x".repeat(1_100_000) },
+      });
       const declared = await request(stack.url, { method: "POST", headers: { "content-type": "application/json", ...alice }, body: big });
       expect(declared.status).toBe(413);
       const streamed = await new Promise<number>((resolve, reject) => {
-        const req = httpRequest(stack.url, { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked", ...alice } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = httpRequest(
+          stack.url,
+          { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked", ...alice } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on("error", reject);
         for (let i = 0; i < 20; i++) req.write(big.slice(i * 60_000, (i + 1) * 60_000));
         req.end(big.slice(20 * 60_000));
@@ -315,7 +354,11 @@ describe("ids and limits under authentication", () => {
 
     it("refuses batched operation arrays (they would bypass per-operation limits)", async () => {
       const one = { query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }` };
-      const raw = await postRaw(stack, Array.from({ length: 200 }, () => one), alice);
+      const raw = await postRaw(
+        stack,
+        Array.from({ length: 200 }, () => one),
+        alice,
+      );
       expect(raw.status, raw.text.slice(0, 300)).toBe(400);
       expectNoUpstream(stack);
     });
@@ -323,7 +366,11 @@ describe("ids and limits under authentication", () => {
     it("sends no CORS headers when CORS_ORIGINS is not set", async () => {
       const preflight = await request(stack.url, {
         method: "OPTIONS",
-        headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+        headers: {
+          origin: "https://app.example.com",
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
       });
       expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
       const actual = await request(stack.url, {
@@ -340,7 +387,14 @@ describe("configurable limits", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      env: { MAX_QUERY_DEPTH: "4", MAX_ALIASES: "3", MAX_DIRECTIVES: "2", MAX_TOKENS: "100", MAX_QUERY_COST: "200", MAX_REQUEST_BYTES: "4096" },
+      env: {
+        MAX_QUERY_DEPTH: "4",
+        MAX_ALIASES: "3",
+        MAX_DIRECTIVES: "2",
+        MAX_TOKENS: "100",
+        MAX_QUERY_COST: "200",
+        MAX_REQUEST_BYTES: "4096",
+      },
     });
   });
   afterAll(async () => {
@@ -356,7 +410,9 @@ describe("configurable limits", () => {
     expectRefused(stack, await send(pushOptionChain(4)), ["BAD_USER_INPUT"]);
     expectRefused(stack, await send(`{ ${"... @include(if: true) { __typename } ".repeat(3)} }`), ["BAD_USER_INPUT"]);
     expectRefused(stack, await send(`{ ${"__typename ".repeat(150)}}`), ["GRAPHQL_PARSE_FAILED"]);
-    expectRefused(stack, await send(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 500) { nodes { customerId customerName } } }`), ["BAD_USER_INPUT"]);
+    expectRefused(stack, await send(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 500) { nodes { customerId customerName } } }`), [
+      "BAD_USER_INPUT",
+    ]);
     const big = await request(stack.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -401,7 +457,14 @@ describe("browser defaults: CORS and CSRF", () => {
   });
 
   it("gives other origins no access-control-allow-origin (403 on preflight)", async () => {
-    for (const origin of ["https://evil.example", `${ALLOWED}.evil.example`, "http://app.example.com", "null", "https://app.example.com:8443", "https://example.com"]) {
+    for (const origin of [
+      "https://evil.example",
+      `${ALLOWED}.evil.example`,
+      "http://app.example.com",
+      "null",
+      "https://app.example.com:8443",
+      "https://example.com",
+    ]) {
       const raw = await preflight(origin);
       expect(raw.headers.get("access-control-allow-origin"), origin).toBeNull();
       expect(raw.status, origin).toBe(403);
@@ -411,12 +474,24 @@ describe("browser defaults: CORS and CSRF", () => {
 
   it("adds the header to actual requests from allowed origins only, never *", async () => {
     const query = JSON.stringify({ query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }` });
-    const ok = await request(stack.url, { method: "POST", headers: { origin: ALLOWED, "content-type": "application/json", ...alice }, body: query });
+    const ok = await request(stack.url, {
+      method: "POST",
+      headers: { origin: ALLOWED, "content-type": "application/json", ...alice },
+      body: query,
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("access-control-allow-origin")).toBe(ALLOWED);
-    const other = await request(stack.url, { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json", ...alice }, body: query });
+    const other = await request(stack.url, {
+      method: "POST",
+      headers: { origin: "https://evil.example", "content-type": "application/json", ...alice },
+      body: query,
+    });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
-    const unauthenticated = await request(stack.url, { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json" }, body: query });
+    const unauthenticated = await request(stack.url, {
+      method: "POST",
+      headers: { origin: "https://evil.example", "content-type": "application/json" },
+      body: query,
+    });
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.headers.get("access-control-allow-origin")).toBeNull();
   });
@@ -435,7 +510,9 @@ describe("browser defaults: CORS and CSRF", () => {
 
   it("never runs a mutation over GET", async () => {
     const mutation = `mutation { createCustomer(input: { companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}", customer: { customerName: "Via GET", status: ACTIVE } }) { pushOperation { status } } }`;
-    const raw = await request(`${stack.url}?query=${encodeURIComponent(mutation)}`, { headers: { "apollo-require-preflight": "true", ...alice } });
+    const raw = await request(`${stack.url}?query=${encodeURIComponent(mutation)}`, {
+      headers: { "apollo-require-preflight": "true", ...alice },
+    });
     expect(raw.status).toBe(405);
     expectNoUpstream(stack);
   });
@@ -517,10 +594,17 @@ describe("production error masking", () => {
     stack.simulator.injectFault({
       kind: "status",
       status: 200,
-      body: { results: [{ id: 42, customerName: { nested: MARKER }, addresses: "nope", contacts: 7, status: null }], pageNumber: 1, pageSize: 1, totalResults: 1 },
+      body: {
+        results: [{ id: 42, customerName: { nested: MARKER }, addresses: "nope", contacts: 7, status: null }],
+        pageNumber: 1,
+        pageSize: 1,
+        totalResults: 1,
+      },
       times: Infinity,
     });
-    const result = await stack.graphql(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { nodes { customerId customerName status addresses { city } contacts { name } } } }`);
+    const result = await stack.graphql(
+      `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { nodes { customerId customerName status addresses { city } contacts { name } } } }`,
+    );
     for (const error of result.errors ?? []) {
       expect(["UPSTREAM_ERROR", "INTERNAL_SERVER_ERROR"]).toContain(error.extensions?.["code"]);
       expect(error.message).not.toMatch(/TypeError|Cannot read|undefined|null is not|Expected/);

@@ -16,8 +16,24 @@ import { codes, expectNoUpstream, graphqlBody, postRaw, request, type RawRespons
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
-const LIST = /* GraphQL */ `query ListCustomers($companyId: ID!) { customers(companyId: $companyId, first: 2) { totalCount nodes { customerId } } }`;
-const BY_ID = /* GraphQL */ `query CustomerById($companyId: ID!, $id: ID!) { customer(companyId: $companyId, customerId: $id) { customerId customerName } }`;
+const LIST = /* GraphQL */ `
+  query ListCustomers($companyId: ID!) {
+    customers(companyId: $companyId, first: 2) {
+      totalCount
+      nodes {
+        customerId
+      }
+    }
+  }
+`;
+const BY_ID = /* GraphQL */ `
+  query CustomerById($companyId: ID!, $id: ID!) {
+    customer(companyId: $companyId, customerId: $id) {
+      customerId
+      customerName
+    }
+  }
+`;
 const EVIL = `{ customers(companyId: "${SECOND_COMPANY_ID}", first: 50) { totalCount nodes { customerId customerName emailAddress } } }`;
 const MANIFEST = { [sha256(LIST)]: LIST, [sha256(BY_ID)]: BY_ID };
 const REFUSAL_CODES = ["PERSISTED_QUERY_NOT_FOUND", "BAD_USER_INPUT"];
@@ -66,14 +82,23 @@ describe("trusted documents only", () => {
   it("runs a listed operation by documentId, with variables", async () => {
     expectList(stack, await postRaw(stack, { documentId: sha256(LIST), variables: { companyId: DEMO_COMPANY_ID } }));
     stack.resetUpstream();
-    const id = stack.simulator.store.company(DEMO_COMPANY_ID)!.customers.all().find((c) => c.id !== AWKWARD_CUSTOMER_ID)?.id;
+    const id = stack.simulator.store
+      .company(DEMO_COMPANY_ID)!
+      .customers.all()
+      .find((c) => c.id !== AWKWARD_CUSTOMER_ID)?.id;
     const raw = await postRaw(stack, { documentId: sha256(BY_ID), variables: { companyId: DEMO_COMPANY_ID, id } });
     expect(raw.status).toBe(200);
     expect(graphqlBody(raw).data?.["customer"]).toMatchObject({ customerId: id });
   });
 
   it("runs a listed operation by extensions.persistedQuery.sha256Hash", async () => {
-    expectList(stack, await postRaw(stack, { extensions: { persistedQuery: { version: 1, sha256Hash: sha256(LIST) } }, variables: { companyId: DEMO_COMPANY_ID } }));
+    expectList(
+      stack,
+      await postRaw(stack, {
+        extensions: { persistedQuery: { version: 1, sha256Hash: sha256(LIST) } },
+        variables: { companyId: DEMO_COMPANY_ID },
+      }),
+    );
   });
 
   it("runs a listed operation sent as its full text", async () => {
@@ -82,12 +107,18 @@ describe("trusted documents only", () => {
 
   it("refuses an operation that is not listed", async () => {
     expectRefused(stack, await postRaw(stack, { query: EVIL }));
-    expectRefused(stack, await postRaw(stack, { query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 500) { nodes { customerId } } }` }));
+    expectRefused(
+      stack,
+      await postRaw(stack, { query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 500) { nodes { customerId } } }` }),
+    );
   });
 
   it("refuses a listed text changed by one character (its hash is not listed)", async () => {
     expectRefused(stack, await postRaw(stack, { query: `${LIST} `, variables: { companyId: DEMO_COMPANY_ID } }));
-    expectRefused(stack, await postRaw(stack, { query: LIST.replace("first: 2", "first: 500"), variables: { companyId: DEMO_COMPANY_ID } }));
+    expectRefused(
+      stack,
+      await postRaw(stack, { query: LIST.replace("first: 2", "first: 500"), variables: { companyId: DEMO_COMPANY_ID } }),
+    );
   });
 
   it("refuses an unknown documentId or hash", async () => {
@@ -112,7 +143,11 @@ describe("trusted documents only", () => {
   });
 
   it("does not run a query whose text disagrees with the listed persistedQuery hash", async () => {
-    const raw = await postRaw(stack, { query: EVIL, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(LIST) } }, variables: { companyId: DEMO_COMPANY_ID } });
+    const raw = await postRaw(stack, {
+      query: EVIL,
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256(LIST) } },
+      variables: { companyId: DEMO_COMPANY_ID },
+    });
     expect(raw.status).toBe(400);
     expect(secondCompanyCalls(stack)).toEqual([]);
   });
@@ -147,20 +182,34 @@ describe("trusted documents with a router secret", () => {
   const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId customerName } } }`;
 
   it("lets the router (with the secret) run generated _entities queries that are not in the manifest", async () => {
-    const id = stack.simulator.store.company(DEMO_COMPANY_ID)!.customers.all().find((c) => c.id !== AWKWARD_CUSTOMER_ID)?.id;
-    const raw = await postRaw(stack, { query: ENTITIES, variables: { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: id }] } }, { "x-router-secret": ROUTER_SECRET });
+    const id = stack.simulator.store
+      .company(DEMO_COMPANY_ID)!
+      .customers.all()
+      .find((c) => c.id !== AWKWARD_CUSTOMER_ID)?.id;
+    const raw = await postRaw(
+      stack,
+      { query: ENTITIES, variables: { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: id }] } },
+      { "x-router-secret": ROUTER_SECRET },
+    );
     expect(raw.status, raw.text.slice(0, 300)).toBe(200);
     const body = graphqlBody(raw);
     expect(body.errors).toBeUndefined();
     expect(body.data?.["_entities"]).toEqual([expect.objectContaining({ customerId: id })]);
     stack.resetUpstream();
-    expectList(stack, await postRaw(stack, { query: LIST, variables: { companyId: DEMO_COMPANY_ID } }, { "x-router-secret": ROUTER_SECRET }));
+    expectList(
+      stack,
+      await postRaw(stack, { query: LIST, variables: { companyId: DEMO_COMPANY_ID } }, { "x-router-secret": ROUTER_SECRET }),
+    );
   });
 
   it("refuses the same query without the secret or with a wrong one", async () => {
     const attempts: Record<string, string>[] = [{}, { "x-router-secret": `${ROUTER_SECRET}x` }, { "x-router-secret": "" }];
     for (const headers of attempts) {
-      const raw = await postRaw(stack, { query: ENTITIES, variables: { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: "x" }] } }, headers);
+      const raw = await postRaw(
+        stack,
+        { query: ENTITIES, variables: { r: [{ __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: "x" }] } },
+        headers,
+      );
       expect([400, 401], raw.text.slice(0, 300)).toContain(raw.status);
       expect(codes(graphqlBody(raw))[0]).toMatch(/^(UNAUTHENTICATED|PERSISTED_QUERY_NOT_FOUND|BAD_USER_INPUT)$/);
     }

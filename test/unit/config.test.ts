@@ -6,20 +6,37 @@ import path from "node:path";
 
 describe("parseConfig", () => {
   it("defaults to the embedded simulator on loopback:4000", () => {
-    expect(parseConfig({})).toMatchObject({ useSimulator: true, host: "127.0.0.1", port: 4000, production: false, introspection: true, codatBaseUrl: undefined });
+    expect(parseConfig({})).toMatchObject({
+      useSimulator: true,
+      host: "127.0.0.1",
+      port: 4000,
+      production: false,
+      introspection: true,
+      codatBaseUrl: undefined,
+    });
   });
 
   it("points at Codat when only an API key is set", () => {
-    expect(parseConfig({ CODAT_API_KEY: "k" })).toMatchObject({ useSimulator: false, codatBaseUrl: "https://api.codat.io", codatApiKey: "k" });
+    expect(parseConfig({ CODAT_API_KEY: "k" })).toMatchObject({
+      useSimulator: false,
+      codatBaseUrl: "https://api.codat.io",
+      codatApiKey: "k",
+    });
   });
 
   it("uses CODAT_BASE_URL without a key", () => {
-    expect(parseConfig({ CODAT_BASE_URL: "http://127.0.0.1:9999/" })).toMatchObject({ useSimulator: false, codatBaseUrl: "http://127.0.0.1:9999", codatApiKey: undefined });
+    expect(parseConfig({ CODAT_BASE_URL: "http://127.0.0.1:9999/" })).toMatchObject({
+      useSimulator: false,
+      codatBaseUrl: "http://127.0.0.1:9999",
+      codatApiKey: undefined,
+    });
   });
 
   it("turns introspection off in production unless asked", () => {
     expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9" }).introspection).toBe(false);
-    expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
+    expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(
+      true,
+    );
   });
 
   it("reports every bad variable at once, one line each, without echoing URLs", () => {
@@ -71,7 +88,9 @@ describe("settings a person can trust", () => {
     writeFileSync(bad, "[1, 2]");
     const good = path.join(dir, "good.json");
     writeFileSync(good, JSON.stringify({ abc: "{ __typename }" }));
-    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: path.join(dir, "missing.json") })[0]).toMatch(/^PERSISTED_OPERATIONS .*no such file/);
+    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: path.join(dir, "missing.json") })[0]).toMatch(
+      /^PERSISTED_OPERATIONS .*no such file/,
+    );
     expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: bad })[0]).toMatch(/^PERSISTED_OPERATIONS .*JSON object/);
     expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: good })).toEqual([]);
     rmSync(dir, { recursive: true });

@@ -6,7 +6,8 @@ import { contentDisposition, safeContentType } from "../../src/downloads/headers
 import { DownloadLinks, NAME_MAX_BYTES, shortenName } from "../../src/downloads/links.js";
 
 const SECRET = "unit-test-secret-unit-test-secret-0000";
-const links = (now = () => 1_700_000_000_000) => new DownloadLinks({ secret: SECRET, ttlSeconds: 300, baseUrl: () => "https://gw.example", now });
+const links = (now = () => 1_700_000_000_000) =>
+  new DownloadLinks({ secret: SECRET, ttlSeconds: 300, baseUrl: () => "https://gw.example", now });
 
 const TARGET = {
   companyId: "8a210b68-6988-11ed-a1eb-0242ac120002",
@@ -55,7 +56,12 @@ describe("download tokens", () => {
     const claims = decodeJwt(token);
     const reencoded = Buffer.from(JSON.stringify({ ...claims, att: "another-attachment" })).toString("base64url");
     const key = createHmac("sha256", SECRET).update("codat-gateway/download-links/v1").digest();
-    const otherSecret = new DownloadLinks({ secret: "another-secret-another-secret-1234", ttlSeconds: 300, baseUrl: () => "", now: () => 1_700_000_000_000 });
+    const otherSecret = new DownloadLinks({
+      secret: "another-secret-another-secret-1234",
+      ttlSeconds: 300,
+      baseUrl: () => "",
+      now: () => 1_700_000_000_000,
+    });
     for (const bad of [
       `${header}.${reencoded}.${mac}`,
       `${header}.${payload}=.${mac}`,
@@ -106,11 +112,11 @@ describe("contentDisposition", () => {
   const decode = (header: string) => decodeURIComponent(/filename\*=UTF-8''(.*)$/.exec(header)?.[1] ?? "");
 
   it.each([
-    ["plain.pdf", 'attachment; filename="plain.pdf"; filename*=UTF-8\'\'plain.pdf'],
-    ['Contract "final" v2.docx', 'attachment; filename="Contract _final_ v2.docx"; filename*=UTF-8\'\'Contract%20%22final%22%20v2.docx'],
-    ["Überweisung März.png", 'attachment; filename="_berweisung M_rz.png"; filename*=UTF-8\'\'%C3%9Cberweisung%20M%C3%A4rz.png'],
-    ["O'Brien (1)*.xlsx", 'attachment; filename="O\'Brien (1)*.xlsx"; filename*=UTF-8\'\'O%27Brien%20%281%29%2A.xlsx'],
-    ["back\\slash 100%.txt", 'attachment; filename="back_slash 100_.txt"; filename*=UTF-8\'\'back%5Cslash%20100%25.txt'],
+    ["plain.pdf", "attachment; filename=\"plain.pdf\"; filename*=UTF-8''plain.pdf"],
+    ['Contract "final" v2.docx', "attachment; filename=\"Contract _final_ v2.docx\"; filename*=UTF-8''Contract%20%22final%22%20v2.docx"],
+    ["Überweisung März.png", "attachment; filename=\"_berweisung M_rz.png\"; filename*=UTF-8''%C3%9Cberweisung%20M%C3%A4rz.png"],
+    ["O'Brien (1)*.xlsx", "attachment; filename=\"O'Brien (1)*.xlsx\"; filename*=UTF-8''O%27Brien%20%281%29%2A.xlsx"],
+    ["back\\slash 100%.txt", "attachment; filename=\"back_slash 100_.txt\"; filename*=UTF-8''back%5Cslash%20100%25.txt"],
   ])("encodes %j", (name, header) => {
     expect(contentDisposition(name)).toBe(header);
     expect(decode(header)).toBe(name);

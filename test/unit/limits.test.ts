@@ -1,7 +1,13 @@
 import { parse, specifiedRules, validate, type GraphQLError, type OperationDefinitionNode } from "graphql";
 import { describe, expect, it } from "vitest";
 import { buildSchema } from "../../src/schema.js";
-import { checkOperationCost, OperationLimitError, operationCost, operationShapeRules, type OperationLimits } from "../../src/security/limits.js";
+import {
+  checkOperationCost,
+  OperationLimitError,
+  operationCost,
+  operationShapeRules,
+  type OperationLimits,
+} from "../../src/security/limits.js";
 
 const schema = buildSchema();
 const limits: OperationLimits = { maxDepth: 12, maxAliases: 100, maxDirectives: 20, maxCost: 50_000 };
@@ -24,7 +30,10 @@ describe("operation limits", () => {
     // 20 edges × (cursor + node + 3 scalars + addresses 1+5×2 + contacts 1+5×(name + phone 1+5×2)) + the rest
     expect(page.cost).toBeGreaterThan(20 * 60);
     expect(page.cost).toBeLessThan(5_000);
-    const aliases = Array.from({ length: 50 }, (_, i) => `c${i}: customer(companyId: "${C}", customerId: "x${i}") { customerId customerName status }`);
+    const aliases = Array.from(
+      { length: 50 },
+      (_, i) => `c${i}: customer(companyId: "${C}", customerId: "x${i}") { customerId customerName status }`,
+    );
     expect(check(`{ ${aliases.join("\n")} }`).error).toBeUndefined();
   });
 
@@ -33,7 +42,11 @@ describe("operation limits", () => {
     const small = check(source, { n: 10 }).cost;
     const large = check(source, { n: 500 }).cost;
     expect(large).toBeCloseTo(small * 50, -2);
-    const bomb = Array.from({ length: 5 }, (_, i) => `a${i}: customers(companyId: "${C}", first: 500) { edges { node { contacts { phone { number } address { city } } addresses { city } } } }`);
+    const bomb = Array.from(
+      { length: 5 },
+      (_, i) =>
+        `a${i}: customers(companyId: "${C}", first: 500) { edges { node { contacts { phone { number } address { city } } addresses { city } } } }`,
+    );
     expect(check(`{ ${bomb.join("\n")} }`).error?.extensions["code"]).toBe("BAD_USER_INPUT");
   });
 

@@ -82,10 +82,7 @@ export function listPage<T extends object>(
 
   // Built from per-record cached JSON: a 100-record page costs string joins, not a fresh JSON.stringify.
   const results = slice.map(recordJson).join(",");
-  return jsonText(
-    200,
-    `{"results":[${results}],"pageNumber":${page},"pageSize":${pageSize},"totalResults":${total},"_links":${links}}`,
-  );
+  return jsonText(200, `{"results":[${results}],"pageNumber":${page},"pageSize":${pageSize},"totalResults":${total},"_links":${links}}`);
 }
 
 /**
