@@ -70,7 +70,7 @@ function parseSettings() {
   // By default the gateway runs as `npm start` runs it in production: the start script's node flags, NODE_ENV=production.
   const gatewayFlags = (values["gateway-flags"] ?? startScriptFlags()).split(/\s+/).filter(Boolean);
   const nodeEnv = values["node-env"];
-  return { settings, only, cpuProf: values["cpu-prof"] === true, gatewayFlags, nodeEnv, out: resolve(String(values.out)) };
+  return { settings, only, cpuProf: values["cpu-prof"], gatewayFlags, nodeEnv, out: resolve(values.out) };
 }
 
 /** The node flags of package.json's `start` script (`[exec] node <flags> dist/main.js`). */
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
       name: "baseline",
       script: relative(repoDir, join(benchDir, "baseline-process.mjs")),
       args: [sim.info.url],
-      env: { NODE_ENV: nodeEnv ?? "production" },
+      env: { NODE_ENV: nodeEnv },
       cwd: repoDir,
     });
     log(`baseline ${baseline.info.url} (pid ${baseline.pid})`);
@@ -133,7 +133,7 @@ async function main(): Promise<number> {
           ...gatewayFlags,
           ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `gateway-${scenario.id}.cpuprofile`] : []),
         ],
-        env: nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv },
+        env: { NODE_ENV: nodeEnv },
         cwd: repoDir,
       });
       gateway = gw;
@@ -186,8 +186,8 @@ async function main(): Promise<number> {
     `load: ${settings.durationMs} ms per side at concurrency ${settings.concurrency}; c=1: ${settings.samples} samples per side after ${settings.warmup} warm-up; ` +
       `calibration: ${settings.calibrationOps} ops; simulated latency: ${settings.simulatorLatencyMs} ms`,
   );
-  if (gatewayFlags.length > 0 || nodeEnv !== undefined) {
-    lines.push(`gateway process: ${[...gatewayFlags, ...(nodeEnv === undefined ? [] : [`NODE_ENV=${nodeEnv}`])].join(" ")}`);
+  {
+    lines.push(`gateway process: ${[...gatewayFlags, `NODE_ENV=${nodeEnv}`].join(" ")}`);
   }
   for (const r of results) {
     lines.push("");
@@ -215,7 +215,7 @@ async function main(): Promise<number> {
         finishedAt: new Date().toISOString(),
         durationS: (Date.now() - started) / 1000,
         environment,
-        settings: { ...settings, cpuProf, gatewayFlags, nodeEnv: nodeEnv ?? null },
+        settings: { ...settings, cpuProf, gatewayFlags, nodeEnv },
         scenarios: results,
         targets: allTargets,
         pass: failed === 0,

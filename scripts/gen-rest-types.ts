@@ -94,7 +94,7 @@ function hoistDeepRefs(doc: Json): Json {
     ...result.components.schemas,
     ...Object.fromEntries(Object.entries(schemas).filter(([k]) => !(k in result.components.schemas))),
   };
-  return result as unknown as Json;
+  return result;
 }
 
 /** The expected sha256 of each vendored spec, from SHA256SUMS (`sha256sum` output). */
@@ -103,7 +103,7 @@ async function expectedSums(): Promise<Map<string, string>> {
   const sums = new Map<string, string>();
   for (const line of text.split("\n")) {
     const match = /^([0-9a-f]{64}) [ *]?(\S+)$/.exec(line.trim());
-    if (match) sums.set(match[2]!, match[1]!);
+    if (match?.[1] && match[2]) sums.set(match[2], match[1]);
   }
   return sums;
 }

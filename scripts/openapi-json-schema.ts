@@ -33,7 +33,7 @@ export function convertNullable(node: unknown): void {
     for (const key of ["$ref", "allOf", "oneOf", "anyOf"]) {
       if (key in node) {
         moved[key] = node[key];
-        delete node[key];
+        Reflect.deleteProperty(node, key);
       }
     }
     if (Object.keys(moved).length > 0) node["anyOf"] = [moved, { type: "null" }];

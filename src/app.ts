@@ -107,7 +107,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     // No "Did you mean …?" hints about the schema in production.
     hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
-    parseOptions: { maxTokens: config.limits.maxTokens },
+    parseOptions: { maxLexicalTokens: config.limits.maxTokens },
     validationRules: operationShapeRules(config.limits),
     formatError: (formatted, error) => maskError(limitRejection(formatted, error), error, { includeStacktrace }),
     plugins: [

@@ -150,7 +150,7 @@ export function parseConfig(env: Env): Config {
     .map((o) => o.trim())
     .filter(Boolean);
   for (const origin of corsOrigins) {
-    let valid = false;
+    let valid: boolean;
     try {
       valid = new URL(origin).origin === origin;
     } catch {

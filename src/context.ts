@@ -27,8 +27,8 @@ export interface ContextDependencies {
 }
 
 export function createContextFactory(deps: ContextDependencies): (caller: Caller) => Promise<GatewayContext> {
-  return async (caller) => {
+  return (caller) => {
     const client = scopeClient(deps.client, caller);
-    return { caller, client, cursors: deps.cursors, downloads: deps.downloads, loaders: createLoaders(client) };
+    return Promise.resolve({ caller, client, cursors: deps.cursors, downloads: deps.downloads, loaders: createLoaders(client) });
   };
 }

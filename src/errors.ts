@@ -85,7 +85,7 @@ export function maskError(
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: {
       code: ErrorCode.InternalServerError,
-      ...(options.includeStacktrace && error instanceof Error ? { detail: String(error.message) } : {}),
+      ...(options.includeStacktrace && error instanceof Error ? { detail: error.message } : {}),
     },
   };
 }

@@ -23,8 +23,7 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  // The resolver map's generated type is stricter than @apollo/subgraph's; both describe the same object.
-  return withInternalDefaults(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers: resolvers as never }]));
+  return withInternalDefaults(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers }]));
 }
 
 /**

@@ -19,8 +19,8 @@ export type IpcHandler = (type: string, payload: unknown) => unknown;
 export function serveIpc(handler: IpcHandler): void {
   if (!process.send) throw new Error("bench child started without an IPC channel");
   process.on("message", (message: unknown) => {
-    const request = message as IpcRequest;
-    if (typeof request !== "object" || request === null || typeof request.id !== "number") return;
+    if (!isIpcRequest(message)) return;
+    const request = message;
     Promise.resolve()
       .then(() => handler(request.type, request.payload))
       .then(
@@ -36,4 +36,8 @@ export function serveIpc(handler: IpcHandler): void {
 /** Child side: the one ready line. */
 export function announceReady(info: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, ...info })}\n`);
+}
+
+function isIpcRequest(message: unknown): message is IpcRequest {
+  return typeof message === "object" && message !== null && typeof (message as Partial<IpcRequest>).id === "number";
 }

@@ -216,7 +216,8 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
   for (const side of seq) side.client.close();
 
   // 5. load: direct first, then gateway (so the gateway's post-load GC never overlaps the direct phase)
-  const load = {} as Record<(typeof names)[number] | "baseline", LoadResult>;
+  // Filled in the loop below: both sides always, the baseline when the scenario has one.
+  const load = {} as Record<(typeof names)[number], LoadResult> & { baseline?: LoadResult };
   let gatewayMemory: PairResult["gatewayMemory"] | undefined;
   for (const name of spec.baseline ? (["direct", "baseline", "gateway"] as const) : (["direct", "gateway"] as const)) {
     const side = name === "baseline" ? spec.baseline! : sides[name];

@@ -241,7 +241,7 @@ function customer(rng: Rng, index: number, id: string): CodatCustomer & { id: st
     phone: phoneNumber(rng),
     addresses,
     contacts,
-    registrationNumber: Array.from({ length: 8 }, () => pick(rng, [..."ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"])).join(""),
+    registrationNumber: Array.from({ length: 8 }, () => pick(rng, Array.from("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"))).join(""),
     taxNumber: rng() < 0.85 ? `GB${int(rng, 100000000, 999999999)}` : null,
     status,
     modifiedDate: isoAt(MODIFIED_BASE, modifiedOffset, true),
@@ -372,6 +372,8 @@ function seedPushHistory(company: CompanyData, seed: number, outcomes: readonly 
       requestedOnUtc: isoAt(MODIFIED_BASE, offset, true),
       completedOnUtc: isoAt(MODIFIED_BASE, offset + int(rng, 1, 90), true),
       timeoutInMinutes: outcome === "TimedOut" ? 1 : timeout,
+      // Codat still returns the deprecated field, so the simulator does too.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated
       timeoutInSeconds: outcome === "TimedOut" ? 60 : timeout === null ? null : timeout * 60,
       status: "Success",
       errorMessage: null,

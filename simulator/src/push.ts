@@ -63,6 +63,8 @@ export function startCustomerPush(ctx: RequestContext, push: CustomerPush): stri
     dataConnectionKey: push.connectionId,
     requestedOnUtc: iso(ctx.now()),
     timeoutInMinutes: push.timeoutInMinutes,
+    // Codat still returns the deprecated field, so the simulator does too.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     timeoutInSeconds: push.timeoutInMinutes === null ? null : push.timeoutInMinutes * 60,
     status: "Pending",
     errorMessage: null,

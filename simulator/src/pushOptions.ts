@@ -74,5 +74,5 @@ const DEFAULT_MODEL: CodatPushOption = (() => {
 
 /** The create/update customer model for a connection (see the module comment for how it is chosen). */
 export function customerPushOption(connection: Pick<CodatConnection, "platformName">): CodatPushOption {
-  return CUSTOMER_PUSH_OPTIONS[connection.platformName ?? ""] ?? DEFAULT_MODEL;
+  return CUSTOMER_PUSH_OPTIONS[connection.platformName] ?? DEFAULT_MODEL;
 }

@@ -225,7 +225,7 @@ function multiGetter(segments: string[]): (record: unknown) => unknown[] {
     }
     const out: unknown[] = [];
     for (const v of level) {
-      if (Array.isArray(v)) out.push(...v);
+      if (Array.isArray(v)) out.push(...(v as unknown[]));
       else out.push(v);
     }
     return out;

@@ -97,7 +97,8 @@ function jsonType(v: unknown): string {
 /** Checks `value` against `shape`, collecting errors; returns the cleaned copy (unknown properties dropped). */
 function conform(value: unknown, shape: Shape, path: string, errors: ValidationItem[]): unknown {
   if (value === null) return null;
-  const fail = (expected: string): undefined => {
+  // Records the problem; the field is then dropped (typed unknown, since conform returns whatever it cleaned).
+  const fail = (expected: string): unknown => {
     errors.push({
       itemId: path,
       message: `${displayPath(path)} must be ${expected}, not ${jsonType(value)}`,

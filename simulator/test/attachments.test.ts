@@ -38,7 +38,7 @@ async function downloadHash(
   let bytes = 0;
   let head = Buffer.alloc(0);
   if (res.body) {
-    for await (const chunk of res.body) {
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       if (head.length < 64) head = Buffer.concat([head, chunk]).subarray(0, 64);
       hash.update(chunk);
       bytes += chunk.length;
@@ -208,7 +208,7 @@ describe("attachments: download", () => {
     while (received < target) {
       const { done, value } = await reader.read();
       if (done) break;
-      received += value.length;
+      received += (value as Uint8Array).length;
       if (received % (16 * 1024 * 1024) < value.length) peak = Math.max(peak, process.memoryUsage().rss);
     }
     controller.abort();

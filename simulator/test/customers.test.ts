@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const list = (params: Record<string, string | number>, company = DEMO_COMPANY_ID) =>
   getJson<CodatCustomersPage>(sim, customersPath(company, params));
-const ids = (page: CodatCustomersPage) => (page.results ?? []).map((c) => c.id ?? "");
+const ids = (page: CodatCustomersPage) => page.results.map((c) => c.id);
 const error = async (params: Record<string, string | number>) => {
   const res = await getJson<CodatErrorMessage>(sim, customersPath(DEMO_COMPANY_ID, params));
   return { status: res.status, message: res.body.error };

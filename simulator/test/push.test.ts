@@ -181,7 +181,7 @@ describe("push: create and update customers (asynchronous)", () => {
   it("malformed bodies answer 400 at once, with validation errors naming the field, and create no operation", async () => {
     const cases: Array<[string, Array<[string | null, string]>]> = [
       ["", [[null, "The request body (a Customer) is required"]]],
-      ['{"customerName": "Truncated', [[null, expect.stringContaining("The request body is not valid JSON") as unknown as string]]],
+      ['{"customerName": "Truncated', [[null, expect.stringContaining("The request body is not valid JSON")]]],
       ["[]", [[null, "The request body must be a JSON object (a Customer), not an array"]]],
       ['"a string"', [[null, "The request body must be a JSON object (a Customer), not a string"]]],
       [JSON.stringify(valid({ addresses: { type: "Billing" } })), [["addresses", "Addresses must be an array, not an object"]]],

@@ -148,7 +148,7 @@ describe("latency and concurrency", () => {
         fetch(`${sim.url}${path}`).then(async (r) => ({
           status: r.status,
           retryAfter: r.headers.get("retry-after"),
-          body: (await r.json()) as unknown,
+          body: await r.json(),
         })),
       ),
     );

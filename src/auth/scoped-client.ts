@@ -32,22 +32,23 @@ export function scopeClient(client: CodatClient, caller: Caller): CodatApi {
   // Everyone may use every company: hand out the client itself, at no cost per call.
   if (caller.companies === "*") return client;
   const guard =
-    <A extends unknown[], R>(method: (this: CodatClient, companyId: string, ...rest: A) => Promise<R>) =>
+    <A extends unknown[], R>(method: (companyId: string, ...rest: A) => Promise<R>) =>
     (companyId: string, ...rest: A): Promise<R> =>
+      // The runtime check stays: a resolver may hand over whatever a client sent.
       typeof companyId === "string" && mayUseCompany(caller, companyId)
-        ? method.call(client, companyId, ...rest)
-        : Promise.reject(forbidden(String(companyId)));
+        ? method(companyId, ...rest)
+        : Promise.reject(forbidden(typeof companyId === "string" ? companyId : "(not an id)"));
   return {
-    listCustomers: guard(client.listCustomers),
-    getCustomer: guard(client.getCustomer),
-    listPushOperations: guard(client.listPushOperations),
-    getPushOperation: guard(client.getPushOperation),
-    getCustomerCreateUpdateModel: guard(client.getCustomerCreateUpdateModel),
-    listConnections: guard(client.listConnections),
-    createCustomer: guard(client.createCustomer),
-    updateCustomer: guard(client.updateCustomer),
-    listCustomerAttachments: guard(client.listCustomerAttachments),
-    getCustomerAttachment: guard(client.getCustomerAttachment),
-    downloadCustomerAttachment: guard(client.downloadCustomerAttachment),
+    listCustomers: guard(client.listCustomers.bind(client)),
+    getCustomer: guard(client.getCustomer.bind(client)),
+    listPushOperations: guard(client.listPushOperations.bind(client)),
+    getPushOperation: guard(client.getPushOperation.bind(client)),
+    getCustomerCreateUpdateModel: guard(client.getCustomerCreateUpdateModel.bind(client)),
+    listConnections: guard(client.listConnections.bind(client)),
+    createCustomer: guard(client.createCustomer.bind(client)),
+    updateCustomer: guard(client.updateCustomer.bind(client)),
+    listCustomerAttachments: guard(client.listCustomerAttachments.bind(client)),
+    getCustomerAttachment: guard(client.getCustomerAttachment.bind(client)),
+    downloadCustomerAttachment: guard(client.downloadCustomerAttachment.bind(client)),
   };
 }

@@ -39,9 +39,6 @@ class DeadlineExceeded extends Error {
   override readonly name = "DeadlineExceeded";
 }
 
-/** Statuses whose Response may not carry a body (the Response constructor throws otherwise). */
-const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
-
 export class CodatCall {
   /** The caller's signal combined with the deadline; ky, the limiter and fetch all observe it. */
   readonly signal: AbortSignal;

@@ -43,7 +43,7 @@ export class KeyedLimiter {
         const index = state.queue.indexOf(waiter);
         if (index !== -1) state.queue.splice(index, 1);
         this.#forgetIfIdle(key, state);
-        reject(signal?.reason);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted", { cause: signal?.reason }));
       };
       const waiter: Waiter = {
         grant: (release) => {

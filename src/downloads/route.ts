@@ -116,7 +116,8 @@ export function createDownloadRoute(options: DownloadRouteOptions): Route {
           // truncated file, and the upstream body and its slot are let go); repeating it states the intent.
           res.destroy();
           body.destroy();
-          if (!upstream.signal.aborted) options.onError?.(error);
+          // Read at this point (an abort may have come in while the pipeline ran).
+          if (!isAborted(upstream.signal)) options.onError?.(error);
         }
       } finally {
         res.off("close", onClose);
@@ -193,4 +194,8 @@ function statusFor(code: string): number {
     default:
       return 502;
   }
+}
+
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }

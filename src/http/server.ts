@@ -24,27 +24,30 @@ export interface HttpServerOptions extends GraphQLEndpointOptions {
 export function createHttpServer(options: HttpServerOptions): Server {
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://gateway.invalid");
-    const handle = async () => {
+    const handle = async (): Promise<void> => {
       const pathname = url.pathname;
-      if (pathname === "/graphql") return handleGraphQL(req, res, url, options);
-      if (pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+      if (pathname === "/graphql") {
+        await handleGraphQL(req, res, url, options);
+        return;
+      }
+      if (pathname === "/healthz") {
+        sendJson(res, 200, { status: "ok" });
+        return;
+      }
       if (pathname === "/readyz") {
-        return options.isReady() ? sendJson(res, 200, { status: "ready" }) : sendJson(res, 503, { status: "not ready" });
+        if (options.isReady()) sendJson(res, 200, { status: "ready" });
+        else sendJson(res, 503, { status: "not ready" });
+        return;
       }
       for (const route of options.routes ?? []) {
         const params = route.match(pathname);
         if (!params) continue;
-        if (!route.method.includes(req.method ?? "")) {
-          return sendJson(
-            res,
-            405,
-            { error: { code: "METHOD_NOT_ALLOWED", message: "Method not allowed." } },
-            { allow: route.method.join(", ") },
-          );
-        }
-        return route.handle(req, res, params, url);
+        if (route.method.includes(req.method ?? "")) await route.handle(req, res, params, url);
+        else
+          sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "Method not allowed." } }, { allow: route.method.join(", ") });
+        return;
       }
-      return sendJson(res, 404, { error: { code: "NOT_FOUND", message: "No such route." } });
+      sendJson(res, 404, { error: { code: "NOT_FOUND", message: "No such route." } });
     };
     handle().catch((error: unknown) => {
       options.onError?.(error);

@@ -11,41 +11,77 @@
  */
 import { badUserInput } from "../errors.js";
 
-/** The types that implement `Node`, and the Codat ids each carries after the company id. */
-const SHAPES = {
-  Customer: ["customerId"],
-  Attachment: ["connectionId", "customerId", "attachmentId"],
-  PushOperation: ["pushOperationKey"],
-  DataConnection: ["connectionId"],
-} as const;
-
-export type NodeType = keyof typeof SHAPES;
-
 export type NodeRef =
   | { type: "Customer"; companyId: string; customerId: string }
   | { type: "Attachment"; companyId: string; connectionId: string; customerId: string; attachmentId: string }
   | { type: "PushOperation"; companyId: string; pushOperationKey: string }
   | { type: "DataConnection"; companyId: string; connectionId: string };
 
+/** The types that implement `Node`. */
+export type NodeType = NodeRef["type"];
+
 /** Longest global id accepted (Codat ids are capped well below this by the client). */
 const MAX_ID_LENGTH = 4096;
 
+/** The Codat ids each type carries after the company id, in order. */
+function codatIds(ref: NodeRef): string[] {
+  switch (ref.type) {
+    case "Customer":
+      return [ref.customerId];
+    case "Attachment":
+      return [ref.connectionId, ref.customerId, ref.attachmentId];
+    case "PushOperation":
+      return [ref.pushOperationKey];
+    case "DataConnection":
+      return [ref.connectionId];
+  }
+}
+
+/** The reference the decoded parts name; undefined when the type is unknown or the id count is wrong. */
+function refOf(type: string, companyId: string, ids: readonly string[]): NodeRef | undefined {
+  switch (type) {
+    case "Customer": {
+      const [customerId, ...extra] = ids;
+      return customerId !== undefined && extra.length === 0 ? { type, companyId, customerId } : undefined;
+    }
+    case "Attachment": {
+      const [connectionId, customerId, attachmentId, ...extra] = ids;
+      return connectionId !== undefined && customerId !== undefined && attachmentId !== undefined && extra.length === 0
+        ? { type, companyId, connectionId, customerId, attachmentId }
+        : undefined;
+    }
+    case "PushOperation": {
+      const [pushOperationKey, ...extra] = ids;
+      return pushOperationKey !== undefined && extra.length === 0 ? { type, companyId, pushOperationKey } : undefined;
+    }
+    case "DataConnection": {
+      const [connectionId, ...extra] = ids;
+      return connectionId !== undefined && extra.length === 0 ? { type, companyId, connectionId } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
 export function toGlobalId(ref: NodeRef): string {
-  const parts: string[] = [ref.type, ref.companyId];
-  for (const field of SHAPES[ref.type]) parts.push((ref as unknown as Record<string, string>)[field]!);
-  return Buffer.from(JSON.stringify(parts), "utf8").toString("base64url");
+  return Buffer.from(JSON.stringify([ref.type, ref.companyId, ...codatIds(ref)]), "utf8").toString("base64url");
 }
 
 /** Decodes a global id that must be of one type (a federation `@key(fields: "id")` reference). */
 export function fromGlobalIdOf<T extends NodeType>(id: string, type: T, argumentName = "id"): Extract<NodeRef, { type: T }> {
   const ref = fromGlobalId(id, argumentName);
-  if (ref.type !== type) throw badUserInput(`${argumentName} is not a ${type} id.`, argumentName);
-  return ref as Extract<NodeRef, { type: T }>;
+  if (!isOfType(ref, type)) throw badUserInput(`${argumentName} is not a ${type} id.`, argumentName);
+  return ref;
+}
+
+function isOfType<T extends NodeType>(ref: NodeRef, type: T): ref is Extract<NodeRef, { type: T }> {
+  return ref.type === type;
 }
 
 /** Decodes a global id; a malformed one is BAD_USER_INPUT naming the argument. */
 export function fromGlobalId(id: string, argumentName = "id"): NodeRef {
   const invalid = () => badUserInput(`${argumentName} is not an id this gateway issued.`, argumentName);
+  // The runtime type check stays: federation references and JSON variables can carry anything.
   if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH || !/^[A-Za-z0-9_-]+$/.test(id)) throw invalid();
   let parts: unknown;
   try {
@@ -58,10 +94,7 @@ export function fromGlobalId(id: string, argumentName = "id"): NodeRef {
   }
   if (!Array.isArray(parts) || !parts.every((p): p is string => typeof p === "string" && p.length > 0)) throw invalid();
   const [type, companyId, ...rest] = parts;
-  if (type === undefined || companyId === undefined || !Object.hasOwn(SHAPES, type)) throw invalid();
-  const fields = SHAPES[type as NodeType];
-  if (rest.length !== fields.length) throw invalid();
-  const ref: Record<string, string> = { type, companyId };
-  fields.forEach((field, i) => (ref[field] = rest[i]!));
-  return ref as unknown as NodeRef;
+  const ref = type === undefined || companyId === undefined ? undefined : refOf(type, companyId, rest);
+  if (!ref) throw invalid();
+  return ref;
 }

@@ -46,9 +46,7 @@ export function createAttachmentLoaders(client: CodatApi) {
         keys.map((key) =>
           client.listCustomerAttachments(key.companyId, key.connectionId, key.customerId).then((list) => {
             const attachments = (list.attachments ?? []).map((dto) => toAttachment(key, dto));
-            for (const attachment of attachments) {
-              if (attachment.id !== undefined) customerAttachment.prime({ ...key, attachmentId: attachment.id }, attachment);
-            }
+            for (const attachment of attachments) customerAttachment.prime({ ...key, attachmentId: attachment.id }, attachment);
             return attachments;
           }, asError),
         ),

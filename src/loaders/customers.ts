@@ -82,7 +82,7 @@ export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, 
             client.listCustomers(companyId, { page: 1, pageSize: chunk.ids.length, query: chunk.query }).then(
               (page) => {
                 const byId = new Map<string, CodatCustomerRecord>();
-                for (const dto of page.results ?? []) if (dto.id !== undefined) byId.set(dto.id, dto);
+                for (const dto of page.results) byId.set(dto.id, dto);
                 settle(companyId, chunk.ids, (id) => {
                   const dto = byId.get(id);
                   return dto ? toCustomer(companyId, dto) : null;

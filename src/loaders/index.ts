@@ -41,9 +41,7 @@ export function createLoaders(client: CodatApi) {
         Promise.all(
           keys.map((key) =>
             client.listCustomers(key.companyId, key).then((page) => {
-              for (const dto of page.results ?? []) {
-                if (dto.id !== undefined) customer.prime({ companyId: key.companyId, id: dto.id }, toCustomer(key.companyId, dto));
-              }
+              for (const dto of page.results) customer.prime({ companyId: key.companyId, id: dto.id }, toCustomer(key.companyId, dto));
               return page;
             }, asError),
           ),

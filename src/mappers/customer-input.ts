@@ -37,12 +37,12 @@ function email(value: Maybe<string>, path: string): string | undefined {
 }
 
 /** Codat's `supplementalData`: `{ content: { key: { … } } }`, passed on as given within a size bound. */
-function supplementalData(value: unknown, path: string): CodatCustomer["supplementalData"] | undefined {
+function supplementalData(value: unknown, path: string): CodatCustomer["supplementalData"] {
   if (value === null || value === undefined) return undefined;
   if (typeof value !== "object" || Array.isArray(value)) throw badUserInput(`${path} must be an object such as { content: { … } }.`, path);
   if (JSON.stringify(value).length > MAX_SUPPLEMENTAL_BYTES)
     throw badUserInput(`${path} must be at most ${MAX_SUPPLEMENTAL_BYTES} bytes of JSON.`, path);
-  return value as CodatCustomer["supplementalData"];
+  return value;
 }
 
 function address(input: AddressInput, path: string): CodatAddress {

@@ -30,6 +30,7 @@ import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
   getNamedType,
   getNullableType,
   isInterfaceType,
@@ -180,9 +181,9 @@ export function operationCost(
   variables: Record<string, unknown>,
 ): number {
   const root =
-    operation.operation === "mutation"
+    operation.operation === OperationTypeNode.MUTATION
       ? schema.getMutationType()
-      : operation.operation === "subscription"
+      : operation.operation === OperationTypeNode.SUBSCRIPTION
         ? schema.getSubscriptionType()
         : schema.getQueryType();
   return root ? new CostMeter(schema, document, variables).cost(operation.selectionSet, root) : 0;

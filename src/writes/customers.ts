@@ -4,14 +4,15 @@
  * the frontend shows next to its form fields; any other failure is a coded error).
  */
 import { randomUUID } from "node:crypto";
-import { codatValidationOf } from "../codat/errors.js";
-import type { CodatCreateCustomerResponse, CodatCustomer, CodatUpdateCustomerResponse } from "../codat/types.js";
+import { codatValidationOf, malformedResponse } from "../codat/errors.js";
+import { firstProblem, validCustomer } from "../codat/validate.js";
+import type { CodatCreateCustomerResponse, CodatUpdateCustomerResponse } from "../codat/types.js";
 import type { GatewayContext } from "../context.js";
 import type { CreateCustomerInput, UpdateCustomerInput } from "../__generated__/resolvers-types.js";
 import { GraphQLError } from "graphql";
 import { ErrorCode, badUserInput } from "../errors.js";
 import { toCodatCustomer } from "../mappers/customer-input.js";
-import { toCustomer, type CustomerPushPayload, type PushOperation } from "../models/index.js";
+import { toCustomer, type CustomerPushPayload } from "../models/index.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Codat sets no upper bound on a push's timeout; any positive Int is passed on for Codat to judge. */
@@ -96,11 +97,14 @@ function payload(
   let customer = null;
   // Only a push that succeeded wrote the customer: a Pending or Failed one may never exist in Codat.
   if (customerId !== undefined && data && operation.status === "Success") {
-    customer = toCustomer(response.companyId, { ...(data as CodatCustomer), id: customerId });
+    // The Sync for Expenses spec types `data` a little differently; it must still be an Accounting customer.
+    const record = { ...data, id: customerId };
+    if (!validCustomer(record)) throw malformedResponse(200, firstProblem(validCustomer));
+    customer = toCustomer(response.companyId, record);
     const key = { companyId: response.companyId, id: customerId };
     ctx.loaders.customer.clear(key).prime(key, customer);
   }
-  return { pushOperation: operation as PushOperation, customer, idempotencyKey };
+  return { pushOperation: operation, customer, idempotencyKey };
 }
 
 /**

@@ -2,12 +2,16 @@
  * Apollo Client 4 with a plain `new InMemoryCache()` — no type policies — against the gateway: global ids let the
  * cache normalise customers of different companies apart, and refetching one updates it in place everywhere.
  */
-import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { ApolloClient, HttpLink, InMemoryCache, gql, type TypedDocumentNode } from "@apollo/client";
+import type { DocumentNode } from "graphql";
 import { relayStylePagination } from "@apollo/client/utilities";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
+
+/** A document with its result type (Apollo Client 4 takes result types from the document, not from generics). */
+const typed = <T>(document: DocumentNode) => document as TypedDocumentNode<T, Record<string, unknown>>;
 
 let stack: Stack;
 let client: ApolloClient;
@@ -20,7 +24,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-const FIRST_CUSTOMERS = gql`
+const FIRST_CUSTOMERS = typed<{ a: Page; b: Page }>(gql`
   query FirstCustomers($a: ID!, $b: ID!) {
     a: customers(companyId: $a, first: 3) {
       nodes {
@@ -39,7 +43,7 @@ const FIRST_CUSTOMERS = gql`
       }
     }
   }
-`;
+`);
 
 interface Page {
   nodes: { id: string; customerId: string; companyId: string; customerName: string | null }[];
@@ -47,7 +51,7 @@ interface Page {
 
 describe("Apollo Client with a plain InMemoryCache", () => {
   it("keeps two companies' customers apart and updates one in place after updateCustomer", async () => {
-    const { data } = await client.query<{ a: Page; b: Page }>({
+    const { data } = await client.query({
       query: FIRST_CUSTOMERS,
       variables: { a: DEMO_COMPANY_ID, b: SECOND_COMPANY_ID },
     });
@@ -62,8 +66,8 @@ describe("Apollo Client with a plain InMemoryCache", () => {
 
     const target = data!.a.nodes[0]!;
     const name = `Renamed ${Date.now()}`;
-    const updated = await client.mutate<{ updateCustomer: { pushOperation: { pushOperationKey: string } } }>({
-      mutation: gql`
+    const updated = await client.mutate({
+      mutation: typed<{ updateCustomer: { pushOperation: { pushOperationKey: string } } }>(gql`
         mutation Rename($input: UpdateCustomerInput!) {
           updateCustomer(input: $input) {
             pushOperation {
@@ -73,7 +77,7 @@ describe("Apollo Client with a plain InMemoryCache", () => {
             }
           }
         }
-      `,
+      `),
       variables: {
         input: {
           companyId: DEMO_COMPANY_ID,
@@ -87,15 +91,15 @@ describe("Apollo Client with a plain InMemoryCache", () => {
     const key = updated.data!.updateCustomer.pushOperation.pushOperationKey;
     await waitFor(
       async () => {
-        const { data: poll } = await client.query<{ pushOperation: { status: string } }>({
-          query: gql`
+        const { data: poll } = await client.query({
+          query: typed<{ pushOperation: { status: string } }>(gql`
             query Poll($c: ID!, $k: ID!) {
               pushOperation(companyId: $c, pushOperationKey: $k) {
                 id
                 status
               }
             }
-          `,
+          `),
           variables: { c: DEMO_COMPANY_ID, k: key },
           fetchPolicy: "network-only",
         });
@@ -136,7 +140,8 @@ describe("Apollo Client with relayStylePagination", () => {
         typePolicies: { Query: { fields: { customers: relayStylePagination(["companyId", "query", "orderBy"]) } } },
       }),
     });
-    const PAGE = gql`
+    type PageData = { customers: { pageInfo: { endCursor: string }; edges: { node: { customerId: string } }[] } };
+    const PAGE = typed<PageData>(gql`
       query Page($companyId: ID!, $after: String) {
         customers(companyId: $companyId, first: 5, after: $after) {
           pageInfo {
@@ -152,12 +157,11 @@ describe("Apollo Client with relayStylePagination", () => {
           }
         }
       }
-    `;
-    type PageData = { customers: { pageInfo: { endCursor: string }; edges: { node: { customerId: string } }[] } };
-    const first = await paged.query<PageData>({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID } });
+    `);
+    const first = await paged.query({ query: PAGE, variables: { companyId: DEMO_COMPANY_ID } });
     expect(first.data!.customers.edges).toHaveLength(5);
     // What fetchMore does: the next page's variables; `after` is no key argument, so it merges into the same field.
-    await paged.query<PageData>({
+    await paged.query({
       query: PAGE,
       variables: { companyId: DEMO_COMPANY_ID, after: first.data!.customers.pageInfo.endCursor },
       fetchPolicy: "network-only",

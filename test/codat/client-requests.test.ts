@@ -113,11 +113,10 @@ describe("request shape", () => {
 
   it("builds every endpoint's path", async () => {
     fake.always((request, response) => {
-      if (request.path.endsWith("/options/customers"))
-        return sendJson(response, 200, { type: "Object", displayName: "Customer", required: true });
-      if (request.path.endsWith("/attachments")) return sendJson(response, 200, { attachments: [{ id: "a1" }] });
-      if (request.path.includes("/attachments/")) return sendJson(response, 200, { id: "a1", name: "file.pdf" });
-      return sendJson(response, 200, pushOperation());
+      if (request.path.endsWith("/options/customers")) sendJson(response, 200, { type: "Object", displayName: "Customer", required: true });
+      else if (request.path.endsWith("/attachments")) sendJson(response, 200, { attachments: [{ id: "a1" }] });
+      else if (request.path.includes("/attachments/")) sendJson(response, 200, { id: "a1", name: "file.pdf" });
+      else sendJson(response, 200, pushOperation());
     });
     const codat = client();
     await codat.getPushOperation(COMPANY, PUSH_KEY);

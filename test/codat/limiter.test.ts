@@ -18,7 +18,7 @@ async function destroyBody(body: Readable | null): Promise<void> {
 
 /** Reads a download body to the end, discarding the bytes. */
 async function drain(body: Readable | null): Promise<void> {
-  for await (const chunk of body ?? []) void chunk;
+  for await (const _chunk of body ?? []);
 }
 
 /** Polls until `condition` holds (for server-side events the client cannot await). */
@@ -228,7 +228,7 @@ describe("downloadCustomerAttachment", () => {
 
     const hash = createHash("sha256");
     let bytes = 0;
-    for await (const chunk of result.body ?? []) {
+    for await (const chunk of (result.body ?? []) as AsyncIterable<Buffer>) {
       hash.update(chunk);
       bytes += chunk.byteLength;
     }

@@ -21,8 +21,8 @@ interface Started {
 function npmStart(env: Record<string, string>): Started {
   let output = "";
   const child = spawn("npm", ["start", "--silent"], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
@@ -143,7 +143,7 @@ describe("npm run --silent schema:print", () => {
   it("prints SDL alone, so the README's `> customers.graphql` redirect yields a file that parses", async () => {
     const child = spawn("npm", ["run", "--silent", "schema:print"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
-    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     expect(await new Promise((resolve) => child.once("exit", resolve))).toBe(0);
     const { parse } = await import("graphql");
     const document = parse(stdout);

@@ -14,7 +14,6 @@ import {
   JWT_SECRET,
   OTHER_SECRET,
   bearer,
-  codes,
   expectForbiddenAt,
   expectNoUpstream,
   expectUnauthenticated,

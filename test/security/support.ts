@@ -119,7 +119,7 @@ export interface GraphQLBody {
 
 async function toRaw(response: Response): Promise<RawResponse> {
   const text = await response.text();
-  let json: unknown = undefined;
+  let json: unknown;
   try {
     json = text.length > 0 ? JSON.parse(text) : undefined;
   } catch {

@@ -1,4 +1,4 @@
-import { parse, specifiedRules, validate, type GraphQLError, type OperationDefinitionNode } from "graphql";
+import { Kind, parse, specifiedRules, validate, type GraphQLError, type OperationDefinitionNode } from "graphql";
 import { describe, expect, it } from "vitest";
 import { buildSchema } from "../../src/schema.js";
 import {
@@ -16,7 +16,7 @@ const C = "8a210b68-6988-11ed-a1eb-0242ac120002";
 /** Validation as Apollo runs it (the specified rules, then the shape rules), then the per-request cost check. */
 function check(source: string, variables: Record<string, unknown> = {}): { error: GraphQLError | undefined; cost: number } {
   const document = parse(source);
-  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === "OperationDefinition")!;
+  const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
   const cost = operationCost(schema, document, operation, variables);
   const [invalid] = validate(schema, document, [...specifiedRules, ...operationShapeRules(limits)]);
   return { error: invalid ?? checkOperationCost(schema, document, operation, variables, limits), cost };
