@@ -15,12 +15,23 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["test/**/*.test.ts", "simulator/test/**/*.test.ts"],
     environment: "node",
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Tests start loopback servers; two cores, so keep the pool small and predictable.
     pool: "forks",
     maxWorkers: 2,
+    // Two tiers of both packages' tests: `npm test` runs "default", `npm run test:slow` the > 1 GiB streams.
+    projects: [
+      {
+        extends: true,
+        test: { name: "default", include: ["test/**/*.test.ts", "simulator/test/**/*.test.ts"], exclude: ["**/*.slow.test.ts"] },
+      },
+      {
+        extends: true,
+        // Gigabytes through three servers on a busy two-core machine: generous bounds, since nothing here measures time.
+        test: { name: "slow", include: ["test/**/*.slow.test.ts", "simulator/test/**/*.slow.test.ts"], testTimeout: 300_000 },
+      },
+    ],
   },
 });

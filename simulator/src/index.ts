@@ -7,6 +7,7 @@
  * `SimHttpError`), then add it to `createRouter()`. Auth, faults, rate limiting, idempotency keys, latency and
  * recording apply to every route automatically.
  */
+import { realClock, type SimulatorClock } from "./clock.js";
 import { createDemoStore } from "./data.js";
 import type { Fault } from "./faults.js";
 import type { DownloadRecord } from "./attachments.js";
@@ -35,6 +36,7 @@ export {
   createDemoStore,
 } from "./data.js";
 export type { Fault } from "./faults.js";
+export { ManualClock, realClock, type SimulatorClock } from "./clock.js";
 export type { RecordedRequest, RequestContext, RouteHandler, SimResponse } from "./server.js";
 export { DEFAULT_PUSH_DELAY_MS, Router, SimulatorState, createRequestListener, json, jsonText } from "./server.js";
 export { SimHttpError, errorMessage, newCorrelationId, type ValidationItem } from "./errors.js";
@@ -85,10 +87,16 @@ export interface SimulatorOptions {
    */
   pushDelayMs?: number;
   /**
-   * The clock (ms since the epoch) for push timestamps and Idempotency-Key expiry; default `Date.now`. Tests
+   * The time (ms since the epoch) for push timestamps and Idempotency-Key expiry, with real timers; default
+   * `Date.now`. Ignored when `clock` is given. Tests
    * override it to expire keys without waiting 90 minutes. (Latency and push delays use real timers.)
    */
   now?: () => number;
+  /**
+   * The simulator's whole sense of time: timestamps, key expiry, latency, `delay` faults and push completion.
+   * A `ManualClock` lets a test advance time itself instead of sleeping; default the real clock.
+   */
+  clock?: SimulatorClock;
 }
 
 export interface Simulator {
@@ -123,7 +131,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const store = createDemoStore();
   const pushDelayMs = options.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS;
   if (!(pushDelayMs >= 0)) throw new RangeError("pushDelayMs must be >= 0");
-  const state = new SimulatorState(options.now ?? Date.now);
+  const state = new SimulatorState(options.clock ?? realClock(options.now));
   const listener = createRequestListener(
     {
       store,

@@ -15,11 +15,11 @@
  *   6. artificial latency (every response, errors included, so the in-flight window includes it);
  *   7. route → handler → response; unknown routes answer a 404 ErrorMessage.
  */
+import { realClock, type SimulatorClock } from "./clock.js";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { SimHttpError, defaultErrorText, errorMessage } from "./errors.js";
 import type { DownloadRecord } from "./attachments.js";
 import { FaultQueue, MALFORMED_JSON_BODY, type Fault } from "./faults.js";
@@ -59,7 +59,7 @@ export interface RequestContext {
    * layer may already have read it, and a second call returns the same bytes.
    */
   readBody(limitBytes?: number): Promise<Buffer>;
-  /** The simulator's clock (ms since the epoch; `SimulatorOptions.now`, default `Date.now`). */
+  /** The simulator's clock (ms since the epoch; `SimulatorOptions.clock`/`now`, default `Date.now`). */
   now(): number;
   /** How long a push operation stays Pending (`SimulatorOptions.pushDelayMs`). */
   pushDelayMs: number;
@@ -223,25 +223,42 @@ export class SimulatorState {
   readonly closing = new AbortController();
   readonly idempotency: IdempotencyStore;
   readonly downloads: DownloadRecord[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly now: () => number;
+  private readonly cancels = new Set<() => void>();
 
-  constructor(readonly now: () => number = Date.now) {
-    this.idempotency = new IdempotencyStore(now);
+  constructor(readonly clock: SimulatorClock = realClock()) {
+    this.now = () => clock.now();
+    this.idempotency = new IdempotencyStore(this.now);
     this.closing.signal.addEventListener("abort", () => {
-      for (const timer of this.timers) clearTimeout(timer);
-      this.timers.clear();
+      for (const cancel of this.cancels) cancel();
+      this.cancels.clear();
     });
   }
 
-  /** Background work (push completion). Unref'd: a forgotten simulator must not keep a test process alive. */
+  /** Background work (push completion), on the simulator's clock; cancelled when the simulator closes. */
   schedule(delayMs: number, task: () => void): void {
     if (this.closing.signal.aborted) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
+    const cancel = this.clock.setTimer(delayMs, () => {
+      this.cancels.delete(cancel);
       task();
-    }, delayMs);
-    timer.unref();
-    this.timers.add(timer);
+    });
+    this.cancels.add(cancel);
+  }
+
+  /** Waits `ms` on the simulator's clock (no-op for 0); false when the simulator closed meanwhile. */
+  pause(ms: number): Promise<boolean> {
+    if (ms <= 0 || this.closing.signal.aborted) return Promise.resolve(!this.closing.signal.aborted);
+    return new Promise((resolve) => {
+      const onClose = (): void => {
+        cancel();
+        resolve(false);
+      };
+      const cancel = this.clock.setTimer(ms, () => {
+        this.closing.signal.removeEventListener("abort", onClose);
+        resolve(true);
+      });
+      this.closing.signal.addEventListener("abort", onClose, { once: true });
+    });
   }
 }
 
@@ -291,7 +308,7 @@ async function handle(
   if (fault) {
     if (fault.kind === "applyThenReset") dropResponse = true;
     else if (fault.kind !== "delay") return applyFault(fault, res);
-    else if (!(await pause(fault.ms, state))) return;
+    else if (!(await state.pause(fault.ms))) return;
   }
   // Every answer from here on goes through deliver(), so `applyThenReset` can swap it for a reset.
   const head = method === "HEAD";
@@ -304,7 +321,7 @@ async function handle(
 
   // Requests that carry a body are drained lazily by handlers; nothing to do for GETs.
   if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
-    if (!(await pause(settings.latencyMs, state))) return;
+    if (!(await state.pause(settings.latencyMs))) return;
     return deliver(errorResponse(new SimHttpError(401, "Unauthorized")));
   }
 
@@ -312,7 +329,7 @@ async function handle(
   if (companyKey !== undefined) {
     const current = state.inFlight.get(companyKey) ?? 0;
     if (current >= settings.maxConcurrentPerCompany) {
-      if (!(await pause(settings.latencyMs, state))) return;
+      if (!(await state.pause(settings.latencyMs))) return;
       return deliver(
         errorResponse(
           new SimHttpError(429, "You have made too many requests in a given amount of time; please retry later.", "PublicApi", {
@@ -341,14 +358,14 @@ async function handle(
   if ((method === "POST" || method === "PATCH") && typeof idempotencyKey === "string" && idempotencyKey !== "") {
     const early = await claimIdempotencyKey(state, companyKey ?? "", idempotencyKey, method, path, readBodyOnce);
     if ("response" in early) {
-      if (!(await pause(settings.latencyMs, state))) return;
+      if (!(await state.pause(settings.latencyMs))) return;
       return deliver(early.response);
     }
     ticket = early.ticket;
   }
 
   try {
-    if (!(await pause(settings.latencyMs, state))) return;
+    if (!(await state.pause(settings.latencyMs))) return;
     const response = await route(settings, state, segments, method, path, query, req, res, readBodyOnce);
     if (ticket) {
       const body = response.body;
@@ -451,17 +468,6 @@ async function route(
   } catch (err) {
     if (!(err instanceof SimHttpError)) throw err;
     return errorResponse(err);
-  }
-}
-
-/** Waits `ms` (no-op for 0); false when the simulator closed meanwhile (the socket is being destroyed). */
-async function pause(ms: number, state: SimulatorState): Promise<boolean> {
-  if (ms <= 0) return !state.closing.signal.aborted;
-  try {
-    await sleep(ms, undefined, { signal: state.closing.signal });
-    return true;
-  } catch {
-    return false;
   }
 }
 

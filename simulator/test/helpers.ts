@@ -1,4 +1,6 @@
-import type { Simulator } from "../src/index.js";
+import { createHash } from "node:crypto";
+import { waitForValue } from "../../test/helpers/wait.js";
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, LARGE_ATTACHMENT_ID, type AttachmentRecord, type Simulator } from "../src/index.js";
 
 export interface JsonResponse<T = unknown> {
   status: number;
@@ -65,13 +67,36 @@ export function attachmentsPath(
   return path;
 }
 
-/** Polls `check` every 20 ms until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+// Simulator tests wait for a value (a settled push operation, a recorded download).
+export { waitForValue as waitFor };
+
+/** Every attachment of the demo company, as the store holds them. */
+export function demoAttachments(sim: Simulator): AttachmentRecord[] {
+  return [...(sim.store.company(DEMO_COMPANY_ID)?.attachments.values() ?? [])].flat();
+}
+
+/** Downloads over HTTP, hashing as the bytes arrive (never buffering the file). */
+export async function downloadHash(
+  sim: Simulator,
+  record: AttachmentRecord,
+): Promise<{ status: number; headers: Headers; bytes: number; sha256: string; head: Buffer }> {
+  const res = await fetch(
+    `${sim.url}${attachmentsPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, record.customerId, record.attachment.id, true)}`,
+  );
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let head = Buffer.alloc(0);
+  if (res.body) {
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      if (head.length < 64) head = Buffer.concat([head, chunk]).subarray(0, 64);
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
   }
+  return { status: res.status, headers: res.headers, bytes, sha256: hash.digest("hex"), head };
+}
+
+/** Waits for the simulator to record a download of the large attachment that matches `predicate`. */
+export function waitForLargeDownload(sim: Simulator, predicate: (d: Simulator["downloads"][number]) => boolean) {
+  return waitForValue(() => sim.downloads.find((d) => d.attachmentId === LARGE_ATTACHMENT_ID && predicate(d)));
 }

@@ -8,9 +8,11 @@ import {
   SECOND_COMPANY_ID,
   SECOND_CONNECTION_ID,
   canonicalJson,
+  ManualClock,
   startSimulator,
   type Simulator,
 } from "../src/index.js";
+import { waitFor as waitUntil } from "../../test/helpers/wait.js";
 import { getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
 
 const create = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID);
@@ -175,20 +177,30 @@ describe("Idempotency-Key on POST", () => {
 
 describe("Idempotency-Key while the first request is in flight", () => {
   it("answers 409 during the first request's latency, then replays once it has completed", async () => {
-    const sim = await startSimulator({ latencyMs: 250, pushDelayMs: 0 });
+    // Time moves only when advanced: the first request stays in its latency while the second one comes in.
+    const clock = new ManualClock();
+    const sim = await startSimulator({ latencyMs: 250, pushDelayMs: 0, clock });
+    /** Sends a request and lets its latency pass once the simulator holds it. */
+    const answered = async <T>(send: () => Promise<T>): Promise<T> => {
+      const held = clock.pending;
+      const pending = send();
+      await waitUntil(() => clock.pending > held);
+      clock.advance(250);
+      return pending;
+    };
     try {
       const before = counts(sim);
       const key = randomUUID();
       const headers = { "Idempotency-Key": key };
       const first = sendJson<CodatCreateCustomerResponse>(sim, create, { body: customer, headers });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const concurrent = await sendJson<CodatErrorMessage>(sim, create, { body: customer, headers });
+      await waitUntil(() => clock.pending === 1);
+      const concurrent = await answered(() => sendJson<CodatErrorMessage>(sim, create, { body: customer, headers }));
       expect(concurrent.status).toBe(409);
       expect(concurrent.body).toMatchObject({ statusCode: 409 });
       expect(concurrent.body.error).toMatch(/still being processed/);
       const firstDone = await first;
       expect(firstDone.status).toBe(200);
-      const replay = await sendJson(sim, create, { body: customer, headers });
+      const replay = await answered(() => sendJson(sim, create, { body: customer, headers }));
       expect([replay.status, replay.text]).toEqual([200, firstDone.text]);
       expect(counts(sim)).toEqual({ customers: before.customers + 1, operations: before.operations + 1 });
     } finally {

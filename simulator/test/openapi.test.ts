@@ -11,9 +11,11 @@ import {
   LARGE_ATTACHMENT_CUSTOMER_ID,
   SECOND_COMPANY_ID,
   SECOND_CONNECTION_ID,
+  ManualClock,
   startSimulator,
   type Simulator,
 } from "../src/index.js";
+import { waitFor as waitUntil } from "../../test/helpers/wait.js";
 import { attachmentsPath, customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
 import { componentRef, convertNullable, responseRef, schemaErrors } from "../../test/helpers/openapi.js";
 
@@ -252,11 +254,16 @@ describe("push, push operations, options and attachments validate against the sp
     const key = randomUUID();
     responses.push(await sendJson(sim, create, { body: { customerName: "A", status: "Active" }, headers: { "Idempotency-Key": key } }));
     responses.push(await sendJson(sim, create, { body: { customerName: "B", status: "Active" }, headers: { "Idempotency-Key": key } }));
-    const slow = await startSimulator({ latencyMs: 200 });
+    // The first request is held in its latency (time moves only when advanced) while the second comes in.
+    const clock = new ManualClock();
+    const slow = await startSimulator({ latencyMs: 200, clock });
     try {
       const first = sendJson(slow, create, { body: {}, headers: { "Idempotency-Key": key } });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      responses.push(await sendJson(slow, create, { body: {}, headers: { "Idempotency-Key": key } }));
+      await waitUntil(() => clock.pending === 1);
+      const second = sendJson(slow, create, { body: {}, headers: { "Idempotency-Key": key } });
+      await waitUntil(() => clock.pending === 2);
+      clock.advance(200);
+      responses.push(await second);
       await first;
     } finally {
       await slow.close();

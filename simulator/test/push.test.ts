@@ -22,6 +22,7 @@ import {
   SECOND_CONNECTION_ID,
   SOURCE_MODIFIED_VALIDATOR,
   customerPushOption,
+  ManualClock,
   startSimulator,
   type Simulator,
 } from "../src/index.js";
@@ -61,72 +62,84 @@ describe("push: create and update customers (asynchronous)", () => {
   });
 
   it("create answers Pending, completes Success after the delay, then the customer is in list and get", async () => {
-    const before = (await getJson<{ totalResults: number }>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults;
-    const body: Record<string, unknown> = valid({
-      contactName: "Zoë Okafor",
-      addresses: [{ type: "Billing", city: "Cardiff" }],
-      defaultCurrency: "GBP",
-      unknownField: 1,
-    });
-    const started = Date.now();
-    const res = await sendJson<CodatCreateCustomerResponse>(sim, createPath({ timeoutInMinutes: 5, allowSyncOnPushComplete: "false" }), {
-      body,
-    });
-    expect(res.status).toBe(200);
-    const op = res.body;
-    expect(op).toMatchObject({
-      status: "Pending",
-      statusCode: 202,
-      dataType: "customers",
-      companyId: DEMO_COMPANY_ID,
-      dataConnectionKey: DEMO_CONNECTION_ID,
-      timeoutInMinutes: 5,
-      changes: null,
-    });
-    expect(op.pushOperationKey).toMatch(/^[0-9a-f-]{36}$/);
-    expect(sim.requests.at(-1)).toMatchObject({ method: "POST", query: { timeoutInMinutes: "5" }, body: JSON.stringify(body) });
-    expect(sim.requests.find((r) => r.method === "GET")?.body).toBeUndefined();
-    expect(Date.parse(String(op.requestedOnUtc))).toBeGreaterThan(started - 5000);
-    expect(op.completedOnUtc).toBeUndefined();
-    const id = op.data?.id ?? "";
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const { unknownField: _dropped, ...known } = body;
-    expect(op.data).toEqual({ ...known, id }); // unknown properties are dropped, like a deserialiser would
+    const clock = new ManualClock();
+    const clocked = await startSimulator({ pushDelayMs: 150, clock });
+    try {
+      const before = (await getJson<{ totalResults: number }>(clocked, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults;
+      const body: Record<string, unknown> = valid({
+        contactName: "Zoë Okafor",
+        addresses: [{ type: "Billing", city: "Cardiff" }],
+        defaultCurrency: "GBP",
+        unknownField: 1,
+      });
+      const res = await sendJson<CodatCreateCustomerResponse>(
+        clocked,
+        createPath({ timeoutInMinutes: 5, allowSyncOnPushComplete: "false" }),
+        {
+          body,
+        },
+      );
+      expect(res.status).toBe(200);
+      const op = res.body;
+      expect(op).toMatchObject({
+        status: "Pending",
+        statusCode: 202,
+        dataType: "customers",
+        companyId: DEMO_COMPANY_ID,
+        dataConnectionKey: DEMO_CONNECTION_ID,
+        timeoutInMinutes: 5,
+        changes: null,
+      });
+      expect(op.pushOperationKey).toMatch(/^[0-9a-f-]{36}$/);
+      expect(clocked.requests.at(-1)).toMatchObject({ method: "POST", query: { timeoutInMinutes: "5" }, body: JSON.stringify(body) });
+      expect(clocked.requests.find((r) => r.method === "GET")?.body).toBeUndefined();
+      expect(op.requestedOnUtc).toBe(new Date(clock.now()).toISOString());
+      expect(op.completedOnUtc).toBeUndefined();
+      const id = op.data?.id ?? "";
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      const { unknownField: _dropped, ...known } = body;
+      expect(op.data).toEqual({ ...known, id }); // unknown properties are dropped, like a deserialiser would
 
-    // Still pending: polling sees Pending, and the customer does not exist yet.
-    expect((await operation(sim, op.pushOperationKey)).body.status).toBe("Pending");
-    expect((await getJson(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`)).status).toBe(404);
+      // Still pending: polling sees Pending, and the customer does not exist yet.
+      expect((await operation(clocked, op.pushOperationKey)).body.status).toBe("Pending");
+      expect((await getJson(clocked, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`)).status).toBe(404);
 
-    const done = await settled(sim, op.pushOperationKey);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    expect(done).toMatchObject({
-      status: "Success",
-      statusCode: 200,
-      changes: [{ type: "Created", recordRef: { id, dataType: "customers" } }],
-      validation: { errors: [], warnings: [] },
-    });
-    expect(Date.parse(String(done.completedOnUtc))).toBeGreaterThanOrEqual(Date.parse(String(op.requestedOnUtc)));
+      // Pending for exactly the push delay on the simulator's clock.
+      expect(clock.pendingDelays()).toEqual([150]);
+      clock.advance(149);
+      expect((await operation(clocked, op.pushOperationKey)).body.status).toBe("Pending");
+      clock.advance(1);
+      const done = (await operation(clocked, op.pushOperationKey)).body;
+      expect(done).toMatchObject({
+        status: "Success",
+        statusCode: 200,
+        changes: [{ type: "Created", recordRef: { id, dataType: "customers" } }],
+        validation: { errors: [], warnings: [] },
+      });
+      expect(Date.parse(String(done.completedOnUtc)) - Date.parse(String(op.requestedOnUtc))).toBe(150);
 
-    const got = await getJson<CodatCustomer>(sim, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`);
-    expect(got.status).toBe(200);
-    expect(got.body).toEqual({
-      ...known,
-      id,
-      metadata: { isDeleted: false },
-      modifiedDate: done.completedOnUtc,
-      sourceModifiedDate: done.completedOnUtc,
-    });
-    expect(got.body.modifiedDate).toBe(done.completedOnUtc);
-    const list = await getJson<{ totalResults: number; results: CodatCustomer[] }>(
-      sim,
-      customersPath(DEMO_COMPANY_ID, { query: `id=${id}` }),
-    );
-    expect(list.body.results).toEqual([got.body]);
-    expect((await getJson<{ totalResults: number }>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults).toBe(
-      before + 1,
-    );
+      const got = await getJson<CodatCustomer>(clocked, `/companies/${DEMO_COMPANY_ID}/data/customers/${id}`);
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual({
+        ...known,
+        id,
+        metadata: { isDeleted: false },
+        modifiedDate: done.completedOnUtc,
+        sourceModifiedDate: done.completedOnUtc,
+      });
+      expect(got.body.modifiedDate).toBe(done.completedOnUtc);
+      const list = await getJson<{ totalResults: number; results: CodatCustomer[] }>(
+        clocked,
+        customersPath(DEMO_COMPANY_ID, { query: `id=${id}` }),
+      );
+      expect(list.body.results).toEqual([got.body]);
+      expect((await getJson<{ totalResults: number }>(clocked, customersPath(DEMO_COMPANY_ID, { pageSize: 1 }))).body.totalResults).toBe(
+        before + 1,
+      );
+    } finally {
+      await clocked.close();
+    }
   });
-
   it("rule violations are accepted, then the operation completes Failed with validation errors naming the field", async () => {
     const cases: Array<[Record<string, unknown>, string[]]> = [
       [{ status: "Active" }, ["CustomerName is required"]],

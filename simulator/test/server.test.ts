@@ -1,7 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
-import { DEMO_COMPANY_ID, SECOND_COMPANY_ID, startSimulator, type Simulator } from "../src/index.js";
+import { DEMO_COMPANY_ID, ManualClock, SECOND_COMPANY_ID, startSimulator, type Simulator } from "../src/index.js";
+import { waitFor } from "../../test/helpers/wait.js";
 import { customersPath, getJson } from "./helpers.js";
+
+/** A promise's outcome, readable without awaiting it (has the simulator answered yet?). */
+function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let settled = false;
+  const tracked = promise.finally(() => {
+    settled = true;
+  });
+  return { settled: () => settled, promise: tracked };
+}
 
 describe("requests, faults and auth", () => {
   let sim: Simulator;
@@ -71,9 +81,10 @@ describe("requests, faults and auth", () => {
 
   it("hang never answers", async () => {
     sim.injectFault({ kind: "hang" });
-    const started = Date.now();
-    await expect(fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`, { signal: AbortSignal.timeout(300) })).rejects.toThrow();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // Only the client's own timeout ends the request: the simulator sent nothing.
+    await expect(fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`, { signal: AbortSignal.timeout(300) })).rejects.toMatchObject({
+      name: "TimeoutError",
+    });
     expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`)).status).toBe(200);
   });
 
@@ -88,12 +99,22 @@ describe("requests, faults and auth", () => {
   });
 
   it("delay waits, then answers normally", async () => {
-    sim.injectFault({ kind: "delay", ms: 250 });
-    const started = Date.now();
-    const res = await getJson<CodatCustomersPage>(sim, customersPath(DEMO_COMPANY_ID, { pageSize: 3 }));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
-    expect(res.status).toBe(200);
-    expect(res.body.results).toHaveLength(3);
+    const clock = new ManualClock();
+    const clocked = await startSimulator({ clock });
+    try {
+      clocked.injectFault({ kind: "delay", ms: 250 });
+      const answer = track(getJson<CodatCustomersPage>(clocked, customersPath(DEMO_COMPANY_ID, { pageSize: 3 })));
+      await waitFor(() => clock.pending === 1);
+      expect(clock.pendingDelays()).toEqual([250]);
+      clock.advance(249);
+      expect(answer.settled()).toBe(false);
+      clock.advance(1);
+      const res = await answer.promise;
+      expect(res.status).toBe(200);
+      expect(res.body.results).toHaveLength(3);
+    } finally {
+      await clocked.close();
+    }
   });
 
   it("clearFaults drops queued faults", async () => {
@@ -124,33 +145,53 @@ describe("api key", () => {
 });
 
 describe("latency and concurrency", () => {
+  // Time only moves when the test advances it, so every request is in flight at once however busy the machine.
   let sim: Simulator;
+  let clock: ManualClock;
   beforeAll(async () => {
-    sim = await startSimulator({ latencyMs: 300 });
+    clock = new ManualClock();
+    sim = await startSimulator({ latencyMs: 300, clock });
   });
   afterAll(async () => {
     await sim.close();
   });
+  afterEach(() => {
+    sim.resetRequests();
+  });
+
+  /** Sends the requests, waits until the simulator holds every one of them, then lets the latency pass. */
+  async function allInFlight<T>(requests: (() => Promise<T>)[], on: { clock: ManualClock; latencyMs: number }): Promise<T[]> {
+    const pending = requests.map((send) => send());
+    await waitFor(() => on.clock.pending === requests.length);
+    on.clock.advance(on.latencyMs);
+    return Promise.all(pending);
+  }
 
   it("adds latency to every response, errors included", async () => {
-    let started = Date.now();
-    expect((await fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID, { pageSize: 1 })}`)).status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    started = Date.now();
-    expect((await fetch(`${sim.url}/companies/nope/connections`)).status).toBe(404);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    for (const path of [customersPath(DEMO_COMPANY_ID, { pageSize: 1 }), "/companies/nope/connections"]) {
+      const answer = track(fetch(`${sim.url}${path}`));
+      await waitFor(() => clock.pending === 1);
+      expect(clock.pendingDelays()).toEqual([300]);
+      clock.advance(299);
+      expect(answer.settled()).toBe(false);
+      clock.advance(1);
+      expect((await answer.promise).status).toBe(path.endsWith("/connections") ? 404 : 200);
+    }
   });
 
   it("answers 429 + Retry-After beyond 10 in-flight requests per company", async () => {
     const path = customersPath(DEMO_COMPANY_ID, { pageSize: 1 });
-    const responses = await Promise.all(
-      Array.from({ length: 13 }, () =>
-        fetch(`${sim.url}${path}`).then(async (r) => ({
-          status: r.status,
-          retryAfter: r.headers.get("retry-after"),
-          body: await r.json(),
-        })),
+    const responses = await allInFlight(
+      Array.from(
+        { length: 13 },
+        () => () =>
+          fetch(`${sim.url}${path}`).then(async (r) => ({
+            status: r.status,
+            retryAfter: r.headers.get("retry-after"),
+            body: await r.json(),
+          })),
       ),
+      { clock, latencyMs: 300 },
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
@@ -159,23 +200,26 @@ describe("latency and concurrency", () => {
     expect(limited?.retryAfter).toBe("1");
     expect(limited?.body).toMatchObject({ statusCode: 429, canBeRetried: "Unknown" });
     // Slots are released: the next request is admitted.
-    expect((await fetch(`${sim.url}${path}`)).status).toBe(200);
+    const next = await allInFlight([() => fetch(`${sim.url}${path}`)], { clock, latencyMs: 300 });
+    expect(next[0]?.status).toBe(200);
   });
 
   it("limits each company separately", async () => {
-    const mk = (company: string) => fetch(`${sim.url}${customersPath(company, { pageSize: 1 })}`).then((r) => r.status);
-    const statuses = await Promise.all([
-      ...Array.from({ length: 10 }, () => mk(DEMO_COMPANY_ID)),
-      ...Array.from({ length: 10 }, () => mk(SECOND_COMPANY_ID)),
-    ]);
+    const mk = (company: string) => () => fetch(`${sim.url}${customersPath(company, { pageSize: 1 })}`).then((r) => r.status);
+    const statuses = await allInFlight(
+      [...Array.from({ length: 10 }, () => mk(DEMO_COMPANY_ID)), ...Array.from({ length: 10 }, () => mk(SECOND_COMPANY_ID))],
+      { clock, latencyMs: 300 },
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
   });
 
   it("honours maxConcurrentPerCompany", async () => {
-    const small = await startSimulator({ latencyMs: 200, maxConcurrentPerCompany: 2 });
+    const smallClock = new ManualClock();
+    const small = await startSimulator({ latencyMs: 200, maxConcurrentPerCompany: 2, clock: smallClock });
     try {
-      const statuses = await Promise.all(
-        Array.from({ length: 4 }, () => fetch(`${small.url}/companies/${DEMO_COMPANY_ID}/connections`).then((r) => r.status)),
+      const statuses = await allInFlight(
+        Array.from({ length: 4 }, () => () => fetch(`${small.url}/companies/${DEMO_COMPANY_ID}/connections`).then((r) => r.status)),
+        { clock: smallClock, latencyMs: 200 },
       );
       expect(statuses.sort()).toEqual([200, 200, 429, 429]);
     } finally {
@@ -190,10 +234,9 @@ describe("lifecycle and determinism", () => {
     sim.injectFault({ kind: "hang" });
     const hung = fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`).catch((e: unknown) => e);
     const slow = fetch(`${sim.url}${customersPath(DEMO_COMPANY_ID)}`).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
-    const started = Date.now();
+    await waitFor(() => sim.requests.length === 2);
+    // A close that waited for the 10 s latency would outlast the test's timeout.
     await sim.close();
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(await hung).toBeInstanceOf(Error);
     expect(await slow).toBeInstanceOf(Error);
   });

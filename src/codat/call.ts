@@ -14,7 +14,7 @@
  *   the body on as a Node stream without web-stream machinery per chunk, and release the slot when that stream
  *   ends, fails or is destroyed, or the request is aborted.
  */
-import type { Options, ShouldRetryState } from "ky";
+import { HTTPError, type Options, type ShouldRetryState } from "ky";
 import { mapUpstreamError, upstreamTimeout, upstreamUnavailable } from "./errors.js";
 import type { KeyedLimiter, Release } from "./limiter.js";
 import type { Readable } from "node:stream";
@@ -32,6 +32,20 @@ export interface CallSettings {
   transport: Transport;
   /** The caller's signal: aborts the attempt in flight, a queued slot request and any wait. */
   signal: AbortSignal | undefined;
+  /** Told about each retry before its wait (see CodatClientOptions.onRetry). */
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** Backoff jitter source in [0, 1). */
+  random?: (() => number) | undefined;
+}
+
+/** One planned retry: which retry it is, the wait before it, and what failed. */
+export interface RetryEvent {
+  method: CallSettings["method"];
+  /** 1 for the first retry. */
+  retryNumber: number;
+  delayMs: number;
+  /** The HTTP status of the failed attempt; undefined for a timeout or a network failure. */
+  status: number | undefined;
 }
 
 /** Abort reason used when the call's own deadline fires, to tell it apart from the caller's abort. */
@@ -102,9 +116,16 @@ export class CodatCall {
       retryNumber: retryCount,
       policy: this.#settings.policy,
       deadlineAt: this.#deadlineAt,
+      random: this.#settings.random,
     });
     if (wait === undefined) return false;
     this.#plannedDelayMs = wait;
+    this.#settings.onRetry?.({
+      method: this.#settings.method,
+      retryNumber: retryCount,
+      delayMs: wait,
+      status: error instanceof HTTPError ? error.response.status : undefined,
+    });
     return true;
   }
 

@@ -8,7 +8,9 @@ import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import ky, { HTTPError, type KyInstance, type Options } from "ky";
 import { badUserInput } from "../errors.js";
-import { CodatCall, type Transport } from "./call.js";
+import { CodatCall, type RetryEvent, type Transport } from "./call.js";
+
+export type { RetryEvent } from "./call.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter } from "./limiter.js";
 import { contentCodings, decodedBody, takeNodeBody } from "./node-transport.js";
@@ -61,6 +63,10 @@ export interface CodatClientOptions {
   maxRetryAfterMs?: number;
   /** Requests in flight per company, default 10 (Codat's limit; more are answered 429). */
   maxConcurrentPerCompany?: number;
+  /** Told about every retry before its wait: which retry, how long the call waits and what failed (metrics, logs, tests). */
+  onRetry?: (event: RetryEvent) => void;
+  /** Backoff jitter source in [0, 1); default Math.random (tests pin it). */
+  random?: () => number;
 }
 
 export interface CallOptions {
@@ -126,8 +132,12 @@ export class CodatClient {
   readonly #limiter: KeyedLimiter;
   readonly #policy: RetryPolicy;
   readonly #deadlineMs: number;
+  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #random: (() => number) | undefined;
 
   constructor(options: CodatClientOptions) {
+    this.#onRetry = options.onRetry;
+    this.#random = options.random;
     const attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
     this.#deadlineMs = positiveInt(options.deadlineMs ?? 30_000, "deadlineMs");
     this.#policy = {
@@ -320,6 +330,8 @@ export class CodatClient {
       deadlineMs: this.#deadlineMs,
       transport,
       signal: spec.signal,
+      onRetry: this.#onRetry,
+      random: this.#random,
     });
     try {
       const request: Options = { ...call.kyOptions(), method: spec.method };

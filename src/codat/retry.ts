@@ -74,6 +74,8 @@ export function nextRetryDelay(args: {
   policy: RetryPolicy;
   deadlineAt: number;
   now?: number;
+  /** Jitter source in [0, 1); default Math.random. */
+  random?: () => number;
 }): number | undefined {
   const { method, error, retryNumber, policy, deadlineAt } = args;
   const now = args.now ?? Date.now();
@@ -84,7 +86,7 @@ export function nextRetryDelay(args: {
     if (serverWait > policy.maxRetryAfterMs) return undefined;
     wait = serverWait;
   } else {
-    wait = backoffMs(retryNumber, policy);
+    wait = backoffMs(retryNumber, policy, args.random);
   }
   if (now + wait >= deadlineAt) return undefined;
   return wait;

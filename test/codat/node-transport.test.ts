@@ -9,6 +9,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import type { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
 import { freeChunk, nodeBodyOf, nodeFetch, takeNodeBody } from "../../src/codat/node-transport.js";
 import { errorCodeOf } from "../../src/errors.js";
@@ -100,7 +101,7 @@ describe("nodeFetch", () => {
 
     const controller = new AbortController();
     const pending = nodeFetch(`${fake.origin}/hang`, { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => fake.received.some((r) => r.path === "/hang"));
     const reason = new Error("stop");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);

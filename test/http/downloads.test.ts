@@ -3,8 +3,9 @@
  * expired/forged cases, by a signer holding the same SIGNING_SECRET), bytes compared with the simulator's.
  */
 import { createHash } from "node:crypto";
-import { request, type IncomingMessage } from "node:http";
+import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/wait.js";
 import { DownloadLinks } from "../../src/downloads/links.js";
 import {
   ATTACHMENT_CUSTOMER_ID,
@@ -13,10 +14,10 @@ import {
   LARGE_ATTACHMENT_CUSTOMER_ID,
   LARGE_ATTACHMENT_ID,
   LARGE_ATTACHMENT_SIZE,
-  attachmentBytes,
   attachmentSha256,
   type AttachmentRecord,
 } from "codat-simulator";
+import { attachmentRecord, demoAttachmentsOf, downloadUrlOf, partialGet } from "../helpers/downloads.js";
 import { startStack, type Stack } from "../helpers/stack.js";
 
 const SECRET = "test-signing-secret-0123456789abcdef";
@@ -25,17 +26,9 @@ let stack: Stack;
 /** A signer equivalent to the gateway's (same secret), for links GraphQL would never hand out. */
 let signer: DownloadLinks;
 
-function demoAttachments(): AttachmentRecord[] {
-  return [...(stack.simulator.store.company(DEMO_COMPANY_ID)?.attachments.values() ?? [])].flat();
-}
-
-function record(customerId: string, attachmentId?: string): AttachmentRecord {
-  const found = demoAttachments().find(
-    (r) => r.customerId === customerId && (attachmentId === undefined || r.attachment.id === attachmentId),
-  );
-  if (!found) throw new Error(`no demo attachment for ${customerId}`);
-  return found;
-}
+const demoAttachments = (): AttachmentRecord[] => demoAttachmentsOf(stack);
+const record = (customerId: string, attachmentId?: string): AttachmentRecord => attachmentRecord(stack, customerId, attachmentId);
+const downloadUrl = (r: AttachmentRecord, on: Stack = stack): Promise<string> => downloadUrlOf(on, r);
 
 const target = (r: AttachmentRecord) => ({
   companyId: DEMO_COMPANY_ID,
@@ -44,18 +37,6 @@ const target = (r: AttachmentRecord) => ({
   attachmentId: r.attachment.id,
   name: r.attachment.name,
 });
-
-/** Asks the gateway for the attachment's downloadUrl, then forgets the upstream calls that cost. */
-async function downloadUrl(r: AttachmentRecord, on: Stack = stack): Promise<string> {
-  const result = await on.graphql<{ customerAttachment: { downloadUrl: string } }>(
-    `query($c: ID!, $a: ID!) { customerAttachment(companyId: "${DEMO_COMPANY_ID}", connectionId: "${DEMO_CONNECTION_ID}", customerId: $c, attachmentId: $a) { downloadUrl } }`,
-    { c: r.customerId, a: r.attachment.id },
-  );
-  const url = result.data?.customerAttachment.downloadUrl;
-  if (!url) throw new Error(`no downloadUrl: ${result.text}`);
-  on.resetUpstream();
-  return url;
-}
 
 const downloadCalls = (on: Stack = stack) => on.upstream().filter((r) => r.path.endsWith("/download"));
 
@@ -75,42 +56,6 @@ function parseContentDisposition(header: string): { type: string; filename?: str
     }
   }
   return result;
-}
-
-/** GET with node:http, so the test controls the socket: stops (destroys the request) after `stopAfter` bytes. */
-function partialGet(
-  url: string,
-  stopAfter: number,
-  onBytes?: (chunk: Buffer) => void,
-): Promise<{ response: IncomingMessage; received: number }> {
-  return new Promise((resolve, reject) => {
-    let received = 0;
-    const req = request(url, (response) => {
-      response.on("data", (chunk: Buffer) => {
-        if (received >= stopAfter) return;
-        const wanted = chunk.subarray(0, stopAfter - received);
-        received += wanted.length;
-        onBytes?.(wanted);
-        if (received >= stopAfter) {
-          req.destroy();
-          resolve({ response, received });
-        }
-      });
-      response.on("end", () => resolve({ response, received }));
-    });
-    req.on("error", (error) => {
-      if (received < stopAfter) reject(error);
-    });
-    req.end();
-  });
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 beforeAll(async () => {
@@ -299,41 +244,10 @@ describe("streaming the > 1 GiB attachment", () => {
     expect(response.headers["content-length"]).toBe(String(LARGE_ATTACHMENT_SIZE));
     expect(received).toBe(4 * 1024 * 1024);
     const entry = () => stack.simulator.downloads.at(-1);
-    await until(() => entry()?.aborted === true);
+    await waitFor(() => entry()?.aborted === true);
     expect(entry()).toMatchObject({ attachmentId: LARGE_ATTACHMENT_ID, completed: false, aborted: true });
     expect(entry()?.bytesSent).toBeLessThan(64 * 1024 * 1024);
-    await until(() => stack.gateway.client.inFlight(DEMO_COMPANY_ID) === 0);
-  });
-
-  it("streams a few hundred MB in constant memory, byte for byte", async () => {
-    const bytes = 256 * 1024 * 1024;
-    const url = await downloadUrl(large());
-    const expected = createHash("sha256");
-    let expectedBytes = 0;
-    for await (const chunk of attachmentBytes(large())) {
-      const piece = (chunk as Buffer).subarray(0, bytes - expectedBytes);
-      expected.update(piece);
-      expectedBytes += piece.length;
-      if (expectedBytes >= bytes) break;
-    }
-
-    global.gc?.();
-    const baseline = process.memoryUsage().rss;
-    let peak = baseline;
-    const probe = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 5);
-    const actual = createHash("sha256");
-    try {
-      const { received } = await partialGet(url, bytes, (chunk) => actual.update(chunk));
-      expect(received).toBe(bytes);
-    } finally {
-      clearInterval(probe);
-    }
-    expect(actual.digest("hex")).toBe(expected.digest("hex"));
-    // Gateway, simulator and client share this process; buffering the stream would add hundreds of MB.
-    expect(peak - baseline).toBeLessThan(96 * 1024 * 1024);
-    await until(() => stack.simulator.downloads.at(-1)?.aborted === true);
+    await waitFor(() => stack.gateway.client.inFlight(DEMO_COMPANY_ID) === 0);
   });
 
   it("breaks the download (no clean end) when Codat fails after the headers", async () => {

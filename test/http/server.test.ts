@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/wait.js";
 import { DEMO_COMPANY_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 
@@ -84,7 +85,8 @@ describe("graceful shutdown", () => {
   it("lets an in-flight request finish, then stops", async () => {
     const stack = await startStack({ simulator: { latencyMs: 400 } });
     const inFlight = stack.graphql(`{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Stop once Codat has the request (the simulator holds its answer for 400 ms).
+    await waitFor(() => stack.upstream().length === 1);
     const stopping = stack.gateway.stop();
     const result = await inFlight;
     expect(result.status).toBe(200);

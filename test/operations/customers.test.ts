@@ -279,10 +279,9 @@ describe("upstream faults", () => {
       headers: { "retry-after": "1" },
       body: { statusCode: 429, error: "Too many requests", correlationId: "abc" },
     });
-    const started = Date.now();
+    // (How long it waits is the client's retry plan, checked in test/codat/client-retries.test.ts.)
     const result = await stack.graphql(PAGE_QUERY, { companyId: DEMO_COMPANY_ID, first: 2 });
     expect(result.errors).toBeUndefined();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(stack.upstream()).toHaveLength(2);
   });
 

