@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ATTACHMENT_CUSTOMER_ID, DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_CONNECTION_ID, type AttachmentRecord } from "codat-simulator";
+import {
+  ATTACHMENT_CUSTOMER_ID,
+  DEMO_COMPANY_ID,
+  DEMO_CONNECTION_ID,
+  ManualClock,
+  SECOND_CONNECTION_ID,
+  type AttachmentRecord,
+} from "codat-simulator";
 import { startStack, type Stack } from "../helpers/stack.js";
+import { waitFor } from "../helpers/wait.js";
 
 interface AttachmentNode {
   attachmentId: string;
@@ -111,16 +119,12 @@ describe("Customer.attachments", () => {
   });
 
   it("fetches the attachments of 50 customers within the per-company limit, one call each and no 429", async () => {
-    // A second stack with upstream latency, so the 50 calls really overlap.
-    const slow = await startStack({ simulator: { latencyMs: 20 } });
+    // A second stack whose simulator holds every answer until the test moves its clock: the calls overlap
+    // however busy the machine is, and what is in flight can be read exactly.
+    const clock = new ManualClock();
+    const slow = await startStack({ simulator: { latencyMs: 20, clock } });
     try {
-      let peakInFlight = 0;
-      let peakQueued = 0;
-      const probe = setInterval(() => {
-        peakInFlight = Math.max(peakInFlight, slow.gateway.client.inFlight(DEMO_COMPANY_ID));
-        peakQueued = Math.max(peakQueued, slow.gateway.client.queued(DEMO_COMPANY_ID));
-      }, 2);
-      const result = await slow.graphql<{
+      const answer = slow.graphql<{
         customers: { nodes: { customerId: string; attachments: { attachmentId: string }[] }[] };
       }>(/* GraphQL */ `{
         customers(companyId: "${DEMO_COMPANY_ID}", first: 50) {
@@ -131,7 +135,24 @@ describe("Customer.attachments", () => {
           }
         }
       }`);
-      clearInterval(probe);
+      let settled = false;
+      void answer.finally(() => {
+        settled = true;
+      });
+      // The customers page first.
+      await waitFor(() => clock.pending === 1);
+      clock.advance(20);
+      // Then the 50 attachment lists: 10 reach Codat, the other 40 wait in the gateway's per-company queue.
+      await waitFor(() => clock.pending === 10);
+      expect(slow.gateway.client.inFlight(DEMO_COMPANY_ID)).toBe(10);
+      expect(slow.gateway.client.queued(DEMO_COMPANY_ID)).toBe(40);
+      let peakAtCodat = 0;
+      while (!settled) {
+        await waitFor(() => clock.pending > 0 || settled);
+        peakAtCodat = Math.max(peakAtCodat, clock.pending);
+        clock.advance(20);
+      }
+      const result = await answer;
       expect(result.errors).toBeUndefined();
       const nodes = result.data?.customers.nodes ?? [];
       expect(nodes).toHaveLength(50);
@@ -146,8 +167,7 @@ describe("Customer.attachments", () => {
       expect(calls).toHaveLength(50);
       expect(new Set(calls.map((r) => r.path)).size).toBe(50);
       expect(slow.upstream()).toHaveLength(51);
-      expect(peakInFlight).toBeLessThanOrEqual(10);
-      expect(peakQueued).toBeGreaterThan(0);
+      expect(peakAtCodat).toBeLessThanOrEqual(10);
     } finally {
       await slow.close();
     }
