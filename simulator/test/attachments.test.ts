@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CodatAttachment, CodatAttachments, CodatErrorMessage } from "../../src/codat/types.js";
 import {
   ATTACHMENT_CHUNK_SIZE,
@@ -13,11 +13,9 @@ import {
   attachmentBytes,
   attachmentSha256,
   createDemoStore,
-  startSimulator,
   type AttachmentRecord,
-  type Simulator,
 } from "../src/index.js";
-import { attachmentsPath, demoAttachments, downloadHash, getJson } from "./helpers.js";
+import { attachmentsPath, demoAttachments, downloadHash, getJson, useSimulator } from "./helpers.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
@@ -32,13 +30,7 @@ async function collect(record: AttachmentRecord): Promise<Buffer> {
 }
 
 describe("attachments: list and get", () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator();
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator();
 
   it("lists a customer's attachments (empty for a customer with none)", async () => {
     const expected = sim.store
@@ -92,13 +84,7 @@ describe("attachments: list and get", () => {
 });
 
 describe("attachments: download", () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator();
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator();
 
   it("serves fileSize bytes with the attachment's type, deterministically, matching attachmentSha256", async () => {
     const records = demoAttachments(sim)

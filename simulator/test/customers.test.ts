@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { CodatCustomer, CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
 import {
   AWKWARD_CUSTOMER_ID,
@@ -7,19 +7,13 @@ import {
   EMPTY_COMPANY_ID,
   SECOND_COMPANY_ID,
   SECOND_CUSTOMER_COUNT,
-  startSimulator,
-  type Simulator,
 } from "../src/index.js";
-import { customersPath, getJson } from "./helpers.js";
+import { customersPath, getJson, useSimulator } from "./helpers.js";
 
-let sim: Simulator;
+const sim = useSimulator();
 let all: (CodatCustomer & { id: string })[];
-beforeAll(async () => {
-  sim = await startSimulator();
+beforeAll(() => {
   all = [...(sim.store.company(DEMO_COMPANY_ID)?.customers.all() ?? [])];
-});
-afterAll(async () => {
-  await sim.close();
 });
 
 const list = (params: Record<string, string | number>, company = DEMO_COMPANY_ID) =>

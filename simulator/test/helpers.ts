@@ -1,6 +1,16 @@
 import { createHash } from "node:crypto";
 import { waitForValue } from "../../test/helpers/wait.js";
-import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, LARGE_ATTACHMENT_ID, type AttachmentRecord, type Simulator } from "../src/index.js";
+import { afterAll, beforeAll } from "vitest";
+import { forwardTo } from "../../test/helpers/forward.js";
+import {
+  DEMO_COMPANY_ID,
+  DEMO_CONNECTION_ID,
+  LARGE_ATTACHMENT_ID,
+  startSimulator,
+  type AttachmentRecord,
+  type Simulator,
+  type SimulatorOptions,
+} from "../src/index.js";
 
 export interface JsonResponse<T = unknown> {
   status: number;
@@ -99,4 +109,20 @@ export async function downloadHash(
 /** Waits for the simulator to record a download of the large attachment that matches `predicate`. */
 export function waitForLargeDownload(sim: Simulator, predicate: (d: Simulator["downloads"][number]) => boolean) {
   return waitForValue(() => sim.downloads.find((d) => d.attachmentId === LARGE_ATTACHMENT_ID && predicate(d)));
+}
+
+/**
+ * The usual fixture: one simulator for the file (or describe block), started before its first test and closed
+ * after its last. The returned object stands for it once started, so use it inside tests and hooks only.
+ */
+export function useSimulator(options: SimulatorOptions = {}): Simulator {
+  let current: Simulator | undefined;
+  beforeAll(async () => {
+    current = await startSimulator(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return forwardTo(() => current, "the simulator runs only inside the tests of the block that uses it");
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { CodatCreateCustomerResponse, CodatErrorMessage, CodatPushOperation } from "../../src/codat/types.js";
 import {
   DEMO_COMPANY_ID,
@@ -13,7 +13,7 @@ import {
   type Simulator,
 } from "../src/index.js";
 import { waitFor as waitUntil } from "../../test/helpers/wait.js";
-import { getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
+import { getJson, pushCustomersPath, sendJson, waitFor, useSimulator } from "./helpers.js";
 
 const create = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID);
 const customer = { customerName: "Idempotent Imports Ltd", status: "Active", addresses: [{ type: "Billing", city: "Leeds" }] };
@@ -32,13 +32,7 @@ async function settle(sim: Simulator, key: string): Promise<CodatPushOperation> 
 
 describe("Idempotency-Key on POST", () => {
   let clock = Date.UTC(2024, 0, 1);
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator({ pushDelayMs: 50, now: () => clock });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator({ pushDelayMs: 50, now: () => clock });
   afterEach(() => {
     sim.clearFaults();
   });

@@ -2,7 +2,7 @@
  * The slow tier (`npm run test:slow`): the simulator's > 1 GiB attachment, generated and streamed whole, and
  * cut off mid-way. Only byte counts, digests and memory are asserted — never time.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   DEMO_COMPANY_ID,
   DEMO_CONNECTION_ID,
@@ -10,18 +10,10 @@ import {
   LARGE_ATTACHMENT_ID,
   LARGE_ATTACHMENT_SIZE,
   attachmentSha256,
-  startSimulator,
-  type Simulator,
 } from "../src/index.js";
-import { attachmentsPath, demoAttachments, downloadHash, waitForLargeDownload } from "./helpers.js";
+import { attachmentsPath, demoAttachments, downloadHash, waitForLargeDownload, useSimulator } from "./helpers.js";
 
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator();
-});
-afterAll(async () => {
-  await sim.close();
-});
+const sim = useSimulator();
 
 describe("the > 1 GiB attachment", () => {
   it("a client aborting the > 1 GiB download mid-way stops generation; memory stays flat", async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { CodatCreateCustomerResponse, CodatPushOperation } from "../../src/codat/types.js";
 import {
@@ -13,10 +13,9 @@ import {
   SECOND_CONNECTION_ID,
   ManualClock,
   startSimulator,
-  type Simulator,
 } from "../src/index.js";
 import { waitFor as waitUntil } from "../../test/helpers/wait.js";
-import { attachmentsPath, customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
+import { attachmentsPath, customersPath, getJson, pushCustomersPath, sendJson, waitFor, useSimulator } from "./helpers.js";
 import { componentRef, convertNullable, responseRef, schemaErrors } from "../../test/helpers/openapi.js";
 
 const LIST = "/companies/{companyId}/data/customers";
@@ -30,13 +29,7 @@ const OPTIONS = "/companies/{companyId}/connections/{connectionId}/options/custo
 const ATTACHMENTS = "/companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments";
 const ATTACHMENT = `${ATTACHMENTS}/{attachmentId}`;
 
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ pushDelayMs: 30 });
-});
-afterAll(async () => {
-  await sim.close();
-});
+const sim = useSimulator({ pushDelayMs: 30 });
 
 describe("responses validate against Codat's OpenAPI specs", () => {
   it("list customers (every demo customer, all three products' specs)", async () => {

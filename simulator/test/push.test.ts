@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type {
   CodatCreateCustomerResponse,
   CodatCustomer,
@@ -26,7 +26,7 @@ import {
   startSimulator,
   type Simulator,
 } from "../src/index.js";
-import { customersPath, getJson, pushCustomersPath, sendJson, waitFor } from "./helpers.js";
+import { customersPath, getJson, pushCustomersPath, sendJson, waitFor, useSimulator } from "./helpers.js";
 import { PUSH_OPTIONS_FILE, cutPushOptions, renderPushOptions } from "../scripts/cut-push-options.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
@@ -53,13 +53,7 @@ async function pushCount(sim: Simulator, companyId = DEMO_COMPANY_ID): Promise<n
 }
 
 describe("push: create and update customers (asynchronous)", () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator({ pushDelayMs: 150 });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator({ pushDelayMs: 150 });
 
   it("create answers Pending, completes Success after the delay, then the customer is in list and get", async () => {
     const clock = new ManualClock();
@@ -347,13 +341,7 @@ describe("push: pushDelayMs 0", () => {
 });
 
 describe("push operations list and get", () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator({ pushDelayMs: 100 });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator({ pushDelayMs: 100 });
 
   it("seeded history: deterministic, in request order, paged like customers", async () => {
     const all = await getJson<CodatPushOperationsPage>(sim, `/companies/${DEMO_COMPANY_ID}/push`);
@@ -424,13 +412,7 @@ describe("push operations list and get", () => {
 });
 
 describe("create/update model (options/customers)", () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator();
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator();
 
   it("the served models are the spec's examples, verbatim: push-options.json is a fresh cut of the spec", () => {
     const fresh = cutPushOptions();

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
 import { DEMO_COMPANY_ID, ManualClock, SECOND_COMPANY_ID, startSimulator, type Simulator } from "../src/index.js";
 import { waitFor } from "../../test/helpers/wait.js";
-import { customersPath, getJson } from "./helpers.js";
+import { customersPath, getJson, useSimulator } from "./helpers.js";
 
 /** A promise's outcome, readable without awaiting it (has the simulator answered yet?). */
 function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
@@ -14,13 +14,7 @@ function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promi
 }
 
 describe("requests, faults and auth", () => {
-  let sim: Simulator;
-  beforeAll(async () => {
-    sim = await startSimulator();
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const sim = useSimulator();
   afterEach(() => {
     sim.clearFaults();
     sim.resetRequests();

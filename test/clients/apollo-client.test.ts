@@ -7,21 +7,19 @@ import type { DocumentNode } from "graphql";
 import { relayStylePagination } from "@apollo/client/utilities";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 
 /** A document with its result type (Apollo Client 4 takes result types from the document, not from generics). */
 const typed = <T>(document: DocumentNode) => document as TypedDocumentNode<T, Record<string, unknown>>;
 
-let stack: Stack;
+const stack = useStack({ simulator: { pushDelayMs: 0 } });
 let client: ApolloClient;
 beforeAll(async () => {
-  stack = await startStack({ simulator: { pushDelayMs: 0 } });
   client = new ApolloClient({ link: new HttpLink({ uri: stack.url }), cache: new InMemoryCache() });
 });
 afterAll(async () => {
   client.stop();
-  await stack.close();
 });
 
 const FIRST_CUSTOMERS = typed<{ a: Page; b: Page }>(gql`

@@ -9,18 +9,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildClientSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 
 const RELAY = path.resolve(import.meta.dirname, "../../node_modules/relay-compiler", `${process.platform}-${process.arch}`, "relay");
 
-let stack: Stack;
+const stack = useStack();
 let dir: string;
 beforeAll(async () => {
-  stack = await startStack();
   dir = mkdtempSync(path.join(tmpdir(), "relay-"));
 });
 afterAll(async () => {
-  await stack.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

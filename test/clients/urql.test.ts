@@ -6,17 +6,11 @@
 import { Client, fetchExchange, gql } from "@urql/core";
 import { cacheExchange } from "@urql/exchange-graphcache";
 import { relayPagination } from "@urql/exchange-graphcache/extras";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
+const stack = useStack();
 
 const PAGE = gql`
   query Page($companyId: ID!, $after: String) {

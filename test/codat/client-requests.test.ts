@@ -1,18 +1,11 @@
 /** What the client puts on the wire: URL, path, query, headers and bodies, and what it refuses to send. */
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CodatClient } from "../../src/codat/client.js";
 import { errorCodeOf } from "../../src/errors.js";
-import { COMPANY, CONNECTION, FakeCodat, PUSH_KEY, customersPage, pushOperation, sendJson } from "./fake-codat.js";
+import { COMPANY, CONNECTION, useFakeCodat, PUSH_KEY, customersPage, pushOperation, sendJson } from "./fake-codat.js";
 
-let fake: FakeCodat;
-
-beforeEach(async () => {
-  fake = await FakeCodat.start();
-});
-afterEach(async () => {
-  await fake.close();
-});
+const fake = useFakeCodat();
 
 function client(overrides: Partial<ConstructorParameters<typeof CodatClient>[0]> = {}): CodatClient {
   return new CodatClient({ baseUrl: fake.origin, apiKey: "secret-key", retryInitialDelayMs: 1, ...overrides });

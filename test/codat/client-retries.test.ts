@@ -9,14 +9,14 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { GraphQLError } from "graphql";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient, type CodatClientOptions, type RetryEvent } from "../../src/codat/client.js";
 import { errorCodeOf } from "../../src/errors.js";
 import {
   COMPANY,
   CONNECTION,
-  FakeCodat,
+  useFakeCodat,
   after,
   customersPage,
   hang,
@@ -28,16 +28,12 @@ import {
   type Responder,
 } from "./fake-codat.js";
 
-let fake: FakeCodat;
+const fake = useFakeCodat();
 /** Every retry the clients of the current test planned. */
 let retries: RetryEvent[];
 
-beforeEach(async () => {
-  fake = await FakeCodat.start();
+beforeEach(() => {
   retries = [];
-});
-afterEach(async () => {
-  await fake.close();
 });
 
 /** Short timings so the suite stays fast; individual tests override what they measure. */

@@ -1,8 +1,8 @@
 /** The error module on its own: sanitising Codat's text, and validation details kept off the wire. */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CodatClient } from "../../src/codat/client.js";
 import { CodatRequestError, codatValidationOf, redactFromUpstreamText, sanitizeUpstreamText } from "../../src/codat/errors.js";
-import { COMPANY, CONNECTION, FakeCodat, sendJson } from "./fake-codat.js";
+import { COMPANY, CONNECTION, useFakeCodat, sendJson } from "./fake-codat.js";
 
 describe("sanitizeUpstreamText", () => {
   it.each([
@@ -35,13 +35,7 @@ describe("sanitizeUpstreamText", () => {
 });
 
 describe("validation on a rejected write", () => {
-  let fake: FakeCodat;
-  beforeEach(async () => {
-    fake = await FakeCodat.start();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeCodat();
 
   it("is available to the caller but not serialised", async () => {
     fake.always((_request, response) =>

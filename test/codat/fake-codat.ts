@@ -7,6 +7,8 @@
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach } from "vitest";
+import { forwardTo } from "../helpers/forward.js";
 
 export interface Received {
   method: string;
@@ -167,4 +169,20 @@ export function pushOperation(status = "Pending"): Record<string, unknown> {
     dataType: "customers",
     data: { id: "cust-1", customerName: "Acme", status: "Active" },
   };
+}
+
+/**
+ * The usual fixture: a fresh fake Codat for every test of the file (or describe block), closed after it. The
+ * returned object stands for the current test's fake, so use it inside tests only.
+ */
+export function useFakeCodat(): FakeCodat {
+  let current: FakeCodat | undefined;
+  beforeEach(async () => {
+    current = await FakeCodat.start();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return forwardTo(() => current, "the fake Codat runs only inside a test");
 }

@@ -2,12 +2,12 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient, type CodatClientOptions } from "../../src/codat/client.js";
 import { KeyedLimiter } from "../../src/codat/limiter.js";
 import { errorCodeOf } from "../../src/errors.js";
-import { COMPANY, CONNECTION, FakeCodat, OTHER_COMPANY, after, customersPage, hang, sendJson, type Responder } from "./fake-codat.js";
+import { COMPANY, CONNECTION, useFakeCodat, OTHER_COMPANY, after, customersPage, hang, sendJson, type Responder } from "./fake-codat.js";
 
 /** Destroys a download body, as a consumer that gives up does, and waits until it has closed. */
 async function destroyBody(body: Readable | null): Promise<void> {
@@ -71,13 +71,7 @@ describe("KeyedLimiter", () => {
 });
 
 describe("client concurrency", () => {
-  let fake: FakeCodat;
-  beforeEach(async () => {
-    fake = await FakeCodat.start();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeCodat();
 
   const client = (overrides: Partial<CodatClientOptions> = {}) =>
     new CodatClient({ baseUrl: fake.origin, retryInitialDelayMs: 5, retryMaxDelayMs: 10, ...overrides });
@@ -171,13 +165,7 @@ describe("client concurrency", () => {
 });
 
 describe("downloadCustomerAttachment", () => {
-  let fake: FakeCodat;
-  beforeEach(async () => {
-    fake = await FakeCodat.start();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeCodat();
 
   const SIZE = 4 * 1024 * 1024;
   const payload = Buffer.alloc(SIZE, 0);

@@ -13,7 +13,7 @@ import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
 import { freeChunk, nodeBodyOf, nodeFetch, takeNodeBody } from "../../src/codat/node-transport.js";
 import { errorCodeOf } from "../../src/errors.js";
-import { COMPANY, CONNECTION, FakeCodat, hang, sendJson } from "./fake-codat.js";
+import { COMPANY, CONNECTION, useFakeCodat, hang, sendJson } from "./fake-codat.js";
 
 async function text(body: Readable | null): Promise<string> {
   const chunks: Buffer[] = [];
@@ -29,13 +29,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("nodeFetch", () => {
-  let fake: FakeCodat;
-  beforeEach(async () => {
-    fake = await FakeCodat.start();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeCodat();
 
   it("answers a Response whose body can be read once, either as the Node stream or as the web stream", async () => {
     fake.always((_request, response) => {
@@ -140,13 +134,7 @@ describe("freeChunk", () => {
 });
 
 describe("downloads through the node transport", () => {
-  let fake: FakeCodat;
-  beforeEach(async () => {
-    fake = await FakeCodat.start();
-  });
-  afterEach(async () => {
-    await fake.close();
-  });
+  const fake = useFakeCodat();
 
   const client = (baseUrl = fake.origin) =>
     new CodatClient({ baseUrl, apiKey: "k", retryInitialDelayMs: 5, retryMaxDelayMs: 10, retryLimit: 1 });

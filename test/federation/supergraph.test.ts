@@ -13,7 +13,7 @@ import { parse } from "graphql";
 import { printSchema } from "../../src/schema.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startStack, useStack, type Stack } from "../helpers/stack.js";
 
 const MISSING_CUSTOMER = "11111111-2222-4333-8444-555555555555";
 
@@ -70,7 +70,7 @@ async function startInvoicesSubgraph(invoices: InvoiceRecord[]) {
   return { url, stop: () => server.stop() };
 }
 
-let stack: Stack;
+const stack = useStack();
 let invoices: Awaited<ReturnType<typeof startInvoicesSubgraph>>;
 let router: ApolloServer;
 let routerUrl: string;
@@ -88,7 +88,6 @@ async function routerQuery<T>(
 }
 
 beforeAll(async () => {
-  stack = await startStack();
   const all = await fetch(`${stack.simulator.url}/companies/${DEMO_COMPANY_ID}/data/customers?page=1&pageSize=200`);
   customerIds = ((await all.json()) as { results: { id: string }[] }).results.map((c) => c.id).filter((id) => id !== AWKWARD_CUSTOMER_ID);
   const records: InvoiceRecord[] = customerIds
@@ -112,7 +111,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await router?.stop();
   await invoices?.stop();
-  await stack?.close();
 });
 
 beforeEach(() => stack.resetUpstream());

@@ -4,6 +4,7 @@
  */
 import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { startSimulator, type Simulator, type SimulatorOptions } from "codat-simulator";
 
 export interface GraphQLResult<T = Record<string, unknown>> {
@@ -30,7 +31,36 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { simulator?: SimulatorOptions; env?: Record<string, string> } = {}): Promise<Stack> {
+export interface StackOptions {
+  simulator?: SimulatorOptions;
+  /** Gateway environment on top of the simulator's URL, port 0 and loopback. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The usual fixture of a test file (or describe block): one stack, started before its first test and closed
+ * after its last, with injected faults and the upstream record cleared before each test. The returned object
+ * is filled in when the stack has started, so use it inside tests and hooks only.
+ */
+export function useStack(options: StackOptions | (() => StackOptions) = {}): Stack {
+  // Filled by beforeAll; until then only its identity exists (tests and hooks run after it).
+  const fixture = {} as Stack;
+  beforeAll(async () => {
+    // A function is read when the stack starts (options that other hooks prepare, such as a temporary file).
+    Object.assign(fixture, await startStack(typeof options === "function" ? options() : options));
+  });
+  afterAll(async () => {
+    // A beforeAll that failed has nothing to close.
+    if ("close" in fixture) await fixture.close();
+  });
+  beforeEach(() => {
+    fixture.simulator.clearFaults();
+    fixture.resetUpstream();
+  });
+  return fixture;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simulator = await startSimulator(options.simulator ?? {});
   const config = parseConfig({ CODAT_BASE_URL: simulator.url, PORT: "0", HOST: "127.0.0.1", ...options.env });
   const gateway = createGateway(config, { stopGracePeriodMs: 1_000 });

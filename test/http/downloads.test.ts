@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { request } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { DownloadLinks } from "../../src/downloads/links.js";
 import {
@@ -18,11 +18,11 @@ import {
   type AttachmentRecord,
 } from "codat-simulator";
 import { attachmentRecord, demoAttachmentsOf, downloadUrlOf, partialGet } from "../helpers/downloads.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startStack, useStack, type Stack } from "../helpers/stack.js";
 
 const SECRET = "test-signing-secret-0123456789abcdef";
 
-let stack: Stack;
+const stack = useStack({ env: { SIGNING_SECRET: SECRET } });
 /** A signer equivalent to the gateway's (same secret), for links GraphQL would never hand out. */
 let signer: DownloadLinks;
 
@@ -59,15 +59,7 @@ function parseContentDisposition(header: string): { type: string; filename?: str
 }
 
 beforeAll(async () => {
-  stack = await startStack({ env: { SIGNING_SECRET: SECRET } });
   signer = new DownloadLinks({ secret: SECRET, ttlSeconds: 300, baseUrl: () => stack.origin });
-});
-afterAll(async () => {
-  await stack.close();
-});
-beforeEach(() => {
-  stack.simulator.clearFaults();
-  stack.resetUpstream();
 });
 
 describe("GET /downloads/<token>", () => {

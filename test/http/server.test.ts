@@ -1,19 +1,13 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { DEMO_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startStack, useStack } from "../helpers/stack.js";
 
 describe("HTTP routes", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
+  const stack = useStack();
 
   it("answers liveness and readiness", async () => {
     expect((await fetch(`${stack.origin}/healthz`)).status).toBe(200);
@@ -59,13 +53,7 @@ describe("HTTP routes", () => {
 });
 
 describe("production mode", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { NODE_ENV: "production" } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
+  const stack = useStack({ env: { NODE_ENV: "production" } });
 
   it("turns off introspection and the landing page", async () => {
     const page = await fetch(stack.url, { headers: { accept: "text/html" } });

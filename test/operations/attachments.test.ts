@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ATTACHMENT_CUSTOMER_ID,
   DEMO_COMPANY_ID,
@@ -7,7 +7,7 @@ import {
   SECOND_CONNECTION_ID,
   type AttachmentRecord,
 } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startStack, useStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 
 interface AttachmentNode {
@@ -35,7 +35,7 @@ const GET_QUERY = /* GraphQL */ `
   }
 `;
 
-let stack: Stack;
+const stack = useStack();
 
 function records(customerId: string): AttachmentRecord[] {
   return stack.simulator.store.company(DEMO_COMPANY_ID)?.attachments.get(customerId) ?? [];
@@ -55,17 +55,6 @@ function expected(record: AttachmentRecord): Omit<AttachmentNode, "downloadUrl">
 }
 
 const attachmentCalls = () => stack.upstream().filter((r) => r.path.includes("/attachments"));
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
-beforeEach(() => {
-  stack.simulator.clearFaults();
-  stack.resetUpstream();
-});
 
 describe("Customer.attachments", () => {
   it("lists a customer's attachments with absolute download links, in one call after the customer's", async () => {

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
+const stack = useStack();
 
 interface Connections {
   connections:

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, EMPTY_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 
 const UNKNOWN_COMPANY = "00000000-0000-4000-8000-000000000000";
 
@@ -43,7 +43,7 @@ const PAGE_QUERY = /* GraphQL */ `
   }
 `;
 
-let stack: Stack;
+const stack = useStack();
 
 /** The simulator's whole list, read straight from its REST endpoint. */
 async function directIds(query?: string, orderBy?: string): Promise<string[]> {
@@ -55,17 +55,6 @@ async function directIds(query?: string, orderBy?: string): Promise<string[]> {
   const body = (await (await fetch(url)).json()) as { results: { id: string }[] };
   return body.results.map((c) => c.id);
 }
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
-beforeEach(() => {
-  stack.simulator.clearFaults();
-  stack.resetUpstream();
-});
 
 describe("customers connection", () => {
   it("serves the README's first query with one upstream call", async () => {

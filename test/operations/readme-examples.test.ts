@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Kind, parse, type OperationDefinitionNode } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 
 const README = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
 
@@ -26,18 +26,14 @@ function readmeOperations(): { name: string; text: string }[] {
   return operations;
 }
 
-let stack: Stack;
+const stack = useStack({ simulator: { pushDelayMs: 0 } });
 const context: Record<string, unknown> = {};
 beforeAll(async () => {
-  stack = await startStack({ simulator: { pushDelayMs: 0 } });
   const page = await stack.graphql<{ customers: { nodes: { customerId: string; sourceModifiedDate: string | null }[] } }>(
     `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 2, query: "status=Active") { nodes { customerId sourceModifiedDate } } }`,
   );
   const [a, b] = page.data!.customers.nodes;
   Object.assign(context, { a: a!.customerId, b: b!.customerId, customerId: a!.customerId, sourceModifiedDate: a!.sourceModifiedDate });
-});
-afterAll(async () => {
-  await stack.close();
 });
 
 describe("README examples", () => {

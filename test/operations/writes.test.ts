@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitForValue } from "../helpers/wait.js";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 import { componentRef, schemaErrors } from "../helpers/openapi.js";
 
 const PUSH_FIELDS = /* GraphQL */ `
@@ -43,7 +43,7 @@ interface UpdatePayload {
   updateCustomer: { pushOperation: PushOperation; customer: { customerId: string; customerName: string; status: string } | null };
 }
 
-let stack: Stack;
+const stack = useStack({ simulator: { pushDelayMs: 100 } });
 
 const customerInput = (name: string) => ({
   customerName: name,
@@ -75,17 +75,6 @@ async function pollUntilDone(key: string): Promise<PushOperation> {
     { timeoutMs: 10_000, intervalMs: 25 },
   );
 }
-
-beforeAll(async () => {
-  stack = await startStack({ simulator: { pushDelayMs: 100 } });
-});
-afterAll(async () => {
-  await stack.close();
-});
-beforeEach(() => {
-  stack.simulator.clearFaults();
-  stack.resetUpstream();
-});
 
 describe("createCustomer", () => {
   it("posts a body that validates against Codat's Customer schema, with a generated Idempotency-Key it returns", async () => {

@@ -5,9 +5,9 @@
 import { createHash } from "node:crypto";
 import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { startStack, useStack, type Stack } from "../helpers/stack.js";
 import {
   AUDIENCE,
   ISSUER,
@@ -27,6 +27,7 @@ import {
   unsignedToken,
   type JwksServer,
 } from "./support.js";
+import { configProblems } from "../helpers/config.js";
 
 const PROBE = `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 1) { totalCount } }`;
 const SECOND_PROBE = `{ customers(companyId: "${SECOND_COMPANY_ID}", first: 1) { totalCount } }`;
@@ -42,17 +43,7 @@ function expectServed(stack: Stack, raw: Awaited<ReturnType<typeof postRaw>>): v
 }
 
 describe("jwt mode with a shared HS secret", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: jwtEnv() });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.clearFaults();
-    stack.resetUpstream();
-  });
+  const stack = useStack({ env: jwtEnv() });
 
   it("serves a caller with a valid HS256 token", async () => {
     expectServed(stack, await postRaw(stack, { query: PROBE }, bearer(await mint(ALICE))));
@@ -141,14 +132,7 @@ describe("jwt mode with a shared HS secret", () => {
 });
 
 describe("jwt mode in production", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: jwtEnv({ NODE_ENV: "production" }) });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
+  const stack = useStack({ env: jwtEnv({ NODE_ENV: "production" }) });
 
   it("never executes an operation without a token, whatever the Accept header (no landing-page bypass for APQ hashes)", async () => {
     const query = "{ __typename _service { sdl } }";
@@ -171,14 +155,7 @@ describe("jwt mode in production", () => {
 });
 
 describe("the companies claim", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: jwtEnv() });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
+  const stack = useStack({ env: jwtEnv() });
 
   async function probe(claims: Record<string, unknown>, companyId: string) {
     const raw = await postRaw(
@@ -290,14 +267,7 @@ describe("the companies claim", () => {
 
 describe("a custom AUTH_COMPANIES_CLAIM", () => {
   const CLAIM = "https://example.com/claims/codat-companies";
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: jwtEnv({ AUTH_COMPANIES_CLAIM: CLAIM }) });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
+  const stack = useStack({ env: jwtEnv({ AUTH_COMPANIES_CLAIM: CLAIM }) });
 
   it("reads the configured claim and ignores the default one", async () => {
     const allowed = await postRaw(stack, { query: PROBE }, bearer(await mint({ sub: "custom", [CLAIM]: [DEMO_COMPANY_ID] })));
@@ -367,20 +337,10 @@ describe("jwt mode with a remote JWKS", () => {
 describe("authentication configuration", () => {
   const base = { CODAT_BASE_URL: "http://127.0.0.1:9", PORT: "0", HOST: "127.0.0.1" };
 
-  function problemsOf(env: Record<string, string>): string[] {
-    try {
-      parseConfig(env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).problems;
-    }
-    return [];
-  }
-
   it("accepts a complete HS or JWKS configuration", () => {
-    expect(problemsOf({ ...base, ...jwtEnv() })).toEqual([]);
+    expect(configProblems({ ...base, ...jwtEnv() })).toEqual([]);
     expect(
-      problemsOf({
+      configProblems({
         ...base,
         AUTH_MODE: "jwt",
         AUTH_JWKS_URL: "https://issuer.example/.well-known/jwks.json",
@@ -392,28 +352,28 @@ describe("authentication configuration", () => {
 
   it("requires an issuer and an audience in jwt mode", () => {
     const { AUTH_ISSUER: _i, ...noIssuer } = jwtEnv();
-    expect(problemsOf({ ...base, ...noIssuer }).join("\n")).toContain("AUTH_ISSUER");
+    expect(configProblems({ ...base, ...noIssuer }).join("\n")).toContain("AUTH_ISSUER");
     const { AUTH_AUDIENCE: _a, ...noAudience } = jwtEnv();
-    expect(problemsOf({ ...base, ...noAudience }).join("\n")).toContain("AUTH_AUDIENCE");
+    expect(configProblems({ ...base, ...noAudience }).join("\n")).toContain("AUTH_AUDIENCE");
   });
 
   it("requires a key source in jwt mode", () => {
     const { AUTH_JWT_SECRET: _s, ...noKey } = jwtEnv();
-    expect(problemsOf({ ...base, ...noKey }).join("\n")).toMatch(/AUTH_JWT_SECRET|AUTH_JWKS_URL/);
+    expect(configProblems({ ...base, ...noKey }).join("\n")).toMatch(/AUTH_JWT_SECRET|AUTH_JWKS_URL/);
   });
 
   it("refuses a short HS secret without echoing it", () => {
     const short = "short-secret-31-characters-long";
     expect(short.length).toBe(31);
-    const problems = problemsOf({ ...base, ...jwtEnv({ AUTH_JWT_SECRET: short }) });
+    const problems = configProblems({ ...base, ...jwtEnv({ AUTH_JWT_SECRET: short }) });
     expect(problems.join("\n")).toContain("AUTH_JWT_SECRET");
     expect(problems.join("\n")).not.toContain(short);
   });
 
   it("refuses an unknown AUTH_MODE and a malformed JWKS URL", () => {
-    expect(problemsOf({ ...base, AUTH_MODE: "basic" }).join("\n")).toContain("AUTH_MODE");
+    expect(configProblems({ ...base, AUTH_MODE: "basic" }).join("\n")).toContain("AUTH_MODE");
     expect(
-      problemsOf({ ...base, AUTH_MODE: "jwt", AUTH_JWKS_URL: "not a url", AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE }).join("\n"),
+      configProblems({ ...base, AUTH_MODE: "jwt", AUTH_JWKS_URL: "not a url", AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE }).join("\n"),
     ).toContain("AUTH_JWKS_URL");
   });
 });

@@ -3,7 +3,7 @@
  * every query, mutation, federation reference and the download route. Forbidden keys fail alone (FORBIDDEN at
  * their path) and never reach Codat; allowed keys in the same request still resolve.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   ATTACHMENT_CUSTOMER_ID,
   AWKWARD_CUSTOMER_ID,
@@ -12,7 +12,7 @@ import {
   SECOND_COMPANY_ID,
   SECOND_CONNECTION_ID,
 } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 import { toGlobalId } from "../../src/ids/global-id.js";
 import {
   bearer,
@@ -27,7 +27,7 @@ import {
   type GraphQLBody,
 } from "./support.js";
 
-let stack: Stack;
+const stack = useStack({ env: jwtEnv({ SIGNING_SECRET: "authorization-suite-signing-secret-0123456789" }) });
 let alice: Record<string, string>;
 let bob: Record<string, string>;
 let carol: Record<string, string>;
@@ -65,17 +65,9 @@ async function run(query: string, variables: Record<string, unknown> | undefined
 }
 
 beforeAll(async () => {
-  stack = await startStack({ env: jwtEnv({ SIGNING_SECRET: "authorization-suite-signing-secret-0123456789" }) });
   alice = bearer(await mint({ sub: "alice", codat_company_ids: [DEMO_COMPANY_ID] }));
   bob = bearer(await mint({ sub: "bob", codat_company_ids: [DEMO_COMPANY_ID] }));
   carol = bearer(await mint({ sub: "carol", codat_company_ids: ["*"] }));
-});
-afterAll(async () => {
-  await stack.close();
-});
-beforeEach(() => {
-  stack.simulator.clearFaults();
-  stack.resetUpstream();
 });
 
 describe("every query entry point refuses a company outside the claim, before any Codat call", () => {

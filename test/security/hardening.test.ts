@@ -4,8 +4,8 @@
  * startup refusal of an unauthenticated gateway exposed with a real key.
  */
 import { request as httpRequest } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { beforeAll, describe, expect, it } from "vitest";
+
 import {
   ATTACHMENT_CUSTOMER_ID,
   AWKWARD_CUSTOMER_ID,
@@ -14,7 +14,7 @@ import {
   SECOND_COMPANY_ID,
   SECOND_CONNECTION_ID,
 } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack, type Stack } from "../helpers/stack.js";
 import {
   aliases,
   bearer,
@@ -28,6 +28,7 @@ import {
   type GraphQLBody,
   type RawResponse,
 } from "./support.js";
+import { configProblems } from "../helpers/config.js";
 
 /** A 400 refusal with the given code(s), and nothing sent to Codat. */
 function expectRefused(stack: Stack, raw: RawResponse, allowed: string[], status = 400): GraphQLBody {
@@ -50,20 +51,12 @@ function pushOptionChain(levels: number): string {
 const COST_NODE = "edges { node { contacts { phone { number } } addresses { city } } }";
 
 describe("ids and limits under authentication", () => {
-  let stack: Stack;
+  const stack = useStack({ env: jwtEnv() });
   let alice: Record<string, string>;
   const send = (query: string, variables?: Record<string, unknown>) => postRaw(stack, { query, variables }, alice);
 
   beforeAll(async () => {
-    stack = await startStack({ env: jwtEnv() });
     alice = bearer(await mint({ sub: "alice", codat_company_ids: [DEMO_COMPANY_ID] }));
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.clearFaults();
-    stack.resetUpstream();
   });
 
   describe("ids that try to reach another company or endpoint", () => {
@@ -383,23 +376,16 @@ describe("ids and limits under authentication", () => {
 });
 
 describe("configurable limits", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({
-      env: {
-        MAX_QUERY_DEPTH: "4",
-        MAX_ALIASES: "3",
-        MAX_DIRECTIVES: "2",
-        MAX_TOKENS: "100",
-        MAX_QUERY_COST: "200",
-        MAX_REQUEST_BYTES: "4096",
-      },
-    });
+  const stack = useStack({
+    env: {
+      MAX_QUERY_DEPTH: "4",
+      MAX_ALIASES: "3",
+      MAX_DIRECTIVES: "2",
+      MAX_TOKENS: "100",
+      MAX_QUERY_COST: "200",
+      MAX_REQUEST_BYTES: "4096",
+    },
   });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
   const send = (query: string) => postRaw(stack, { query });
 
   it("honours each variable", async () => {
@@ -425,16 +411,11 @@ describe("configurable limits", () => {
 describe("browser defaults: CORS and CSRF", () => {
   const ALLOWED = "https://app.example.com";
   const ALSO_ALLOWED = "https://admin.example.com";
-  let stack: Stack;
+  const stack = useStack({ env: jwtEnv({ CORS_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}` }) });
   let alice: Record<string, string>;
   beforeAll(async () => {
-    stack = await startStack({ env: jwtEnv({ CORS_ORIGINS: `${ALLOWED}, ${ALSO_ALLOWED}` }) });
     alice = bearer(await mint({ sub: "alice", codat_company_ids: [DEMO_COMPANY_ID] }));
   });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
 
   const preflight = (origin: string) =>
     request(stack.url, {
@@ -521,17 +502,7 @@ describe("production error masking", () => {
   const API_KEY = "sk_live_SECURITY_SUITE_0123456789abcdefXYZ";
   const BASIC = Buffer.from(API_KEY).toString("base64");
   const MARKER = "RAW-UPSTREAM-BODY-MARKER-7f3a";
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ simulator: { apiKey: API_KEY }, env: { NODE_ENV: "production", CODAT_API_KEY: API_KEY } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => {
-    stack.simulator.clearFaults();
-    stack.resetUpstream();
-  });
+  const stack = useStack({ simulator: { apiKey: API_KEY }, env: { NODE_ENV: "production", CODAT_API_KEY: API_KEY } });
 
   /** Nothing secret or internal in a response body. */
   function expectClean(text: string, { allowMarker = false }: { allowMarker?: boolean } = {}) {
@@ -656,16 +627,6 @@ describe("startup refusal of an open gateway with a real key", () => {
   const KEY = "sk_live_config_suite_key_0123456789";
   const base = { CODAT_API_KEY: KEY, PORT: "0" };
 
-  function problemsOf(env: Record<string, string>): string[] {
-    try {
-      parseConfig(env);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).problems;
-    }
-    return [];
-  }
-
   it.each(["0.0.0.0", "::", "192.168.1.10", "10.0.0.1", "gateway.internal", "127.0.0.1.nip.io", "localhost.evil.example"])(
     "refuses AUTH_MODE=none (explicit or default) with a key on HOST=%s, in one line naming AUTH_MODE and ALLOW_UNAUTHENTICATED",
     (host) => {
@@ -674,7 +635,7 @@ describe("startup refusal of an open gateway with a real key", () => {
         { ...base, HOST: host },
         { ...base, HOST: host, ALLOW_UNAUTHENTICATED: "false" },
       ]) {
-        const problems = problemsOf(env);
+        const problems = configProblems(env);
         expect(problems, JSON.stringify(env)).toHaveLength(1);
         expect(problems[0]).toContain("AUTH_MODE");
         expect(problems[0]).toContain("ALLOW_UNAUTHENTICATED");
@@ -684,11 +645,11 @@ describe("startup refusal of an open gateway with a real key", () => {
   );
 
   it("accepts the explicit opt-out, loopback hosts, the simulator, and jwt mode", () => {
-    expect(problemsOf({ ...base, HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" })).toEqual([]);
-    for (const host of ["127.0.0.1", "127.10.20.30", "::1", "localhost"]) expect(problemsOf({ ...base, HOST: host }), host).toEqual([]);
-    expect(problemsOf({ ...base })).toEqual([]);
-    expect(problemsOf({ PORT: "0", HOST: "0.0.0.0" })).toEqual([]);
-    expect(problemsOf({ PORT: "0", HOST: "0.0.0.0", CODAT_BASE_URL: "http://127.0.0.1:9" })).toEqual([]);
-    expect(problemsOf({ ...base, HOST: "0.0.0.0", ...jwtEnv() })).toEqual([]);
+    expect(configProblems({ ...base, HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" })).toEqual([]);
+    for (const host of ["127.0.0.1", "127.10.20.30", "::1", "localhost"]) expect(configProblems({ ...base, HOST: host }), host).toEqual([]);
+    expect(configProblems({ ...base })).toEqual([]);
+    expect(configProblems({ PORT: "0", HOST: "0.0.0.0" })).toEqual([]);
+    expect(configProblems({ PORT: "0", HOST: "0.0.0.0", CODAT_BASE_URL: "http://127.0.0.1:9" })).toEqual([]);
+    expect(configProblems({ ...base, HOST: "0.0.0.0", ...jwtEnv() })).toEqual([]);
   });
 });

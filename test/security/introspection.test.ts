@@ -4,17 +4,11 @@
  */
 import { generate } from "@graphql-codegen/cli";
 import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
+const stack = useStack();
 
 /** The options Apollo Sandbox/Explorer and GraphiQL turn on (descriptions, deprecated input values, specifiedByURL…). */
 const SANDBOX_INTROSPECTION = getIntrospectionQuery({

@@ -7,11 +7,11 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../../src/app.js";
 import { ConfigError, parseConfig } from "../../src/config.js";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack, type Stack } from "../helpers/stack.js";
 import { codes, expectNoUpstream, graphqlBody, postRaw, request, type RawResponse } from "./support.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
@@ -70,14 +70,7 @@ function expectList(stack: Stack, raw: RawResponse): void {
 const secondCompanyCalls = (stack: Stack) => stack.upstream().filter((r) => r.path.toLowerCase().includes(SECOND_COMPANY_ID));
 
 describe("trusted documents only", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { PERSISTED_OPERATIONS: manifestPath } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
+  const stack = useStack(() => ({ env: { PERSISTED_OPERATIONS: manifestPath } }));
 
   it("runs a listed operation by documentId, with variables", async () => {
     expectList(stack, await postRaw(stack, { documentId: sha256(LIST), variables: { companyId: DEMO_COMPANY_ID } }));
@@ -170,14 +163,7 @@ describe("trusted documents only", () => {
 });
 
 describe("trusted documents with a router secret", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ env: { PERSISTED_OPERATIONS: manifestPath, ROUTER_SECRET } });
-  });
-  afterAll(async () => {
-    await stack.close();
-  });
-  beforeEach(() => stack.resetUpstream());
+  const stack = useStack(() => ({ env: { PERSISTED_OPERATIONS: manifestPath, ROUTER_SECRET } }));
 
   const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { customerId customerName } } }`;
 

@@ -3,7 +3,7 @@
  * byte for byte, in constant memory. Only byte counts, a digest and memory are asserted — never time.
  */
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   DEMO_COMPANY_ID,
   LARGE_ATTACHMENT_CUSTOMER_ID,
@@ -12,16 +12,10 @@ import {
   attachmentSha256,
 } from "codat-simulator";
 import { attachmentRecord, downloadUrlOf, partialGet } from "../helpers/downloads.js";
-import { startStack, type Stack } from "../helpers/stack.js";
+import { useStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
-});
+const stack = useStack();
 
 describe("the > 1 GiB attachment through the gateway", () => {
   it("streams every byte with constant memory, matching the simulator's digest", async () => {

@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from "../../src/config.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { configProblems } from "../helpers/config.js";
 
 describe("parseConfig", () => {
   it("defaults to the embedded simulator on loopback:4000", () => {
@@ -57,26 +58,16 @@ describe("parseConfig", () => {
   });
 });
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    parseConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
-
 describe("settings a person can trust", () => {
   const upstream = { CODAT_BASE_URL: "http://127.0.0.1:9" };
 
   it("refuses an unknown NODE_ENV or AUTH_MODE, naming the variable", () => {
-    expect(problemsOf({ ...upstream, NODE_ENV: "prod" })).toEqual(['NODE_ENV must be production, development or test (got "prod")']);
-    expect(problemsOf({ ...upstream, AUTH_MODE: "oauth" })).toEqual(['AUTH_MODE must be none or jwt (got "oauth")']);
+    expect(configProblems({ ...upstream, NODE_ENV: "prod" })).toEqual(['NODE_ENV must be production, development or test (got "prod")']);
+    expect(configProblems({ ...upstream, AUTH_MODE: "oauth" })).toEqual(['AUTH_MODE must be none or jwt (got "oauth")']);
   });
 
   it("refuses a CODAT_API_KEY pasted as a Basic header value, with a hint", () => {
-    const problems = problemsOf({ CODAT_API_KEY: "Basic c2VjcmV0LWtleQ==" });
+    const problems = configProblems({ CODAT_API_KEY: "Basic c2VjcmV0LWtleQ==" });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^CODAT_API_KEY must be the API key itself.*remove the "Basic " prefix/);
     expect(problems[0]).not.toContain("c2VjcmV0");
@@ -88,11 +79,11 @@ describe("settings a person can trust", () => {
     writeFileSync(bad, "[1, 2]");
     const good = path.join(dir, "good.json");
     writeFileSync(good, JSON.stringify({ abc: "{ __typename }" }));
-    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: path.join(dir, "missing.json") })[0]).toMatch(
+    expect(configProblems({ ...upstream, PERSISTED_OPERATIONS: path.join(dir, "missing.json") })[0]).toMatch(
       /^PERSISTED_OPERATIONS .*no such file/,
     );
-    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: bad })[0]).toMatch(/^PERSISTED_OPERATIONS .*JSON object/);
-    expect(problemsOf({ ...upstream, PERSISTED_OPERATIONS: good })).toEqual([]);
+    expect(configProblems({ ...upstream, PERSISTED_OPERATIONS: bad })[0]).toMatch(/^PERSISTED_OPERATIONS .*JSON object/);
+    expect(configProblems({ ...upstream, PERSISTED_OPERATIONS: good })).toEqual([]);
     rmSync(dir, { recursive: true });
   });
 
@@ -103,8 +94,8 @@ describe("settings a person can trust", () => {
   });
 
   it("refuses production without an upstream unless the simulator is asked for by name", () => {
-    expect(problemsOf({ NODE_ENV: "production" })[0]).toMatch(/^NODE_ENV=production needs CODAT_API_KEY/);
+    expect(configProblems({ NODE_ENV: "production" })[0]).toMatch(/^NODE_ENV=production needs CODAT_API_KEY/);
     expect(parseConfig({ NODE_ENV: "production", CODAT_SIMULATOR: "true" })).toMatchObject({ useSimulator: true, production: true });
-    expect(problemsOf({ CODAT_SIMULATOR: "true", CODAT_API_KEY: "k" })[0]).toMatch(/^CODAT_SIMULATOR=true cannot be combined/);
+    expect(configProblems({ CODAT_SIMULATOR: "true", CODAT_API_KEY: "k" })[0]).toMatch(/^CODAT_SIMULATOR=true cannot be combined/);
   });
 });

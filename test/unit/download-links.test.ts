@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { parseConfig } from "../../src/config.js";
+import { configProblems } from "../helpers/config.js";
 import { contentDisposition, safeContentType } from "../../src/downloads/headers.js";
 import { DownloadLinks, NAME_MAX_BYTES, shortenName } from "../../src/downloads/links.js";
 
@@ -158,17 +159,9 @@ describe("download configuration", () => {
   });
 
   it("rejects a relative or credential-bearing PUBLIC_URL and an unbounded lifetime, without echoing the URL", () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        parseConfig(env);
-      } catch (error) {
-        if (error instanceof ConfigError) return error.problems;
-      }
-      return [];
-    };
-    expect(problems({ PUBLIC_URL: "/relative" })).toEqual([expect.stringMatching(/^PUBLIC_URL/)]);
-    expect(problems({ PUBLIC_URL: "ftp://x.example" })).toEqual([expect.stringMatching(/^PUBLIC_URL/)]);
-    const withSecret = problems({ PUBLIC_URL: "https://u:hunter2@x.example", DOWNLOAD_LINK_TTL_SECONDS: "999999" });
+    expect(configProblems({ PUBLIC_URL: "/relative" })).toEqual([expect.stringMatching(/^PUBLIC_URL/)]);
+    expect(configProblems({ PUBLIC_URL: "ftp://x.example" })).toEqual([expect.stringMatching(/^PUBLIC_URL/)]);
+    const withSecret = configProblems({ PUBLIC_URL: "https://u:hunter2@x.example", DOWNLOAD_LINK_TTL_SECONDS: "999999" });
     expect(withSecret).toHaveLength(2);
     expect(withSecret.join("\n")).not.toContain("hunter2");
   });
