@@ -154,7 +154,8 @@ describe("client concurrency", () => {
     const first = codat.listCustomers(COMPANY, { page: 1, pageSize: 1 }, { signal: controller.signal });
     const queuedController = new AbortController();
     const second = codat.listCustomers(COMPANY, { page: 2, pageSize: 1 }, { signal: queuedController.signal });
-    await waitFor(() => codat.queued(COMPANY) === 1);
+    // The first holds the slot and has reached Codat; the second waits for the slot.
+    await waitFor(() => codat.queued(COMPANY) === 1 && fake.received.length === 1);
     queuedController.abort();
     controller.abort();
     await Promise.allSettled([first, second]);
