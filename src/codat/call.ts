@@ -8,11 +8,11 @@
  * - its company slot: taken in ky's `beforeRequest`/`beforeRetry` hooks (so time spent queueing does not eat
  *   into the per-attempt timeout) and given back when the attempt's response body is finished — never held
  *   during a sleep between attempts;
- * - its transport: JSON answers are fetched with the global fetch and read completely inside the attempt, so a
- *   connection that breaks mid-body fails that attempt (and is retried like any network error) and the slot is
- *   released as soon as Codat is done. Streamed downloads go through node:http (node-transport.ts), which hands
- *   the body on as a Node stream without web-stream machinery per chunk, and release the slot when that stream
- *   ends, fails or is destroyed, or the request is aborted.
+ * - its transport: both go through node:http (node-transport.ts; undici's fetch costs several times the CPU per
+ *   response). JSON answers are read completely inside the attempt, so a connection that breaks mid-body fails
+ *   that attempt (and is retried like any network error) and the slot is released as soon as Codat is done.
+ *   Streamed downloads hand the body on as a Node stream and release the slot when that stream ends, fails or
+ *   is destroyed, or the request is aborted.
  */
 import { HTTPError, type Options, type ShouldRetryState } from "ky";
 import { mapUpstreamError, upstreamTimeout, upstreamUnavailable } from "./errors.js";
