@@ -77,9 +77,6 @@ export function attachmentsPath(
   return path;
 }
 
-// Simulator tests wait for a value (a settled push operation, a recorded download).
-export { waitForValue as waitFor };
-
 /** Every attachment of the demo company, as the store holds them. */
 export function demoAttachments(sim: Simulator): AttachmentRecord[] {
   return [...(sim.store.company(DEMO_COMPANY_ID)?.attachments.values() ?? [])].flat();

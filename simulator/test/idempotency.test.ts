@@ -12,8 +12,8 @@ import {
   startSimulator,
   type Simulator,
 } from "../src/index.js";
-import { waitFor as waitUntil } from "../../test/helpers/wait.js";
-import { getJson, pushCustomersPath, sendJson, waitFor, useSimulator } from "./helpers.js";
+import { waitFor, waitForValue } from "../../test/helpers/wait.js";
+import { getJson, pushCustomersPath, sendJson, useSimulator } from "./helpers.js";
 
 const create = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID);
 const customer = { customerName: "Idempotent Imports Ltd", status: "Active", addresses: [{ type: "Billing", city: "Leeds" }] };
@@ -24,7 +24,7 @@ function counts(sim: Simulator, companyId = DEMO_COMPANY_ID) {
 }
 
 async function settle(sim: Simulator, key: string): Promise<CodatPushOperation> {
-  return waitFor(async () => {
+  return waitForValue(async () => {
     const { body } = await getJson<CodatPushOperation>(sim, `/companies/${DEMO_COMPANY_ID}/push/${key}`);
     return body.status === "Pending" ? undefined : body;
   });
@@ -178,7 +178,7 @@ describe("Idempotency-Key while the first request is in flight", () => {
     const answered = async <T>(send: () => Promise<T>): Promise<T> => {
       const held = clock.pending;
       const pending = send();
-      await waitUntil(() => clock.pending > held);
+      await waitFor(() => clock.pending > held);
       clock.advance(250);
       return pending;
     };
@@ -187,7 +187,7 @@ describe("Idempotency-Key while the first request is in flight", () => {
       const key = randomUUID();
       const headers = { "Idempotency-Key": key };
       const first = sendJson<CodatCreateCustomerResponse>(sim, create, { body: customer, headers });
-      await waitUntil(() => clock.pending === 1);
+      await waitFor(() => clock.pending === 1);
       const concurrent = await answered(() => sendJson<CodatErrorMessage>(sim, create, { body: customer, headers }));
       expect(concurrent.status).toBe(409);
       expect(concurrent.body).toMatchObject({ statusCode: 409 });

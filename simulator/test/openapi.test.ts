@@ -14,8 +14,8 @@ import {
   ManualClock,
   startSimulator,
 } from "../src/index.js";
-import { waitFor as waitUntil } from "../../test/helpers/wait.js";
-import { attachmentsPath, customersPath, getJson, pushCustomersPath, sendJson, waitFor, useSimulator } from "./helpers.js";
+import { waitFor, waitForValue } from "../../test/helpers/wait.js";
+import { attachmentsPath, customersPath, getJson, pushCustomersPath, sendJson, useSimulator } from "./helpers.js";
 import { componentRef, convertNullable, responseRef, schemaErrors } from "../../test/helpers/openapi.js";
 
 const LIST = "/companies/{companyId}/data/customers";
@@ -124,7 +124,7 @@ describe("push, push operations, options and attachments validate against the sp
   const ERROR_REFS = [componentRef("sync-for-expenses-customers", "ErrorMessage"), componentRef("platform-connections", "ErrorMessage")];
 
   async function settledOperation(key: string, companyId = DEMO_COMPANY_ID): Promise<CodatPushOperation> {
-    return waitFor(async () => {
+    return waitForValue(async () => {
       const { body } = await getJson<CodatPushOperation>(sim, `/companies/${companyId}/push/${key}`);
       return body.status === "Pending" ? undefined : body;
     });
@@ -252,9 +252,9 @@ describe("push, push operations, options and attachments validate against the sp
     const slow = await startSimulator({ latencyMs: 200, clock });
     try {
       const first = sendJson(slow, create, { body: {}, headers: { "Idempotency-Key": key } });
-      await waitUntil(() => clock.pending === 1);
+      await waitFor(() => clock.pending === 1);
       const second = sendJson(slow, create, { body: {}, headers: { "Idempotency-Key": key } });
-      await waitUntil(() => clock.pending === 2);
+      await waitFor(() => clock.pending === 2);
       clock.advance(200);
       responses.push(await second);
       await first;

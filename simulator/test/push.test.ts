@@ -26,7 +26,8 @@ import {
   startSimulator,
   type Simulator,
 } from "../src/index.js";
-import { customersPath, getJson, pushCustomersPath, sendJson, waitFor, useSimulator } from "./helpers.js";
+import { customersPath, getJson, pushCustomersPath, sendJson, useSimulator } from "./helpers.js";
+import { waitForValue } from "../../test/helpers/wait.js";
 import { PUSH_OPTIONS_FILE, cutPushOptions, renderPushOptions } from "../scripts/cut-push-options.js";
 
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
@@ -42,7 +43,7 @@ async function operation(sim: Simulator, key: string, companyId = DEMO_COMPANY_I
 
 /** Polls the push operation until it leaves Pending. */
 async function settled(sim: Simulator, key: string): Promise<CodatPushOperation> {
-  return waitFor(async () => {
+  return waitForValue(async () => {
     const { body } = await operation(sim, key);
     return body.status === "Pending" ? undefined : body;
   });
@@ -401,7 +402,7 @@ describe("push operations list and get", () => {
     expect(pending.results?.[0]).toMatchObject({ pushOperationKey: res.body.pushOperationKey, status: "Pending", statusCode: 202 });
     const { data: _data, ...withoutData } = res.body;
     expect(pending.results?.[0]).toEqual(withoutData);
-    const done = await waitFor(async () => {
+    const done = await waitForValue(async () => {
       const page = await lastPage();
       return page.results?.[0]?.status === "Pending" ? undefined : page.results?.[0];
     });

@@ -2,15 +2,14 @@
  * The gateway's only way to Codat. One ky instance carries the base URL, the Basic credentials, the
  * per-attempt timeout and the retry limit; each call adds its deadline, its company slot and its retry plan
  * (see call.ts and retry.ts). Every id is validated before a URL is built (paths.ts), every failure leaves as a
- * coded GraphQLError (errors.ts), and every body is validated against its OpenAPI schema before it is returned as a DTO (validate.ts).
+ * coded GraphQLError (errors.ts), and every body is validated against its OpenAPI schema before it is returned
+ * as a DTO (validate.ts).
  */
 import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import ky, { HTTPError, type KyInstance, type Options } from "ky";
 import { badUserInput } from "../errors.js";
 import { CodatCall, type RetryEvent, type Transport } from "./call.js";
-
-export type { RetryEvent } from "./call.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter } from "./limiter.js";
 import { contentCodings, decodedBody, takeNodeBody } from "./node-transport.js";
@@ -348,6 +347,7 @@ export class CodatClient {
   }
 }
 
+export type { RetryEvent } from "./call.js";
 /** Reads a fully buffered JSON answer; anything unparsable or of the wrong shape is UPSTREAM_ERROR, never retried. */
 async function parseJson<T>(response: Response, validator: ResponseValidator<T>): Promise<T> {
   let value: unknown;

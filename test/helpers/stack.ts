@@ -5,6 +5,7 @@
 import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
 import { afterAll, beforeAll, beforeEach } from "vitest";
+import { forwardTo } from "./forward.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "codat-simulator";
 
 export interface GraphQLResult<T = Record<string, unknown>> {
@@ -40,24 +41,23 @@ export interface StackOptions {
 /**
  * The usual fixture of a test file (or describe block): one stack, started before its first test and closed
  * after its last, with injected faults and the upstream record cleared before each test. The returned object
- * is filled in when the stack has started, so use it inside tests and hooks only.
+ * stands for the stack once started, so use it inside tests and hooks only.
  */
 export function useStack(options: StackOptions | (() => StackOptions) = {}): Stack {
-  // Filled by beforeAll; until then only its identity exists (tests and hooks run after it).
-  const fixture = {} as Stack;
+  let current: Stack | undefined;
   beforeAll(async () => {
     // A function is read when the stack starts (options that other hooks prepare, such as a temporary file).
-    Object.assign(fixture, await startStack(typeof options === "function" ? options() : options));
+    current = await startStack(typeof options === "function" ? options() : options);
   });
   afterAll(async () => {
-    // A beforeAll that failed has nothing to close.
-    if ("close" in fixture) await fixture.close();
+    await current?.close();
+    current = undefined;
   });
   beforeEach(() => {
-    fixture.simulator.clearFaults();
-    fixture.resetUpstream();
+    current?.simulator.clearFaults();
+    current?.resetUpstream();
   });
-  return fixture;
+  return forwardTo(() => current, "the stack runs only inside the tests and hooks of the block that uses it");
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
