@@ -9,7 +9,7 @@
  * recursive `fields { type { fields … } }` shapes that make introspection expensive, and the token limit bounds
  * the rest. All three rules measure each fragment once, so a "fragment bomb" is measured in linear time.
  *
- * Tokens are limited by graphql-js's parser itself (Apollo's `parseOptions.maxTokens`): the same limit armor's
+ * Tokens are limited by graphql-js's parser itself (Apollo's `parseOptions.maxLexicalTokens`): the same limit armor's
  * max-tokens enforces, without its second parse of every new document.
  *
  * Cost is ours, per request (it depends on variables), because armor's cost-limit prices a field by its depth
