@@ -1,11 +1,11 @@
 /**
  * The gateway in its own process, for the benchmark, run as it ships: the compiled dist/ by plain node (no
- * TypeScript loader), started by bench/run.ts as `process.execPath bench/gateway-process.mjs <codat base url>`,
+ * TypeScript loader), started by bench/run.ts as `process.execPath bench/gateway-process.mjs <codat base url> [NAME=value…]`,
  * so the pid the parent sees is the node process that serves and /proc/<pid>/status is the gateway's own.
  * (`npm run bench` builds dist/ first.)
  *
  * Configuration is what an operator would get from `CODAT_BASE_URL=<sim> PORT=0` (parseConfig, so every other
- * setting is the default). Prints `{"ready":true,"pid":…,"url":"http://127.0.0.1:…/graphql"}` and answers IPC
+ * setting is the default, unless a scenario names it as a `NAME=value` argument). Prints `{"ready":true,"pid":…,"url":"http://127.0.0.1:…/graphql"}` and answers IPC
  * (protocol in lib/ipc.ts, repeated here because this file is plain JS):
  *   - `memory` → process.memoryUsage();  `heapSpaces` → V8 heap spaces { size, used } by name;
  *   - `stop`   → gateway.stop(), then exit 0 (a normal exit, so `--cpu-prof` writes its profile).
@@ -18,7 +18,8 @@ const baseUrl = process.argv[2];
 if (!baseUrl) throw new Error("usage: gateway-process.mjs <codat base url>");
 if (!process.send) throw new Error("bench child started without an IPC channel");
 
-const config = parseConfig({ CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
+const extra = Object.fromEntries(process.argv.slice(3).map((arg) => [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]));
+const config = parseConfig({ ...extra, CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
 const gateway = createGateway(config, {
   onError: (error) => console.error("gateway: unhandled request error:", error instanceof Error ? error.message : error),
 });

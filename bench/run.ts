@@ -4,14 +4,16 @@
  * child, the load generator here. Prints tables and PASS/FAIL targets, writes bench/results/latest.json.
  *
  * Flags (`npm run bench -- --concurrency 16`):
- *   --duration MS      each recorded load phase (default 5000)
+ *   --duration MS      each recorded load phase (default 3000)
+ *   --rounds N         load rounds per scenario, each side once per round (default 3): median and range
  *   --concurrency N    concurrent operations under load (default 10)
  *   --samples N        sequential latency samples per side (default 1000)
  *   --warmup N         sequential warm-up operations per side (default 300)
  *   --calibration N    operations per side for counting upstream calls (default 20)
  *   --latency MS       simulator latency per response (default 0; the latency target assumes 0)
  *   --only a,b         scenario ids (customers-page, customers-by-id, download)
- *   --cpu-prof         run the gateway with --cpu-prof; profile in bench/results/profiles/ (see profile-summary.ts)
+ *   --cpu-prof         run the gateway (and the baseline) with --cpu-prof; profiles in bench/results/profiles/
+ *                      (see profile-summary.ts)
  *   --gateway-flags "…"  node flags for the gateway process (default: those of package.json's start script)
  *   --node-env VALUE   NODE_ENV of the gateway process (default production, as deployed: graphql-js drops its dev checks)
  *                      It is also passed to the gateway's parseConfig (introspection off, no stack traces).
@@ -34,7 +36,8 @@ const repoDir = resolve(benchDir, "..");
 function parseSettings() {
   const { values } = parseArgs({
     options: {
-      duration: { type: "string", default: "5000" },
+      duration: { type: "string", default: "3000" },
+      rounds: { type: "string", default: "3" },
       concurrency: { type: "string", default: "10" },
       samples: { type: "string", default: "1000" },
       warmup: { type: "string", default: "300" },
@@ -55,6 +58,7 @@ function parseSettings() {
   };
   const settings: BenchSettings = {
     durationMs: int("duration", 100),
+    rounds: int("rounds", 1),
     concurrency: int("concurrency", 1),
     samples: int("samples", 1),
     warmup: int("warmup", 0),
@@ -116,6 +120,7 @@ async function main(): Promise<number> {
       name: "baseline",
       script: relative(repoDir, join(benchDir, "baseline-process.mjs")),
       args: [sim.info.url],
+      nodeFlags: cpuProf ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", "baseline.cpuprofile"] : [],
       env: { NODE_ENV: nodeEnv },
       cwd: repoDir,
     });
@@ -128,7 +133,7 @@ async function main(): Promise<number> {
       const gw = await BenchChild.start({
         name: "gateway",
         script: relative(repoDir, join(benchDir, "gateway-process.mjs")),
-        args: [sim.info.url],
+        args: [sim.info.url, ...Object.entries(scenario.gatewayEnv ?? {}).map(([name, value]) => `${name}=${value}`)],
         nodeFlags: [
           ...gatewayFlags,
           ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `gateway-${scenario.id}.cpuprofile`] : []),
@@ -183,7 +188,7 @@ async function main(): Promise<number> {
     );
   }
   lines.push(
-    `load: ${settings.durationMs} ms per side at concurrency ${settings.concurrency}; c=1: ${settings.samples} samples per side after ${settings.warmup} warm-up; ` +
+    `load: ${settings.rounds} rounds × ${settings.durationMs} ms per side at concurrency ${settings.concurrency}; c=1: ${settings.samples} samples per side after ${settings.warmup} warm-up; ` +
       `calibration: ${settings.calibrationOps} ops; simulated latency: ${settings.simulatorLatencyMs} ms`,
   );
   {

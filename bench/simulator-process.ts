@@ -10,12 +10,14 @@
  *   - `resetDownloads`;
  *   - `stop`   → closes the simulator and exits 0.
  *
+ * Besides the demo data it serves `SCALE_COMPANY_ID` (1,000 generated customers) for the scaling scenario.
+ *
  * The per-company concurrency limit (429 beyond 10 in flight) is lifted: both sides are measured against an
  * upstream that never throttles, so a direct client that fans out is not penalised. The gateway still applies
  * its own per-company limiter (CODAT_MAX_CONCURRENCY_PER_COMPANY, default 10) as it would against Codat.
  */
 import { parseArgs } from "node:util";
-import { startSimulator } from "codat-simulator";
+import { createScaleCompany, startSimulator } from "codat-simulator";
 import { announceReady, serveIpc } from "./lib/ipc.js";
 
 const { values } = parseArgs({ options: { latency: { type: "string", default: "0" } } });
@@ -23,6 +25,8 @@ const latencyMs = Number(values.latency);
 if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new Error(`--latency must be a whole number of ms, got ${values.latency}`);
 
 const sim = await startSimulator({ host: "127.0.0.1", port: 0, latencyMs, maxConcurrentPerCompany: 1_000_000 });
+// The scaling scenario pages up to 500 customers and looks up 200 by id: more than the demo company has.
+sim.store.addCompany(createScaleCompany(1_000));
 
 let drained = 0;
 const drain = (): void => {

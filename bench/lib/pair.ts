@@ -7,10 +7,12 @@
  *   3. warm-up      `warmup` sequential operations per side, interleaved
  *   4. latency      `samples` sequential operations per side (concurrency 1), interleaved A/B so drift (GC,
  *                   CPU frequency, noisy neighbours) hits both sides alike
- *   5. load         per side (direct first, then gateway): 0.5 s unrecorded ramp, then `durationMs` with
- *                   `concurrency` closed-loop workers; ops/s, latency under load, failed ops, CPU per op of the
- *                   gateway and simulator processes; for the gateway phase, its peak RSS (VmHWM reset at the
- *                   start of the phase when the kernel allows, and RSS sampled every 50 ms)
+ *   5. load         `rounds` rounds; in each, per side (direct, baseline, gateway): 0.5 s unrecorded ramp, then
+ *                   `durationMs` with `concurrency` closed-loop workers; ops/s, latency under load, failed ops,
+ *                   CPU per op of the server and simulator processes; for the gateway phase, its peak RSS (VmHWM
+ *                   reset at the start of the phase when the kernel allows, and RSS sampled every 50 ms). Each
+ *                   side reports its median round (by ops/s) and the range over rounds; ratios to the baseline
+ *                   are taken round by round (so drift between rounds cancels) and reported as median and range.
  *
  * Client cost is identical: the same HttpClient (node:http, keep-alive Agent sized concurrency × fan-out) reads
  * every body into a Buffer and parses nothing; the only check per operation is the status (and, for GraphQL,
@@ -48,6 +50,8 @@ export interface PairSpec {
 }
 
 export interface LoadResult {
+  /** Every round's ops/s and server CPU per op, in order (this result is the median round by ops/s). */
+  rounds: { opsPerSecond: number; cpuMsPerOp: number }[];
   concurrency: number;
   durationMs: number;
   ops: number;
@@ -72,6 +76,8 @@ export interface PairResult {
   direct: SideResult;
   /** The baseline under the same load (ops/s, CPU per op of its own process in gatewayCpuMsPerOp). */
   baseline?: LoadResult;
+  /** Gateway ÷ baseline per round (ops/s, CPU per op): median and range. */
+  baselineRatios?: { opsPerSecond: Spread; cpuPerOp: Spread };
   /** Gateway p50 − direct p50 at concurrency 1, ms. */
   addedP50Ms: number;
   addedP99Ms: number;
@@ -89,6 +95,23 @@ export interface PairResult {
   };
   mismatch?: string;
 }
+
+/** The median of a set of per-round figures and their range. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
+}
+
+export const formatSpread = (s: Spread, digits = 2): string =>
+  `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
 /** Background CPU (cores) above which a scenario warns that its numbers are noisy. */
 export const BACKGROUND_WARNING_CORES = 0.15;
@@ -132,7 +155,7 @@ async function sequential(
   }
 }
 
-async function closedLoop(op: Operation, client: HttpClient, concurrency: number, durationMs: number, record: boolean) {
+export async function closedLoop(op: Operation, client: HttpClient, concurrency: number, durationMs: number, record: boolean) {
   const samples = new Samples();
   let failed = 0;
   let firstError: string | undefined;
@@ -215,52 +238,67 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
   const seqBackgroundCores = seqBackground.stop();
   for (const side of seq) side.client.close();
 
-  // 5. load: direct first, then gateway (so the gateway's post-load GC never overlaps the direct phase)
-  // Filled in the loop below: both sides always, the baseline when the scenario has one.
-  const load = {} as Record<(typeof names)[number], LoadResult> & { baseline?: LoadResult };
+  // 5. load, in rounds: direct, baseline, gateway in each (so the gateway's post-load GC never overlaps another
+  // side's phase, and slow drift of the machine touches every side of a round alike).
+  const order = spec.baseline ? (["direct", "baseline", "gateway"] as const) : (["direct", "gateway"] as const);
+  const rounds: Record<(typeof order)[number], LoadResult[]> = { direct: [], baseline: [], gateway: [] };
   let gatewayMemory: PairResult["gatewayMemory"] | undefined;
-  for (const name of spec.baseline ? (["direct", "baseline", "gateway"] as const) : (["direct", "gateway"] as const)) {
-    const side = name === "baseline" ? spec.baseline! : sides[name];
-    const serverPid = name === "baseline" ? ctx.baseline.pid : ctx.gateway.pid;
-    ctx.log(`${spec.id}: load ${name}, concurrency ${settings.concurrency}, ${settings.durationMs} ms`);
-    const client = new HttpClient(settings.concurrency * side.fanout);
-    await closedLoop(side.operation, client, settings.concurrency, 500, false);
-    await sleep(100);
-    const phaseOnly = name === "gateway" && resetPeakRss(ctx.gateway.pid);
-    const sampler = name === "gateway" ? sampleRss(ctx.gateway.pid) : undefined;
-    const background = new BackgroundCpu([ctx.gateway.pid, ctx.simulator.pid, ctx.baseline.pid]);
-    const cpu0 = { gateway: readCpuMs(serverPid), simulator: readCpuMs(ctx.simulator.pid) };
-    const run = await closedLoop(side.operation, client, settings.concurrency, settings.durationMs, true);
-    const backgroundCores = background.stop();
-    const cpu1 = { gateway: readCpuMs(serverPid), simulator: readCpuMs(ctx.simulator.pid) };
-    if (sampler) {
-      const sampledMax = sampler.stop();
-      const memory = readMemory(ctx.gateway.pid);
-      const usage = await ctx.gateway.call<NodeJS.MemoryUsage>("memory");
-      gatewayMemory = {
-        peakRssBytes: memory.hwm,
-        peakRssPhaseOnly: phaseOnly,
-        sampledMaxRssBytes: sampledMax,
-        memoryUsageAfter: usage,
-        heapSpacesAfter: await ctx.gateway.call<Record<string, { size: number; used: number }>>("heapSpaces"),
-      };
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const name of order) {
+      const side = name === "baseline" ? spec.baseline! : sides[name];
+      const serverPid = name === "baseline" ? ctx.baseline.pid : ctx.gateway.pid;
+      ctx.log(`${spec.id}: round ${round}/${settings.rounds}, load ${name}, concurrency ${settings.concurrency}, ${settings.durationMs} ms`);
+      const client = new HttpClient(settings.concurrency * side.fanout);
+      await closedLoop(side.operation, client, settings.concurrency, 500, false);
+      await sleep(100);
+      const phaseOnly = name === "gateway" && resetPeakRss(ctx.gateway.pid);
+      const sampler = name === "gateway" ? sampleRss(ctx.gateway.pid) : undefined;
+      const background = new BackgroundCpu([ctx.gateway.pid, ctx.simulator.pid, ctx.baseline.pid]);
+      const cpu0 = { server: readCpuMs(serverPid), simulator: readCpuMs(ctx.simulator.pid) };
+      const run = await closedLoop(side.operation, client, settings.concurrency, settings.durationMs, true);
+      const backgroundCores = background.stop();
+      const cpu1 = { server: readCpuMs(serverPid), simulator: readCpuMs(ctx.simulator.pid) };
+      if (sampler) {
+        const sampledMax = sampler.stop();
+        const memory = readMemory(ctx.gateway.pid);
+        // The highest peak of any round is the scenario's peak.
+        if (gatewayMemory === undefined || memory.hwm > gatewayMemory.peakRssBytes) {
+          gatewayMemory = {
+            peakRssBytes: memory.hwm,
+            peakRssPhaseOnly: phaseOnly,
+            sampledMaxRssBytes: Math.max(sampledMax, gatewayMemory?.sampledMaxRssBytes ?? 0),
+            memoryUsageAfter: await ctx.gateway.call<NodeJS.MemoryUsage>("memory"),
+            heapSpacesAfter: await ctx.gateway.call<Record<string, { size: number; used: number }>>("heapSpaces"),
+          };
+        }
+      }
+      client.close();
+      const ops = run.samples.length;
+      rounds[name].push({
+        rounds: [],
+        concurrency: settings.concurrency,
+        durationMs: settings.durationMs,
+        ops,
+        failed: run.failed,
+        ...(run.firstError === undefined ? {} : { firstError: run.firstError }),
+        opsPerSecond: ops / (run.elapsedMs / 1000),
+        latencyMs: summarize(run.samples.view()),
+        gatewayCpuMsPerOp: (cpu1.server - cpu0.server) / Math.max(1, ops),
+        simulatorCpuMsPerOp: (cpu1.simulator - cpu0.simulator) / Math.max(1, ops),
+        backgroundCores,
+      });
+      await sleep(200);
     }
-    client.close();
-    const ops = run.samples.length;
-    load[name] = {
-      concurrency: settings.concurrency,
-      durationMs: settings.durationMs,
-      ops,
-      failed: run.failed,
-      ...(run.firstError === undefined ? {} : { firstError: run.firstError }),
-      opsPerSecond: ops / (run.elapsedMs / 1000),
-      latencyMs: summarize(run.samples.view()),
-      gatewayCpuMsPerOp: (cpu1.gateway - cpu0.gateway) / Math.max(1, ops),
-      simulatorCpuMsPerOp: (cpu1.simulator - cpu0.simulator) / Math.max(1, ops),
-      backgroundCores,
-    };
-    await sleep(200);
   }
+  const load = {} as Record<(typeof names)[number], LoadResult> & { baseline?: LoadResult };
+  for (const name of order) load[name] = medianRound(rounds[name]);
+  const baselineRatios =
+    rounds.baseline.length > 0
+      ? {
+          opsPerSecond: spread(rounds.gateway.map((g, i) => g.opsPerSecond / rounds.baseline[i]!.opsPerSecond)),
+          cpuPerOp: spread(rounds.gateway.map((g, i) => g.gatewayCpuMsPerOp / rounds.baseline[i]!.gatewayCpuMsPerOp)),
+        }
+      : undefined;
 
   const sideResult = (name: (typeof names)[number]): SideResult => {
     const s = seq.find((x) => x.name === name)!;
@@ -281,6 +319,7 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
     gateway,
     direct,
     ...(load.baseline ? { baseline: load.baseline } : {}),
+    ...(baselineRatios ? { baselineRatios } : {}),
     addedP50Ms: gateway.sequential.latencyMs.p50 - direct.sequential.latencyMs.p50,
     addedP99Ms: gateway.sequential.latencyMs.p99 - direct.sequential.latencyMs.p99,
     gatewayMemory: gatewayMemory!,
@@ -313,6 +352,23 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
   };
 }
 
+/**
+ * The round with the median ops/s, carrying every round's figures; failures are summed over the rounds and
+ * background CPU is the worst round's, so neither hides in the median.
+ */
+function medianRound(results: LoadResult[]): LoadResult {
+  const sorted = [...results].sort((a, b) => a.opsPerSecond - b.opsPerSecond);
+  const median = sorted[(sorted.length - 1) >> 1]!;
+  const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
+  return {
+    ...median,
+    rounds: results.map((r) => ({ opsPerSecond: r.opsPerSecond, cpuMsPerOp: r.gatewayCpuMsPerOp })),
+    failed: results.reduce((sum, r) => sum + r.failed, 0),
+    ...(firstError === undefined ? {} : { firstError }),
+    backgroundCores: Math.max(...results.map((r) => r.backgroundCores)),
+  };
+}
+
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : "n/a");
 const mb = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
 
@@ -338,15 +394,15 @@ function pairTable(r: PairResult, concurrency: number): Table {
         `${r.direct.sequential.backgroundCores.toFixed(2)} / ${r.direct.load.backgroundCores.toFixed(2)}`,
       ),
       row("gateway CPU / op under load (ms)", ms(r.gateway.load.gatewayCpuMsPerOp), "-"),
-      ...(r.baseline
+      ...(r.baseline && r.baselineRatios
         ? [
             row(
               "baseline (minimal Apollo + undici) ops/s / CPU ms/op",
               `${r.baseline.opsPerSecond.toFixed(0)} / ${ms(r.baseline.gatewayCpuMsPerOp)}`,
               "-",
             ),
-            row("gateway / baseline ops/s", (r.gateway.load.opsPerSecond / r.baseline.opsPerSecond).toFixed(2), "-"),
-            row("gateway / baseline CPU per op", (r.gateway.load.gatewayCpuMsPerOp / r.baseline.gatewayCpuMsPerOp).toFixed(2), "-"),
+            row(`gateway / baseline ops/s, median (range) of ${r.gateway.load.rounds.length}`, formatSpread(r.baselineRatios.opsPerSecond), "-"),
+            row(`gateway / baseline CPU per op, median (range)`, formatSpread(r.baselineRatios.cpuPerOp), "-"),
           ]
         : []),
       row("gateway / direct ops/s", (r.gateway.load.opsPerSecond / r.direct.load.opsPerSecond).toFixed(2), "-"),

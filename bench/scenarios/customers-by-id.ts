@@ -12,6 +12,8 @@ import { target, type Scenario } from "./types.js";
 export const CUSTOMER_COUNT = 50;
 /** Target: upstream calls per 50-customer operation through the gateway. */
 export const MAX_UPSTREAM_CALLS_PER_OP = 2;
+/** Target: gateway CPU per customer looked up, µs (the operation's CPU under load ÷ ids). */
+export const MAX_CPU_PER_ID_US = 60;
 /** Codat rejects `query` values of 2048 characters or more. */
 const MAX_QUERY_LENGTH = 2047;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -98,6 +100,14 @@ export const customersById: Scenario = {
       targets(r) {
         return [
           target("gateway upstream calls per operation", r.gateway.upstreamCallsPerOp, "<=", MAX_UPSTREAM_CALLS_PER_OP, "calls"),
+          target(
+            "gateway CPU per id under load",
+            (r.gateway.load.gatewayCpuMsPerOp * 1000) / CUSTOMER_COUNT,
+            "<=",
+            MAX_CPU_PER_ID_US,
+            "µs",
+            r.baseline ? `baseline ${((r.baseline.gatewayCpuMsPerOp * 1000) / CUSTOMER_COUNT).toFixed(1)} µs` : undefined,
+          ),
           target("gateway peak RSS under load", r.gatewayMemory.peakRssBytes / (1024 * 1024), "<=", MAX_PEAK_RSS_MB, "MB"),
         ];
       },

@@ -8,8 +8,10 @@ import { graphqlSide, runPair } from "../lib/pair.js";
 import { target, type Scenario } from "./types.js";
 
 /** Target: the gateway adds at most this much to the direct p50 (concurrency 1, no simulated latency). */
-export const MAX_ADDED_P50_MS = 2;
-export const MAX_PEAK_RSS_MB = 200;
+export const MAX_ADDED_P50_MS = 1;
+export const MAX_PEAK_RSS_MB = 256;
+/** Target: the gateway's page throughput against the minimal Apollo Server baseline (median of the rounds). */
+export const MIN_BASELINE_THROUGHPUT_RATIO = 0.8;
 
 export const FIRST_PAGE_QUERY = `query FirstPage($companyId: ID!) {
   customers(companyId: $companyId, first: 20) {
@@ -79,6 +81,14 @@ export const customersPage: Scenario = {
             : `measured with ${ctx.settings.simulatorLatencyMs} ms simulated latency; the target assumes 0`;
         return [
           target("added p50 latency, c=1", r.addedP50Ms, "<=", MAX_ADDED_P50_MS, "ms", latencyNote),
+          target(
+            "gateway / baseline ops/s (median of rounds)",
+            r.baselineRatios?.opsPerSecond.median ?? Number.NaN,
+            ">=",
+            MIN_BASELINE_THROUGHPUT_RATIO,
+            "×",
+            r.baselineRatios ? `range ${r.baselineRatios.opsPerSecond.min.toFixed(2)}–${r.baselineRatios.opsPerSecond.max.toFixed(2)}` : undefined,
+          ),
           target("gateway peak RSS under load", r.gatewayMemory.peakRssBytes / (1024 * 1024), "<=", MAX_PEAK_RSS_MB, "MB"),
         ];
       },

@@ -25,8 +25,8 @@ import { BACKGROUND_WARNING_CORES, describeError } from "../lib/pair.js";
 import { BackgroundCpu, readCpuMs, readMemory, resetPeakRss, sampleRss } from "../lib/proc.js";
 import { target, type Scenario, type Target } from "./types.js";
 
-export const MAX_DOWNLOAD_PEAK_RSS_MB = 150;
-export const MIN_DOWNLOAD_THROUGHPUT_RATIO = 0.5;
+export const MAX_DOWNLOAD_PEAK_RSS_MB = 120;
+export const MIN_DOWNLOAD_THROUGHPUT_RATIO = 0.7;
 /** A download slower than this is abandoned (≈ 4 MB/s for the 1 GiB file). */
 const DOWNLOAD_TIMEOUT_MS = 240_000;
 

@@ -2,6 +2,7 @@
 import { customersById } from "./customers-by-id.js";
 import { customersPage } from "./customers-page.js";
 import { download } from "./download.js";
+import { scaling } from "./scaling.js";
 import type { Scenario } from "./types.js";
 
-export const scenarios: Scenario[] = [customersPage, customersById, download];
+export const scenarios: Scenario[] = [customersPage, customersById, download, scaling];

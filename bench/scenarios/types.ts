@@ -11,6 +11,8 @@ import type { BenchChild } from "../lib/child.js";
 export interface BenchSettings {
   /** Length of each recorded load phase, ms. */
   durationMs: number;
+  /** Load rounds per scenario (each side once per round); figures are the median round, ratios median and range. */
+  rounds: number;
   /** Concurrent operations in load phases. */
   concurrency: number;
   /** Sequential (concurrency 1) latency samples per side. */
@@ -75,5 +77,7 @@ export interface ScenarioResult {
 export interface Scenario {
   id: string;
   title: string;
+  /** Settings for this scenario's gateway beyond the defaults (environment variables, as an operator sets them). */
+  gatewayEnv?: Record<string, string>;
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }

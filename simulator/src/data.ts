@@ -500,6 +500,25 @@ const DEMO_PUSH_HISTORY: readonly HistoricalOutcome[] = [
 /** How many push operations the demo company has on start. */
 export const DEMO_PUSH_OPERATION_COUNT = DEMO_PUSH_HISTORY.length;
 
+/** The company `createScaleCompany` builds by default (not in the demo store). */
+export const SCALE_COMPANY_ID = "5ca1e000-0000-4000-8000-000000000500";
+
+/**
+ * A synthetic company of `customerCount` generated customers (UUID ids, the demo generator's shapes), for
+ * benchmarks that page or look up more customers than the demo company has. Not part of the demo store: add it
+ * with `simulator.store.addCompany(createScaleCompany(1000))`.
+ */
+export function createScaleCompany(customerCount: number, id: string = SCALE_COMPANY_ID): CompanyData {
+  return buildCompany({
+    id,
+    name: "Scale Test Ltd (benchmarks)",
+    connectionId: "5ca1e000-0000-4000-8000-00000000c011",
+    platform: { name: "Xero", key: "gbol" },
+    seed: 0x5ca1e,
+    customerCount,
+  });
+}
+
 /** Builds a fresh store with the demo data; every call returns equal (but independent) data. */
 export function createDemoStore(): SimulatorStore {
   const store = new SimulatorStore();

@@ -34,6 +34,8 @@ export {
   LARGE_ATTACHMENT_SIZE,
   DEMO_PUSH_OPERATION_COUNT,
   createDemoStore,
+  createScaleCompany,
+  SCALE_COMPANY_ID,
 } from "./data.js";
 export type { Fault } from "./faults.js";
 export { ManualClock, realClock, type SimulatorClock } from "./clock.js";

@@ -8,17 +8,16 @@
  * - its company slot: taken in ky's `beforeRequest`/`beforeRetry` hooks (so time spent queueing does not eat
  *   into the per-attempt timeout) and given back when the attempt's response body is finished — never held
  *   during a sleep between attempts;
- * - its transport: both go through node:http (node-transport.ts; undici's fetch costs several times the CPU per
- *   response). JSON answers are read completely inside the attempt, so a connection that breaks mid-body fails
- *   that attempt (and is retried like any network error) and the slot is released as soon as Codat is done.
- *   Streamed downloads hand the body on as a Node stream and release the slot when that stream ends, fails or
- *   is destroyed, or the request is aborted.
+ * - its transport: undici's Agent under ky (transport.ts). The attempt timeout is undici's headers/body
+ *   timeout, so the deadline is the only JavaScript timer a call sets. JSON answers are read completely inside
+ *   the attempt, so a connection that breaks mid-body fails that attempt (and is retried like any network error)
+ *   and the slot is released as soon as Codat is done. Streamed downloads hand the body on as a Node stream and
+ *   release the slot when that stream ends, fails or is destroyed, or the request is aborted.
  */
 import { HTTPError, type Options, type ShouldRetryState } from "ky";
 import { mapUpstreamError, upstreamTimeout, upstreamUnavailable } from "./errors.js";
 import type { KeyedLimiter, Release } from "./limiter.js";
-import type { Readable } from "node:stream";
-import { contentCodings, decodedBody, nodeBodyOf, nodeFetch, takeNodeBody } from "./node-transport.js";
+import { nodeBodyOf, send } from "./transport.js";
 import { nextRetryDelay, type RetryPolicy } from "./retry.js";
 
 export type Transport = "json" | "stream";
@@ -29,6 +28,10 @@ export interface CallSettings {
   limiterKey: string;
   policy: RetryPolicy;
   deadlineMs: number;
+  /** Longest wait for an attempt's headers (and, for JSON, for each gap in its body). */
+  attemptTimeoutMs: number;
+  /** Longest gap in a streamed body. */
+  streamIdleTimeoutMs: number;
   transport: Transport;
   /** The caller's signal: aborts the attempt in flight, a queued slot request and any wait. */
   signal: AbortSignal | undefined;
@@ -143,50 +146,32 @@ export class CodatCall {
     slot?.();
   }
 
-  /** One attempt, run inside ky's per-attempt timeout, holding this call's slot. */
+  /** One attempt, holding this call's slot. */
   async #attempt(input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     // The hooks took the slot; taking it over here means finish() will not release it a second time.
     const release = this.#slot ?? (await this.#settings.limiter.acquire(this.#settings.limiterKey, this.signal));
     this.#slot = undefined;
+    const request = input instanceof Request && (init === undefined || Object.keys(init).length === 0) ? input : new Request(input, init);
+    const json = this.#settings.transport === "json";
     let response: Response;
     try {
-      // Both transports use node:http: undici's fetch costs several times the CPU per response (web streams,
-      // per-chunk promises), the gateway's largest overhead after GraphQL execution itself.
-      response = await nodeFetch(input, init, { bodyError: this.#settings.transport === "json" ? bodyCutShort : upstreamUnavailable });
+      response = await send(request, {
+        body: json ? "json" : "stream",
+        timeoutMs: Math.max(1, Math.min(this.#settings.attemptTimeoutMs, this.#deadlineAt - Date.now())),
+        streamIdleTimeoutMs: this.#settings.streamIdleTimeoutMs,
+        streamError: upstreamUnavailable,
+      });
     } catch (error) {
       release();
       throw error;
     }
-    if (this.#settings.transport === "json") {
-      try {
-        const body = takeNodeBody(response);
-        const bytes =
-          body === undefined ? null : await readAll(decodedBody(body, contentCodings(response.headers.get("content-encoding"))));
-        const headers = new Headers(response.headers);
-        // The bytes are decoded now: the length and coding of the wire form no longer describe them.
-        headers.delete("content-encoding");
-        headers.delete("content-length");
-        return new Response(bytes, { status: response.status, statusText: response.statusText, headers });
-      } finally {
-        release();
-      }
+    // A JSON answer is complete (or an error answer, whose capped text is buffered): Codat is done with the slot.
+    if (json || nodeBodyOf(response) === undefined) {
+      release();
+      return response;
     }
-    const requestSignal = input instanceof Request ? input.signal : (init?.signal ?? undefined);
-    return holdSlotUntilBodyEnds(response, release, requestSignal);
+    return holdSlotUntilBodyEnds(response, release, request.signal);
   }
-}
-
-/**
- * A JSON body is read inside the attempt, so a connection that breaks mid-body fails the attempt the way
- * fetch does (a TypeError ky classifies as a network error), and is retried like one.
- */
-const bodyCutShort = (): Error => new TypeError("fetch failed", { cause: new Error("connection closed mid-body") });
-
-/** Reads a whole (small, JSON) body; a mid-body failure rejects with `bodyCutShort`. */
-async function readAll(body: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /**

@@ -12,7 +12,7 @@ import { badUserInput } from "../errors.js";
 import { CodatCall, type RetryEvent, type Transport } from "./call.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter } from "./limiter.js";
-import { contentCodings, decodedBody, takeNodeBody } from "./node-transport.js";
+import { bufferedText, contentCodings, decodedBody, takeNodeBody } from "./transport.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
 import {
@@ -52,6 +52,8 @@ export interface CodatClientOptions {
   attemptTimeoutMs?: number;
   /** Whole call including queueing, retries and waits, default 30 000 ms. */
   deadlineMs?: number;
+  /** Longest gap between two chunks of a download's body before it fails (UPSTREAM_UNAVAILABLE), default 30 000 ms. */
+  streamIdleTimeoutMs?: number;
   /** Retries after the first attempt, default 3. */
   retryLimit?: number;
   /** First backoff ceiling, default 250 ms; doubles per retry with full jitter, capped by retryMaxDelayMs. */
@@ -128,6 +130,10 @@ interface RequestSpec {
 
 export class CodatClient {
   readonly #http: KyInstance;
+  /** Codat's base URL with a trailing slash; endpoint paths are appended to it. */
+  readonly #baseUrl: string;
+  readonly #attemptTimeoutMs: number;
+  readonly #streamIdleTimeoutMs: number;
   readonly #limiter: KeyedLimiter;
   readonly #policy: RetryPolicy;
   readonly #deadlineMs: number;
@@ -137,7 +143,9 @@ export class CodatClient {
   constructor(options: CodatClientOptions) {
     this.#onRetry = options.onRetry;
     this.#random = options.random;
-    const attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
+    this.#attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
+    this.#streamIdleTimeoutMs = positiveInt(options.streamIdleTimeoutMs ?? 30_000, "streamIdleTimeoutMs");
+    this.#baseUrl = normalizeBaseUrl(options.baseUrl);
     this.#deadlineMs = positiveInt(options.deadlineMs ?? 30_000, "deadlineMs");
     this.#policy = {
       limit: nonNegativeInt(options.retryLimit ?? 3, "retryLimit"),
@@ -147,7 +155,7 @@ export class CodatClient {
     };
     this.#limiter = new KeyedLimiter(positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany"));
 
-    // Compressed answers: Codat pages can be large, and node-transport decodes them.
+    // Compressed answers: Codat pages can be large, and transport.ts decodes them.
     const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br" };
     if (options.apiKey) {
       const encoded = Buffer.from(options.apiKey, "utf8").toString("base64");
@@ -155,9 +163,9 @@ export class CodatClient {
       headers["authorization"] = `Basic ${encoded}`;
     }
     this.#http = ky.create({
-      baseUrl: normalizeBaseUrl(options.baseUrl),
       headers,
-      timeout: attemptTimeoutMs,
+      // The attempt timeout is enforced by the transport (undici's headers/body timeouts, no timer of ky's).
+      timeout: false,
       throwHttpErrors: true,
       // Which failures are retried, and after how long, is decided per call by retry.ts (see CodatCall); ky
       // only needs the limit and every method we use, so its method filter does not pre-empt that decision.
@@ -296,15 +304,9 @@ export class CodatClient {
     const contentLength = response.headers.get("content-length");
     // The length of an encoded body is that of the encoded bytes, not of what is passed on after decoding.
     if (contentLength && /^\d+$/.test(contentLength) && encodings.length === 0) download.contentLength = Number(contentLength);
-    if (response.body !== null) {
-      // The raw Node stream, never its web twin: the stream transport made it, so it is always there.
-      const raw = takeNodeBody(response);
-      if (raw === undefined) {
-        void response.body.cancel().catch(() => undefined);
-        throw new Error("CodatClient: a streamed download has no Node body");
-      }
-      download.body = decodedBody(raw, encodings);
-    }
+    // The Node stream the transport kept beside the Response (none for HEAD or a body-less status).
+    const raw = takeNodeBody(response);
+    if (raw !== undefined) download.body = decodedBody(raw, encodings);
     return download;
   }
 
@@ -327,6 +329,8 @@ export class CodatClient {
       limiterKey: limiterKey(spec.companyId),
       policy: this.#policy,
       deadlineMs: this.#deadlineMs,
+      attemptTimeoutMs: this.#attemptTimeoutMs,
+      streamIdleTimeoutMs: this.#streamIdleTimeoutMs,
       transport,
       signal: spec.signal,
       onRetry: this.#onRetry,
@@ -334,10 +338,11 @@ export class CodatClient {
     });
     try {
       const request: Options = { ...call.kyOptions(), method: spec.method };
-      if (spec.searchParams) request.searchParams = spec.searchParams;
       if (spec.headers) request.headers = spec.headers;
       if (spec.json !== undefined) request.json = spec.json;
-      return await this.#http(spec.path, request);
+      // An absolute URL with its query already in it: ky's baseUrl and searchParams would each build the
+      // Request a second time, per call.
+      return await this.#http(`${this.#baseUrl}${spec.path}${queryString(spec.searchParams)}`, request);
     } catch (error) {
       if (options.nullOn404 && error instanceof HTTPError && error.response.status === 404) return null;
       throw call.failure(error);
@@ -352,12 +357,21 @@ export type { RetryEvent } from "./call.js";
 async function parseJson<T>(response: Response, validator: ResponseValidator<T>): Promise<T> {
   let value: unknown;
   try {
-    value = JSON.parse(await response.text());
+    value = JSON.parse(bufferedText(response) ?? (await response.text()));
   } catch {
     throw malformedResponse(response.status);
   }
   if (!validator(value)) throw malformedResponse(response.status, firstProblem(validator));
   return value;
+}
+
+/** `?a=1&b=2` for the defined values (as URLSearchParams encodes them), or "" when there are none. */
+function queryString(params: RequestSpec["searchParams"]): string {
+  if (params === undefined) return "";
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.append(name, String(value));
+  const text = search.toString();
+  return text === "" ? "" : `?${text}`;
 }
 
 function connectionPath(companyId: string, connectionId: string): string {

@@ -13,7 +13,7 @@ import { Writable, finished } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GraphQLError } from "graphql";
 import type { CodatClient } from "../codat/client.js";
-import { freeChunk } from "../codat/node-transport.js";
+import { freeChunk } from "../codat/transport.js";
 import { ErrorCode } from "../errors.js";
 import { AuthenticationError } from "../auth/caller.js";
 import { sendJson, type Route } from "../http/server.js";

@@ -52,51 +52,68 @@ export function idQueries(ids: readonly string[]): { query: string; ids: string[
 export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, Customer | null, string> {
   return new DataLoader<CustomerKey, Customer | null, string>(
     async (keys) => {
+      // Work per batch, not per key: keys are grouped by company (lower-cased once), each company id is checked
+      // once, and results are filed under the DataLoader cache key the key already has.
       const results = new Map<string, Customer | null | Error>();
       const byCompany = new Map<string, { companyId: string; ids: Set<string> }>();
       for (const key of keys) {
+        const company = key.companyId.toLowerCase();
+        let group = byCompany.get(company);
+        if (group === undefined) {
+          group = { companyId: key.companyId, ids: new Set<string>() };
+          byCompany.set(company, group);
+        }
+        group.ids.add(key.id);
+      }
+
+      const settle = (company: string, ids: Iterable<string>, found: (id: string) => Customer | null | Error) => {
+        for (const id of ids) results.set(`${company}\u0000${id}`, found(id));
+      };
+      for (const [company, group] of byCompany) {
         // Invalid ids fail alone and before any call: an id must be usable as a path segment even when it
         // travels inside a query, so `..` or `a%2Fb` never reaches Codat by either route.
         try {
-          uuidSegment(key.companyId, "companyId");
-          opaqueSegment(key.id, "id");
+          uuidSegment(group.companyId, "companyId");
         } catch (error) {
-          results.set(customerKeyOf(key), asError(error));
+          settle(company, group.ids, () => asError(error));
+          byCompany.delete(company);
           continue;
         }
-        const group = byCompany.get(key.companyId.toLowerCase()) ?? { companyId: key.companyId, ids: new Set<string>() };
-        group.ids.add(key.id);
-        byCompany.set(key.companyId.toLowerCase(), group);
+        for (const id of group.ids) {
+          try {
+            opaqueSegment(id, "id");
+          } catch (error) {
+            settle(company, [id], () => asError(error));
+            group.ids.delete(id);
+          }
+        }
       }
 
-      const settle = (companyId: string, ids: Iterable<string>, found: (id: string) => Customer | null | Error) => {
-        for (const id of ids) results.set(customerKeyOf({ companyId, id }), found(id));
-      };
-
       const calls: Promise<void>[] = [];
-      for (const { companyId, ids } of byCompany.values()) {
-        const embeddable = [...ids].filter(isEmbeddableId);
-        const single = [...ids].filter((id) => !isEmbeddableId(id));
+      for (const [company, { companyId, ids }] of byCompany) {
+        const embeddable: string[] = [];
+        const single: string[] = [];
+        for (const id of ids) (isEmbeddableId(id) ? embeddable : single).push(id);
         for (const chunk of idQueries(embeddable)) {
           calls.push(
             client.listCustomers(companyId, { page: 1, pageSize: chunk.ids.length, query: chunk.query }).then(
               (page) => {
                 const byId = new Map<string, CodatCustomerRecord>();
                 for (const dto of page.results) byId.set(dto.id, dto);
-                settle(companyId, chunk.ids, (id) => {
+                settle(company, chunk.ids, (id) => {
                   const dto = byId.get(id);
                   return dto ? toCustomer(companyId, dto) : null;
                 });
               },
-              (error: unknown) => settle(companyId, chunk.ids, () => asError(error)),
+              (error: unknown) => settle(company, chunk.ids, () => asError(error)),
             ),
           );
         }
         for (const id of single) {
           calls.push(
             client.getCustomer(companyId, id).then(
-              (dto) => settle(companyId, [id], () => (dto ? toCustomer(companyId, dto) : null)),
-              (error: unknown) => settle(companyId, [id], () => asError(error)),
+              (dto) => settle(company, [id], () => (dto ? toCustomer(companyId, dto) : null)),
+              (error: unknown) => settle(company, [id], () => asError(error)),
             ),
           );
         }

@@ -104,15 +104,16 @@ export async function resolveConnection<T, N>(
 
   const totalCount = total ?? 0;
   const stop = Math.min(end, totalCount);
-  // Cursors are signed lazily: only a cursor the operation selects (edges[].cursor, pageInfo.startCursor or
-  // endCursor) costs an HMAC, at most once per edge, and a page whose cursors nobody asks for signs none.
-  const cursorAt = cursors.encoder(list);
-  const edges: LazyEdge<N>[] = [];
+  const items: T[] = [];
   for (let offset = start; offset < stop; offset++) {
     const item = fetched.get(offset);
     if (item === undefined) break; // the list shrank between two calls; return what is consistent
-    edges.push(new LazyEdge(offset, map(item), cursorAt));
+    items.push(item);
   }
+  // Cursors are signed lazily and once per page: only a cursor the operation selects (edges[].cursor,
+  // pageInfo.startCursor or endCursor) is encoded, and the first one signs the page's range for all the others.
+  const cursorAt = cursors.pageEncoder(list, start, start + items.length);
+  const edges = items.map((item, i) => new LazyEdge(start + i, map(item), cursorAt));
   const firstEdge = edges[0];
   const lastEdge = edges.at(-1);
   return {

@@ -3,11 +3,18 @@
  * a fingerprint of the list's identity (which connection, company, `query` and `orderBy`). It is HMAC-signed so
  * an altered cursor is refused instead of silently paging somewhere else, and the fingerprint refuses a cursor
  * reused with different arguments (its offset would mean nothing there).
+ *
+ * One signature per page: the HMAC covers the page's range of offsets [start, end) and the fingerprint, and
+ * every cursor of the page carries that range and its own offset within it. Changing the offset inside the
+ * range only names another item of the page its holder was given anyway; anything else breaks the signature.
+ * A 20-edge page then costs one HMAC instead of twenty (`c1` cursors, signed one by one, still decode).
  */
 import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { badUserInput } from "../errors.js";
 
-const VERSION = "c1";
+/** Page-signed cursors; `c1` (one signature per cursor) is still accepted. */
+const VERSION = "c2";
+const LEGACY_VERSION = "c1";
 const SIGNATURE_BYTES = 12;
 
 /** What a cursor is bound to. */
@@ -28,17 +35,22 @@ export class CursorCodec {
   }
 
   encode(list: ListIdentity, offset: number): string {
-    return this.encoder(list)(offset);
+    return this.pageEncoder(list, offset, offset + 1)(offset);
   }
 
-  /** Encodes many cursors of one list, hashing the list's identity once. */
-  encoder(list: ListIdentity): (offset: number) => string {
-    // Hashed on the first cursor asked for: a page whose cursors are not selected hashes nothing.
-    let boundTo: string | undefined;
+  /**
+   * Encodes the cursors of one page, the items at offsets [start, end): the list's identity is hashed and the
+   * range signed once, on the first cursor asked for (a page whose cursors are not selected signs nothing).
+   */
+  pageEncoder(list: ListIdentity, start: number, end: number): (offset: number) => string {
+    let signed: { prefix: string; signature: string } | undefined;
     return (offset) => {
-      boundTo ??= fingerprint(list);
-      const payload = `${VERSION}:${offset}:${boundTo}`;
-      return `${Buffer.from(payload, "utf8").toString("base64url")}.${this.#sign(payload).toString("base64url")}`;
+      if (offset < start || offset >= end) throw new RangeError(`offset ${offset} is outside the page [${start}, ${end})`);
+      if (signed === undefined) {
+        const range = `${VERSION}:${start}:${end}:${fingerprint(list)}`;
+        signed = { prefix: range, signature: this.#sign(range).toString("base64url") };
+      }
+      return `${Buffer.from(`${signed.prefix}:${offset}`, "utf8").toString("base64url")}.${signed.signature}`;
     };
   }
 
@@ -50,10 +62,27 @@ export class CursorCodec {
     if (dot <= 0 || cursor.length > 200) throw invalid();
     const payload = Buffer.from(cursor.slice(0, dot), "base64url").toString("utf8");
     const signature = Buffer.from(cursor.slice(dot + 1), "base64url");
-    const expected = this.#sign(payload);
+    const parts = payload.split(":");
+    let offsetText: string | undefined;
+    let boundTo: string | undefined;
+    let signedText: string;
+    if (parts[0] === VERSION && parts.length === 5) {
+      const [, startText, endText, fingerprintText, offsetPart] = parts;
+      if (![startText, endText, offsetPart].every((part) => part !== undefined && /^\d{1,9}$/.test(part))) throw invalid();
+      const offset = Number(offsetPart);
+      if (offset < Number(startText) || offset >= Number(endText)) throw invalid();
+      signedText = `${VERSION}:${startText}:${endText}:${fingerprintText}`;
+      offsetText = offsetPart;
+      boundTo = fingerprintText;
+    } else if (parts[0] === LEGACY_VERSION && parts.length === 3) {
+      signedText = payload;
+      [, offsetText, boundTo] = parts;
+    } else {
+      throw invalid();
+    }
+    const expected = this.#sign(signedText);
     if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw invalid();
-    const [version, offsetText, boundTo] = payload.split(":");
-    if (version !== VERSION || offsetText === undefined || !/^\d{1,9}$/.test(offsetText)) throw invalid();
+    if (offsetText === undefined || !/^\d{1,9}$/.test(offsetText)) throw invalid();
     if (boundTo !== fingerprint(list)) {
       throw badUserInput(
         `The cursor in "${argumentName}" belongs to a different list: keep companyId, query and orderBy unchanged while paging.`,

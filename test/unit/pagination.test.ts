@@ -127,4 +127,43 @@ describe("resolveConnection", () => {
     }
     expect(upstream.calls).toHaveLength(0);
   });
+
+  it("signs a page once: its cursors share one signature over the page's range, and nothing outside it verifies", async () => {
+    const upstream = fakeList(50);
+    const page = await resolveConnection({ first: 5, after: codec.encode(list, 9) }, list, codec, upstream.fetchPage, (x) => x);
+    const cursors = page.edges.map((edge) => edge.cursor);
+    expect(new Set(cursors.map((cursor) => cursor.split(".")[1])).size).toBe(1);
+    expect(cursors.map((cursor) => codec.decode(list, cursor, "after"))).toEqual([10, 11, 12, 13, 14]);
+    expect(page.pageInfo.endCursor).toBe(cursors.at(-1));
+
+    // Re-pointing a cursor: inside its signed range it names another item of the same page (harmless);
+    // outside it, or with the range itself widened, it is refused.
+    const [payload, signature] = (cursors[0] ?? "").split(".");
+    const text = Buffer.from(payload ?? "", "base64url").toString("utf8");
+    const forge = (changed: string) => `${Buffer.from(changed, "utf8").toString("base64url")}.${signature}`;
+    expect(codec.decode(list, forge(text.replace(/:10$/, ":12")), "after")).toBe(12);
+    for (const forged of [text.replace(/:10$/, ":15"), text.replace(/:10$/, ":9"), text.replace(":15:", ":40:").replace(/:10$/, ":30")]) {
+      const error = (() => {
+        try {
+          return codec.decode(list, forge(forged), "after");
+        } catch (e: unknown) {
+          return e;
+        }
+      })();
+      expect(errorCodeOf(error), forged).toBe("BAD_USER_INPUT");
+    }
+  });
+
+  it("still reads cursors signed one by one (c1) by an earlier version", async () => {
+    const { createHash, createHmac } = await import("node:crypto");
+    const secret = "test-secret-test-secret-test-secret";
+    const fingerprint = createHash("sha256")
+      .update(JSON.stringify([list.kind, list.companyId, "", ""]))
+      .digest()
+      .subarray(0, 9)
+      .toString("base64url");
+    const payload = `c1:7:${fingerprint}`;
+    const signature = createHmac("sha256", secret).update(payload).digest().subarray(0, 12).toString("base64url");
+    expect(codec.decode(list, `${Buffer.from(payload).toString("base64url")}.${signature}`, "after")).toBe(7);
+  });
 });

@@ -1,21 +1,24 @@
 /**
- * The node:http transport behind streamed downloads: a fetch-compatible Response whose web body is only a
- * fallback (ky reads error answers through it) while a successful body is read once, as the raw Node stream;
- * connection reuse without leftover listeners; failures before and after the headers; and, through the
- * client, error bodies, decoding and mid-body failures that never surface as raw socket errors.
+ * The undici transport under ky: a successful JSON answer travels as text beside a body-less Response, a
+ * streamed one as a Node stream claimed once, an error answer as an ordinary (capped) body; connection reuse;
+ * timeouts as ky's TimeoutError; failures before the headers as network errors that name their cause; and,
+ * through the client, error bodies, decoding, idle bodies and mid-body failures that never surface as raw
+ * socket errors.
  */
 import { once } from "node:events";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import { TimeoutError } from "ky";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
-import { freeChunk, nodeBodyOf, nodeFetch, takeNodeBody } from "../../src/codat/node-transport.js";
+import { upstreamUnavailable } from "../../src/codat/errors.js";
+import { bufferedText, freeChunk, nodeBodyOf, send, takeNodeBody, type AttemptOptions } from "../../src/codat/transport.js";
 import { errorCodeOf } from "../../src/errors.js";
 import { COMPANY, CONNECTION, useFakeCodat, hang, sendJson } from "./fake-codat.js";
 
-async function text(body: Readable | null): Promise<string> {
+async function text(body: Readable | null | undefined): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of body ?? []) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks).toString("utf8");
@@ -28,56 +31,60 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-describe("nodeFetch", () => {
+const json: AttemptOptions = { body: "json", timeoutMs: 5_000, streamIdleTimeoutMs: 5_000, streamError: upstreamUnavailable };
+const stream: AttemptOptions = { ...json, body: "stream" };
+
+describe("send", () => {
   const fake = useFakeCodat();
 
-  it("answers a Response whose body can be read once, either as the Node stream or as the web stream", async () => {
+  it("hands a JSON answer over as text beside a body-less Response, and a streamed one as a Node stream, once", async () => {
     fake.always((_request, response) => {
       response.writeHead(200, { "content-type": "text/plain", "x-answer": "42" });
       response.end("hello");
     });
 
-    const viaNode = await nodeFetch(`${fake.origin}/a`, { headers: { accept: "*/*" } });
-    expect(viaNode.status).toBe(200);
-    expect(viaNode.headers.get("x-answer")).toBe("42");
-    const message = nodeBodyOf(viaNode);
-    expect(message).toBeDefined();
-    expect(takeNodeBody(viaNode)).toBe(message);
-    expect(await text(message ?? null)).toBe("hello");
-    // The web twin refuses: the bytes went to the Node reader.
-    await expect(viaNode.text()).rejects.toThrow(/Node stream/);
+    const whole = await send(new Request(`${fake.origin}/a`, { headers: { accept: "*/*" } }), json);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get("x-answer")).toBe("42");
+    expect(whole.body).toBeNull();
+    expect(bufferedText(whole)).toBe("hello");
+    expect(takeNodeBody(whole)).toBeUndefined();
 
-    const viaWeb = await nodeFetch(`${fake.origin}/b`);
-    expect(await viaWeb.text()).toBe("hello");
-    expect(() => takeNodeBody(viaWeb)).toThrow(/web stream/);
+    const streamed = await send(new Request(`${fake.origin}/b`), stream);
+    const body = nodeBodyOf(streamed);
+    expect(body).toBeDefined();
+    expect(takeNodeBody(streamed)).toBe(body);
+    expect(takeNodeBody(streamed)).toBeUndefined();
+    expect(await text(body)).toBe("hello");
 
+    // Only the headers it was given: the transport adds none of its own.
     expect(fake.received.map((r) => r.headers["accept"])).toEqual(["*/*", undefined]);
   });
 
-  it("reuses the connection and leaves no listeners on it", async () => {
+  it("reuses kept-alive connections for sequential calls", async () => {
+    const ports: (number | undefined)[] = [];
     fake.always((_request, response) => {
+      ports.push(response.socket?.remotePort);
       response.writeHead(200, { "content-length": "3" });
       response.end("abc");
     });
-    const sockets: Socket[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      const response = await nodeFetch(`${fake.origin}/${i}`);
-      const body = takeNodeBody(response);
-      if (body === undefined) throw new Error("no body");
-      sockets.push(body.socket);
-      expect(await text(body)).toBe("abc");
-      // Let the agent take the socket back before the next request.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    expect(new Set(sockets).size).toBe(1);
-    const [socket] = sockets;
-    if (socket === undefined) throw new Error("no socket");
-    // What an idle pooled socket carries is the agent's business; nothing of ours may pile up per request.
-    const idle = { close: socket.listenerCount("close"), data: socket.listenerCount("data") };
-    const response = await nodeFetch(`${fake.origin}/again`);
-    expect(await text(takeNodeBody(response) ?? null)).toBe("abc");
+    for (let i = 0; i < 3; i += 1) expect(bufferedText(await send(new Request(`${fake.origin}/${i}`), json))).toBe("abc");
+    const streamed = await send(new Request(`${fake.origin}/s`), stream);
+    expect(await text(takeNodeBody(streamed))).toBe("abc");
+    // The pool takes the socket back once the body's end has been processed.
     await new Promise((resolve) => setImmediate(resolve));
-    expect({ close: socket.listenerCount("close"), data: socket.listenerCount("data") }).toEqual(idle);
+    expect(bufferedText(await send(new Request(`${fake.origin}/after`), json))).toBe("abc");
+    // Sequential calls: one in flight, at most one more finishing, so the pool never needs a third socket.
+    expect(ports).toHaveLength(5);
+    expect(new Set(ports).size).toBeLessThanOrEqual(2);
+  });
+
+  it("gives an error answer its text as an ordinary body", async () => {
+    fake.always((_request, response) => sendJson(response, 503, { statusCode: 503, error: "busy" }));
+    const answer = await send(new Request(`${fake.origin}/x`), json);
+    expect(answer.status).toBe(503);
+    expect(bufferedText(answer)).toBeUndefined();
+    expect(await answer.json()).toEqual({ statusCode: 503, error: "busy" });
   });
 
   it("answers a HEAD and a 204 without a body, and rejects with the abort reason before the headers", async () => {
@@ -86,19 +93,30 @@ describe("nodeFetch", () => {
       response.writeHead(request.method === "HEAD" ? 200 : 204, { "content-length": "0" });
       response.end();
     });
-    const head = await nodeFetch(`${fake.origin}/x`, { method: "HEAD" });
+    const head = await send(new Request(`${fake.origin}/x`, { method: "HEAD" }), stream);
     expect(head.body).toBeNull();
     expect(nodeBodyOf(head)).toBeUndefined();
-    const empty = await nodeFetch(`${fake.origin}/y`);
+    const empty = await send(new Request(`${fake.origin}/y`), json);
     expect(empty.status).toBe(204);
     expect(empty.body).toBeNull();
 
     const controller = new AbortController();
-    const pending = nodeFetch(`${fake.origin}/hang`, { signal: controller.signal });
+    const pending = send(new Request(`${fake.origin}/hang`, { signal: controller.signal }), json);
     await waitFor(() => fake.received.some((r) => r.path === "/hang"));
     const reason = new Error("stop");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
+  });
+
+  it("reports headers that do not come in time, and a JSON body that stalls, as ky's TimeoutError", async () => {
+    fake.always((request, response) => {
+      if (request.path === "/slow-headers") return hang(request, response);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write('{"partial":');
+      // …and nothing more until the client gives up.
+    });
+    await expect(send(new Request(`${fake.origin}/slow-headers`), { ...json, timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(send(new Request(`${fake.origin}/stalled-body`), { ...json, timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
   });
 
   it("fails as a network error that names the cause when nothing listens", async () => {
@@ -108,7 +126,7 @@ describe("nodeFetch", () => {
     const { port } = server.address() as AddressInfo;
     server.close();
     await once(server, "close");
-    const error = await rejection(nodeFetch(`http://127.0.0.1:${port}/`));
+    const error = await rejection(send(new Request(`http://127.0.0.1:${port}/`), json));
     expect(error).toBeInstanceOf(TypeError);
     expect(error).toMatchObject({ message: "fetch failed", cause: { code: "ECONNREFUSED" } });
   });
@@ -133,14 +151,14 @@ describe("freeChunk", () => {
   });
 });
 
-describe("downloads through the node transport", () => {
+describe("downloads through the transport", () => {
   const fake = useFakeCodat();
 
   const client = (baseUrl = fake.origin) =>
     new CodatClient({ baseUrl, apiKey: "k", retryInitialDelayMs: 5, retryMaxDelayMs: 10, retryLimit: 1 });
   const download = (codat: CodatClient) => codat.downloadCustomerAttachment(COMPANY, CONNECTION, "c", "a");
 
-  it("reads a 4xx error body through the web stream (Codat's text reaches the message) and frees the slot", async () => {
+  it("reads a 4xx error body (Codat's text reaches the message) and frees the slot", async () => {
     fake.always((_request, response) => sendJson(response, 400, { statusCode: 400, error: "Attachment id is malformed" }));
     const codat = client();
     const error = await rejection(download(codat));
@@ -201,6 +219,17 @@ describe("downloads through the node transport", () => {
       const error = await rejection(text(result.body));
       expect(errorCodeOf(error)).toBe("UPSTREAM_UNAVAILABLE");
       expect(JSON.stringify(error)).not.toContain("127.0.0.1");
+      expect(codat.inFlight(COMPANY)).toBe(0);
+    });
+
+    it("fails a streamed body that goes quiet with a coded error within the idle timeout, and frees the slot", async () => {
+      answer = (socket) => {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/pdf\r\ncontent-length: 100000\r\n\r\n%PDF");
+      };
+      const codat = new CodatClient({ baseUrl: origin(), retryLimit: 0, streamIdleTimeoutMs: 100 });
+      const result = await download(codat);
+      const error = await rejection(text(result.body));
+      expect(errorCodeOf(error)).toBe("UPSTREAM_UNAVAILABLE");
       expect(codat.inFlight(COMPANY)).toBe(0);
     });
 

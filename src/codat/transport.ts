@@ -1,0 +1,278 @@
+/**
+ * The `fetch` under ky: every Codat attempt goes out through undici's `Agent.request`, the cheapest HTTP client
+ * Node has (a quarter of the CPU per call of undici's own `fetch`, and about half of `node:http`'s, measured in
+ * README "Performance"). ky keeps doing what it is there for (the attempt loop, hooks, HTTPError, abort wiring)
+ * and sees a real `Response`; what is expensive about WHATWG bodies is kept out of the way:
+ *
+ * - a JSON answer (`body: "json"`) is read whole inside the attempt, as a string, and handed over beside the
+ *   Response (`bufferedText`), which has no web body at all. A connection that breaks mid-body fails the attempt
+ *   as a network error (retried like any), and the company slot is free as soon as Codat is done;
+ * - a streamed answer (`body: "stream"`, downloads) resolves at the headers; its bytes are a Node stream
+ *   (`takeNodeBody`), never a web stream, piped straight to the client;
+ * - an error status (any 4xx/5xx) carries its (capped) text as an ordinary body, which ky reads into HTTPError
+ *   and errors.ts quotes from.
+ *
+ * Time limits cost no JavaScript timer here: undici's own `headersTimeout` bounds the wait for the headers (the
+ * attempt timeout) and `bodyTimeout` every gap between body chunks (the attempt timeout for JSON, the stream
+ * idle timeout for downloads). The call's deadline (call.ts) is the one timer per call.
+ *
+ * What it does not do: follow redirects (a 3xx is an HTTP error for ky), decompress by itself (`decodedBody`;
+ * JSON calls accept gzip/deflate/br and are decoded here, downloads ask for identity), cache, or send
+ * credentials it was not given. Errors never carry the URL: a failure before the headers is
+ * `TypeError("fetch failed", { cause })`, what ky classifies as a network error; a timeout is ky's TimeoutError.
+ */
+import { Readable, pipeline, type Duplex } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { TimeoutError } from "ky";
+import { Agent, type Dispatcher } from "undici";
+
+export interface AttemptOptions {
+  /** `json`: the body is read whole before the Response is returned. `stream`: returned at the headers. */
+  body: "json" | "stream";
+  /** Longest wait for the response headers; for JSON also the longest gap between two body chunks. */
+  timeoutMs: number;
+  /** Longest gap between two chunks of a streamed body before it fails with `streamError()`. */
+  streamIdleTimeoutMs: number;
+  /**
+   * The error a streamed body fails with when it breaks part-way for any reason other than the request's abort
+   * signal (connection reset or closed early, malformed framing, idle timeout), so its reader never sees a raw
+   * socket error, which can name addresses.
+   */
+  streamError: () => Error;
+}
+
+/** Most of an error answer that is kept (Codat's are a few hundred bytes; errors.ts quotes at most 200 chars). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * Kept-alive connections, shared by every call: the TLS/TCP handshake is paid once per socket, not per request.
+ * Idle sockets are closed after 4 s, before a typical server's 5 s keep-alive timeout, so a request rarely
+ * lands on a socket the server is closing (a GET that does is retried as a network error). Per-request
+ * timeouts are passed with each request; the defaults here only apply to a request that names none.
+ */
+const agent = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connect: { timeout: 10_000 } });
+
+/** Statuses whose Response may not carry a body (the Response constructor throws otherwise). */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
+/** What a Response from `send` carries beside itself: the JSON text, or the Node body of a stream. */
+const extras = new WeakMap<Response, { text?: string; stream?: Readable }>();
+
+/** The whole body of a successful JSON answer from `send` (undefined for any other Response). */
+export function bufferedText(response: Response): string | undefined {
+  return extras.get(response)?.text;
+}
+
+/**
+ * Claims the body of a successful streamed answer from `send` as a Node stream, once (undefined for any other
+ * Response, one without a body, or a second claim).
+ */
+export function takeNodeBody(response: Response): Readable | undefined {
+  const state = extras.get(response);
+  const stream = state?.stream;
+  if (state) delete state.stream;
+  return stream;
+}
+
+/** The Node body of a streamed answer, without claiming it (to watch its lifecycle). */
+export function nodeBodyOf(response: Response): Readable | undefined {
+  return extras.get(response)?.stream;
+}
+
+/**
+ * One attempt: `request` (ky's Request) over undici. Rejects with the request signal's reason when aborted,
+ * with ky's TimeoutError when the headers (or a JSON body) take longer than `timeoutMs`, and with
+ * `TypeError("fetch failed", { cause })` for any other failure before the answer is complete.
+ */
+export async function send(request: Request, options: AttemptOptions): Promise<Response> {
+  const signal = request.signal;
+  signal.throwIfAborted();
+  const url = new URL(request.url);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
+  }
+  const headers: string[] = [];
+  for (const [name, value] of request.headers) headers.push(name, value);
+  const payload = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
+
+  const json = options.body === "json";
+  let answer: Dispatcher.ResponseData;
+  try {
+    answer = await agent.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: request.method as Dispatcher.HttpMethod,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      signal,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: json ? options.timeoutMs : options.streamIdleTimeoutMs,
+    });
+  } catch (error) {
+    throw failure(error, request);
+  }
+
+  const { statusCode: status, body } = answer;
+  // A body nobody reads must not crash the process when it fails.
+  body.on("error", () => undefined);
+  let responseHeaders: [string, string][];
+  try {
+    responseHeaders = headerPairs(answer.headers);
+  } catch (error) {
+    body.destroy();
+    throw new TypeError("fetch failed", { cause: error });
+  }
+  const ok = status >= 200 && status < 300;
+  const hasBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(status);
+
+  let text: string | undefined;
+  let stream: Readable | undefined;
+  try {
+    if (!hasBody) body.resume();
+    else if (!ok) text = await readText(body, answer.headers["content-encoding"], MAX_ERROR_BODY_BYTES);
+    else if (json) text = await readText(body, answer.headers["content-encoding"], Infinity);
+    else stream = codedStream(body, signal, options.streamError);
+  } catch (error) {
+    body.destroy();
+    throw failure(error, request);
+  }
+
+  let response: Response;
+  try {
+    // Only an error answer has a web body (ky reads it into HTTPError); a successful one travels beside it.
+    response = new Response(ok ? null : (text ?? null), { status, headers: responseHeaders });
+  } catch (error) {
+    // A status outside 200–599, or a header the Headers class refuses: not an answer we can pass on.
+    body.destroy();
+    throw new TypeError("fetch failed", { cause: error });
+  }
+  if (ok && hasBody) extras.set(response, json ? { text: text ?? "" } : { stream: stream ?? body });
+  return response;
+}
+
+/** What ky should see for a failure of the exchange (see `send`). */
+function failure(error: unknown, request: Request): unknown {
+  if (request.signal.aborted) return request.signal.reason;
+  const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return new TimeoutError(request);
+  // A body that does not decode is Codat's answer, not a network failure: passed on as it is, which errors.ts
+  // reports as UPSTREAM_ERROR (and retry.ts does not repeat).
+  if (typeof code === "string" && code.startsWith("Z_")) return error;
+  return new TypeError("fetch failed", { cause: error });
+}
+
+function headerPairs(headers: Record<string, string | string[] | undefined>): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === "string") pairs.push([name, value]);
+    else if (value !== undefined) for (const item of value) pairs.push([name, item]);
+  }
+  return pairs;
+}
+
+/** A whole (JSON or error) body as text, decoded; at most `limit` bytes of it (the rest is dropped). */
+async function readText(raw: Readable, encoding: string | string[] | undefined, limit: number): Promise<string> {
+  const codings = contentCodings(Array.isArray(encoding) ? encoding.join(",") : (encoding ?? null));
+  const source = codings.length === 0 ? raw : decodedBody(raw, codings);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    const buffer = chunk as Buffer;
+    chunks.push(buffer);
+    length += buffer.byteLength;
+    if (length >= limit) {
+      source.destroy();
+      break;
+    }
+  }
+  const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  return (length > limit ? all.subarray(0, limit) : all).toString("utf8");
+}
+
+/**
+ * The streamed body as its reader sees it: the same chunks (so `freeChunk` still applies), with every failure
+ * other than the request's own abort (which keeps the signal's reason) replaced by `streamError()`. Destroying it destroys the upstream body,
+ * which closes the connection and frees whatever the body held.
+ */
+function codedStream(raw: Readable, signal: AbortSignal, streamError: () => Error): Readable {
+  const out = new Readable({
+    // The upstream body has its own 64 KiB buffer; this one only passes chunks on.
+    highWaterMark: 0,
+    read() {
+      raw.resume();
+    },
+    destroy(error, callback) {
+      raw.destroy();
+      callback(error);
+    },
+  });
+  raw.on("data", (chunk: Buffer) => {
+    if (!out.push(chunk)) raw.pause();
+  });
+  raw.once("end", () => out.push(null));
+  raw.once("error", (error: Error) => {
+    // An abort through the request's signal keeps its reason (the caller's own); anything else is coded.
+    out.destroy(signal.aborted ? toError(signal.reason) : streamError());
+  });
+  raw.once("close", () => {
+    if (!out.destroyed && !out.readableEnded && !raw.readableEnded) out.destroy(signal.aborted ? toError(signal.reason) : streamError());
+  });
+  raw.pause();
+  return out;
+}
+
+/**
+ * Gives a chunk's memory back now rather than at some later garbage collection, for a chunk nobody will read
+ * again: detaching its ArrayBuffer (`transfer(0)`) frees the backing store at once. A large download allocates
+ * fresh buffers at network speed while creating little else for the collector to notice, so without this the
+ * dead ones pile up to the collector's external-memory limit (about +100 MB RSS at 1 GB/s).
+ *
+ * Only a chunk that spans its whole ArrayBuffer is released: a view of part of one may share it with other
+ * views (pooled small Buffers, slices a parser or decoder hands out one by one), which must stay intact.
+ * The caller must be the chunk's last user: a write is done with it only once its callback has run.
+ */
+export function freeChunk(chunk: Uint8Array): void {
+  const buffer = chunk.buffer;
+  if (!(buffer instanceof ArrayBuffer) || chunk.byteOffset !== 0 || chunk.byteLength === 0) return;
+  if (chunk.byteLength !== buffer.byteLength) return;
+  // ES2024 (Node ≥ 21); the project's lib is ES2023, so the method is declared here.
+  const detachable: { readonly byteLength: number; transfer?: (newLength?: number) => ArrayBuffer } = buffer;
+  detachable.transfer?.(0);
+}
+
+/**
+ * A Content-Encoding header as the list of codings to undo, outermost last; `identity` is no coding. We ask
+ * for identity on downloads, so a server that encodes anyway is rare, but the bytes must still leave as the file.
+ */
+export function contentCodings(header: string | null): string[] {
+  if (header === null) return [];
+  return header
+    .split(",")
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== "" && coding !== "identity");
+}
+
+/**
+ * Undoes gzip, deflate and br as fetch would; another coding is passed on as it is (as fetch does too). The
+ * raw body stays the first stage, so destroying the result destroys it too and releases its slot; a failure of
+ * any stage fails the result (with the raw body's coded error, or zlib's, which names no address).
+ */
+export function decodedBody(raw: Readable, encodings: readonly string[]): Readable {
+  const stages: Duplex[] = [];
+  for (const coding of [...encodings].reverse()) {
+    if (coding === "gzip" || coding === "x-gzip") stages.push(createGunzip());
+    else if (coding === "deflate") stages.push(createInflate());
+    else if (coding === "br") stages.push(createBrotliDecompress());
+    else return raw;
+  }
+  const last = stages.at(-1);
+  if (last === undefined) return raw;
+  // Errors are seen by whoever reads `last`: pipeline destroys every stage with the first one.
+  pipeline([raw, ...stages], () => undefined);
+  return last;
+}
+
+function toError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
