@@ -150,6 +150,7 @@ async function main(): Promise<number> {
         gateway: gw,
         baseline: base,
         simulator: sim,
+        gatewayNodeFlags: gatewayFlags,
         simulatorRequestCount: async () => (await sim.call<{ requests: number }>("stats")).requests,
         log,
       };

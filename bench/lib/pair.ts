@@ -247,7 +247,9 @@ export async function runPair(ctx: BenchContext, spec: PairSpec): Promise<{ resu
     for (const name of order) {
       const side = name === "baseline" ? spec.baseline! : sides[name];
       const serverPid = name === "baseline" ? ctx.baseline.pid : ctx.gateway.pid;
-      ctx.log(`${spec.id}: round ${round}/${settings.rounds}, load ${name}, concurrency ${settings.concurrency}, ${settings.durationMs} ms`);
+      ctx.log(
+        `${spec.id}: round ${round}/${settings.rounds}, load ${name}, concurrency ${settings.concurrency}, ${settings.durationMs} ms`,
+      );
       const client = new HttpClient(settings.concurrency * side.fanout);
       await closedLoop(side.operation, client, settings.concurrency, 500, false);
       await sleep(100);
@@ -401,7 +403,11 @@ function pairTable(r: PairResult, concurrency: number): Table {
               `${r.baseline.opsPerSecond.toFixed(0)} / ${ms(r.baseline.gatewayCpuMsPerOp)}`,
               "-",
             ),
-            row(`gateway / baseline ops/s, median (range) of ${r.gateway.load.rounds.length}`, formatSpread(r.baselineRatios.opsPerSecond), "-"),
+            row(
+              `gateway / baseline ops/s, median (range) of ${r.gateway.load.rounds.length}`,
+              formatSpread(r.baselineRatios.opsPerSecond),
+              "-",
+            ),
             row(`gateway / baseline CPU per op, median (range)`, formatSpread(r.baselineRatios.cpuPerOp), "-"),
           ]
         : []),

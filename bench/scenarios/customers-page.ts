@@ -87,7 +87,9 @@ export const customersPage: Scenario = {
             ">=",
             MIN_BASELINE_THROUGHPUT_RATIO,
             "×",
-            r.baselineRatios ? `range ${r.baselineRatios.opsPerSecond.min.toFixed(2)}–${r.baselineRatios.opsPerSecond.max.toFixed(2)}` : undefined,
+            r.baselineRatios
+              ? `range ${r.baselineRatios.opsPerSecond.min.toFixed(2)}–${r.baselineRatios.opsPerSecond.max.toFixed(2)}`
+              : undefined,
           ),
           target("gateway peak RSS under load", r.gatewayMemory.peakRssBytes / (1024 * 1024), "<=", MAX_PEAK_RSS_MB, "MB"),
         ];

@@ -39,7 +39,11 @@ export const scaling: Scenario = {
     const ids = all.results.map((c) => c.id);
 
     const cases = [
-      ...PAGE_SIZES.map((n) => ({ label: `page of ${n}`, items: n, body: { operationName: "Page", query: pageQuery(n), variables: { companyId: SCALE_COMPANY_ID } } })),
+      ...PAGE_SIZES.map((n) => ({
+        label: `page of ${n}`,
+        items: n,
+        body: { operationName: "Page", query: pageQuery(n), variables: { companyId: SCALE_COMPANY_ID } },
+      })),
       ...LOOKUP_COUNTS.map((n) => {
         const variables: Record<string, string> = { companyId: SCALE_COMPANY_ID };
         ids.slice(0, n).forEach((id, i) => (variables[`id${i}`] = id));

@@ -35,6 +35,8 @@ export interface BenchContext {
   /** The minimal Apollo Server baseline (bench/baseline-process.mjs) over the same simulator. */
   readonly baseline: BenchChild;
   readonly simulator: BenchChild;
+  /** The node flags the gateway process runs with (the start script's unless --gateway-flags). */
+  readonly gatewayNodeFlags: readonly string[];
   /** Requests the simulator has received since it started. */
   simulatorRequestCount(): Promise<number>;
   log(message: string): void;

@@ -27,6 +27,8 @@ import { TimeoutError } from "ky";
 import { Agent, type Dispatcher } from "undici";
 
 export interface AttemptOptions {
+  /** Aborts the attempt (before the headers: the send; after them: the body). Default: the request's signal. */
+  signal?: AbortSignal | undefined;
   /** `json`: the body is read whole before the Response is returned. `stream`: returned at the headers. */
   body: "json" | "stream";
   /** Longest wait for the response headers; for JSON also the longest gap between two body chunks. */
@@ -80,12 +82,12 @@ export function nodeBodyOf(response: Response): Readable | undefined {
 }
 
 /**
- * One attempt: `request` (ky's Request) over undici. Rejects with the request signal's reason when aborted,
+ * One attempt: `request` (ky's Request) over undici. Rejects with `options.signal`'s reason when aborted,
  * with ky's TimeoutError when the headers (or a JSON body) take longer than `timeoutMs`, and with
  * `TypeError("fetch failed", { cause })` for any other failure before the answer is complete.
  */
 export async function send(request: Request, options: AttemptOptions): Promise<Response> {
-  const signal = request.signal;
+  const signal = options.signal ?? request.signal;
   signal.throwIfAborted();
   const url = new URL(request.url);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
@@ -101,7 +103,7 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
     answer = await agent.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
-      method: request.method as Dispatcher.HttpMethod,
+      method: request.method,
       headers,
       ...(payload !== undefined ? { body: payload } : {}),
       signal,
@@ -109,7 +111,7 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
       bodyTimeout: json ? options.timeoutMs : options.streamIdleTimeoutMs,
     });
   } catch (error) {
-    throw failure(error, request);
+    throw failure(error, request, signal);
   }
 
   const { statusCode: status, body } = answer;
@@ -134,7 +136,7 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
     else stream = codedStream(body, signal, options.streamError);
   } catch (error) {
     body.destroy();
-    throw failure(error, request);
+    throw failure(error, request, signal);
   }
 
   let response: Response;
@@ -151,8 +153,8 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
 }
 
 /** What ky should see for a failure of the exchange (see `send`). */
-function failure(error: unknown, request: Request): unknown {
-  if (request.signal.aborted) return request.signal.reason;
+function failure(error: unknown, request: Request, signal: AbortSignal): unknown {
+  if (signal.aborted) return signal.reason;
   const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return new TimeoutError(request);
   // A body that does not decode is Codat's answer, not a network failure: passed on as it is, which errors.ts
@@ -211,7 +213,7 @@ function codedStream(raw: Readable, signal: AbortSignal, streamError: () => Erro
     if (!out.push(chunk)) raw.pause();
   });
   raw.once("end", () => out.push(null));
-  raw.once("error", (error: Error) => {
+  raw.once("error", () => {
     // An abort through the request's signal keeps its reason (the caller's own); anything else is coded.
     out.destroy(signal.aborted ? toError(signal.reason) : streamError());
   });
