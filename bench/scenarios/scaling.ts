@@ -53,7 +53,8 @@ export const scaling: Scenario = {
     const durationMs = Math.min(ctx.settings.durationMs, 2_000);
     const measure = async (side: Side, pid: number): Promise<Measured> => {
       const client = new HttpClient(ctx.settings.concurrency);
-      const warm = await closedLoop(side.operation, client, ctx.settings.concurrency, 300, false);
+      // A full second: the first case runs on a fresh gateway, whose JIT would otherwise be measured warming up.
+      const warm = await closedLoop(side.operation, client, ctx.settings.concurrency, 1_000, false);
       if (warm.failed > 0) throw new Error(warm.firstError ?? "operation failed");
       const cpu0 = readCpuMs(pid);
       const run = await closedLoop(side.operation, client, ctx.settings.concurrency, durationMs, true);
