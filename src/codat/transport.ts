@@ -132,7 +132,12 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
   try {
     if (!hasBody) body.resume();
     else if (!ok) text = await readText(body, answer.headers["content-encoding"], MAX_ERROR_BODY_BYTES);
-    else if (json) text = await readText(body, answer.headers["content-encoding"], Infinity);
+    else if (json)
+      // undici's own whole-body read (no async iteration) when there is nothing to decode.
+      text =
+        answer.headers["content-encoding"] === undefined
+          ? await body.text()
+          : await readText(body, answer.headers["content-encoding"], Infinity);
     else stream = codedStream(body, signal, options.streamError);
   } catch (error) {
     body.destroy();
