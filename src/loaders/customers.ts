@@ -49,7 +49,14 @@ export function idQueries(ids: readonly string[]): { query: string; ids: string[
   return chunks;
 }
 
-export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, Customer | null, string> {
+/**
+ * `known`: customers this request has already read in a list page, by `customerKeyOf`; a key found there is
+ * answered without a call. (Cheaper than priming the loader, which builds a promise per customer of every page.)
+ */
+export function createCustomerLoader(
+  client: CodatApi,
+  known: ReadonlyMap<string, Customer> = new Map(),
+): DataLoader<CustomerKey, Customer | null, string> {
   return new DataLoader<CustomerKey, Customer | null, string>(
     async (keys) => {
       // Work per batch, not per key: keys are grouped by company (lower-cased once), each company id is checked
@@ -57,6 +64,11 @@ export function createCustomerLoader(client: CodatApi): DataLoader<CustomerKey, 
       const results = new Map<string, Customer | null | Error>();
       const byCompany = new Map<string, { companyId: string; ids: Set<string> }>();
       for (const key of keys) {
+        const seen = known.size > 0 ? known.get(customerKeyOf(key)) : undefined;
+        if (seen !== undefined) {
+          results.set(customerKeyOf(key), seen);
+          continue;
+        }
         const company = key.companyId.toLowerCase();
         let group = byCompany.get(company);
         if (group === undefined) {

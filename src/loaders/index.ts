@@ -9,6 +9,7 @@ import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } 
 import { createAttachmentLoaders } from "./attachments.js";
 import { toCustomer } from "../models/index.js";
 import { createCustomerLoader } from "./customers.js";
+import type { Customer } from "../models/index.js";
 
 export interface ListPageKey {
   companyId: string;
@@ -27,21 +28,24 @@ const listPageKeyOf = (key: ListPageKey) =>
   JSON.stringify([key.companyId.toLowerCase(), key.page, key.pageSize, key.query ?? "", key.orderBy ?? ""]);
 
 export function createLoaders(client: CodatApi) {
-  const customer = createCustomerLoader(client);
+  // Customers read in list pages during this request, so `customer(id)` for one of them costs no call.
+  const known = new Map<string, Customer>();
+  const customer = createCustomerLoader(client, known);
   return {
     customer,
     /** Attachment lists per (company, connection, customer) and attachments by id (see attachments.ts). */
     ...createAttachmentLoaders(client),
     /**
      * One page of a company's customer list. Not batched (each page is its own Codat call) but deduplicated,
-     * so two fields asking for the same page cost one call; every customer on it primes `customer`.
+     * so two fields asking for the same page cost one call; every customer on it is known to `customer`.
      */
     customerPage: new DataLoader<ListPageKey, CodatCustomersPage, string>(
       (keys) =>
         Promise.all(
           keys.map((key) =>
             client.listCustomers(key.companyId, key).then((page) => {
-              for (const dto of page.results) customer.prime({ companyId: key.companyId, id: dto.id }, toCustomer(key.companyId, dto));
+              const company = key.companyId.toLowerCase();
+              for (const dto of page.results) known.set(`${company}\u0000${dto.id}`, toCustomer(key.companyId, dto));
               return page;
             }, asError),
           ),
