@@ -132,12 +132,7 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
   try {
     if (!hasBody) body.resume();
     else if (!ok) text = await readText(body, answer.headers["content-encoding"], MAX_ERROR_BODY_BYTES);
-    else if (json)
-      // undici's own whole-body read (no async iteration) when there is nothing to decode.
-      text =
-        answer.headers["content-encoding"] === undefined
-          ? await body.text()
-          : await readText(body, answer.headers["content-encoding"], Infinity);
+    else if (json) text = await readText(body, answer.headers["content-encoding"], Infinity);
     else stream = codedStream(body, signal, options.streamError);
   } catch (error) {
     body.destroy();
@@ -179,8 +174,10 @@ function headerPairs(headers: Record<string, string | string[] | undefined>): [s
 }
 
 /** A whole (JSON or error) body as text, decoded; at most `limit` bytes of it (the rest is dropped). */
-async function readText(raw: Readable, encoding: string | string[] | undefined, limit: number): Promise<string> {
+async function readText(raw: Dispatcher.ResponseData["body"], encoding: string | string[] | undefined, limit: number): Promise<string> {
   const codings = contentCodings(Array.isArray(encoding) ? encoding.join(",") : (encoding ?? null));
+  // The common case, a whole plain body: undici's own read (no async iteration over the chunks).
+  if (codings.length === 0 && limit === Infinity) return raw.text();
   const source = codings.length === 0 ? raw : decodedBody(raw, codings);
   const chunks: Buffer[] = [];
   let length = 0;

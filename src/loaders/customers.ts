@@ -23,7 +23,9 @@ export const MAX_QUERY_LENGTH = 2047;
 /** Characters that cannot take part in a query operator, so an id made of them cannot change the expression. */
 const EMBEDDABLE_ID = /^[A-Za-z0-9._:@-]+$/;
 
-export const customerKeyOf = (key: CustomerKey): string => `${key.companyId.toLowerCase()}\u0000${key.id}`;
+/** The cache key of a customer, from its company id already lower-cased (batch code lower-cases once). */
+export const customerKeyIn = (lowerCaseCompanyId: string, id: string): string => `${lowerCaseCompanyId}\u0000${id}`;
+export const customerKeyOf = (key: CustomerKey): string => customerKeyIn(key.companyId.toLowerCase(), key.id);
 
 export function isEmbeddableId(id: string): boolean {
   return id.length > 0 && id.length < MAX_QUERY_LENGTH - 3 && EMBEDDABLE_ID.test(id);
@@ -64,12 +66,12 @@ export function createCustomerLoader(
       const results = new Map<string, Customer | null | Error>();
       const byCompany = new Map<string, { companyId: string; ids: Set<string> }>();
       for (const key of keys) {
-        const seen = known.size > 0 ? known.get(customerKeyOf(key)) : undefined;
+        const company = key.companyId.toLowerCase();
+        const seen = known.size > 0 ? known.get(customerKeyIn(company, key.id)) : undefined;
         if (seen !== undefined) {
-          results.set(customerKeyOf(key), seen);
+          results.set(customerKeyIn(company, key.id), seen);
           continue;
         }
-        const company = key.companyId.toLowerCase();
         let group = byCompany.get(company);
         if (group === undefined) {
           group = { companyId: key.companyId, ids: new Set<string>() };
@@ -79,7 +81,7 @@ export function createCustomerLoader(
       }
 
       const settle = (company: string, ids: Iterable<string>, found: (id: string) => Customer | null | Error) => {
-        for (const id of ids) results.set(`${company}\u0000${id}`, found(id));
+        for (const id of ids) results.set(customerKeyIn(company, id), found(id));
       };
       for (const [company, group] of byCompany) {
         // Invalid ids fail alone and before any call: an id must be usable as a path segment even when it

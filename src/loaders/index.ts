@@ -8,7 +8,7 @@ import type { CodatApi } from "../auth/scoped-client.js";
 import type { CodatCustomersPage, CodatPushOperation, CodatPushOperationsPage } from "../codat/types.js";
 import { createAttachmentLoaders } from "./attachments.js";
 import { toCustomer } from "../models/index.js";
-import { createCustomerLoader } from "./customers.js";
+import { createCustomerLoader, customerKeyIn } from "./customers.js";
 import type { Customer } from "../models/index.js";
 
 export interface ListPageKey {
@@ -45,7 +45,7 @@ export function createLoaders(client: CodatApi) {
           keys.map((key) =>
             client.listCustomers(key.companyId, key).then((page) => {
               const company = key.companyId.toLowerCase();
-              for (const dto of page.results) known.set(`${company}\u0000${dto.id}`, toCustomer(key.companyId, dto));
+              for (const dto of page.results) known.set(customerKeyIn(company, dto.id), toCustomer(key.companyId, dto));
               return page;
             }, asError),
           ),
