@@ -46,7 +46,7 @@ log="$work/gateway.log"
 NODE_ENV=production CODAT_BASE_URL="$sim_url" CODAT_API_KEY=prod-recipe-key PORT=0 "$work/node" dist/main.js >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do grep -q "ready at" "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-url="$(grep -o 'ready at http://[^ ]*' "$log" | cut -d' ' -f3)"
+url="$(grep -o 'ready at http://[^ "]*' "$log" | cut -d' ' -f3)"
 [ -n "$url" ] || { echo "prod-recipe: gateway did not start" >&2; cat "$log" >&2; exit 1; }
 body='{"query":"{ customers(companyId: \"8a210b68-6988-11ed-a1eb-0242ac120002\", first: 2) { totalCount } }"}'
 answer="$("$work/node" -e '

@@ -13,6 +13,8 @@
 import { getHeapSpaceStatistics } from "node:v8";
 import { createGateway } from "../dist/app.js";
 import { parseConfig } from "../dist/config.js";
+import { createLogger } from "../dist/observability/logger.js";
+import { pino } from "pino";
 
 const baseUrl = process.argv[2];
 if (!baseUrl) throw new Error("usage: gateway-process.mjs <codat base url>");
@@ -21,7 +23,8 @@ if (!process.send) throw new Error("bench child started without an IPC channel")
 const extra = Object.fromEntries(process.argv.slice(3).map((arg) => [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]));
 const config = parseConfig({ ...extra, CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
 const gateway = createGateway(config, {
-  onError: (error) => console.error("gateway: unhandled request error:", error instanceof Error ? error.message : error),
+  // Logs are serialised as in production (info level, redaction), then dropped: the cost stays, the noise does not.
+  logger: createLogger({ level: "info", pretty: false, secrets: [], destination: pino.destination("/dev/null") }),
 });
 const url = await gateway.listen();
 

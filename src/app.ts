@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { IncomingMessage, Server } from "node:http";
+import type { Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -17,8 +17,10 @@ import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
 import { maskError } from "./errors.js";
-import { Cors } from "./http/cors.js";
-import { createHttpServer } from "./http/server.js";
+import { createHttpApp } from "./http/server.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { operationLoggingPlugin } from "./observability/operation-logging.js";
+import { UpstreamReadiness } from "./observability/readiness.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { buildSchema } from "./schema.js";
 import { limitRejection, operationCostPlugin, operationShapeRules } from "./security/limits.js";
@@ -26,6 +28,7 @@ import { limitRejection, operationCostPlugin, operationShapeRules } from "./secu
 export interface Gateway {
   readonly httpServer: Server;
   readonly client: CodatClient;
+  readonly logger: Logger;
   /** Starts Apollo and listens on config.host:config.port; resolves to the GraphQL endpoint URL. */
   listen(): Promise<string>;
   /** Stops accepting work, lets in-flight requests finish (up to the grace period), then closes. */
@@ -37,13 +40,21 @@ export interface GatewayOptions {
   codatBaseUrl?: string;
   /** How long in-flight requests may take to finish on stop. */
   stopGracePeriodMs?: number;
-  onError?: (error: unknown) => void;
+  /** The logger (default: pino to stdout at config.logLevel, with the API key redacted). */
+  logger?: Logger;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
   const baseUrl = options.codatBaseUrl ?? config.codatBaseUrl;
   if (!baseUrl) throw new Error("No Codat base URL: set CODAT_BASE_URL or CODAT_API_KEY, or start the simulator");
 
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      pretty: config.logPretty,
+      secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
+    });
   const client = new CodatClient({
     baseUrl,
     ...(config.codatApiKey !== undefined ? { apiKey: config.codatApiKey } : {}),
@@ -68,21 +79,25 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   // Callers: a verified JWT names the companies each may use; AUTH_MODE=none trusts everyone with everything
   // (config.ts allows that only on loopback, the simulator, or with ALLOW_UNAUTHENTICATED=true).
   const verifyJwt = config.auth ? createJwtAuthenticator(config.auth) : undefined;
-  const authenticate = async (req: IncomingMessage): Promise<Caller> =>
-    verifyJwt ? verifyJwt(req.headers.authorization) : UNAUTHENTICATED_CALLER;
+  const authenticate = async (authorization: string | undefined): Promise<Caller> =>
+    verifyJwt ? verifyJwt(authorization) : UNAUTHENTICATED_CALLER;
   const trustedDocuments = config.trustedDocuments;
+  const upstreamReadiness = config.readyCheckUpstream
+    ? new UpstreamReadiness({ client, intervalSeconds: config.readyCheckIntervalSeconds, log: logger })
+    : undefined;
 
-  let ready = false;
-  // The HTTP server comes first: Apollo's drain plugin needs it, and it reaches Apollo through a getter.
-  const httpServer = createHttpServer({
+  let listening = false;
+  // The HTTP app comes first: Apollo's drain plugin needs its server, and it reaches Apollo through a getter.
+  const app = createHttpApp({
+    logger,
     apollo: () => apollo,
     context,
     authenticate,
-    cors: new Cors(config.corsOrigins),
+    corsOrigins: config.corsOrigins,
     maxBodyBytes: config.limits.maxRequestBytes,
     trustedDocuments,
     landingPage: config.introspection,
-    isReady: () => ready,
+    readiness: () => (!listening ? { ready: false, reason: "starting or stopping" } : (upstreamReadiness?.current() ?? { ready: true })),
     requiredHeader: config.routerSecret,
     routes: [
       createDownloadRoute({
@@ -91,11 +106,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         // A download carrying credentials must be the caller the link was minted for; a plain link carries none.
         callerOf: async (req) =>
           verifyJwt && req.headers.authorization ? ((await verifyJwt(req.headers.authorization)).id ?? undefined) : undefined,
-        ...(options.onError ? { onError: options.onError } : {}),
+        onError: (error) => logger.error({ err: error }, "download failed"),
       }),
     ],
-    ...(options.onError ? { onError: options.onError } : {}),
   });
+  const httpServer = app.server;
   // Stack traces and internal details reach clients only when development is asked for by name.
   const includeStacktrace = config.development;
   const apollo = new ApolloServer<GatewayContext>({
@@ -114,6 +129,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // Federated traces for a router that asks for them (installed explicitly, which also keeps startup quiet).
       ApolloServerPluginInlineTrace(),
       operationCostPlugin(config.limits),
+      operationLoggingPlugin(),
       // The schema sets no cache hints; the plugin would still run a hook on every field of every response.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({
@@ -129,24 +145,25 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   return {
     httpServer,
     client,
+    logger,
     async listen() {
       await apollo.start();
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(config.port, config.host, () => {
-          httpServer.off("error", reject);
-          resolve();
-        });
-      });
-      ready = true;
+      await app.listen({ port: config.port, host: config.host, listenTextResolver: () => "" });
+      listening = true;
+      void upstreamReadiness?.check();
       const address = httpServer.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
       publicUrl ??= `http://${linkHost(address)}:${address.port}`;
       return `http://${host}:${address.port}/graphql`;
     },
     async stop() {
-      ready = false;
+      listening = false;
+      // Apollo's drain plugin lets in-flight requests finish (up to the grace period) and closes the server;
+      // fastify then runs its own onClose hooks.
       await apollo.stop();
+      await app.close().catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING") throw error;
+      });
     },
   };
 }

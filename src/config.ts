@@ -50,7 +50,24 @@ export interface Config {
   limits: OperationLimits & { maxTokens: number; maxRequestBytes: number };
   /** The trusted-documents manifest (PERSISTED_OPERATIONS), read at startup; when set, only listed operations run. */
   trustedDocuments: TrustedDocuments | undefined;
+  /** pino level (LOG_LEVEL). */
+  logLevel: LogLevel;
+  /** Human-readable log lines instead of JSON: LOG_PRETTY, default on with NODE_ENV=development. */
+  logPretty: boolean;
+  /** GET /metrics on the main port (METRICS_ENABLED, default true). */
+  metricsEnabled: boolean;
+  /** When set, /metrics is served on this port of HOST instead of the main one (METRICS_PORT). */
+  metricsPort: number | undefined;
+  /**
+   * READY_CHECK_UPSTREAM: check Codat's acceptance of the credentials at startup (and at most once per
+   * READY_CHECK_INTERVAL_SECONDS after a refusal) before /readyz says ready. Default on when a real key is set.
+   */
+  readyCheckUpstream: boolean;
+  readyCheckIntervalSeconds: number;
 }
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -159,6 +176,10 @@ export function parseConfig(env: Env): Config {
     if (!valid) problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`);
   }
 
+  const rawLevel = (read("LOG_LEVEL") ?? "info").toLowerCase();
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(rawLevel) ? (rawLevel as LogLevel) : "info";
+  if (logLevel !== rawLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${rawLevel}")`);
+
   return finish(problems, {
     codatApiKey,
     codatBaseUrl,
@@ -190,6 +211,12 @@ export function parseConfig(env: Env): Config {
       maxRequestBytes: integer("MAX_REQUEST_BYTES", 1_048_576, 1_024, 104_857_600),
     },
     trustedDocuments: trustedDocumentsFile(read("PERSISTED_OPERATIONS"), problems),
+    logLevel,
+    logPretty: boolean("LOG_PRETTY", mode === "development"),
+    metricsEnabled: boolean("METRICS_ENABLED", true),
+    metricsPort: read("METRICS_PORT") === undefined ? undefined : integer("METRICS_PORT", 0, 0, 65535),
+    readyCheckUpstream: boolean("READY_CHECK_UPSTREAM", codatApiKey !== undefined),
+    readyCheckIntervalSeconds: integer("READY_CHECK_INTERVAL_SECONDS", 30, 1, 3600),
   });
 }
 

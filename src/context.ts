@@ -9,6 +9,18 @@ import type { CodatClient } from "./codat/client.js";
 import type { DownloadLinks } from "./downloads/links.js";
 import { createLoaders, type Loaders } from "./loaders/index.js";
 import type { CursorCodec } from "./pagination/cursor.js";
+import type { RequestFacts } from "./http/server.js";
+import type { FastifyBaseLogger } from "fastify";
+import { silentLogger } from "./observability/logger.js";
+
+/** A request's logger (pino's, as fastify hands it out). */
+export type RequestLogger = FastifyBaseLogger;
+
+/** What the HTTP layer hands each operation: its request's logger (with the request id) and its access-line facts. */
+export interface RequestScope {
+  log: RequestLogger;
+  facts: RequestFacts;
+}
 
 export interface GatewayContext {
   caller: Caller;
@@ -18,6 +30,10 @@ export interface GatewayContext {
   /** Signs `Attachment.downloadUrl` links (absolute: it knows the public base URL). */
   downloads: DownloadLinks;
   loaders: Loaders;
+  /** This request's logger: every line carries its request id. */
+  log: RequestLogger;
+  /** What the request's access line reports (the operation name is filled in once Apollo resolved it). */
+  facts: RequestFacts;
 }
 
 export interface ContextDependencies {
@@ -26,9 +42,19 @@ export interface ContextDependencies {
   downloads: DownloadLinks;
 }
 
-export function createContextFactory(deps: ContextDependencies): (caller: Caller) => Promise<GatewayContext> {
-  return (caller) => {
+const QUIET = silentLogger();
+
+export function createContextFactory(deps: ContextDependencies): (caller: Caller, scope?: RequestScope) => Promise<GatewayContext> {
+  return (caller, scope) => {
     const client = scopeClient(deps.client, caller);
-    return Promise.resolve({ caller, client, cursors: deps.cursors, downloads: deps.downloads, loaders: createLoaders(client) });
+    return Promise.resolve({
+      caller,
+      client,
+      cursors: deps.cursors,
+      downloads: deps.downloads,
+      loaders: createLoaders(client),
+      log: scope?.log ?? QUIET,
+      facts: scope?.facts ?? {},
+    });
   };
 }

@@ -65,6 +65,15 @@ const PUBLIC_CODES = new Set<string>([
 ]);
 
 /**
+ * Whether a client sees this error as it is (a code the gateway or Apollo set on purpose), rather than masked
+ * as INTERNAL_SERVER_ERROR by maskError.
+ */
+export function isPublicError(error: GraphQLError): boolean {
+  const code = error.extensions["code"];
+  return typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.InternalServerError;
+}
+
+/**
  * Apollo Server's formatError: errors the gateway built on purpose pass through; anything unexpected (a bug, a
  * library error whose message may carry a URL or header) becomes a generic INTERNAL_SERVER_ERROR.
  */

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { createGateway } from "./app.js";
 import { ConfigError, parseConfig } from "./config.js";
 import { loadSimulator, SimulatorNotInstalledError, type EmbeddedSimulator } from "./embedded-upstream.js";
+import { createLogger } from "./observability/logger.js";
 
 /** `.env` in the working directory, when there is one; a variable already in the environment wins over it. */
 function loadDotEnv(): void {
@@ -45,10 +46,12 @@ async function main(): Promise<void> {
     simulator = await simulatorPackage.startSimulator({ latencyMs: config.simulatorLatencyMs });
     demo = { companyId: simulatorPackage.DEMO_COMPANY_ID, connectionId: simulatorPackage.DEMO_CONNECTION_ID };
   }
-  const gateway = createGateway(config, {
-    ...(simulator ? { codatBaseUrl: simulator.url } : {}),
-    onError: (error) => console.error("unhandled request error:", error instanceof Error ? error.message : error),
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.logPretty,
+    secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
   });
+  const gateway = createGateway(config, { ...(simulator ? { codatBaseUrl: simulator.url } : {}), logger });
   let url: string;
   try {
     url = await gateway.listen();
@@ -59,11 +62,12 @@ async function main(): Promise<void> {
   }
 
   if (demo) {
-    console.log("No CODAT_API_KEY or CODAT_BASE_URL set: serving the embedded Codat simulator (demo data).");
-    console.log(`  demo company:    ${demo.companyId}`);
-    console.log(`  demo connection: ${demo.connectionId}`);
+    logger.info(
+      { demoCompanyId: demo.companyId, demoConnectionId: demo.connectionId },
+      `No CODAT_API_KEY or CODAT_BASE_URL set: serving the embedded Codat simulator (demo data): demo company ${demo.companyId}, demo connection ${demo.connectionId}`,
+    );
   } else {
-    console.log(`Upstream: ${config.codatApiKey ? "Codat with an API key" : "CODAT_BASE_URL without an API key"}.`);
+    logger.info(`Upstream: ${config.codatApiKey ? "Codat with an API key" : "CODAT_BASE_URL without an API key"}.`);
   }
   const modeLine =
     config.mode === "development"
@@ -71,21 +75,24 @@ async function main(): Promise<void> {
       : config.mode === "production"
         ? "production (no Sandbox or introspection unless enabled; errors masked)"
         : `${config.mode === "test" ? "test" : "default, NODE_ENV unset"} (errors masked; set NODE_ENV=development for stack traces)`;
-  console.log(`Mode: ${modeLine}.`);
-  console.log(`GraphQL gateway ready at ${url}`);
+  logger.info(`Mode: ${modeLine}.`);
+  logger.info({ url }, `GraphQL gateway ready at ${url}`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing in-flight requests, then stopping.`);
+    logger.info(`${signal}: finishing in-flight requests, then stopping.`);
     gateway
       .stop()
       .then(() => simulator?.close())
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info("stopped");
+        logger.flush(() => process.exit(0));
+      })
       .catch((error: unknown) => {
-        console.error("shutdown failed:", error instanceof Error ? error.message : error);
-        process.exit(1);
+        logger.fatal({ err: error }, "shutdown failed");
+        logger.flush(() => process.exit(1));
       });
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -16,7 +16,8 @@ import type { CodatClient } from "../codat/client.js";
 import { freeChunk } from "../codat/transport.js";
 import { ErrorCode } from "../errors.js";
 import { AuthenticationError } from "../auth/caller.js";
-import { sendJson, type Route } from "../http/server.js";
+import { sendJson } from "../http/respond.js";
+import type { RawRoute } from "../http/server.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
 import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
 
@@ -42,15 +43,11 @@ class ClientGone extends Error {
   override readonly name = "ClientGone";
 }
 
-export function createDownloadRoute(options: DownloadRouteOptions): Route {
+export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
   const { client, links } = options;
-  const pattern = new RegExp(`^${DOWNLOAD_PATH_PREFIX}([^/]+)$`);
   return {
     method: ["GET", "HEAD"],
-    match(pathname) {
-      const match = pattern.exec(pathname);
-      return match?.[1] ? { token: match[1] } : null;
-    },
+    url: `${DOWNLOAD_PATH_PREFIX}:token`,
     async handle(req, res, params) {
       let caller: string | undefined;
       try {

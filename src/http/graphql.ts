@@ -1,29 +1,32 @@
 /**
- * The /graphql endpoint: the gateway's HTTP-level guards, in order, then Apollo Server through its generic
- * executeHTTPGraphQLRequest integration API (which keeps per-request overhead low).
+ * The /graphql endpoint: the gateway's HTTP-level guards, in order, then Apollo Server through its fastify
+ * integration (`@as-integrations/fastify`).
  *
- *   CORS preflight → router secret (ROUTER_SECRET) → caller authentication (401) → body size (413)
- *   → trusted documents (PERSISTED_OPERATIONS) → Apollo (CSRF prevention, parse with a token limit,
- *   validation, operation limits, execution with the caller's scoped context)
+ *   CORS (preflight answered here) → router secret (ROUTER_SECRET) → caller authentication (401) → body size
+ *   (413, fastify's body limit) → trusted documents (PERSISTED_OPERATIONS) → Apollo (CSRF prevention, parse
+ *   with a token limit, validation, operation limits, execution with the caller's scoped context)
  *
- * Every refusal happens before any upstream call.
+ * Every refusal happens before any upstream call, and every refusal is a GraphQL error response.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { HeaderMap, type ApolloServer } from "@apollo/server";
+import type { Server } from "node:http";
+import type { ApolloServer } from "@apollo/server";
+import { fastifyApolloHandler } from "@as-integrations/fastify";
+import cors from "@fastify/cors";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
 import { AuthenticationError, type Caller } from "../auth/caller.js";
-import type { GatewayContext } from "../context.js";
+import type { GatewayContext, RequestScope } from "../context.js";
 import type { TrustedDocuments } from "../security/trusted-documents.js";
-import type { Cors } from "./cors.js";
-import { readBody, BodyTooLarge, sendJson } from "./respond.js";
+import { clientMessage } from "./server.js";
 
 export interface GraphQLEndpointOptions {
   /** A getter: Apollo's drain plugin needs the HTTP server before Apollo exists. */
   apollo: () => ApolloServer<GatewayContext>;
-  context: (caller: Caller) => Promise<GatewayContext>;
-  /** Resolves the caller from the request, or throws AuthenticationError. */
-  authenticate: (req: IncomingMessage) => Promise<Caller>;
-  cors: Cors;
+  context: (caller: Caller, scope: RequestScope) => Promise<GatewayContext>;
+  /** Resolves the caller from the request's Authorization header, or throws AuthenticationError. */
+  authenticate: (authorization: string | undefined) => Promise<Caller>;
+  /** Origins allowed to call from a browser (exact match); empty = none. */
+  corsOrigins: readonly string[];
   maxBodyBytes: number;
   /** When set, GraphQL requests without this header and value are refused (the router-only subgraph mode). */
   requiredHeader?: { header: string; value: string } | undefined;
@@ -32,10 +35,27 @@ export interface GraphQLEndpointOptions {
   landingPage: boolean;
 }
 
+const ALLOWED_HEADERS = [
+  "authorization",
+  "content-type",
+  "apollo-require-preflight",
+  "x-apollo-operation-name",
+  "apollographql-client-name",
+  "apollographql-client-version",
+  "x-request-id",
+  "traceparent",
+];
+
 const graphqlError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 
-function hasRequiredHeader(req: IncomingMessage, required: { header: string; value: string }): boolean {
-  const given = req.headers[required.header];
+declare module "fastify" {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+}
+
+function hasRequiredHeader(request: FastifyRequest, required: { header: string; value: string }): boolean {
+  const given = request.headers[required.header];
   if (typeof given !== "string") return false;
   // Hashing first gives equal lengths, so the comparison leaks nothing about the secret's length.
   const a = createHash("sha256").update(given).digest();
@@ -48,103 +68,102 @@ function hasRequiredHeader(req: IncomingMessage, required: { header: string; val
  * any query string could name an operation (`query`, `documentId`, or an automatic persisted query hash in
  * `extensions`), and operations always need a caller.
  */
-function wantsLandingPage(req: IncomingMessage, url: URL, enabled: boolean): boolean {
-  return enabled && req.method === "GET" && url.search === "" && (req.headers.accept ?? "").includes("text/html");
+function wantsLandingPage(request: FastifyRequest, enabled: boolean): boolean {
+  return enabled && request.method === "GET" && !request.url.includes("?") && (request.headers.accept ?? "").includes("text/html");
 }
 
-export async function handleGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, options: GraphQLEndpointOptions): Promise<void> {
-  const cors = options.cors.headers(req);
-  if (req.method === "OPTIONS") {
-    const preflight = options.cors.preflight(req);
-    res.writeHead(preflight.status, { ...preflight.headers, "content-length": "0" });
-    res.end();
-    return;
-  }
+export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOptions): void {
+  void app.register(async (scope) => {
+    const origins = new Set(options.corsOrigins);
+    // A preflight from an origin that is not allowed is refused outright (no permissions, 403).
+    scope.addHook("onRequest", (request, reply, done) => {
+      if (request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
+        const origin = request.headers.origin;
+        if (typeof origin !== "string" || !origins.has(origin)) {
+          void reply.code(403).header("vary", "Origin").header("content-length", "0").send();
+          return;
+        }
+      }
+      done();
+    });
+    await scope.register(cors, {
+      origin: options.corsOrigins.length > 0 ? [...options.corsOrigins] : false,
+      methods: ["GET", "POST", "OPTIONS"],
+      allowedHeaders: ALLOWED_HEADERS,
+      exposedHeaders: ["x-request-id"],
+      maxAge: 600,
+      // Caches must never mix origins.
+      hook: "onRequest",
+    });
+    scope.addHook("onSend", (_request, reply, payload, done) => {
+      if (!reply.hasHeader("vary")) void reply.header("vary", "Origin");
+      done(null, payload);
+    });
 
-  const fromRouter = options.requiredHeader !== undefined && hasRequiredHeader(req, options.requiredHeader);
+    // Apollo decides what a body means: JSON (two media types) parsed here, anything else handed over as text
+    // (so CSRF prevention and Apollo's own 400s answer it, as they would on any integration).
+    scope.addContentTypeParser("application/graphql-response+json", { parseAs: "string" }, scope.getDefaultJsonParser("error", "error"));
+    scope.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (status >= 500) {
+        request.log.error({ err: error }, "GraphQL request failed");
+        return reply.code(500).send(graphqlError("Internal server error", "INTERNAL_SERVER_ERROR"));
+      }
+      if (status === 413) void reply.header("connection", "close");
+      const code = status === 413 ? "BAD_USER_INPUT" : "BAD_REQUEST";
+      return reply.code(status).send(graphqlError(clientMessage(error, options.maxBodyBytes), code));
+    });
+
+    scope.decorateRequest("caller", null);
+    let apolloHandler: RouteHandlerMethod | undefined;
+    const handler: RouteHandlerMethod = function (request, reply) {
+      apolloHandler ??= fastifyApolloHandler(options.apollo(), {
+        // The landing page needs no context; any operation has a caller by now.
+        context: (req: FastifyRequest) =>
+          options.context(req.caller ?? { id: null, companies: new Set() }, { log: req.log, facts: req.facts ?? {} }),
+      }) as RouteHandlerMethod;
+      return apolloHandler.call(this, request, reply);
+    };
+    scope.route({ method: ["GET", "POST"], url: "/graphql", preHandler: (request, reply) => guard(request, reply, options), handler });
+  });
+}
+
+/** The guards before Apollo; a refusal sends the response (and Apollo never runs). */
+async function guard(request: FastifyRequest, reply: FastifyReply, options: GraphQLEndpointOptions): Promise<void> {
+  const fromRouter = options.requiredHeader !== undefined && hasRequiredHeader(request, options.requiredHeader);
   if (options.requiredHeader && !fromRouter) {
     // In router-only mode nothing, not even the landing page, is served to anyone else.
-    sendJson(res, 401, graphqlError("This subgraph only accepts requests from its router.", "UNAUTHENTICATED"), cors);
+    await reply.code(401).send(graphqlError("This subgraph only accepts requests from its router.", "UNAUTHENTICATED"));
     return;
   }
-
-  let caller: Caller | undefined;
-  if (!wantsLandingPage(req, url, options.landingPage)) {
-    try {
-      caller = await options.authenticate(req);
-    } catch (error) {
-      if (!(error instanceof AuthenticationError)) throw error;
-      sendJson(res, 401, graphqlError(error.message, "UNAUTHENTICATED"), { ...cors, "www-authenticate": 'Bearer realm="codat-gateway"' });
-      return;
-    }
+  if (wantsLandingPage(request, options.landingPage)) return;
+  let caller: Caller;
+  try {
+    caller = await options.authenticate(request.headers.authorization);
+  } catch (error) {
+    if (!(error instanceof AuthenticationError)) throw error;
+    await reply.code(401).header("www-authenticate", 'Bearer realm="codat-gateway"').send(graphqlError(error.message, "UNAUTHENTICATED"));
+    return;
   }
-
-  const headers = new HeaderMap();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
-  }
-  let body: unknown = undefined;
-  let search = url.search;
-  if (req.method === "POST") {
-    let text: string;
-    try {
-      text = await readBody(req, options.maxBodyBytes);
-    } catch (error) {
-      if (!(error instanceof BodyTooLarge)) throw error;
-      sendJson(res, 413, graphqlError(`Request body larger than ${options.maxBodyBytes} bytes.`, "BAD_USER_INPUT"), {
-        ...cors,
-        connection: "close",
-      });
-      return;
-    }
-    const type = headers.get("content-type") ?? "";
-    if (type.startsWith("application/json") || type.startsWith("application/graphql-response+json")) {
-      try {
-        body = text.length > 0 ? JSON.parse(text) : undefined;
-      } catch {
-        sendJson(res, 400, graphqlError("Request body is not valid JSON.", "BAD_REQUEST"), cors);
-        return;
-      }
-    } else {
-      body = text;
-    }
-  }
+  request.caller = caller;
+  if (request.facts && caller.id !== null) request.facts.caller = caller.id;
 
   // Routers send their own operations (`_entities`, query plans), so they are exempt from the manifest; a listed
   // documentId they pass on from a client still resolves.
-  if (options.trustedDocuments && caller !== undefined) {
-    const trusted = applyTrustedDocument(options.trustedDocuments, req.method, body, url);
+  if (options.trustedDocuments) {
+    const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+    const trusted = applyTrustedDocument(options.trustedDocuments, request.method, request.body, search);
     if (trusted) {
-      ({ body, search } = trusted);
+      request.body = trusted.body;
+      request.raw.url = `/graphql${trusted.search}`;
     } else if (!fromRouter) {
-      sendJson(
-        res,
-        400,
-        graphqlError("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND"),
-        cors,
-      );
-      return;
+      await reply
+        .code(400)
+        .send(graphqlError("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND"));
     }
   }
-
-  const response = await options.apollo().executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? "GET", headers, search, body },
-    // The landing page needs no context; any operation has a caller by now.
-    context: () => options.context(caller ?? { id: null, companies: new Set() }),
-  });
-  const outHeaders: Record<string, string> = { ...cors };
-  for (const [name, value] of response.headers) outHeaders[name] = value;
-  if (response.body.kind === "complete") {
-    outHeaders["content-length"] = String(Buffer.byteLength(response.body.string));
-    res.writeHead(response.status ?? 200, outHeaders);
-    res.end(response.body.string);
-    return;
-  }
-  res.writeHead(response.status ?? 200, outHeaders);
-  for await (const chunk of response.body.asyncIterator) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
-  }
-  res.end();
 }
 
 /** Replaces the request's document by the listed one; undefined when the request names no listed document. */
@@ -152,7 +171,7 @@ function applyTrustedDocument(
   documents: TrustedDocuments,
   method: string | undefined,
   body: unknown,
-  url: URL,
+  search: string,
 ): { body: unknown; search: string } | undefined {
   if (method === "POST") {
     if (body === null || typeof body !== "object" || Array.isArray(body)) return undefined;
@@ -160,9 +179,9 @@ function applyTrustedDocument(
     const document = documents.resolve({ documentId, query, extensions });
     if (document === undefined) return undefined;
     const { persistedQuery: _hash, ...otherExtensions } = (extensions ?? {}) as Record<string, unknown>;
-    return { body: { ...rest, query: document, extensions: otherExtensions }, search: url.search };
+    return { body: { ...rest, query: document, extensions: otherExtensions }, search };
   }
-  const params = new URLSearchParams(url.search);
+  const params = new URLSearchParams(search);
   let extensions: unknown;
   try {
     extensions = params.has("extensions") ? JSON.parse(params.get("extensions") ?? "") : undefined;

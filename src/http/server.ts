@@ -1,64 +1,235 @@
 /**
- * The HTTP layer: a plain node:http server routing /graphql (graphql.ts), the health routes, and extra routes
- * (the attachment download route). It never lets an exception escape a request.
+ * The HTTP layer, on fastify: /graphql through Apollo's fastify integration (graphql.ts adds the gateway's
+ * guards in front of it), the health routes, /metrics, and raw routes (the attachment download streams through
+ * Node's own request and response, see downloads/route.ts).
+ *
+ * Every non-GraphQL error has one shape, `{ "error": { "code", "message" } }`; /graphql errors are GraphQL
+ * responses (`{ "errors": [...] }`). Every request gets an id (a valid `x-request-id`, else the trace id of a
+ * valid `traceparent`, else a new UUID), echoed back in `x-request-id` and carried by every log line of it, and
+ * one access line when it ends.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { handleGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
-import { sendJson } from "./respond.js";
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Logger } from "../observability/logger.js";
+import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
 
-export { sendJson } from "./respond.js";
-
-export interface Route {
-  method: readonly string[];
-  /** Returns route parameters when the path matches. */
-  match(pathname: string): Record<string, string> | null;
-  handle(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL): Promise<void>;
+/** A route that writes Node's response itself (streaming): fastify hands it the raw request and response. */
+export interface RawRoute {
+  method: ("GET" | "HEAD" | "POST")[];
+  /** A fastify path pattern, e.g. `/downloads/:token`. */
+  url: string;
+  handle(req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Promise<void>;
 }
 
-export interface HttpServerOptions extends GraphQLEndpointOptions {
-  routes?: Route[];
-  isReady: () => boolean;
-  onError?: (error: unknown) => void;
+export interface Readiness {
+  ready: boolean;
+  /** Why not, for operators (never a secret). */
+  reason?: string | undefined;
 }
 
-export function createHttpServer(options: HttpServerOptions): Server {
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    const url = new URL(req.url ?? "/", "http://gateway.invalid");
-    const handle = async (): Promise<void> => {
-      const pathname = url.pathname;
-      if (pathname === "/graphql") {
-        await handleGraphQL(req, res, url, options);
+export interface MetricsEndpoint {
+  contentType: string;
+  metrics(): Promise<string>;
+}
+
+export interface HttpAppOptions extends GraphQLEndpointOptions {
+  logger: Logger;
+  routes?: RawRoute[];
+  readiness: () => Readiness;
+  /** Served on GET /metrics of this app when given. */
+  metrics?: MetricsEndpoint | undefined;
+  keepAliveTimeoutMs?: number;
+}
+
+/** What the access line of a request reports beyond method, route and status (filled in as the request goes). */
+export interface RequestFacts {
+  operation?: string | undefined;
+  caller?: string | undefined;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    facts: RequestFacts | null;
+  }
+}
+
+/** The error body of every non-GraphQL route. */
+export function errorBody(code: string, message: string, extra: Record<string, unknown> = {}) {
+  return { error: { code, message, ...extra } };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The id of a request: the caller's (when it is a plain token), the W3C trace id, or a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  if (typeof given === "string" && REQUEST_ID.test(given)) return given;
+  const traceparent = req.headers["traceparent"];
+  const trace = typeof traceparent === "string" ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
+  if (trace !== undefined && trace !== "0".repeat(32)) return trace;
+  return randomUUID();
+}
+
+export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // One access line of our own per request (onResponse below) instead of fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
+    genReqId: requestIdOf,
+    bodyLimit: options.maxBodyBytes,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    // Paths are matched as they are: `/graphql/` is not `/graphql`.
+    // A download link's token is one long path segment.
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 4096 },
+    // A malformed request never reaches a handler: answered in the one error shape, or the socket dropped.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      const [status, text] =
+        code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout"]
+          : code === "HPE_HEADER_OVERFLOW"
+            ? [431, "Request Header Fields Too Large"]
+            : [400, "Bad Request"];
+      if (!socket.writable) {
+        socket.destroy();
         return;
       }
-      if (pathname === "/healthz") {
-        sendJson(res, 200, { status: "ok" });
-        return;
-      }
-      if (pathname === "/readyz") {
-        if (options.isReady()) sendJson(res, 200, { status: "ready" });
-        else sendJson(res, 503, { status: "not ready" });
-        return;
-      }
-      for (const route of options.routes ?? []) {
-        const params = route.match(pathname);
-        if (!params) continue;
-        if (route.method.includes(req.method ?? "")) await route.handle(req, res, params, url);
-        else
-          sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "Method not allowed." } }, { allow: route.method.join(", ") });
-        return;
-      }
-      sendJson(res, 404, { error: { code: "NOT_FOUND", message: "No such route." } });
-    };
-    handle().catch((error: unknown) => {
-      options.onError?.(error);
-      if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error." } });
-      else res.destroy();
+      const body = JSON.stringify(errorBody(status === 400 ? "BAD_REQUEST" : text.toUpperCase().replaceAll(" ", "_"), `${text}.`));
+      socket.end(
+        `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    },
+  });
+
+  app.decorateRequest("facts", null);
+  app.addHook("onRequest", (request, reply, done) => {
+    request.facts = {};
+    void reply.header("x-request-id", request.id);
+    done();
+  });
+  app.addHook("onResponse", (request, reply, done) => {
+    accessLine(request, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  app.addHook("onRequestAbort", (request, done) => {
+    // A client that goes away is routine (a closed tab, a cancelled fetch): never an error.
+    request.log.debug({ method: request.method, route: routeOf(request) }, "client went away before the response");
+    done();
+  });
+
+  app.get("/healthz", (_request, reply) => reply.header("cache-control", "no-store").send({ status: "ok" }));
+  app.get("/readyz", (_request, reply) => {
+    const readiness = options.readiness();
+    void reply.header("cache-control", "no-store");
+    if (readiness.ready) return reply.send({ status: "ready" });
+    return reply.code(503).send({ status: "not ready", ...(readiness.reason ? { reason: readiness.reason } : {}) });
+  });
+  if (options.metrics) serveMetrics(app, options.metrics);
+
+  for (const route of options.routes ?? []) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      exposeHeadRoute: false,
+      handler: async (request, reply) => {
+        // The route writes the response itself, at the client's pace; fastify steps aside.
+        reply.hijack();
+        const started = performance.now();
+        try {
+          await route.handle(request.raw, reply.raw, request.params as Record<string, string>);
+        } finally {
+          accessLine(request, reply.raw.statusCode, performance.now() - started);
+        }
+      },
     });
+  }
+
+  registerGraphQL(app, options);
+
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(request.url.split("?", 1)[0] ?? "", options.routes ?? []);
+    if (allowed !== undefined) {
+      return reply.code(405).header("allow", allowed.join(", ")).send(errorBody("METHOD_NOT_ALLOWED", "Method not allowed."));
+    }
+    return reply.code(404).send(errorBody("NOT_FOUND", "No such route."));
   });
-  // A malformed request line must not take the process down or echo anything back.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-    else socket.destroy();
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, "request failed");
+      return reply.code(500).send(errorBody("INTERNAL_SERVER_ERROR", "Internal server error."));
+    }
+    request.log.debug({ err: { code: error.code, message: error.message } }, "request refused");
+    return reply
+      .code(status)
+      .send(errorBody(status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", clientMessage(error, options.maxBodyBytes)));
   });
-  return server;
+
+  return app;
+}
+
+/** A second app that serves only /metrics (METRICS_PORT). */
+export function createMetricsApp(metrics: MetricsEndpoint, logger: Logger): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
+  serveMetrics(app, metrics);
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody("NOT_FOUND", "No such route.")));
+  return app;
+}
+
+function serveMetrics(app: FastifyInstance, metrics: MetricsEndpoint): void {
+  app.get("/metrics", async (_request, reply) =>
+    reply
+      .header("content-type", metrics.contentType)
+      .header("cache-control", "no-store")
+      .send(await metrics.metrics()),
+  );
+}
+
+/** What a client may read about its own malformed request (fastify's messages name no internals). */
+export function clientMessage(error: FastifyError, maxBodyBytes: number): string {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return `Request body larger than ${maxBodyBytes} bytes.`;
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return "Request body is not valid JSON.";
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "Unsupported content type.";
+    default:
+      return "Bad request.";
+  }
+}
+
+function accessLine(request: FastifyRequest, status: number, durationMs: number): void {
+  const facts = request.facts ?? {};
+  request.log.info(
+    {
+      method: request.method,
+      route: routeOf(request),
+      status,
+      durationMs: Math.round(durationMs * 100) / 100,
+      ...(facts.operation !== undefined ? { operation: facts.operation } : {}),
+      ...(facts.caller !== undefined ? { caller: facts.caller } : {}),
+    },
+    "request",
+  );
+}
+
+/** The matched route's pattern (never the raw URL: a download link's token is a credential). */
+function routeOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? "(no route)";
+}
+
+function allowedMethods(pathname: string, routes: RawRoute[]): string[] | undefined {
+  if (pathname === "/graphql") return ["GET", "POST", "OPTIONS"];
+  if (pathname === "/healthz" || pathname === "/readyz" || pathname === "/metrics") return ["GET", "HEAD"];
+  for (const route of routes) {
+    const prefix = route.url.slice(0, route.url.indexOf(":"));
+    if (prefix.length > 0 && pathname.startsWith(prefix) && !pathname.slice(prefix.length).includes("/") && pathname.length > prefix.length)
+      return route.method;
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@
  */
 import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
+import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { forwardTo } from "./forward.js";
 import { startSimulator, type Simulator, type SimulatorOptions } from "codat-simulator";
@@ -36,6 +37,8 @@ export interface StackOptions {
   simulator?: SimulatorOptions;
   /** Gateway environment on top of the simulator's URL, port 0 and loopback. */
   env?: Record<string, string>;
+  /** The gateway's logger; default silent (tests that read logs pass one writing to a stream they read). */
+  logger?: Logger;
 }
 
 /**
@@ -63,7 +66,8 @@ export function useStack(options: StackOptions | (() => StackOptions) = {}): Sta
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simulator = await startSimulator(options.simulator ?? {});
   const config = parseConfig({ CODAT_BASE_URL: simulator.url, PORT: "0", HOST: "127.0.0.1", ...options.env });
-  const gateway = createGateway(config, { stopGracePeriodMs: 1_000 });
+  const logger = options.logger ?? createLogger({ level: "silent", pretty: false, secrets: [] });
+  const gateway = createGateway(config, { stopGracePeriodMs: 1_000, logger });
   const url = await gateway.listen();
   return {
     simulator,

@@ -100,7 +100,7 @@ describe("entry point", () => {
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 15_000);
       child.stdout.on("data", () => {
-        const match = /ready at (http:\/\/\S+)/.exec(output);
+        const match = /ready at (http:\/\/[^\s"]+)/.exec(output);
         if (match?.[1]) {
           clearTimeout(timer);
           resolve(match[1]);

@@ -87,8 +87,8 @@ describe("npm start", () => {
     const base = await startUpstream();
     const marker = `GATEWAY_TEST_MARKER=${process.pid}-${Date.now()}`;
     started = npmStart({ CODAT_BASE_URL: base, PORT: "0", HOST: "127.0.0.1", [marker.split("=")[0]!]: marker.split("=")[1]! });
-    await waitFor(() => /ready at (http:\/\/\S+)/.test(started!.output()), { timeoutMs: 60_000 });
-    const url = /ready at (http:\/\/\S+)/.exec(started.output())![1]!;
+    await waitFor(() => /ready at (http:\/\/[^\s"]+)/.test(started!.output()), { timeoutMs: 60_000 });
+    const url = /ready at (http:\/\/[^\s"]+)/.exec(started.output())![1]!;
 
     // 20 companies, so the per-company limit (10) holds none of them back: all 20 reach the stand-in.
     const companies = Array.from({ length: 20 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);

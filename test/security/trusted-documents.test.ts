@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../../src/app.js";
 import { ConfigError, parseConfig } from "../../src/config.js";
+import { silentLogger } from "../../src/observability/logger.js";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { useStack, type Stack } from "../helpers/stack.js";
 import { codes, expectNoUpstream, graphqlBody, postRaw, request, type RawResponse } from "./support.js";
@@ -208,7 +209,7 @@ describe("trusted documents configuration", () => {
     let gateway: ReturnType<typeof createGateway> | undefined;
     try {
       const config = parseConfig({ CODAT_BASE_URL: "http://127.0.0.1:9", PORT: "0", HOST: "127.0.0.1", ...env });
-      gateway = createGateway(config, { stopGracePeriodMs: 100 });
+      gateway = createGateway(config, { stopGracePeriodMs: 100, logger: silentLogger() });
       await gateway.listen();
     } catch (error) {
       return error;
