@@ -9,7 +9,6 @@
  * Every refusal happens before any upstream call, and every refusal is a GraphQL error response.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Server } from "node:http";
 import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";

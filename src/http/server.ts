@@ -9,7 +9,7 @@
  * one access line when it ends.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "../observability/logger.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
@@ -73,8 +73,10 @@ export function requestIdOf(req: IncomingMessage): string {
 }
 
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  // Typed as fastify's logger interface so the app gets fastify's default generics (pino's Logger is wider).
+  const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
-    loggerInstance: options.logger,
+    loggerInstance,
     // One access line of our own per request (onResponse below) instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     genReqId: requestIdOf,
@@ -173,7 +175,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
 /** A second app that serves only /metrics (METRICS_PORT). */
 export function createMetricsApp(metrics: MetricsEndpoint, logger: Logger): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
+  const loggerInstance: FastifyBaseLogger = logger;
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }) });
   serveMetrics(app, metrics);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody("NOT_FOUND", "No such route.")));
   return app;
