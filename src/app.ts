@@ -12,13 +12,16 @@ import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./auth/caller.js";
 import { CodatClient } from "./codat/client.js";
+import type { CodatObserver } from "./codat/observer.js";
 import type { Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
 import { maskError } from "./errors.js";
 import { createHttpApp } from "./http/server.js";
+import { codatLoggingObserver } from "./observability/codat-logging.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { currentRequestLog } from "./observability/request-log.js";
 import { operationLoggingPlugin } from "./observability/operation-logging.js";
 import { UpstreamReadiness } from "./observability/readiness.js";
 import { CursorCodec } from "./pagination/cursor.js";
@@ -42,6 +45,8 @@ export interface GatewayOptions {
   stopGracePeriodMs?: number;
   /** The logger (default: pino to stdout at config.logLevel, with the API key redacted). */
   logger?: Logger;
+  /** More observers of the Codat client's calls, ahead of the gateway's own (the tracer's, from main.ts). */
+  codatObservers?: readonly CodatObserver[];
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -61,6 +66,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     attemptTimeoutMs: config.codatAttemptTimeoutMs,
     deadlineMs: config.codatDeadlineMs,
     maxConcurrentPerCompany: config.codatMaxConcurrencyPerCompany,
+    observers: [...(options.codatObservers ?? []), codatLoggingObserver(logger)],
   });
   const secret = config.signingSecret ?? randomBytes(32);
   const cursors = new CursorCodec(secret);
@@ -106,7 +112,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         // A download carrying credentials must be the caller the link was minted for; a plain link carries none.
         callerOf: async (req) =>
           verifyJwt && req.headers.authorization ? ((await verifyJwt(req.headers.authorization)).id ?? undefined) : undefined,
-        onError: (error) => logger.error({ err: error }, "download failed"),
+        onError: (error) => (currentRequestLog() ?? logger).error({ err: error }, "download failed"),
       }),
     ],
   });

@@ -39,6 +39,8 @@ export interface CallSettings {
   onRetry?: ((event: RetryEvent) => void) | undefined;
   /** Backoff jitter source in [0, 1). */
   random?: (() => number) | undefined;
+  /** Told each time an attempt got its slot (observers only: without it no clock is read). */
+  onSlot?: ((waitMs: number, queued: number) => void) | undefined;
 }
 
 /** One planned retry: which retry it is, the wait before it, and what failed. */
@@ -64,6 +66,10 @@ export class CodatCall {
   readonly #deadlineAt: number;
   readonly #timer: ReturnType<typeof setTimeout>;
   #plannedDelayMs = 0;
+  /** Attempts started so far (the observers' `attempts`). */
+  attempts = 0;
+  /** The HTTP status of the last attempt that was answered; undefined while none was. */
+  lastStatus: number | undefined;
 
   constructor(settings: CallSettings) {
     this.#settings = settings;
@@ -130,8 +136,12 @@ export class CodatCall {
 
   /** One attempt, holding this call's slot. */
   async #attempt(input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+    this.attempts += 1;
     // Queueing for the slot is bounded by the deadline (the signal); the attempt timeout starts at the send.
-    const release = await this.#settings.limiter.acquire(this.#settings.limiterKey, this.signal);
+    const { onSlot, limiter, limiterKey } = this.#settings;
+    const queuedAt = onSlot === undefined ? 0 : performance.now();
+    const release = await limiter.acquire(limiterKey, this.signal);
+    onSlot?.(performance.now() - queuedAt, limiter.queued(limiterKey));
     const request = input instanceof Request && (init === undefined || Object.keys(init).length === 0) ? input : new Request(input, init);
     const json = this.#settings.transport === "json";
     let response: Response;
@@ -147,6 +157,7 @@ export class CodatCall {
       release();
       throw error;
     }
+    this.lastStatus = response.status;
     // A JSON answer is complete (or an error answer, whose capped text is buffered): Codat is done with the slot.
     if (json || nodeBodyOf(response) === undefined) {
       release();

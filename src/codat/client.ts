@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import ky, { HTTPError, type KyInstance, type Options } from "ky";
 import { badUserInput } from "../errors.js";
 import { CodatCall, type RetryEvent, type Transport } from "./call.js";
+import type { CodatCallInfo, CodatCallOutcome, CodatMethod, CodatObserver } from "./observer.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter } from "./limiter.js";
 import { bufferedText, contentCodings, decodedBody, takeNodeBody } from "./transport.js";
@@ -68,6 +69,8 @@ export interface CodatClientOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Backoff jitter source in [0, 1); default Math.random (tests pin it). */
   random?: () => number;
+  /** Told about every call (logs, metrics, traces: src/observability/). None: no clock read, nothing allocated. */
+  observers?: readonly CodatObserver[];
 }
 
 export interface CallOptions {
@@ -119,7 +122,9 @@ export interface AttachmentDownload {
 const MAX_PAGE_SIZE = 5000;
 
 interface RequestSpec {
-  method: "GET" | "HEAD" | "POST" | "PUT";
+  method: CodatMethod;
+  /** The path's template, ids as `{placeholders}` (the observers' route, never a URL with ids in it). */
+  route: string;
   companyId: string;
   path: string;
   searchParams?: Record<string, string | number | boolean | undefined>;
@@ -139,8 +144,10 @@ export class CodatClient {
   readonly #deadlineMs: number;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #random: (() => number) | undefined;
+  readonly #observers: readonly CodatObserver[];
 
   constructor(options: CodatClientOptions) {
+    this.#observers = [...(options.observers ?? [])];
     this.#onRetry = options.onRetry;
     this.#random = options.random;
     this.#attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
@@ -186,39 +193,39 @@ export class CodatClient {
   /** GET /companies/{companyId}/data/customers */
   async listCustomers(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatCustomersPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/data/customers`;
-    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validCustomersPage);
+    return this.#json({ method: "GET", route: ROUTES.customers, companyId, path, searchParams: pageQuery(params), ...options }, validCustomersPage);
   }
 
   /** GET /companies/{companyId}/data/customers/{customerId} — resolves null on 404 */
   async getCustomer(companyId: string, customerId: string, options: CallOptions = {}): Promise<CodatCustomerRecord | null> {
     const company = uuidSegment(companyId, "companyId");
     const path = `companies/${company}/data/customers/${opaqueSegment(customerId, "customerId")}`;
-    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validCustomer);
+    return this.#jsonOrNull({ method: "GET", route: ROUTES.customer, companyId, path, ...options }, validCustomer);
   }
 
   /** GET /companies/{companyId}/push */
   async listPushOperations(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatPushOperationsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/push`;
-    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validPushOperationsPage);
+    return this.#json({ method: "GET", route: ROUTES.pushOperations, companyId, path, searchParams: pageQuery(params), ...options }, validPushOperationsPage);
   }
 
   /** GET /companies/{companyId}/push/{pushOperationKey} — resolves null on 404 */
   async getPushOperation(companyId: string, pushOperationKey: string, options: CallOptions = {}): Promise<CodatPushOperation | null> {
     const company = uuidSegment(companyId, "companyId");
     const path = `companies/${company}/push/${uuidSegment(pushOperationKey, "pushOperationKey")}`;
-    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validPushOperation);
+    return this.#jsonOrNull({ method: "GET", route: ROUTES.pushOperation, companyId, path, ...options }, validPushOperation);
   }
 
   /** GET /companies/{companyId}/connections (Platform API; paged like the data lists) */
   async listConnections(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatConnectionsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/connections`;
-    return this.#json({ method: "GET", companyId, path, searchParams: pageQuery(params), ...options }, validConnectionsPage);
+    return this.#json({ method: "GET", route: ROUTES.connections, companyId, path, searchParams: pageQuery(params), ...options }, validConnectionsPage);
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/options/customers */
   async getCustomerCreateUpdateModel(companyId: string, connectionId: string, options: CallOptions = {}): Promise<CodatPushOption> {
     const path = `${connectionPath(companyId, connectionId)}/options/customers`;
-    return this.#json({ method: "GET", companyId, path, ...options }, validPushOption);
+    return this.#json({ method: "GET", route: ROUTES.customerOptions, companyId, path, ...options }, validPushOption);
   }
 
   /** POST /companies/{companyId}/connections/{connectionId}/push/customers */
@@ -239,7 +246,7 @@ export class CodatClient {
       allowSyncOnPushComplete: params.allowSyncOnPushComplete,
     };
     const headers = { "idempotency-key": params.idempotencyKey };
-    return this.#json({ method: "POST", companyId, path, searchParams, headers, json: customer, ...options }, validCreateCustomerResponse);
+    return this.#json({ method: "POST", route: ROUTES.pushCustomers, companyId, path, searchParams, headers, json: customer, ...options }, validCreateCustomerResponse);
   }
 
   /** PUT /companies/{companyId}/connections/{connectionId}/push/customers/{customerId} */
@@ -257,7 +264,7 @@ export class CodatClient {
       timeoutInMinutes: params.timeoutInMinutes,
       allowSyncOnPushComplete: params.allowSyncOnPushComplete,
     };
-    return this.#json({ method: "PUT", companyId, path, searchParams, json: customer, ...options }, validUpdateCustomerResponse);
+    return this.#json({ method: "PUT", route: ROUTES.pushCustomer, companyId, path, searchParams, json: customer, ...options }, validUpdateCustomerResponse);
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments */
@@ -268,7 +275,7 @@ export class CodatClient {
     options: CallOptions = {},
   ): Promise<CodatAttachments> {
     const path = attachmentsPath(companyId, connectionId, customerId);
-    return this.#json({ method: "GET", companyId, path, ...options }, validAttachments);
+    return this.#json({ method: "GET", route: ROUTES.attachments, companyId, path, ...options }, validAttachments);
   }
 
   /** GET .../connections/{connectionId}/data/customers/{customerId}/attachments/{attachmentId} — null on 404 */
@@ -280,7 +287,7 @@ export class CodatClient {
     options: CallOptions = {},
   ): Promise<CodatAttachmentRecord | null> {
     const path = attachmentPath(companyId, connectionId, customerId, attachmentId);
-    return this.#jsonOrNull({ method: "GET", companyId, path, ...options }, validAttachment);
+    return this.#jsonOrNull({ method: "GET", route: ROUTES.attachment, companyId, path, ...options }, validAttachment);
   }
 
   /** GET (or HEAD) .../data/customers/{customerId}/attachments/{attachmentId}/download — streams the bytes */
@@ -294,7 +301,7 @@ export class CodatClient {
     const path = `${attachmentPath(companyId, connectionId, customerId, attachmentId)}/download`;
     // Identity encoding: the bytes are passed on as they are, and Content-Length stays the length of what is read.
     const headers = { accept: "*/*", "accept-encoding": "identity" };
-    const spec: RequestSpec = { method: options.method ?? "GET", companyId, path, headers };
+    const spec: RequestSpec = { method: options.method ?? "GET", route: ROUTES.download, companyId, path, headers };
     if (options.signal) spec.signal = options.signal;
     const response = await this.#send(spec, "stream");
     const download: AttachmentDownload = { status: response.status, body: null };
@@ -322,7 +329,28 @@ export class CodatClient {
 
   #send(spec: RequestSpec, transport: Transport): Promise<Response>;
   #send(spec: RequestSpec, transport: Transport, options: { nullOn404: true }): Promise<Response | null>;
-  async #send(spec: RequestSpec, transport: Transport, options: { nullOn404?: boolean } = {}): Promise<Response | null> {
+  #send(spec: RequestSpec, transport: Transport, options: { nullOn404?: boolean } = {}): Promise<Response | null> {
+    if (this.#observers.length === 0) return this.#request(spec, transport, options, undefined);
+    const info: CodatCallInfo = { method: spec.method, route: `${spec.method} ${spec.route}`, companyId: spec.companyId };
+    let run = (): Promise<Response | null> => this.#request(spec, transport, options, info);
+    // The first observer's `around` is the outermost (a tracer's span then covers every other observer's work).
+    for (let index = this.#observers.length - 1; index >= 0; index -= 1) {
+      const around = this.#observers[index]?.around?.bind(this.#observers[index]);
+      if (around === undefined) continue;
+      const inner = run;
+      run = () => around(info, inner);
+    }
+    return run();
+  }
+
+  async #request(
+    spec: RequestSpec,
+    transport: Transport,
+    options: { nullOn404?: boolean },
+    info: CodatCallInfo | undefined,
+  ): Promise<Response | null> {
+    const observers = info === undefined ? undefined : this.#observers;
+    const startedAt = observers === undefined ? 0 : performance.now();
     const call = new CodatCall({
       method: spec.method,
       limiter: this.#limiter,
@@ -333,8 +361,11 @@ export class CodatClient {
       streamIdleTimeoutMs: this.#streamIdleTimeoutMs,
       transport,
       signal: spec.signal,
-      onRetry: this.#onRetry,
+      onRetry: observers === undefined || info === undefined ? this.#onRetry : retryReporter(this.#onRetry, observers, info),
       random: this.#random,
+      onSlot: observers === undefined || info === undefined ? undefined : (waitMs, queued) => {
+        for (const observer of observers) observer.slotAcquired?.(info, waitMs, queued);
+      },
     });
     try {
       const request: Options = { ...call.kyOptions(), method: spec.method };
@@ -342,14 +373,87 @@ export class CodatClient {
       if (spec.json !== undefined) request.json = spec.json;
       // An absolute URL with its query already in it: ky's baseUrl and searchParams would each build the
       // Request a second time, per call.
-      return await this.#http(`${this.#baseUrl}${spec.path}${queryString(spec.searchParams)}`, request);
+      const response = await this.#http(`${this.#baseUrl}${spec.path}${queryString(spec.searchParams)}`, request);
+      if (observers !== undefined && info !== undefined) {
+        report(observers, info, { status: response.status, attempts: call.attempts, durationMs: performance.now() - startedAt });
+      }
+      return response;
     } catch (error) {
-      if (options.nullOn404 && error instanceof HTTPError && error.response.status === 404) return null;
-      throw call.failure(error);
+      if (options.nullOn404 && error instanceof HTTPError && error.response.status === 404) {
+        if (observers !== undefined && info !== undefined) {
+          report(observers, info, { status: 404, attempts: call.attempts, durationMs: performance.now() - startedAt });
+        }
+        return null;
+      }
+      const failure = call.failure(error);
+      if (observers !== undefined && info !== undefined) {
+        const upstream = failureUpstream(failure);
+        const outcome: CodatCallOutcome = {
+          status: call.lastStatus,
+          attempts: call.attempts,
+          durationMs: performance.now() - startedAt,
+          errorCode: upstream.code,
+        };
+        if (upstream.correlationId !== undefined) outcome.correlationId = upstream.correlationId;
+        if (spec.signal?.aborted) outcome.aborted = true;
+        report(observers, info, outcome);
+      }
+      throw failure;
     } finally {
       call.finish();
     }
   }
+}
+
+/** Codat's call templates (`{placeholders}` for ids), as the OpenAPI files name the paths. */
+const ROUTES = {
+  customers: "/companies/{companyId}/data/customers",
+  customer: "/companies/{companyId}/data/customers/{customerId}",
+  pushOperations: "/companies/{companyId}/push",
+  pushOperation: "/companies/{companyId}/push/{pushOperationKey}",
+  connections: "/companies/{companyId}/connections",
+  customerOptions: "/companies/{companyId}/connections/{connectionId}/options/customers",
+  pushCustomers: "/companies/{companyId}/connections/{connectionId}/push/customers",
+  pushCustomer: "/companies/{companyId}/connections/{connectionId}/push/customers/{customerId}",
+  attachments: "/companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments",
+  attachment: "/companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments/{attachmentId}",
+  download: "/companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments/{attachmentId}/download",
+} as const;
+
+/** An observer that throws must not fail the call it watches. */
+function report(observers: readonly CodatObserver[], info: CodatCallInfo, outcome: CodatCallOutcome): void {
+  for (const observer of observers) {
+    try {
+      observer.ended?.(info, outcome);
+    } catch {
+      // Observability never takes a request down with it.
+    }
+  }
+}
+
+function retryReporter(
+  onRetry: ((event: RetryEvent) => void) | undefined,
+  observers: readonly CodatObserver[],
+  info: CodatCallInfo,
+): (event: RetryEvent) => void {
+  return (event) => {
+    onRetry?.(event);
+    for (const observer of observers) {
+      try {
+        observer.retried?.(info, { retryNumber: event.retryNumber, delayMs: event.delayMs, status: event.status });
+      } catch {
+        // As in report().
+      }
+    }
+  };
+}
+
+/** The code and Codat correlation id a failure carries (a GraphQLError from errors.ts, or the caller's abort reason). */
+function failureUpstream(failure: unknown): { code: string; correlationId?: string } {
+  const extensions = (failure as { extensions?: { code?: unknown; upstream?: { correlationId?: unknown } } } | null)?.extensions;
+  const code = typeof extensions?.code === "string" ? extensions.code : failure instanceof Error ? failure.name : "Error";
+  const correlationId = extensions?.upstream?.correlationId;
+  return typeof correlationId === "string" ? { code, correlationId } : { code };
 }
 
 export type { RetryEvent } from "./call.js";

@@ -16,6 +16,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Route
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
 import type { TrustedDocuments } from "../security/trusted-documents.js";
+import { withRequestLog } from "../observability/request-log.js";
 import { clientMessage } from "./server.js";
 
 export interface GraphQLEndpointOptions {
@@ -123,7 +124,8 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
         context: (req: FastifyRequest) =>
           options.context(req.caller ?? { id: null, companies: new Set() }, { log: req.log, facts: req.facts ?? {} }),
       }) as RouteHandlerMethod;
-      return apolloHandler.call(this, request, reply);
+      const apolloRoute = apolloHandler;
+      return withRequestLog(request.log, () => apolloRoute.call(this, request, reply));
     };
     scope.route({ method: ["GET", "POST"], url: "/graphql", preHandler: (request, reply) => guard(request, reply, options), handler });
   });

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "../observability/logger.js";
+import { withRequestLog } from "../observability/request-log.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
 
 /** A route that writes Node's response itself (streaming): fastify hands it the raw request and response. */
@@ -140,7 +141,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
         reply.hijack();
         const started = performance.now();
         try {
-          await route.handle(request.raw, reply.raw, request.params as Record<string, string>);
+          await withRequestLog(request.log, () => route.handle(request.raw, reply.raw, request.params as Record<string, string>));
         } finally {
           accessLine(request, reply.raw.statusCode, performance.now() - started);
         }
