@@ -154,7 +154,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     logger,
     async listen() {
       await apollo.start();
-      await app.listen({ port: config.port, host: config.host, listenTextResolver: () => "" });
+      await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `HTTP server listening at ${address}` });
       listening = true;
       void upstreamReadiness?.check();
       const address = httpServer.address() as AddressInfo;

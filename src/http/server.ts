@@ -110,15 +110,17 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   app.addHook("onRequest", (request, reply, done) => {
     request.facts = {};
     void reply.header("x-request-id", request.id);
+    // A client that goes away is routine (a closed tab, a cancelled fetch): never an error. fastify's
+    // onRequestAbort only sees a request whose body was still arriving; this sees any unfinished response.
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableFinished) {
+        request.log.debug({ method: request.method, route: routeOf(request) }, "client went away before the response");
+      }
+    });
     done();
   });
   app.addHook("onResponse", (request, reply, done) => {
     accessLine(request, reply.statusCode, reply.elapsedTime);
-    done();
-  });
-  app.addHook("onRequestAbort", (request, done) => {
-    // A client that goes away is routine (a closed tab, a cancelled fetch): never an error.
-    request.log.debug({ method: request.method, route: routeOf(request) }, "client went away before the response");
     done();
   });
 

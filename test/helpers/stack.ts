@@ -3,6 +3,7 @@
  * GraphQL-over-HTTP client. Every test file closes what it starts.
  */
 import { createGateway, type Gateway } from "../../src/app.js";
+import type { CodatObserver } from "../../src/codat/observer.js";
 import { parseConfig } from "../../src/config.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { afterAll, beforeAll, beforeEach } from "vitest";
@@ -39,6 +40,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The gateway's logger; default silent (tests that read logs pass one writing to a stream they read). */
   logger?: Logger;
+  /** Extra observers of the gateway's Codat calls (GatewayOptions.codatObservers). */
+  codatObservers?: readonly CodatObserver[];
 }
 
 /**
@@ -67,7 +70,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simulator = await startSimulator(options.simulator ?? {});
   const config = parseConfig({ CODAT_BASE_URL: simulator.url, PORT: "0", HOST: "127.0.0.1", ...options.env });
   const logger = options.logger ?? createLogger({ level: "silent", pretty: false, secrets: [] });
-  const gateway = createGateway(config, { stopGracePeriodMs: 1_000, logger });
+  const gateway = createGateway(config, {
+    stopGracePeriodMs: 1_000,
+    logger,
+    ...(options.codatObservers ? { codatObservers: options.codatObservers } : {}),
+  });
   const url = await gateway.listen();
   return {
     simulator,
