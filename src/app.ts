@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { FastifyInstance } from "fastify";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -18,9 +19,10 @@ import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
 import { maskError } from "./errors.js";
-import { createHttpApp } from "./http/server.js";
+import { createHttpApp, createMetricsApp } from "./http/server.js";
 import { codatLoggingObserver } from "./observability/codat-logging.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { createMetrics, type GatewayMetrics } from "./observability/metrics.js";
 import { currentRequestLog } from "./observability/request-log.js";
 import { operationLoggingPlugin } from "./observability/operation-logging.js";
 import { UpstreamReadiness } from "./observability/readiness.js";
@@ -32,7 +34,9 @@ export interface Gateway {
   readonly httpServer: Server;
   readonly client: CodatClient;
   readonly logger: Logger;
-  /** Starts Apollo and listens on config.host:config.port; resolves to the GraphQL endpoint URL. */
+  /** Where GET /metrics is served once listening (the main port, or METRICS_PORT); undefined with METRICS_ENABLED=false. */
+  readonly metricsUrl: string | undefined;
+  /** Starts Apollo and listens on config.host:config.port (and METRICS_PORT); resolves to the GraphQL endpoint URL. */
   listen(): Promise<string>;
   /** Stops accepting work, lets in-flight requests finish (up to the grace period), then closes. */
   stop(): Promise<void>;
@@ -60,13 +64,17 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       pretty: config.logPretty,
       secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
     });
+  // Built before the client, whose observers include the metrics'; the gauges read the client at scrape time.
+  const metrics: GatewayMetrics | undefined = config.metricsEnabled
+    ? createMetrics({ codatSlots: () => ({ inFlight: client.totalInFlight(), queued: client.totalQueued() }) })
+    : undefined;
   const client = new CodatClient({
     baseUrl,
     ...(config.codatApiKey !== undefined ? { apiKey: config.codatApiKey } : {}),
     attemptTimeoutMs: config.codatAttemptTimeoutMs,
     deadlineMs: config.codatDeadlineMs,
     maxConcurrentPerCompany: config.codatMaxConcurrencyPerCompany,
-    observers: [...(options.codatObservers ?? []), codatLoggingObserver(logger)],
+    observers: [...(options.codatObservers ?? []), codatLoggingObserver(logger), ...(metrics ? [metrics.codatObserver] : [])],
   });
   const secret = config.signingSecret ?? randomBytes(32);
   const cursors = new CursorCodec(secret);
@@ -105,6 +113,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     landingPage: config.introspection,
     readiness: () => (!listening ? { ready: false, reason: "starting or stopping" } : (upstreamReadiness?.current() ?? { ready: true })),
     requiredHeader: config.routerSecret,
+    // METRICS_PORT keeps /metrics off the port clients reach.
+    metrics: metrics && config.metricsPort === undefined ? metrics.registry : undefined,
     routes: [
       createDownloadRoute({
         client,
@@ -113,10 +123,14 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         callerOf: async (req) =>
           verifyJwt && req.headers.authorization ? ((await verifyJwt(req.headers.authorization)).id ?? undefined) : undefined,
         onError: (error) => (currentRequestLog() ?? logger).error({ err: error }, "download failed"),
+        metrics: metrics?.downloads,
       }),
     ],
   });
   const httpServer = app.server;
+  const metricsServer =
+    metrics && config.metricsPort !== undefined ? { app: createMetricsApp(metrics.registry, logger), port: config.metricsPort } : undefined;
+  let metricsUrl: string | undefined;
   // Stack traces and internal details reach clients only when development is asked for by name.
   const includeStacktrace = config.development;
   const apollo = new ApolloServer<GatewayContext>({
@@ -136,6 +150,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       ApolloServerPluginInlineTrace(),
       operationCostPlugin(config.limits),
       operationLoggingPlugin(),
+      ...(metrics ? [metrics.apolloPlugin] : []),
       // The schema sets no cache hints; the plugin would still run a hook on every field of every response.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({
@@ -152,26 +167,49 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     httpServer,
     client,
     logger,
+    get metricsUrl() {
+      return metricsUrl;
+    },
     async listen() {
       await apollo.start();
       await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `HTTP server listening at ${address}` });
       listening = true;
       void upstreamReadiness?.check();
       const address = httpServer.address() as AddressInfo;
-      const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
       publicUrl ??= `http://${linkHost(address)}:${address.port}`;
-      return `http://${host}:${address.port}/graphql`;
+      if (metricsServer) {
+        await metricsServer.app.listen({
+          port: metricsServer.port,
+          host: config.host,
+          listenTextResolver: (at) => `Metrics server listening at ${at}`,
+        });
+        metricsUrl = `${originOf(metricsServer.app.server.address() as AddressInfo)}/metrics`;
+      } else if (metrics) {
+        metricsUrl = `${originOf(address)}/metrics`;
+      }
+      return `${originOf(address)}/graphql`;
     },
     async stop() {
       listening = false;
       // Apollo's drain plugin lets in-flight requests finish (up to the grace period) and closes the server;
       // fastify then runs its own onClose hooks.
       await apollo.stop();
-      await app.close().catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING") throw error;
-      });
+      await closeApp(app);
+      // Last, so the drain can still be watched.
+      if (metricsServer) await closeApp(metricsServer.app);
     },
   };
+}
+
+async function closeApp(app: FastifyInstance): Promise<void> {
+  await app.close().catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_SERVER_NOT_RUNNING") throw error;
+  });
+}
+
+/** `http://host:port` of a bound address. */
+function originOf(address: AddressInfo): string {
+  return `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 /** A host a browser can reach for links when PUBLIC_URL is unset: loopback for a wildcard bind. */

@@ -190,10 +190,23 @@ export class CodatClient {
     return this.#limiter.queued(limiterKey(companyId));
   }
 
+  /** Requests in flight to Codat, all companies together. */
+  totalInFlight(): number {
+    return this.#limiter.totalInFlight();
+  }
+
+  /** Requests waiting for a slot, all companies together. */
+  totalQueued(): number {
+    return this.#limiter.totalQueued();
+  }
+
   /** GET /companies/{companyId}/data/customers */
   async listCustomers(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatCustomersPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/data/customers`;
-    return this.#json({ method: "GET", route: ROUTES.customers, companyId, path, searchParams: pageQuery(params), ...options }, validCustomersPage);
+    return this.#json(
+      { method: "GET", route: ROUTES.customers, companyId, path, searchParams: pageQuery(params), ...options },
+      validCustomersPage,
+    );
   }
 
   /** GET /companies/{companyId}/data/customers/{customerId} — resolves null on 404 */
@@ -206,7 +219,10 @@ export class CodatClient {
   /** GET /companies/{companyId}/push */
   async listPushOperations(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatPushOperationsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/push`;
-    return this.#json({ method: "GET", route: ROUTES.pushOperations, companyId, path, searchParams: pageQuery(params), ...options }, validPushOperationsPage);
+    return this.#json(
+      { method: "GET", route: ROUTES.pushOperations, companyId, path, searchParams: pageQuery(params), ...options },
+      validPushOperationsPage,
+    );
   }
 
   /** GET /companies/{companyId}/push/{pushOperationKey} — resolves null on 404 */
@@ -219,7 +235,10 @@ export class CodatClient {
   /** GET /companies/{companyId}/connections (Platform API; paged like the data lists) */
   async listConnections(companyId: string, params: PageParams, options: CallOptions = {}): Promise<CodatConnectionsPage> {
     const path = `companies/${uuidSegment(companyId, "companyId")}/connections`;
-    return this.#json({ method: "GET", route: ROUTES.connections, companyId, path, searchParams: pageQuery(params), ...options }, validConnectionsPage);
+    return this.#json(
+      { method: "GET", route: ROUTES.connections, companyId, path, searchParams: pageQuery(params), ...options },
+      validConnectionsPage,
+    );
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/options/customers */
@@ -246,7 +265,10 @@ export class CodatClient {
       allowSyncOnPushComplete: params.allowSyncOnPushComplete,
     };
     const headers = { "idempotency-key": params.idempotencyKey };
-    return this.#json({ method: "POST", route: ROUTES.pushCustomers, companyId, path, searchParams, headers, json: customer, ...options }, validCreateCustomerResponse);
+    return this.#json(
+      { method: "POST", route: ROUTES.pushCustomers, companyId, path, searchParams, headers, json: customer, ...options },
+      validCreateCustomerResponse,
+    );
   }
 
   /** PUT /companies/{companyId}/connections/{connectionId}/push/customers/{customerId} */
@@ -264,7 +286,10 @@ export class CodatClient {
       timeoutInMinutes: params.timeoutInMinutes,
       allowSyncOnPushComplete: params.allowSyncOnPushComplete,
     };
-    return this.#json({ method: "PUT", route: ROUTES.pushCustomer, companyId, path, searchParams, json: customer, ...options }, validUpdateCustomerResponse);
+    return this.#json(
+      { method: "PUT", route: ROUTES.pushCustomer, companyId, path, searchParams, json: customer, ...options },
+      validUpdateCustomerResponse,
+    );
   }
 
   /** GET /companies/{companyId}/connections/{connectionId}/data/customers/{customerId}/attachments */
@@ -363,9 +388,12 @@ export class CodatClient {
       signal: spec.signal,
       onRetry: observers === undefined || info === undefined ? this.#onRetry : retryReporter(this.#onRetry, observers, info),
       random: this.#random,
-      onSlot: observers === undefined || info === undefined ? undefined : (waitMs, queued) => {
-        for (const observer of observers) observer.slotAcquired?.(info, waitMs, queued);
-      },
+      onSlot:
+        observers === undefined || info === undefined
+          ? undefined
+          : (waitMs, queued) => {
+              for (const observer of observers) observer.slotAcquired?.(info, waitMs, queued);
+            },
     });
     try {
       const request: Options = { ...call.kyOptions(), method: spec.method };

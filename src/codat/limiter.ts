@@ -66,6 +66,20 @@ export class KeyedLimiter {
     return this.#keys.get(key)?.queue.length ?? 0;
   }
 
+  /** Requests holding a slot, all keys together (read by the metrics at each scrape; only busy keys are kept). */
+  totalInFlight(): number {
+    let total = 0;
+    for (const state of this.#keys.values()) total += state.active;
+    return total;
+  }
+
+  /** Requests waiting for a slot, all keys together. */
+  totalQueued(): number {
+    let total = 0;
+    for (const state of this.#keys.values()) total += state.queue.length;
+    return total;
+  }
+
   #state(key: string): KeyState {
     let state = this.#keys.get(key);
     if (!state) {

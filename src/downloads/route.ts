@@ -30,6 +30,18 @@ export interface DownloadRouteOptions {
    */
   callerOf?: (req: IncomingMessage) => Promise<string | undefined>;
   onError?: (error: unknown) => void;
+  /** Told about each download (observability/metrics.ts); absent, the route counts nothing. */
+  metrics?: DownloadMetrics | undefined;
+}
+
+/** Hooks for the download metrics, called on the route's own path: no extra stream step, one call per chunk. */
+export interface DownloadMetrics {
+  /** A verified link's download began (its upstream call is about to start). */
+  started(): void;
+  /** This many body bytes were handed to the client's socket. */
+  bytes(count: number): void;
+  /** That download's response ended, completely or not. */
+  ended(): void;
 }
 
 const REFUSALS: Record<RefusalReason, string> = {
@@ -44,7 +56,7 @@ class ClientGone extends Error {
 }
 
 export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
-  const { client, links } = options;
+  const { client, links, metrics } = options;
   return {
     method: ["GET", "HEAD"],
     url: `${DOWNLOAD_PATH_PREFIX}:token`,
@@ -75,6 +87,7 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
         if (!res.writableFinished) upstream.abort(new ClientGone());
       };
       res.once("close", onClose);
+      metrics?.started();
       try {
         let download;
         try {
@@ -107,7 +120,7 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
           return;
         }
         try {
-          await pipeline(body, responseSink(res));
+          await pipeline(body, responseSink(res, metrics));
         } catch (error) {
           // pipeline destroyed both ends already (so the browser sees a broken download, never a complete
           // truncated file, and the upstream body and its slot are let go); repeating it states the intent.
@@ -118,6 +131,7 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
         }
       } finally {
         res.off("close", onClose);
+        metrics?.ended();
       }
     },
   };
@@ -127,15 +141,19 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
  * The response as a pipeline destination that gives each chunk's memory back as soon as the socket has taken
  * it (see freeChunk): a 1 GiB download then runs in a few MB of buffers instead of leaving ~100 MB of dead
  * ones for the garbage collector. One chunk is in flight at a time, and the next is asked for when the socket
- * has accepted it, which is the same backpressure `pipe` gives, without per-chunk promises.
+ * has accepted it, which is the same backpressure `pipe` gives, without per-chunk promises. The metrics count
+ * each chunk there too, so counting adds no step to the pipeline.
  */
-function responseSink(res: ServerResponse): Writable {
+function responseSink(res: ServerResponse, metrics: DownloadMetrics | undefined): Writable {
   return new Writable({
     // The chunks are handed on as they are; the sink itself queues nothing beyond the chunk being written.
     highWaterMark: 0,
     write(chunk: Buffer, _encoding, callback) {
+      // Read before freeChunk takes the memory away.
+      const length = chunk.length;
       res.write(chunk, (error) => {
         freeChunk(chunk);
+        if (!error) metrics?.bytes(length);
         callback(error);
       });
     },

@@ -154,7 +154,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   registerGraphQL(app, options);
 
   app.setNotFoundHandler((request, reply) => {
-    const allowed = allowedMethods(request.url.split("?", 1)[0] ?? "", options.routes ?? []);
+    const allowed = allowedMethods(request.url.split("?", 1)[0] ?? "", options.routes ?? [], options.metrics !== undefined);
     if (allowed !== undefined) {
       return reply.code(405).header("allow", allowed.join(", ")).send(errorBody("METHOD_NOT_ALLOWED", "Method not allowed."));
     }
@@ -229,9 +229,10 @@ function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? "(no route)";
 }
 
-function allowedMethods(pathname: string, routes: RawRoute[]): string[] | undefined {
+/** The methods of a route this app serves, for a 405; undefined when it serves no such path (a 404). */
+function allowedMethods(pathname: string, routes: RawRoute[], metrics: boolean): string[] | undefined {
   if (pathname === "/graphql") return ["GET", "POST", "OPTIONS"];
-  if (pathname === "/healthz" || pathname === "/readyz" || pathname === "/metrics") return ["GET", "HEAD"];
+  if (pathname === "/healthz" || pathname === "/readyz" || (metrics && pathname === "/metrics")) return ["GET", "HEAD"];
   for (const route of routes) {
     const prefix = route.url.slice(0, route.url.indexOf(":"));
     if (prefix.length > 0 && pathname.startsWith(prefix) && !pathname.slice(prefix.length).includes("/") && pathname.length > prefix.length)
