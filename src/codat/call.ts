@@ -68,7 +68,7 @@ export class CodatCall {
   #plannedDelayMs = 0;
   /** Attempts started so far (the observers' `attempts`). */
   attempts = 0;
-  /** The HTTP status of the last attempt that was answered; undefined while none was. */
+  /** The HTTP status of the last attempt; undefined when it got no answer (yet). */
   lastStatus: number | undefined;
 
   constructor(settings: CallSettings) {
@@ -137,6 +137,8 @@ export class CodatCall {
   /** One attempt, holding this call's slot. */
   async #attempt(input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     this.attempts += 1;
+    // The last attempt's status: one that timed out after an answered one had none.
+    this.lastStatus = undefined;
     // Queueing for the slot is bounded by the deadline (the signal); the attempt timeout starts at the send.
     const { onSlot, limiter, limiterKey } = this.#settings;
     const queuedAt = onSlot === undefined ? 0 : performance.now();

@@ -33,7 +33,9 @@ export function codatLoggingObserver(fallback: FastifyBaseLogger): CodatObserver
     },
     retried(info, retry) {
       log().debug(
-        { codat: { method: info.method, route: info.route, retry: retry.retryNumber, delayMs: retry.delayMs, status: retry.status ?? null } },
+        {
+          codat: { method: info.method, route: info.route, retry: retry.retryNumber, delayMs: retry.delayMs, status: retry.status ?? null },
+        },
         "codat call retried",
       );
     },

@@ -11,7 +11,6 @@
  */
 import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { codeForStatus } from "../codat/errors.js";
 import type { CodatCallOutcome, CodatObserver } from "../codat/observer.js";
 import type { GatewayContext } from "../context.js";
 import type { DownloadMetrics } from "../downloads/route.js";
@@ -156,16 +155,9 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   };
 }
 
-/**
- * The status of the answer that ended the call, if one did. `outcome.status` is the last *answered* attempt's,
- * so after a 503 and then a timeout it is still 503: the error code tells whether that answer is what failed
- * the call. A successful call ended with its answer (a 404 lookup included).
- */
+/** The status of the attempt that ended the call (none for a timeout, a network failure or an abandoned call). */
 function finalStatus(outcome: CodatCallOutcome): number | undefined {
-  const { status, errorCode } = outcome;
-  if (status === undefined || outcome.aborted === true) return undefined;
-  if (errorCode !== undefined && errorCode !== codeForStatus(status)) return undefined;
-  return status;
+  return outcome.aborted === true ? undefined : outcome.status;
 }
 
 /**
