@@ -74,6 +74,10 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     attemptTimeoutMs: config.codatAttemptTimeoutMs,
     deadlineMs: config.codatDeadlineMs,
     maxConcurrentPerCompany: config.codatMaxConcurrencyPerCompany,
+    maxDownloadsPerCompany: config.codatDownloadSlotsPerCompany,
+    maxQueuedPerCompany: config.codatMaxQueuePerCompany,
+    maxQueuedDownloadsPerCompany: config.codatDownloadQueuePerCompany,
+    maxQueueWaitMs: config.codatQueueTimeoutMs,
     observers: [...(options.codatObservers ?? []), codatLoggingObserver(logger), ...(metrics ? [metrics.codatObserver] : [])],
   });
   const secret = config.signingSecret ?? randomBytes(32);

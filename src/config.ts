@@ -29,6 +29,14 @@ export interface Config {
   codatAttemptTimeoutMs: number;
   codatDeadlineMs: number;
   codatMaxConcurrencyPerCompany: number;
+  /** Of those slots, how many attachment downloads may hold at once (CODAT_DOWNLOAD_SLOTS_PER_COMPANY, default 4). */
+  codatDownloadSlotsPerCompany: number;
+  /** Calls that may wait for a company's slots before RATE_LIMITED (CODAT_MAX_QUEUE_PER_COMPANY, default 100). */
+  codatMaxQueuePerCompany: number;
+  /** Downloads that may wait for their share (CODAT_DOWNLOAD_QUEUE_PER_COMPANY, default 10); beyond, 429. */
+  codatDownloadQueuePerCompany: number;
+  /** Longest wait for a company slot before RATE_LIMITED (CODAT_QUEUE_TIMEOUT_MS, default 10 000). */
+  codatQueueTimeoutMs: number;
   /**
    * Federation hardening: when set, every GraphQL request must carry this header with this value, so only the
    * router (which adds it) can reach the subgraph, `_service` and `_entities` included.
@@ -195,6 +203,10 @@ export function parseConfig(env: Env): Config {
     codatAttemptTimeoutMs: integer("CODAT_TIMEOUT_MS", 10_000, 100, 600_000),
     codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
     codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),
+    codatDownloadSlotsPerCompany: integer("CODAT_DOWNLOAD_SLOTS_PER_COMPANY", 4, 1, 100),
+    codatMaxQueuePerCompany: integer("CODAT_MAX_QUEUE_PER_COMPANY", 100, 0, 100_000),
+    codatDownloadQueuePerCompany: integer("CODAT_DOWNLOAD_QUEUE_PER_COMPANY", 10, 0, 10_000),
+    codatQueueTimeoutMs: integer("CODAT_QUEUE_TIMEOUT_MS", 10_000, 1, 3_600_000),
     routerSecret: routerSecret !== undefined ? { header: routerSecretHeader, value: routerSecret } : undefined,
     simulatorLatencyMs: integer("SIMULATOR_LATENCY_MS", 0, 0, 60_000),
     publicUrl: httpUrl("PUBLIC_URL"),

@@ -15,8 +15,8 @@
  *   release the slot when that stream ends, fails or is destroyed, or the request is aborted.
  */
 import { HTTPError, type Options, type ShouldRetryState } from "ky";
-import { mapUpstreamError, upstreamTimeout, upstreamUnavailable } from "./errors.js";
-import type { KeyedLimiter, Release } from "./limiter.js";
+import { mapUpstreamError, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "./errors.js";
+import { SlotUnavailable, type KeyedLimiter, type Release } from "./limiter.js";
 import { nodeBodyOf, send } from "./transport.js";
 import { nextRetryDelay, type RetryPolicy } from "./retry.js";
 
@@ -39,6 +39,8 @@ export interface CallSettings {
   onRetry?: ((event: RetryEvent) => void) | undefined;
   /** Backoff jitter source in [0, 1). */
   random?: (() => number) | undefined;
+  /** Longest wait for a company slot per attempt (within the deadline); default the deadline alone. */
+  maxQueueWaitMs?: number | undefined;
   /** Told each time an attempt got its slot (observers only: without it no clock is read). */
   onSlot?: ((waitMs: number, queued: number) => void) | undefined;
 }
@@ -66,6 +68,8 @@ export class CodatCall {
   readonly #deadlineAt: number;
   readonly #timer: ReturnType<typeof setTimeout>;
   #plannedDelayMs = 0;
+  /** Set when an attempt got no slot: the call fails with it (RATE_LIMITED), whatever else happened. */
+  #slotError: Error | undefined;
   /** Attempts started so far (the observers' `attempts`). */
   attempts = 0;
   /** The HTTP status of the last attempt; undefined when it got no answer (yet). */
@@ -109,6 +113,7 @@ export class CodatCall {
    */
   failure(error: unknown): unknown {
     if (this.#settings.signal?.aborted) return this.#settings.signal.reason;
+    if (this.#slotError !== undefined) return this.#slotError;
     if (this.#deadline.signal.aborted) return upstreamTimeout();
     return mapUpstreamError(error);
   }
@@ -142,7 +147,22 @@ export class CodatCall {
     // Queueing for the slot is bounded by the deadline (the signal); the attempt timeout starts at the send.
     const { onSlot, limiter, limiterKey } = this.#settings;
     const queuedAt = onSlot === undefined ? 0 : performance.now();
-    const release = await limiter.acquire(limiterKey, this.signal);
+    let release: Release;
+    try {
+      release = await limiter.acquire(limiterKey, {
+        signal: this.signal,
+        kind: this.#settings.transport === "stream" ? "download" : "call",
+        maxWaitMs: this.#settings.maxQueueWaitMs,
+      });
+    } catch (error) {
+      // A full queue, a wait that ran out, or the deadline passing in the queue: the company's slots were busy
+      // throughout, and nothing was sent. A caller's own abort stays what it was.
+      if (error instanceof SlotUnavailable || (this.#deadline.signal.aborted && !this.#settings.signal?.aborted)) {
+        this.#slotError = slotUnavailable();
+        throw this.#slotError;
+      }
+      throw error;
+    }
     onSlot?.(performance.now() - queuedAt, limiter.queued(limiterKey));
     const request = input instanceof Request && (init === undefined || Object.keys(init).length === 0) ? input : new Request(input, init);
     const json = this.#settings.transport === "json";

@@ -65,6 +65,14 @@ export interface CodatClientOptions {
   maxRetryAfterMs?: number;
   /** Requests in flight per company, default 10 (Codat's limit; more are answered 429). */
   maxConcurrentPerCompany?: number;
+  /** Of those, how many attachment downloads may hold at once (the rest stay for queries and writes); default 4. */
+  maxDownloadsPerCompany?: number;
+  /** Calls that may wait for a company's slots; beyond, RATE_LIMITED at once. Default 100. */
+  maxQueuedPerCompany?: number;
+  /** Downloads that may wait for their share of a company's slots; beyond, RATE_LIMITED at once. Default 10. */
+  maxQueuedDownloadsPerCompany?: number;
+  /** Longest wait for a company slot (per attempt, within the deadline) before RATE_LIMITED; default 10 000 ms. */
+  maxQueueWaitMs?: number;
   /** Told about every retry before its wait: which retry, how long the call waits and what failed (metrics, logs, tests). */
   onRetry?: (event: RetryEvent) => void;
   /** Backoff jitter source in [0, 1); default Math.random (tests pin it). */
@@ -145,6 +153,7 @@ export class CodatClient {
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #random: (() => number) | undefined;
   readonly #observers: readonly CodatObserver[];
+  readonly #maxQueueWaitMs: number;
 
   constructor(options: CodatClientOptions) {
     this.#observers = [...(options.observers ?? [])];
@@ -160,7 +169,13 @@ export class CodatClient {
       maxDelayMs: nonNegativeInt(options.retryMaxDelayMs ?? 5_000, "retryMaxDelayMs"),
       maxRetryAfterMs: nonNegativeInt(options.maxRetryAfterMs ?? 10_000, "maxRetryAfterMs"),
     };
-    this.#limiter = new KeyedLimiter(positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany"));
+    const maxConcurrent = positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany");
+    this.#limiter = new KeyedLimiter(maxConcurrent, {
+      maxDownloadsPerKey: Math.min(maxConcurrent, positiveInt(options.maxDownloadsPerCompany ?? 4, "maxDownloadsPerCompany")),
+      maxQueuedPerKey: nonNegativeInt(options.maxQueuedPerCompany ?? 100, "maxQueuedPerCompany"),
+      maxQueuedDownloadsPerKey: nonNegativeInt(options.maxQueuedDownloadsPerCompany ?? 10, "maxQueuedDownloadsPerCompany"),
+    });
+    this.#maxQueueWaitMs = positiveInt(options.maxQueueWaitMs ?? 10_000, "maxQueueWaitMs");
 
     // Compressed answers: Codat pages can be large, and transport.ts decodes them.
     const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br" };
@@ -183,6 +198,11 @@ export class CodatClient {
   /** Requests currently in flight to Codat for a company (including open download streams). */
   inFlight(companyId: string): number {
     return this.#limiter.inFlight(limiterKey(companyId));
+  }
+
+  /** Attachment downloads holding one of the company's slots (at most maxDownloadsPerCompany). */
+  downloadsInFlight(companyId: string): number {
+    return this.#limiter.downloadsInFlight(limiterKey(companyId));
   }
 
   /** Requests waiting for one of the company's slots. */
@@ -388,6 +408,7 @@ export class CodatClient {
       signal: spec.signal,
       onRetry: observers === undefined || info === undefined ? this.#onRetry : retryReporter(this.#onRetry, observers, info),
       random: this.#random,
+      maxQueueWaitMs: this.#maxQueueWaitMs,
       onSlot:
         observers === undefined || info === undefined
           ? undefined

@@ -64,6 +64,16 @@ export function upstreamTimeout(): GraphQLError {
   return gatewayError(ErrorCode.UpstreamTimeout, MESSAGES[ErrorCode.UpstreamTimeout]);
 }
 
+/**
+ * No company slot could be had: too many of the company's requests are already waiting, or none became free
+ * before the call's queue wait or deadline ran out. Nothing was sent to Codat; the client may try again.
+ */
+export function slotUnavailable(): GraphQLError {
+  return gatewayError(ErrorCode.RateLimited, "Too many requests for this company are waiting for Codat; try again shortly", {
+    extensions: { retryAfterSeconds: 1 },
+  });
+}
+
 /** Codat could not be reached, or the connection broke. */
 export function upstreamUnavailable(): GraphQLError {
   return gatewayError(ErrorCode.UpstreamUnavailable, MESSAGES[ErrorCode.UpstreamUnavailable]);

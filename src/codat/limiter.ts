@@ -1,58 +1,115 @@
 /**
- * Per-key concurrency limiter with a FIFO queue. Codat allows 10 concurrent requests per company and answers
- * 429 beyond that, so the client queues locally instead of spending its retry budget on self-inflicted 429s.
- * Keys are independent: a busy company never delays another one.
+ * Per-key concurrency limiter with bounded FIFO queues. Codat allows 10 concurrent requests per company and
+ * answers 429 beyond that, so the client queues locally instead of spending its retry budget on self-inflicted
+ * 429s. Keys are independent: a busy company never delays another one.
+ *
+ * Two kinds of work share a key's slots. Calls (JSON requests) may use all of them; downloads, which hold their
+ * slot for as long as a browser takes to read the file, may hold at most `maxDownloadsPerKey`, so a company's
+ * queries and writes always keep the rest however many downloads stall. Each kind waits in its own queue, and
+ * a freed slot goes to the longest-waiting eligible waiter of either. Queues are bounded (a full queue refuses
+ * at once) and so is every wait (`maxWaitMs`, and the caller's signal): overload is refused, never piled up.
  */
 
 /** Gives the slot back. Idempotent, so every exit path may call it without double-counting. */
 export type Release = () => void;
 
+export type SlotKind = "call" | "download";
+
+/** Why no slot was given: the key's queue for this kind was full, or the wait ran out. */
+export class SlotUnavailable extends Error {
+  override readonly name = "SlotUnavailable";
+  constructor(readonly reason: "queue_full" | "wait_timeout") {
+    super(reason === "queue_full" ? "too many requests are waiting for a slot" : "no slot became free in time");
+  }
+}
+
+export interface LimiterOptions {
+  /** Slots downloads may hold per key; default all of them. */
+  maxDownloadsPerKey?: number;
+  /** Calls that may wait per key; default unbounded. */
+  maxQueuedPerKey?: number;
+  /** Downloads that may wait per key; default unbounded. */
+  maxQueuedDownloadsPerKey?: number;
+}
+
+export interface AcquireOptions {
+  signal?: AbortSignal | undefined;
+  kind?: SlotKind;
+  /** Longest wait in the queue before SlotUnavailable("wait_timeout"); default no limit but the signal's. */
+  maxWaitMs?: number | undefined;
+}
+
 interface Waiter {
-  grant: (release: Release) => void;
+  /** Arrival order across both queues. */
+  seq: number;
+  grant: () => void;
 }
 
 interface KeyState {
   active: number;
-  queue: Waiter[];
+  downloads: number;
+  calls: Waiter[];
+  downloadQueue: Waiter[];
 }
 
 export class KeyedLimiter {
   readonly #max: number;
+  readonly #maxDownloads: number;
+  readonly #maxQueued: number;
+  readonly #maxQueuedDownloads: number;
   readonly #keys = new Map<string, KeyState>();
+  #seq = 0;
 
-  constructor(maxConcurrentPerKey: number) {
-    if (!Number.isInteger(maxConcurrentPerKey) || maxConcurrentPerKey < 1) {
-      throw new RangeError("maxConcurrentPerKey must be a positive integer");
-    }
-    this.#max = maxConcurrentPerKey;
+  constructor(maxConcurrentPerKey: number, options: LimiterOptions = {}) {
+    this.#max = count(maxConcurrentPerKey, "maxConcurrentPerKey", 1);
+    this.#maxDownloads = Math.min(this.#max, count(options.maxDownloadsPerKey ?? this.#max, "maxDownloadsPerKey", 1));
+    this.#maxQueued = count(options.maxQueuedPerKey ?? Infinity, "maxQueuedPerKey", 0);
+    this.#maxQueuedDownloads = count(options.maxQueuedDownloadsPerKey ?? Infinity, "maxQueuedDownloadsPerKey", 0);
   }
 
   /**
-   * Resolves with a release function once a slot for `key` is free. Waiters are served in arrival order. An
-   * abort while queued removes the waiter and rejects with the signal's reason; no slot is consumed.
+   * Resolves with a release function once a slot of `kind` for `key` is free. An abort while queued removes the
+   * waiter and rejects with the signal's reason; a full queue or an expired `maxWaitMs` rejects with
+   * SlotUnavailable. No slot is consumed by a waiter that gave up.
    */
-  acquire(key: string, signal?: AbortSignal): Promise<Release> {
+  acquire(key: string, options: AcquireOptions = {}): Promise<Release> {
+    const { signal, kind = "call", maxWaitMs } = options;
     signal?.throwIfAborted();
     const state = this.#state(key);
-    if (state.active < this.#max) {
-      state.active += 1;
-      return Promise.resolve(this.#releaser(key, state));
+    const download = kind === "download";
+    const queue = download ? state.downloadQueue : state.calls;
+    if (queue.length === 0 && this.#eligible(state, download)) {
+      this.#take(state, download);
+      return Promise.resolve(this.#releaser(key, state, download));
+    }
+    if (queue.length >= (download ? this.#maxQueuedDownloads : this.#maxQueued)) {
+      this.#forgetIfIdle(key, state);
+      return Promise.reject(new SlotUnavailable("queue_full"));
     }
     return new Promise<Release>((resolve, reject) => {
-      const onAbort = (): void => {
-        const index = state.queue.indexOf(waiter);
-        if (index !== -1) state.queue.splice(index, 1);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const leave = (error: Error): void => {
+        const index = queue.indexOf(waiter);
+        if (index !== -1) queue.splice(index, 1);
+        signal?.removeEventListener("abort", onAbort);
+        clearTimeout(timer);
         this.#forgetIfIdle(key, state);
-        reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted", { cause: signal?.reason }));
+        reject(error);
+      };
+      const onAbort = (): void => {
+        leave(signal?.reason instanceof Error ? signal.reason : new Error("aborted", { cause: signal?.reason }));
       };
       const waiter: Waiter = {
-        grant: (release) => {
+        seq: (this.#seq += 1),
+        grant: () => {
           signal?.removeEventListener("abort", onAbort);
-          resolve(release);
+          clearTimeout(timer);
+          resolve(this.#releaser(key, state, download));
         },
       };
-      state.queue.push(waiter);
+      queue.push(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
+      if (maxWaitMs !== undefined) timer = setTimeout(() => leave(new SlotUnavailable("wait_timeout")), Math.max(0, maxWaitMs));
     });
   }
 
@@ -61,12 +118,18 @@ export class KeyedLimiter {
     return this.#keys.get(key)?.active ?? 0;
   }
 
-  /** Requests waiting for a slot for `key`. */
-  queued(key: string): number {
-    return this.#keys.get(key)?.queue.length ?? 0;
+  /** Downloads currently holding a slot for `key`. */
+  downloadsInFlight(key: string): number {
+    return this.#keys.get(key)?.downloads ?? 0;
   }
 
-  /** Requests holding a slot, all keys together (read by the metrics at each scrape; only busy keys are kept). */
+  /** Requests waiting for a slot for `key`, both kinds. */
+  queued(key: string): number {
+    const state = this.#keys.get(key);
+    return state === undefined ? 0 : state.calls.length + state.downloadQueue.length;
+  }
+
+  /** Requests holding a slot, all keys together. */
   totalInFlight(): number {
     let total = 0;
     for (const state of this.#keys.values()) total += state.active;
@@ -76,39 +139,67 @@ export class KeyedLimiter {
   /** Requests waiting for a slot, all keys together. */
   totalQueued(): number {
     let total = 0;
-    for (const state of this.#keys.values()) total += state.queue.length;
+    for (const state of this.#keys.values()) total += state.calls.length + state.downloadQueue.length;
     return total;
+  }
+
+  #eligible(state: KeyState, download: boolean): boolean {
+    return state.active < this.#max && (!download || state.downloads < this.#maxDownloads);
+  }
+
+  #take(state: KeyState, download: boolean): void {
+    state.active += 1;
+    if (download) state.downloads += 1;
   }
 
   #state(key: string): KeyState {
     let state = this.#keys.get(key);
     if (!state) {
-      state = { active: 0, queue: [] };
+      state = { active: 0, downloads: 0, calls: [], downloadQueue: [] };
       this.#keys.set(key, state);
     }
     return state;
   }
 
-  #releaser(key: string, state: KeyState): Release {
+  #releaser(key: string, state: KeyState, download: boolean): Release {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = state.queue.shift();
-      if (next) {
-        // Hand the slot straight to the next waiter: `active` stays the same, and no newcomer can overtake.
-        next.grant(this.#releaser(key, state));
-      } else {
-        state.active -= 1;
-        this.#forgetIfIdle(key, state);
-      }
+      state.active -= 1;
+      if (download) state.downloads -= 1;
+      this.#grantWaiters(state);
+      this.#forgetIfIdle(key, state);
     };
+  }
+
+  /**
+   * Hands free slots to waiters, longest-waiting first among those eligible (a download only while downloads
+   * are under their share). Runs synchronously inside a release, so no newcomer can overtake a waiter.
+   */
+  #grantWaiters(state: KeyState): void {
+    while (state.active < this.#max) {
+      const call = state.calls[0];
+      const download = state.downloads < this.#maxDownloads ? state.downloadQueue[0] : undefined;
+      const next = call !== undefined && (download === undefined || call.seq < download.seq) ? call : download;
+      if (next === undefined) return;
+      const isDownload = next === download;
+      (isDownload ? state.downloadQueue : state.calls).shift();
+      this.#take(state, isDownload);
+      next.grant();
+    }
   }
 
   /** Drops idle keys so a long-running gateway does not accumulate one entry per company ever seen. */
   #forgetIfIdle(key: string, state: KeyState): void {
-    if (state.active === 0 && state.queue.length === 0 && this.#keys.get(key) === state) {
+    if (state.active === 0 && state.calls.length === 0 && state.downloadQueue.length === 0 && this.#keys.get(key) === state) {
       this.#keys.delete(key);
     }
   }
+}
+
+function count(value: number, name: string, min: number): number {
+  if (value === Infinity) return value;
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer of at least ${min}`);
+  return value;
 }

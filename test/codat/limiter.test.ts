@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient, type CodatClientOptions } from "../../src/codat/client.js";
 import { KeyedLimiter } from "../../src/codat/limiter.js";
@@ -51,11 +51,82 @@ describe("KeyedLimiter", () => {
     expect(limiter.queued("a")).toBe(0);
   });
 
+  it("lets downloads hold only their share, so calls always get the other slots", async () => {
+    const limiter = new KeyedLimiter(3, { maxDownloadsPerKey: 1 });
+    const download = await limiter.acquire("a", { kind: "download" });
+    const order: string[] = [];
+    const secondDownload = limiter.acquire("a", { kind: "download" }).then((release) => (order.push("download"), release));
+    // The waiting download does not block calls behind it: two slots are still free for them.
+    const callOne = await limiter.acquire("a");
+    const callTwo = await limiter.acquire("a");
+    expect(limiter.inFlight("a")).toBe(3);
+    expect(limiter.downloadsInFlight("a")).toBe(1);
+    const callThree = limiter.acquire("a").then((release) => (order.push("call"), release));
+
+    // A call's slot frees up: the download waited longer, but downloads are at their share, so the call gets it.
+    callOne();
+    (await callThree)();
+    expect(order).toEqual(["call"]);
+    // The download's own slot frees up: the waiting download gets it.
+    download();
+    (await secondDownload)();
+    expect(order).toEqual(["call", "download"]);
+    callTwo();
+    expect(limiter.inFlight("a")).toBe(0);
+    expect(limiter.queued("a")).toBe(0);
+  });
+
+  it("serves the longest-waiting eligible waiter of either kind", async () => {
+    const limiter = new KeyedLimiter(1, { maxDownloadsPerKey: 1 });
+    const held = await limiter.acquire("a");
+    const order: string[] = [];
+    const download = limiter.acquire("a", { kind: "download" }).then((release) => (order.push("download"), release));
+    const call = limiter.acquire("a").then((release) => (order.push("call"), release));
+    held();
+    (await download)();
+    (await call)();
+    expect(order).toEqual(["download", "call"]);
+  });
+
+  it("refuses at once when a kind's queue is full", async () => {
+    const limiter = new KeyedLimiter(1, { maxDownloadsPerKey: 1, maxQueuedPerKey: 1, maxQueuedDownloadsPerKey: 0 });
+    const held = await limiter.acquire("a");
+    const waiting = limiter.acquire("a");
+    await expect(limiter.acquire("a")).rejects.toMatchObject({ name: "SlotUnavailable", reason: "queue_full" });
+    await expect(limiter.acquire("a", { kind: "download" })).rejects.toMatchObject({ reason: "queue_full" });
+    expect(limiter.queued("a")).toBe(1);
+    held();
+    (await waiting)();
+    expect(limiter.inFlight("a")).toBe(0);
+  });
+
+  it("gives up a wait after maxWaitMs without consuming a slot", async () => {
+    vi.useFakeTimers();
+    try {
+      const limiter = new KeyedLimiter(1);
+      const held = await limiter.acquire("a");
+      const waiting = limiter.acquire("a", { maxWaitMs: 1_000 });
+      const outcome = waiting.then(
+        () => "granted",
+        (error: unknown) => (error as { reason?: string }).reason,
+      );
+      await vi.advanceTimersByTimeAsync(999);
+      expect(limiter.queued("a")).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await outcome).toBe("wait_timeout");
+      expect(limiter.queued("a")).toBe(0);
+      held();
+      expect(limiter.inFlight("a")).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("removes an aborted waiter without consuming a slot", async () => {
     const limiter = new KeyedLimiter(1);
     const held = await limiter.acquire("a");
     const controller = new AbortController();
-    const waiting = limiter.acquire("a", controller.signal);
+    const waiting = limiter.acquire("a", { signal: controller.signal });
     const next = limiter.acquire("a");
     controller.abort(new Error("stop"));
     await expect(waiting).rejects.toThrow("stop");
@@ -121,7 +192,7 @@ describe("client concurrency", () => {
     expect(fake.received.map((r) => r.query.get("page"))).toEqual(["1", "2", "1"]);
   });
 
-  it("counts queueing towards the deadline", async () => {
+  it("fails a call that got no slot before its deadline with RATE_LIMITED, having sent nothing", async () => {
     // An unread download holds the only slot (its deadline stops counting once headers arrive).
     fake.always((request, response) => {
       if (request.path.endsWith("/download")) {
@@ -138,7 +209,8 @@ describe("client concurrency", () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(errorCodeOf(error)).toBe("UPSTREAM_TIMEOUT");
+      expect(errorCodeOf(error)).toBe("RATE_LIMITED");
+      expect((error as { extensions: Record<string, unknown> }).extensions["retryAfterSeconds"]).toBe(1);
       expect(fake.received).toHaveLength(1);
       expect(codat.queued(COMPANY)).toBe(0);
     } finally {
