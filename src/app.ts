@@ -113,6 +113,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     authenticate,
     corsOrigins: config.corsOrigins,
     maxBodyBytes: config.limits.maxRequestBytes,
+    operationTimeoutMs: config.operationTimeoutMs,
     trustedDocuments,
     landingPage: config.introspection,
     readiness: () => (!listening ? { ready: false, reason: "starting or stopping" } : (upstreamReadiness?.current() ?? { ready: true })),

@@ -26,6 +26,12 @@ export interface Config {
   introspection: boolean;
   /** Secret for signing cursors and download links; random per process when unset. */
   signingSecret: string | undefined;
+  /**
+   * OPERATION_TIMEOUT_MS (default 60 000): the longest a GraphQL operation may run. When it passes, the
+   * operation's pending Codat reads are aborted and their fields fail with UPSTREAM_TIMEOUT; a write already
+   * sent runs to completion (see src/http/graphql.ts).
+   */
+  operationTimeoutMs: number;
   codatAttemptTimeoutMs: number;
   codatDeadlineMs: number;
   codatMaxConcurrencyPerCompany: number;
@@ -200,6 +206,7 @@ export function parseConfig(env: Env): Config {
     simulatorRequested,
     introspection: boolean("GRAPHQL_INTROSPECTION", !production),
     signingSecret,
+    operationTimeoutMs: integer("OPERATION_TIMEOUT_MS", 60_000, 100, 3_600_000),
     codatAttemptTimeoutMs: integer("CODAT_TIMEOUT_MS", 10_000, 100, 600_000),
     codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
     codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),

@@ -16,10 +16,15 @@ import { silentLogger } from "./observability/logger.js";
 /** A request's logger (pino's, as fastify hands it out). */
 export type RequestLogger = FastifyBaseLogger;
 
-/** What the HTTP layer hands each operation: its request's logger (with the request id) and its access-line facts. */
+/**
+ * What the HTTP layer hands each operation: its request's logger (with the request id), its access-line facts,
+ * and the signal that cancels it.
+ */
 export interface RequestScope {
   log: RequestLogger;
   facts: RequestFacts;
+  /** Aborted when the client goes away before the response, or at the operation's deadline (see http/graphql.ts). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface GatewayContext {
@@ -34,6 +39,13 @@ export interface GatewayContext {
   log: RequestLogger;
   /** What the request's access line reports (the operation name is filled in once Apollo resolved it). */
   facts: RequestFacts;
+  /**
+   * The operation's cancellation (RequestScope.signal): every Codat read made for the operation carries it, so
+   * a client that went away or an operation past its deadline stops waiting on Codat (its reason is what the
+   * pending fields fail with). Writes never carry it: once sent, a write runs to completion (writes/customers.ts).
+   * Undefined outside an HTTP request.
+   */
+  signal: AbortSignal | undefined;
 }
 
 export interface ContextDependencies {
@@ -47,14 +59,16 @@ const QUIET = silentLogger();
 export function createContextFactory(deps: ContextDependencies): (caller: Caller, scope?: RequestScope) => Promise<GatewayContext> {
   return (caller, scope) => {
     const client = scopeClient(deps.client, caller);
+    const signal = scope?.signal;
     return Promise.resolve({
       caller,
       client,
       cursors: deps.cursors,
       downloads: deps.downloads,
-      loaders: createLoaders(client),
+      loaders: createLoaders(client, signal),
       log: scope?.log ?? QUIET,
       facts: scope?.facts ?? {},
+      signal,
     });
   };
 }

@@ -174,7 +174,7 @@ async function send(res: ServerResponse, response: SimResponse, head = false): P
       await pipeline(body, res);
     } catch {
       // The client went away or the generator failed mid-stream: there is no way to report it in-band.
-      res.destroy();
+      cut(res);
     }
     return;
   }
@@ -201,6 +201,21 @@ export interface RecordedRequest {
    * tests can assert what a client sent upstream; undefined for requests whose body was never read.
    */
   body?: string;
+  /**
+   * True once the client closed the connection before the simulator had finished its answer (it gave up: a
+   * timeout, a cancellation, a disconnect); absent otherwise. Connections the simulator cut itself (a `reset`
+   * or `applyThenReset` fault, a failed stream, `close()`) are not marked.
+   */
+  aborted?: true;
+}
+
+/** Responses the simulator itself destroyed: their connection's close is not the client's abort. */
+const cutBySimulator = new WeakSet<ServerResponse>();
+
+/** Destroys a response on the simulator's own account (see `RecordedRequest.aborted`). */
+function cut(res: ServerResponse): void {
+  cutBySimulator.add(res);
+  res.destroy();
 }
 
 export interface ServerSettings {
@@ -273,7 +288,7 @@ export function createRequestListener(
       // Only reachable through a bug in a handler's response; never leave the client hanging.
       console.error("simulator: unhandled error", err);
       if (!res.headersSent) void send(res, json(500, errorMessage(500, defaultErrorText(500))));
-      else res.destroy();
+      else cut(res);
     });
   };
 }
@@ -302,6 +317,9 @@ async function handle(
   for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
   const recorded: RecordedRequest = { method, path, query: Object.fromEntries(query), headers, rawUrl };
   state.requests.push(recorded);
+  res.once("close", () => {
+    if (!res.writableFinished && !cutBySimulator.has(res) && !state.closing.signal.aborted) recorded.aborted = true;
+  });
 
   const fault = state.faults.take(method, path);
   let dropResponse = false;
@@ -472,6 +490,7 @@ async function route(
 }
 
 function resetConnection(res: ServerResponse): void {
+  cutBySimulator.add(res);
   const socket: Socket | null = res.socket;
   // resetAndDestroy sends a TCP RST (what a crashed proxy looks like); plain destroy is the fallback.
   if (socket && typeof socket.resetAndDestroy === "function") socket.resetAndDestroy();

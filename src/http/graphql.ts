@@ -7,8 +7,13 @@
  *   with a token limit, validation, operation limits, execution with the caller's scoped context)
  *
  * Every refusal happens before any upstream call, and every refusal is a GraphQL error response.
+ *
+ * Every operation gets a signal (the context's `signal`, carried by all its Codat reads): aborted when its client
+ * goes away before the response is finished, or when it has run for OPERATION_TIMEOUT_MS (its pending fields
+ * then fail with UPSTREAM_TIMEOUT). Writes never carry it (see writes/customers.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";
@@ -17,6 +22,7 @@ import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
 import type { TrustedDocuments } from "../security/trusted-documents.js";
 import { withRequestLog } from "../observability/request-log.js";
+import { ErrorCode, gatewayError } from "../errors.js";
 import { clientMessage } from "./server.js";
 
 export interface GraphQLEndpointOptions {
@@ -33,6 +39,46 @@ export interface GraphQLEndpointOptions {
   trustedDocuments?: TrustedDocuments | undefined;
   /** Whether the Sandbox landing page is served (outside production, or GRAPHQL_INTROSPECTION=true). */
   landingPage: boolean;
+  /** OPERATION_TIMEOUT_MS: an operation's deadline, from its context's creation; default 60 000 ms. */
+  operationTimeoutMs?: number | undefined;
+}
+
+export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
+
+/**
+ * The reason an operation is cancelled with when its client went away before the response was finished. Its
+ * pending fields fail with it; nobody reads that response, and the operation log reports them at debug only.
+ */
+export class ClientWentAway extends Error {
+  override readonly name = "ClientWentAway";
+  constructor() {
+    super("The client went away before the response.");
+  }
+}
+
+/**
+ * The cancellation of one operation: one AbortController and one timer for its deadline, cleared when the
+ * response closes (finished or not). A plain timer rather than AbortSignal.timeout + AbortSignal.any: that
+ * pair costs more per request and would abort with a TimeoutError instead of the coded error the fields show.
+ */
+function operationSignal(res: ServerResponse, timeoutMs: number, timeoutMessage: string): AbortSignal {
+  const controller = new AbortController();
+  if (res.closed) {
+    // Gone already (a disconnect while the body was arriving): nothing to wait for.
+    controller.abort(new ClientWentAway());
+    return controller.signal;
+  }
+  // Arguments instead of a closure; the close listener below is the request's one closure.
+  const timer = setTimeout(expire, timeoutMs, controller, timeoutMessage);
+  res.on("close", () => {
+    clearTimeout(timer);
+    if (!res.writableFinished) controller.abort(new ClientWentAway());
+  });
+  return controller.signal;
+}
+
+function expire(controller: AbortController, message: string): void {
+  controller.abort(gatewayError(ErrorCode.UpstreamTimeout, message));
 }
 
 const ALLOWED_HEADERS = [
@@ -117,12 +163,18 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
     });
 
     scope.decorateRequest("caller", null);
+    const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    const timeoutMessage = `The operation took longer than ${timeoutMs} ms.`;
     let apolloHandler: RouteHandlerMethod | undefined;
     const handler: RouteHandlerMethod = function (request, reply) {
       apolloHandler ??= fastifyApolloHandler(options.apollo(), {
         // The landing page needs no context; any operation has a caller by now.
-        context: (req: FastifyRequest) =>
-          options.context(req.caller ?? { id: null, companies: new Set() }, { log: req.log, facts: req.facts ?? {} }),
+        context: (req: FastifyRequest, res: FastifyReply) =>
+          options.context(req.caller ?? { id: null, companies: new Set() }, {
+            log: req.log,
+            facts: req.facts ?? {},
+            signal: operationSignal(res.raw, timeoutMs, timeoutMessage),
+          }),
       }) as RouteHandlerMethod;
       const apolloRoute = apolloHandler;
       return withRequestLog(request.log, () => apolloRoute.call(this, request, reply));

@@ -9,6 +9,7 @@
 import DataLoader from "dataloader";
 import { asError } from "./miss.js";
 import type { CodatApi } from "../auth/scoped-client.js";
+import type { CallOptions } from "../codat/client.js";
 import { toAttachment, type Attachment } from "../models/index.js";
 
 export interface AttachmentsKey {
@@ -27,13 +28,14 @@ export const attachmentsKeyOf = (key: AttachmentsKey): string =>
 
 export const attachmentKeyOf = (key: AttachmentKey): string => `${attachmentsKeyOf(key)}\u0000${key.attachmentId}`;
 
-export function createAttachmentLoaders(client: CodatApi) {
+/** `call`: the request's Codat call options (its signal), passed to every call. */
+export function createAttachmentLoaders(client: CodatApi, call?: CallOptions) {
   const customerAttachment = new DataLoader<AttachmentKey, Attachment | null, string>(
     (keys) =>
       Promise.all(
         keys.map((key) =>
           client
-            .getCustomerAttachment(key.companyId, key.connectionId, key.customerId, key.attachmentId)
+            .getCustomerAttachment(key.companyId, key.connectionId, key.customerId, key.attachmentId, call)
             .then((dto) => (dto ? toAttachment(key, dto) : null), asError),
         ),
       ),
@@ -44,7 +46,7 @@ export function createAttachmentLoaders(client: CodatApi) {
     (keys) =>
       Promise.all(
         keys.map((key) =>
-          client.listCustomerAttachments(key.companyId, key.connectionId, key.customerId).then((list) => {
+          client.listCustomerAttachments(key.companyId, key.connectionId, key.customerId, call).then((list) => {
             const attachments = (list.attachments ?? []).map((dto) => toAttachment(key, dto));
             for (const attachment of attachments) customerAttachment.prime({ ...key, attachmentId: attachment.id }, attachment);
             return attachments;

@@ -9,6 +9,7 @@
 import DataLoader from "dataloader";
 import { asError } from "./miss.js";
 import type { CodatApi } from "../auth/scoped-client.js";
+import type { CallOptions } from "../codat/client.js";
 import { opaqueSegment, uuidSegment } from "../codat/paths.js";
 import type { CodatCustomerRecord } from "../codat/types.js";
 import { toCustomer, type Customer } from "../models/index.js";
@@ -54,10 +55,12 @@ export function idQueries(ids: readonly string[]): { query: string; ids: string[
 /**
  * `known`: customers this request has already read in a list page, by `customerKeyOf`; a key found there is
  * answered without a call. (Cheaper than priming the loader, which builds a promise per customer of every page.)
+ * `call`: the request's Codat call options (its signal), passed to every call a batch makes.
  */
 export function createCustomerLoader(
   client: CodatApi,
   known: ReadonlyMap<string, Customer> = new Map(),
+  call?: CallOptions,
 ): DataLoader<CustomerKey, Customer | null, string> {
   return new DataLoader<CustomerKey, Customer | null, string>(
     async (keys) => {
@@ -110,7 +113,7 @@ export function createCustomerLoader(
         for (const id of ids) (isEmbeddableId(id) ? embeddable : single).push(id);
         for (const chunk of idQueries(embeddable)) {
           calls.push(
-            client.listCustomers(companyId, { page: 1, pageSize: chunk.ids.length, query: chunk.query }).then(
+            client.listCustomers(companyId, { page: 1, pageSize: chunk.ids.length, query: chunk.query }, call).then(
               (page) => {
                 const byId = new Map<string, CodatCustomerRecord>();
                 for (const dto of page.results) byId.set(dto.id, dto);
@@ -125,7 +128,7 @@ export function createCustomerLoader(
         }
         for (const id of single) {
           calls.push(
-            client.getCustomer(companyId, id).then(
+            client.getCustomer(companyId, id, call).then(
               (dto) => settle(company, [id], () => (dto ? toCustomer(companyId, dto) : null)),
               (error: unknown) => settle(company, [id], () => asError(error)),
             ),

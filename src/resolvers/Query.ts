@@ -13,6 +13,7 @@ import type { GatewayContext } from "../context.js";
 import { badUserInput } from "../errors.js";
 import { fromGlobalId, toGlobalId, type NodeRef, type NodeType } from "../ids/global-id.js";
 import { listConnection } from "./connections.js";
+import { callOptionsOf } from "../loaders/index.js";
 
 /** Most ids one `nodes` call takes (each may cost a Codat call). */
 const MAX_NODES = 100;
@@ -49,8 +50,8 @@ async function resolveNode(ctx: GatewayContext, ref: NodeRef): Promise<NodeParen
 const CONNECTIONS_PAGE_SIZE = 2000;
 
 /** A company's connections: a handful, so one page of the spec's largest size holds them all. */
-async function companyConnections({ client }: GatewayContext, companyId: string): Promise<DataConnectionModel[]> {
-  const page = await client.listConnections(companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE });
+async function companyConnections({ client, signal }: GatewayContext, companyId: string): Promise<DataConnectionModel[]> {
+  const page = await client.listConnections(companyId, { page: 1, pageSize: CONNECTIONS_PAGE_SIZE }, callOptionsOf(signal));
   return (page.results ?? []).map((connection) => ({ ...connection, companyId }));
 }
 
@@ -85,8 +86,8 @@ export const Query: QueryResolvers = {
 
   connections: (_parent, { companyId }, ctx) => companyConnections(ctx, companyId),
 
-  customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client }) =>
-    client.getCustomerCreateUpdateModel(companyId, connectionId),
+  customerCreateUpdateModel: (_parent, { companyId, connectionId }, { client, signal }) =>
+    client.getCustomerCreateUpdateModel(companyId, connectionId, callOptionsOf(signal)),
 };
 
 export const DataConnection: DataConnectionResolvers = {

@@ -32,6 +32,19 @@ const AMBIGUOUS = new Set<unknown>([
   ErrorCode.RateLimited,
 ]);
 
+/**
+ * Cancellation and writes: the operation's signal (ctx.signal: its client went away, or OPERATION_TIMEOUT_MS
+ * passed) is checked before a write is sent and never given to the write itself. A write not yet sent when the
+ * operation was cancelled is not sent (it fails with the cancellation's reason: nothing reached Codat). A write
+ * already sent is never aborted half-way: it runs to completion (bounded by CODAT_DEADLINE_MS), and Codat keeps
+ * it even though the client gets no answer. A retry of createCustomer with the same idempotencyKey replays
+ * Codat's first answer (the same push operation); for updateCustomer the push operation is listed by
+ * `pushOperations` for the company.
+ */
+function notCancelled(ctx: GatewayContext): void {
+  ctx.signal?.throwIfAborted();
+}
+
 /** An ambiguous create failure carries the Idempotency-Key it was sent with, so a retry cannot create a second customer. */
 function withIdempotencyKey(error: unknown, idempotencyKey: string): unknown {
   if (error instanceof GraphQLError && AMBIGUOUS.has(error.extensions["code"])) {
@@ -49,6 +62,9 @@ export async function createCustomer(ctx: GatewayContext, input: CreateCustomerI
   const body = toCodatCustomer(input.customer, "input.customer", input.customer.id ?? undefined);
   const timeoutInMinutes = timeout(input.timeoutInMinutes);
 
+  notCancelled(ctx);
+  // No signal: once sent, the write runs to completion even if the client goes away or the operation's deadline
+  // passes (see notCancelled); a retry with the same idempotencyKey gets the same push operation.
   const response = await ctx.client
     .createCustomer(input.companyId, input.connectionId, body, {
       idempotencyKey,
@@ -68,6 +84,9 @@ export async function updateCustomer(ctx: GatewayContext, input: UpdateCustomerI
   const body = toCodatCustomer(input.customer, "input.customer", input.customerId);
   const timeoutInMinutes = timeout(input.timeoutInMinutes);
 
+  notCancelled(ctx);
+  // No signal: once sent, the write runs to completion even if the client goes away or the operation's deadline
+  // passes (see notCancelled); its push operation is listed by pushOperations.
   const response = await ctx.client
     .updateCustomer(input.companyId, input.connectionId, input.customerId, body, {
       ...(input.forceUpdate != null ? { forceUpdate: input.forceUpdate } : {}),

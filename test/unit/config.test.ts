@@ -98,4 +98,13 @@ describe("settings a person can trust", () => {
     expect(parseConfig({ NODE_ENV: "production", CODAT_SIMULATOR: "true" })).toMatchObject({ useSimulator: true, production: true });
     expect(configProblems({ CODAT_SIMULATOR: "true", CODAT_API_KEY: "k" })[0]).toMatch(/^CODAT_SIMULATOR=true cannot be combined/);
   });
+
+  it("gives every operation OPERATION_TIMEOUT_MS, a minute unless set, in whole milliseconds from 100", () => {
+    expect(parseConfig(upstream).operationTimeoutMs).toBe(60_000);
+    expect(parseConfig({ ...upstream, OPERATION_TIMEOUT_MS: "2500" }).operationTimeoutMs).toBe(2_500);
+    expect(configProblems({ ...upstream, OPERATION_TIMEOUT_MS: "99" })).toEqual([
+      'OPERATION_TIMEOUT_MS must be a whole number from 100 to 3600000 (got "99")',
+    ]);
+    expect(configProblems({ ...upstream, OPERATION_TIMEOUT_MS: "1m" })).toHaveLength(1);
+  });
 });
