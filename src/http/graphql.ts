@@ -13,6 +13,7 @@
  * then fail with UPSTREAM_TIMEOUT). Writes never carry it (see writes/customers.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
@@ -63,6 +64,8 @@ export class ClientWentAway extends Error {
  */
 function operationSignal(res: ServerResponse, timeoutMs: number, timeoutMessage: string): AbortSignal {
   const controller = new AbortController();
+  // Each Codat call in flight listens to it (and unlinks when done): a wide operation has many at once.
+  setMaxListeners(0, controller.signal);
   if (res.closed) {
     // Gone already (a disconnect while the body was arriving): nothing to wait for.
     controller.abort(new ClientWentAway());
