@@ -35,6 +35,14 @@ export interface Config {
   codatAttemptTimeoutMs: number;
   codatDeadlineMs: number;
   codatMaxConcurrencyPerCompany: number;
+  /** CODAT_STREAM_IDLE_TIMEOUT_MS: longest gap between two chunks of a download's body from Codat before it fails. */
+  codatStreamIdleTimeoutMs: number;
+  /** DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS: longest time a download client's socket may take no bytes before it is dropped. */
+  downloadClientIdleTimeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS: a request's headers must all arrive within this (else 408). */
+  httpHeadersTimeoutMs: number;
+  /** HTTP_REQUEST_TIMEOUT_MS: a whole request, body included, must arrive within this (else 408); not the response. */
+  httpRequestTimeoutMs: number;
   /** Of those slots, how many attachment downloads may hold at once (CODAT_DOWNLOAD_SLOTS_PER_COMPANY, default 4). */
   codatDownloadSlotsPerCompany: number;
   /** Calls that may wait for a company's slots before RATE_LIMITED (CODAT_MAX_QUEUE_PER_COMPANY, default 100). */
@@ -190,6 +198,13 @@ export function parseConfig(env: Env): Config {
     if (!valid) problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`);
   }
 
+  const httpRequestTimeoutMs = integer("HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000);
+  const httpHeadersTimeoutMs = integer("HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 3_600_000);
+  // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    problems.push(`HTTP_HEADERS_TIMEOUT_MS (${httpHeadersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs})`);
+  }
+
   const rawLevel = (read("LOG_LEVEL") ?? "info").toLowerCase();
   const logLevel = (LOG_LEVELS as readonly string[]).includes(rawLevel) ? (rawLevel as LogLevel) : "info";
   if (logLevel !== rawLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${rawLevel}")`);
@@ -210,6 +225,10 @@ export function parseConfig(env: Env): Config {
     codatAttemptTimeoutMs: integer("CODAT_TIMEOUT_MS", 10_000, 100, 600_000),
     codatDeadlineMs: integer("CODAT_DEADLINE_MS", 30_000, 100, 3_600_000),
     codatMaxConcurrencyPerCompany: integer("CODAT_MAX_CONCURRENCY_PER_COMPANY", 10, 1, 100),
+    codatStreamIdleTimeoutMs: integer("CODAT_STREAM_IDLE_TIMEOUT_MS", 30_000, 100, 600_000),
+    downloadClientIdleTimeoutMs: integer("DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS", 30_000, 100, 600_000),
+    httpHeadersTimeoutMs,
+    httpRequestTimeoutMs,
     codatDownloadSlotsPerCompany: integer("CODAT_DOWNLOAD_SLOTS_PER_COMPANY", 4, 1, 100),
     codatMaxQueuePerCompany: integer("CODAT_MAX_QUEUE_PER_COMPANY", 100, 0, 100_000),
     codatDownloadQueuePerCompany: integer("CODAT_DOWNLOAD_QUEUE_PER_COMPANY", 10, 0, 10_000),

@@ -1,8 +1,8 @@
 /**
  * Injected faults, for testing how clients survive a misbehaving upstream. Faults are queued; each request
  * takes the first queued fault whose `method`/`path` match (before any normal handling: auth, rate limiting,
- * latency, routing), and a fault is removed once it has been used `times` times. `delay` and
- * `applyThenReset` let the normal handling run (before, respectively instead of, the answer).
+ * latency, routing), and a fault is removed once it has been used `times` times. `delay`, `applyThenReset`
+ * and `stall` let the normal handling run (before the answer, instead of it, and for part of it).
  */
 
 interface FaultMatch {
@@ -30,7 +30,14 @@ export type Fault =
    * then reset the connection instead of answering. The client sees a network error for a write that did
    * take effect, which is what a retry with the same Idempotency-Key must survive.
    */
-  | (FaultMatch & { kind: "applyThenReset" });
+  | (FaultMatch & { kind: "applyThenReset" })
+  /**
+   * A body that stops part-way: the request is handled normally, its status and headers (Content-Length
+   * included) are sent with the first `afterBytes` bytes of the body (default 0), then nothing more. The
+   * connection stays open, the response unfinished, until the client gives up or the simulator closes: what a
+   * wedged storage backend or proxy looks like mid-download.
+   */
+  | (FaultMatch & { kind: "stall"; afterBytes?: number });
 
 interface QueuedFault {
   fault: Fault;
@@ -44,6 +51,9 @@ export class FaultQueue {
     const times = fault.times ?? 1;
     if (!(times > 0)) throw new RangeError("Fault.times must be > 0");
     if (fault.kind === "delay" && !(fault.ms >= 0)) throw new RangeError("delay fault needs ms >= 0");
+    if (fault.kind === "stall" && !(Number.isInteger(fault.afterBytes ?? 0) && (fault.afterBytes ?? 0) >= 0)) {
+      throw new RangeError("stall fault needs a whole afterBytes >= 0");
+    }
     this.queue.push({ fault, remaining: times });
   }
 

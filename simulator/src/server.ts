@@ -5,7 +5,8 @@
  * Order of handling for every request:
  *   1. record it (`requests`), whatever happens next;
  *   2. take the first matching injected fault: `status`/`reset`/`hang`/`malformed` end the request here,
- *      `delay` waits and then continues, `applyThenReset` continues but swaps the final answer for a reset;
+ *      `delay` waits and then continues, `applyThenReset` continues but swaps the final answer for a reset,
+ *      `stall` continues but sends only the start of the final answer;
  *   3. auth (only when an API key is configured) → 401 ErrorMessage;
  *   4. per-company concurrency (`/companies/{id}/…`): a request that would exceed the limit answers 429 with
  *      `Retry-After: 1`; admitted requests hold their slot until the response finishes or the socket closes;
@@ -184,6 +185,38 @@ async function send(res: ServerResponse, response: SimResponse, head = false): P
   res.end(payload);
 }
 
+/**
+ * The `stall` fault: the status, the headers (with the length of the whole body) and the first `afterBytes`
+ * bytes, then nothing; the response is never finished. A streamed body is read no further (the generator stops)
+ * and is destroyed when the connection closes, so its DownloadRecord reads aborted once the client gives up.
+ */
+function sendThenStall(res: ServerResponse, response: SimResponse, afterBytes: number, head: boolean): Promise<void> {
+  if (res.destroyed || res.headersSent) return Promise.resolve();
+  const headers: Record<string, string | number> = { ...response.headers };
+  const body = response.body;
+  if (!(body instanceof Readable) && headers["content-length"] === undefined) headers["content-length"] = Buffer.byteLength(body ?? "");
+  res.writeHead(response.status, headers);
+  res.flushHeaders();
+  if (body instanceof Readable) {
+    res.once("close", () => body.destroy());
+    if (head || afterBytes === 0) return Promise.resolve();
+    let left = afterBytes;
+    const onData = (chunk: Buffer): void => {
+      const part = chunk.subarray(0, left);
+      left -= part.length;
+      res.write(part);
+      if (left === 0) {
+        body.off("data", onData);
+        body.pause();
+      }
+    };
+    body.on("data", onData);
+  } else if (!head && afterBytes > 0) {
+    res.write(Buffer.from(body ?? "").subarray(0, afterBytes));
+  }
+  return Promise.resolve();
+}
+
 // ---------------------------------------------------------------------------------------------------- server
 
 export interface RecordedRequest {
@@ -323,14 +356,18 @@ async function handle(
 
   const fault = state.faults.take(method, path);
   let dropResponse = false;
+  let stallAfter: number | undefined;
   if (fault) {
     if (fault.kind === "applyThenReset") dropResponse = true;
+    else if (fault.kind === "stall") stallAfter = fault.afterBytes ?? 0;
     else if (fault.kind !== "delay") return applyFault(fault, res);
     else if (!(await state.pause(fault.ms))) return;
   }
-  // Every answer from here on goes through deliver(), so `applyThenReset` can swap it for a reset.
+  // Every answer from here on goes through deliver(), so `applyThenReset` can swap it for a reset (and `stall`
+  // cut it short).
   const head = method === "HEAD";
   const deliver = (response: SimResponse): Promise<void> => {
+    if (stallAfter !== undefined) return sendThenStall(res, response, stallAfter, head);
     if (!dropResponse) return send(res, response, head);
     if (response.body instanceof Readable) response.body.destroy();
     resetConnection(res);
@@ -497,7 +534,7 @@ function resetConnection(res: ServerResponse): void {
   else res.destroy();
 }
 
-async function applyFault(fault: Exclude<Fault, { kind: "delay" | "applyThenReset" }>, res: ServerResponse): Promise<void> {
+async function applyFault(fault: Exclude<Fault, { kind: "delay" | "applyThenReset" | "stall" }>, res: ServerResponse): Promise<void> {
   switch (fault.kind) {
     case "reset":
       resetConnection(res);

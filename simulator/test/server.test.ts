@@ -1,6 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
-import { DEMO_COMPANY_ID, ManualClock, SECOND_COMPANY_ID, startSimulator, type Simulator } from "../src/index.js";
+import {
+  DEMO_COMPANY_ID,
+  DEMO_CONNECTION_ID,
+  LARGE_ATTACHMENT_CUSTOMER_ID,
+  LARGE_ATTACHMENT_ID,
+  LARGE_ATTACHMENT_SIZE,
+  ManualClock,
+  SECOND_COMPANY_ID,
+  startSimulator,
+  type Simulator,
+} from "../src/index.js";
 import { waitFor } from "../../test/helpers/wait.js";
 import { customersPath, getJson, useSimulator } from "./helpers.js";
 
@@ -90,6 +100,27 @@ describe("requests, faults and auth", () => {
     const text = await res.text();
     expect(text.length).toBeGreaterThan(0);
     expect(() => JSON.parse(text) as unknown).toThrow();
+  });
+
+  it("stall sends the headers and the first afterBytes bytes, then nothing until the client gives up", async () => {
+    const path = `/companies/${DEMO_COMPANY_ID}/connections/${DEMO_CONNECTION_ID}/data/customers/${LARGE_ATTACHMENT_CUSTOMER_ID}/attachments/${LARGE_ATTACHMENT_ID}/download`;
+    sim.injectFault({ kind: "stall", afterBytes: 100_000, path: /\/download$/ });
+    const res = await fetch(`${sim.url}${path}`, { signal: AbortSignal.timeout(500) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(LARGE_ATTACHMENT_SIZE));
+    let received = 0;
+    // Only the client's own timeout ends the body: the simulator sent the first bytes and then nothing.
+    const reading = (async () => {
+      for await (const chunk of res.body ?? []) received += (chunk as Uint8Array).byteLength;
+    })();
+    await expect(reading).rejects.toMatchObject({ name: "TimeoutError" });
+    expect(received).toBe(100_000);
+    const download = sim.downloads.at(-1);
+    await waitFor(() => download?.aborted === true);
+    expect(download).toMatchObject({ attachmentId: LARGE_ATTACHMENT_ID, completed: false });
+    // One use: the next download is whole (HEAD, so nothing is generated).
+    expect((await fetch(`${sim.url}${path}`, { method: "HEAD" })).status).toBe(200);
+    expect(() => sim.injectFault({ kind: "stall", afterBytes: -1 })).toThrow(RangeError);
   });
 
   it("delay waits, then answers normally", async () => {

@@ -194,6 +194,18 @@ async function readText(raw: Dispatcher.ResponseData["body"], encoding: string |
   return (length > limit ? all.subarray(0, limit) : all).toString("utf8");
 }
 
+/** The coded errors of streamed bodies that failed because Codat sent nothing for the stream idle timeout. */
+const idleFailures = new WeakSet<object>();
+
+/**
+ * Whether a streamed body (see `send`) failed with this error because Codat sent no byte for the stream idle
+ * timeout while its reader was ready for more (a reader that is itself slow never trips it: undici does not
+ * count the time its parser is paused for backpressure).
+ */
+export function isStreamIdleTimeout(error: unknown): boolean {
+  return typeof error === "object" && error !== null && idleFailures.has(error);
+}
+
 /**
  * The streamed body as its reader sees it: the same chunks (so `freeChunk` still applies), with every failure
  * other than the request's own abort (which keeps the signal's reason) replaced by `streamError()`. Destroying it destroys the upstream body,
@@ -215,9 +227,16 @@ function codedStream(raw: Readable, signal: AbortSignal, streamError: () => Erro
     if (!out.push(chunk)) raw.pause();
   });
   raw.once("end", () => out.push(null));
-  raw.once("error", () => {
+  raw.once("error", (error) => {
     // An abort through the request's signal keeps its reason (the caller's own); anything else is coded.
-    out.destroy(signal.aborted ? toError(signal.reason) : streamError());
+    if (signal.aborted) {
+      out.destroy(toError(signal.reason));
+      return;
+    }
+    const coded = streamError();
+    // undici's bodyTimeout: no byte for streamIdleTimeoutMs while the reader was willing to take one.
+    if ((error as NodeJS.ErrnoException).code === "UND_ERR_BODY_TIMEOUT") idleFailures.add(coded);
+    out.destroy(coded);
   });
   raw.once("close", () => {
     if (!out.destroyed && !out.readableEnded && !raw.readableEnded) out.destroy(signal.aborted ? toError(signal.reason) : streamError());

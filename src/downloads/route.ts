@@ -7,17 +7,26 @@
  * request (and frees the company's concurrency slot). An upstream failure before the headers is a JSON error
  * with a status and a contract code; after the headers it destroys the response, so the browser reports a
  * failed download instead of saving a truncated file as if it were complete.
+ *
+ * Bounded time both ways, so neither side can hold a slot for ever:
+ * - Codat's body: no byte for the client's stream idle timeout (CODAT_STREAM_IDLE_TIMEOUT_MS) while the route
+ *   could take one fails the body (undici's own timer, transport.ts): the response is destroyed, the slot freed,
+ *   one warn line, `upstream_idle` counted.
+ * - The client: a socket that takes no bytes for `clientIdleTimeoutMs` (DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS) while
+ *   a write waits for it is dropped and Codat's request aborted (freeing the slot); one info line,
+ *   `client_idle` counted. One interval timer per download watches a counter the sink keeps; nothing per chunk.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Writable, finished } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GraphQLError } from "graphql";
 import type { CodatClient } from "../codat/client.js";
-import { freeChunk } from "../codat/transport.js";
+import { freeChunk, isStreamIdleTimeout } from "../codat/transport.js";
 import { ErrorCode } from "../errors.js";
 import { AuthenticationError } from "../auth/caller.js";
 import { sendJson } from "../http/respond.js";
 import type { RawRoute } from "../http/server.js";
+import { currentRequestLog } from "../observability/request-log.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
 import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
 
@@ -32,7 +41,26 @@ export interface DownloadRouteOptions {
   onError?: (error: unknown) => void;
   /** Told about each download (observability/metrics.ts); absent, the route counts nothing. */
   metrics?: DownloadMetrics | undefined;
+  /**
+   * A client whose socket takes no bytes for this long while the route waits for it is dropped, and Codat's
+   * request aborted (DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS); default 30 000 ms.
+   */
+  clientIdleTimeoutMs?: number | undefined;
+  /** The Codat client's stream idle timeout, for the log line of a stalled body only (it is the client's to apply). */
+  upstreamIdleTimeoutMs?: number | undefined;
 }
+
+/**
+ * Why a download that began did not deliver its last byte (a bounded label):
+ * - `upstream_idle`: Codat sent nothing for the stream idle timeout;
+ * - `upstream_error`: Codat's body broke otherwise (connection reset or closed early);
+ * - `client_idle`: the client took no bytes for the client idle timeout, and was dropped;
+ * - `client_gone`: the client went away (before or after the headers).
+ * Codat's error answers before the bytes are answered as JSON errors, not counted here.
+ */
+export type DownloadFailureReason = "upstream_idle" | "upstream_error" | "client_idle" | "client_gone";
+
+export const DOWNLOAD_FAILURE_REASONS: readonly DownloadFailureReason[] = ["upstream_idle", "upstream_error", "client_idle", "client_gone"];
 
 /** Hooks for the download metrics, called on the route's own path: no extra stream step, one call per chunk. */
 export interface DownloadMetrics {
@@ -42,6 +70,8 @@ export interface DownloadMetrics {
   bytes(count: number): void;
   /** That download's response ended, completely or not. */
   ended(): void;
+  /** That download did not deliver its last byte, for this reason (once per download, before `ended`). */
+  failed(reason: DownloadFailureReason): void;
 }
 
 const REFUSALS: Record<RefusalReason, string> = {
@@ -55,8 +85,18 @@ class ClientGone extends Error {
   override readonly name = "ClientGone";
 }
 
+/** The abort reason when the client stopped taking bytes and was dropped. */
+class ClientIdle extends Error {
+  override readonly name = "ClientIdle";
+}
+
+const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 30_000;
+/** The client watchdog looks this many times per idle timeout, so a drop comes 1 to 1¼ timeouts after the last byte. */
+const CLIENT_IDLE_CHECKS = 4;
+
 export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
   const { client, links, metrics } = options;
+  const clientIdleTimeoutMs = options.clientIdleTimeoutMs ?? DEFAULT_CLIENT_IDLE_TIMEOUT_MS;
   return {
     method: ["GET", "HEAD"],
     url: `${DOWNLOAD_PATH_PREFIX}:token`,
@@ -96,13 +136,17 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
             method: head ? "HEAD" : "GET",
           });
         } catch (error) {
-          if (upstream.signal.aborted) return;
+          if (upstream.signal.aborted) {
+            metrics?.failed("client_gone");
+            return;
+          }
           sendUpstreamError(res, error, options.onError);
           return;
         }
         const body = download.body;
         if (upstream.signal.aborted) {
           body?.destroy();
+          metrics?.failed("client_gone");
           return;
         }
 
@@ -119,15 +163,34 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
           res.end();
           return;
         }
+        const progress: SinkProgress = { waiting: false, bytes: 0 };
+        const watchdog = watchClient(progress, clientIdleTimeoutMs, () => {
+          res.destroy();
+          upstream.abort(new ClientIdle());
+        });
         try {
-          await pipeline(body, responseSink(res, metrics));
+          await pipeline(body, responseSink(res, metrics, progress));
         } catch (error) {
           // pipeline destroyed both ends already (so the browser sees a broken download, never a complete
           // truncated file, and the upstream body and its slot are let go); repeating it states the intent.
           res.destroy();
           body.destroy();
-          // Read at this point (an abort may have come in while the pipeline ran).
-          if (!isAborted(upstream.signal)) options.onError?.(error);
+          const reason = watchdog.fired ? "client_idle" : failureReason(error, upstream.signal);
+          metrics?.failed(reason);
+          const facts = { reason, bytesSent: progress.bytes };
+          if (reason === "client_idle") {
+            currentRequestLog()?.info(
+              { download: { ...facts, idleTimeoutMs: clientIdleTimeoutMs } },
+              "download dropped: the client stopped reading",
+            );
+          } else if (reason === "upstream_idle") {
+            const idle = options.upstreamIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.upstreamIdleTimeoutMs } : {};
+            currentRequestLog()?.warn({ download: { ...facts, ...idle } }, "download failed: Codat's body stalled");
+          } else if (reason === "upstream_error") {
+            options.onError?.(error);
+          }
+        } finally {
+          watchdog.stop();
         }
       } finally {
         res.off("close", onClose);
@@ -144,23 +207,32 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
  * has accepted it, which is the same backpressure `pipe` gives, without per-chunk promises. The metrics count
  * each chunk there too, so counting adds no step to the pipeline.
  */
-function responseSink(res: ServerResponse, metrics: DownloadMetrics | undefined): Writable {
+function responseSink(res: ServerResponse, metrics: DownloadMetrics | undefined, progress: SinkProgress): Writable {
   return new Writable({
     // The chunks are handed on as they are; the sink itself queues nothing beyond the chunk being written.
     highWaterMark: 0,
     write(chunk: Buffer, _encoding, callback) {
       // Read before freeChunk takes the memory away.
       const length = chunk.length;
+      progress.waiting = true;
       res.write(chunk, (error) => {
+        progress.waiting = false;
         freeChunk(chunk);
-        if (!error) metrics?.bytes(length);
+        if (!error) {
+          progress.bytes += length;
+          metrics?.bytes(length);
+        }
         callback(error);
       });
     },
     final(callback) {
+      progress.waiting = true;
       res.end();
       // Done when the last byte is handed to the socket, or failed when the client went away first.
-      finished(res, (error) => callback(error));
+      finished(res, (error) => {
+        progress.waiting = false;
+        callback(error);
+      });
     },
     destroy(error, callback) {
       // A broken download must look broken to the browser, never like a complete (truncated) file.
@@ -168,6 +240,48 @@ function responseSink(res: ServerResponse, metrics: DownloadMetrics | undefined)
       callback(error);
     },
   });
+}
+
+/** What the client watchdog reads: whether a write waits for the client's socket, and the bytes it has taken. */
+interface SinkProgress {
+  waiting: boolean;
+  bytes: number;
+}
+
+/**
+ * Calls `onIdle` once the client's socket has taken no bytes for `timeoutMs` while a write waited for it. One
+ * interval timer per download (unref'd), ticking CLIENT_IDLE_CHECKS times per timeout: the write path only
+ * sets a flag and adds to a counter. A write waiting at two ticks with no byte taken between them is the same
+ * write (another one needs this one's bytes counted first), so CLIENT_IDLE_CHECKS such intervals in a row mean
+ * it has waited at least `timeoutMs`, and at most a quarter more (it may have begun just after the tick before
+ * the first). A tick that finds the route waiting for Codat, or bytes taken, starts the count again.
+ */
+function watchClient(progress: SinkProgress, timeoutMs: number, onIdle: () => void): { readonly fired: boolean; stop(): void } {
+  let seenBytes = progress.bytes;
+  let seenWaiting = progress.waiting;
+  let idleIntervals = 0;
+  let fired = false;
+  const timer = setInterval(
+    () => {
+      const stuck = progress.waiting && seenWaiting && progress.bytes === seenBytes;
+      seenBytes = progress.bytes;
+      seenWaiting = progress.waiting;
+      idleIntervals = stuck ? idleIntervals + 1 : 0;
+      if (idleIntervals >= CLIENT_IDLE_CHECKS) {
+        clearInterval(timer);
+        fired = true;
+        onIdle();
+      }
+    },
+    Math.max(1, Math.ceil(timeoutMs / CLIENT_IDLE_CHECKS)),
+  );
+  timer.unref();
+  return {
+    get fired() {
+      return fired;
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** HTTP status and body for a coded upstream failure; never the upstream URL or headers. */
@@ -211,6 +325,33 @@ function statusFor(code: string): number {
   }
 }
 
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
+/**
+ * Which side broke a download whose pipeline failed. The first error decides (pipeline keeps it): Codat's body
+ * fails only with a coded GraphQLError (transport.ts codes every break of it) or a decoder's (zlib) error;
+ * anything else is the client's side: the abort reason once it went away, or a write to its closed socket
+ * (ECONNRESET, EPIPE, a premature close), which can come before the response's `close` aborts the signal.
+ */
+function failureReason(error: unknown, signal: AbortSignal): DownloadFailureReason {
+  if (isStreamIdleTimeout(error)) return "upstream_idle";
+  if (error instanceof GraphQLError || isDecoderError(error)) return "upstream_error";
+  if (signal.aborted || isSocketError(error)) return "client_gone";
+  return "upstream_error";
+}
+
+function isDecoderError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" && code.startsWith("Z_");
+}
+
+/** Errors of writing to a client's socket that went away (Node's codes; never Codat's, which are coded). */
+function isSocketError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return (
+    code === "ECONNRESET" ||
+    code === "EPIPE" ||
+    code === "ECONNABORTED" ||
+    code === "ERR_STREAM_PREMATURE_CLOSE" ||
+    code === "ERR_STREAM_DESTROYED" ||
+    code === "ERR_STREAM_WRITE_AFTER_END"
+  );
 }

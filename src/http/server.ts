@@ -41,6 +41,13 @@ export interface HttpAppOptions extends GraphQLEndpointOptions {
   /** Served on GET /metrics of this app when given. */
   metrics?: MetricsEndpoint | undefined;
   keepAliveTimeoutMs?: number;
+  /** A request's headers must all arrive within this, else 408 (HTTP_HEADERS_TIMEOUT_MS); default 10 000 ms. */
+  headersTimeoutMs?: number;
+  /**
+   * A whole request, body included, must arrive within this, else 408 (HTTP_REQUEST_TIMEOUT_MS); default
+   * 30 000 ms. It bounds receiving the request only: a response (a long download) takes as long as it takes.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** What the access line of a request reports beyond method, route and status (filled in as the request goes). */
@@ -73,11 +80,31 @@ export function requestIdOf(req: IncomingMessage): string {
   return randomUUID();
 }
 
+/**
+ * Node's own request timers (http.Server `headersTimeout` and `requestTimeout`): a connection whose request
+ * is not complete in time is answered 408 by clientErrorHandler and closed. A connection that sends nothing
+ * at all counts as one whose headers are late. They bound the request only: once it has arrived, Node stops
+ * timing it, so a response may stream for as long as the download route allows. Node checks them every
+ * `connectionsCheckingInterval` (its default, 30 s, would let a 10 s limit run to 40 s), here a quarter of the
+ * shorter one, at most a second.
+ */
+function requestTimers(options: HttpAppOptions): {
+  requestTimeout: number;
+  http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
+} {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4)));
+  return { requestTimeout, http: { headersTimeout, requestTimeout, connectionsCheckingInterval } };
+}
+
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   // Typed as fastify's logger interface so the app gets fastify's default generics (pino's Logger is wider).
   const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
     loggerInstance,
+    // fastify sets server.requestTimeout itself (its default, 0, turns Node's off), the rest go to createServer.
+    ...requestTimers(options),
     // One access line of our own per request (onResponse below) instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     genReqId: requestIdOf,

@@ -13,7 +13,7 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CodatCallOutcome, CodatObserver } from "../codat/observer.js";
 import type { GatewayContext } from "../context.js";
-import type { DownloadMetrics } from "../downloads/route.js";
+import { DOWNLOAD_FAILURE_REASONS, type DownloadMetrics } from "../downloads/route.js";
 import { operationLabel } from "./operation-logging.js";
 
 /** Distinct operation names labelled as themselves; later ones are counted as OTHER_OPERATION. */
@@ -105,6 +105,14 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Attachment bytes handed to download clients' sockets.",
     registers,
   });
+  const downloadFailures = new Counter({
+    name: `${PREFIX}download_failures_total`,
+    help: "Attachment downloads that did not deliver their last byte, by reason: upstream_idle (Codat sent nothing for CODAT_STREAM_IDLE_TIMEOUT_MS), upstream_error (Codat's body broke), client_idle (the client took nothing for DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS and was dropped), client_gone (the client went away). Codat's error answers before the bytes are not counted here.",
+    labelNames: ["reason"],
+    registers,
+  });
+  // Every reason is a series from the start, so a rate over it needs no first failure.
+  for (const reason of DOWNLOAD_FAILURE_REASONS) downloadFailures.inc({ reason }, 0);
 
   const operationName = cappedLabel(options.operationNameLimit ?? OPERATION_NAME_LIMIT);
 
@@ -151,6 +159,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       started: () => downloadsInFlight.inc(),
       bytes: (count) => downloadBytes.inc(count),
       ended: () => downloadsInFlight.dec(),
+      failed: (reason) => downloadFailures.inc({ reason }),
     },
   };
 }
