@@ -1,12 +1,16 @@
 /**
- * Entry point: parse the configuration, start the embedded Codat simulator when no upstream is configured,
- * listen, and shut down gracefully on SIGTERM/SIGINT. Everything else lives in app.ts.
+ * Entry point: parse the configuration, start tracing when OTEL_EXPORTER_OTLP_ENDPOINT asks for it, start the
+ * embedded Codat simulator when no upstream is configured, listen, and shut down gracefully on SIGTERM/SIGINT.
+ * Everything else lives in app.ts.
+ *
+ * The app is imported with a dynamic `import()` once tracing has started: the graphql instrumentation can only
+ * patch graphql if it is loaded after it (see observability/tracing.ts). Nothing static here imports graphql.
  */
 import { existsSync } from "node:fs";
-import { createGateway } from "./app.js";
 import { ConfigError, parseConfig } from "./config.js";
 import { loadSimulator, SimulatorNotInstalledError, type EmbeddedSimulator } from "./embedded-upstream.js";
 import { createLogger } from "./observability/logger.js";
+import { startTracing, type Tracing } from "./observability/tracing.js";
 
 /** `.env` in the working directory, when there is one; a variable already in the environment wins over it. */
 function loadDotEnv(): void {
@@ -32,6 +36,23 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.logPretty,
+    secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
+  });
+  let tracing: Tracing | undefined;
+  try {
+    tracing = await startTracing({ env: process.env, warn: (message) => logger.warn(`tracing: ${message}`) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`config error: ${problem}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { createGateway } = await import("./app.js");
+
   let simulator: EmbeddedSimulator | undefined;
   let demo: { companyId: string; connectionId: string } | undefined;
   if (config.useSimulator) {
@@ -46,12 +67,11 @@ async function main(): Promise<void> {
     simulator = await simulatorPackage.startSimulator({ latencyMs: config.simulatorLatencyMs });
     demo = { companyId: simulatorPackage.DEMO_COMPANY_ID, connectionId: simulatorPackage.DEMO_CONNECTION_ID };
   }
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: config.logPretty,
-    secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
+  const gateway = createGateway(config, {
+    ...(simulator ? { codatBaseUrl: simulator.url } : {}),
+    ...(tracing ? { codatObservers: [tracing.codatObserver] } : {}),
+    logger,
   });
-  const gateway = createGateway(config, { ...(simulator ? { codatBaseUrl: simulator.url } : {}), logger });
   let url: string;
   try {
     url = await gateway.listen();
@@ -76,6 +96,7 @@ async function main(): Promise<void> {
         ? "production (no Sandbox or introspection unless enabled; errors masked)"
         : `${config.mode === "test" ? "test" : "default, NODE_ENV unset"} (errors masked; set NODE_ENV=development for stack traces)`;
   logger.info(`Mode: ${modeLine}.`);
+  if (tracing) logger.info("Traces: exported over OTLP/HTTP.");
   logger.info({ url }, `GraphQL gateway ready at ${url}`);
 
   let stopping = false;
@@ -86,6 +107,8 @@ async function main(): Promise<void> {
     gateway
       .stop()
       .then(() => simulator?.close())
+      // Last, so the spans of the requests drained above are exported too.
+      .then(() => tracing?.shutdown())
       .then(() => {
         logger.info("stopped");
         logger.flush(() => process.exit(0));

@@ -12,6 +12,11 @@ import { waitFor } from "../helpers/wait.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
+/** What an OTLP/HTTP JSON export carries, as far as these tests read it (ids in hex). */
+interface OtlpTraces {
+  resourceSpans: { scopeSpans: { spans: { name: string; traceId: string; spanId: string; parentSpanId?: string }[] }[] }[];
+}
+
 interface Started {
   child: ChildProcess;
   output: () => string;
@@ -124,6 +129,52 @@ describe("npm start", () => {
       .split("\n")
       .filter((line) => line.startsWith("config error:"));
     expect(errors).toEqual(["config error: HOST 192.0.2.1 is not an address of this machine"]);
+  }, 120_000);
+
+  it("with OTEL_EXPORTER_OTLP_ENDPOINT, exports each request's trace over OTLP/HTTP, the last ones on SIGTERM", async () => {
+    const base = await startUpstream();
+    const exports: { path: string | undefined; body: OtlpTraces }[] = [];
+    const collector = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        exports.push({ path: req.url, body: JSON.parse(body) as OtlpTraces });
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+      started = npmStart({ CODAT_BASE_URL: base, PORT: "0", HOST: "127.0.0.1", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+      await waitFor(() => /ready at (http:\/\/[^\s"]+)/.test(started!.output()), { timeoutMs: 60_000 });
+      expect(started.output()).toContain("Traces: exported over OTLP/HTTP");
+      const url = /ready at (http:\/\/[^\s"]+)/.exec(started.output())![1]!;
+      const response = fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: `query Page { customers(companyId: "00000000-0000-4000-8000-000000000001", first: 5) { totalCount } }`,
+        }),
+      });
+      await waitFor(() => held.length === 1 || started!.child.exitCode !== null, { timeoutMs: 30_000 });
+      const traceparent = held[0]?.req.headers.traceparent;
+      release();
+      expect((await response).status).toBe(200);
+
+      // The batch processor holds the spans (5 s by default): the shutdown on SIGTERM is what exports them.
+      expect(started.child.kill("SIGTERM")).toBe(true);
+      expect(await started.exited).toBe(0);
+      expect(exports.every((e) => e.path === "/v1/traces")).toBe(true);
+      const spans = exports.flatMap((e) => e.body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((scope) => scope.spans)));
+      const codat = spans.find((span) => span.name === "codat GET /companies/{companyId}/data/customers");
+      expect(codat, JSON.stringify(spans.map((span) => span.name))).toBeDefined();
+      const trace = spans.filter((span) => span.traceId === codat!.traceId).map((span) => span.name);
+      expect(trace).toEqual(expect.arrayContaining(["POST /graphql", "graphql.parse", "graphql.validate", "query Page", "GET"]));
+      const attempt = spans.find((span) => span.traceId === codat!.traceId && span.parentSpanId === codat!.spanId);
+      expect(traceparent).toBe(`00-${codat!.traceId}-${attempt!.spanId}-01`);
+    } finally {
+      await new Promise<void>((resolve) => collector.close(() => resolve()));
+    }
   }, 120_000);
 
   it("NODE_ENV=production without an upstream refuses to start unless the simulator is asked for", async () => {
