@@ -156,7 +156,6 @@ export class CodatCall {
     return sleep(wait, this.signal);
   }
 
-
   /** One attempt, holding this call's slot. */
   async #attempt(input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     this.attempts += 1;
