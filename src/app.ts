@@ -14,6 +14,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./auth/caller.js";
 import { CodatClient } from "./codat/client.js";
 import type { CodatObserver } from "./codat/observer.js";
+import { SharedSlotLimiter } from "./codat/shared-limiter.js";
 import type { Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
@@ -64,9 +65,24 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       pretty: config.logPretty,
       secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
     });
+  // REDIS_URL: the company slots are shared by every replica (connected by listen()); unset, per process.
+  const sharedLimiter =
+    config.redis === undefined
+      ? undefined
+      : new SharedSlotLimiter({
+          maxPerKey: config.codatMaxConcurrencyPerCompany,
+          maxDownloadsPerKey: Math.min(config.codatMaxConcurrencyPerCompany, config.codatDownloadSlotsPerCompany),
+          maxQueuedPerKey: config.codatMaxQueuePerCompany,
+          maxQueuedDownloadsPerKey: config.codatDownloadQueuePerCompany,
+          redis: config.redis,
+          log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
+        });
   // Built before the client, whose observers include the metrics'; the gauges read the client at scrape time.
   const metrics: GatewayMetrics | undefined = config.metricsEnabled
-    ? createMetrics({ codatSlots: () => ({ inFlight: client.totalInFlight(), queued: client.totalQueued() }) })
+    ? createMetrics({
+        codatSlots: () => ({ inFlight: client.totalInFlight(), queued: client.totalQueued() }),
+        ...(sharedLimiter ? { redisFallback: () => sharedLimiter.fallback } : {}),
+      })
     : undefined;
   const client = new CodatClient({
     baseUrl,
@@ -80,6 +96,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     maxQueuedDownloadsPerCompany: config.codatDownloadQueuePerCompany,
     maxQueueWaitMs: config.codatQueueTimeoutMs,
     observers: [...(options.codatObservers ?? []), codatLoggingObserver(logger), ...(metrics ? [metrics.codatObserver] : [])],
+    ...(sharedLimiter ? { limiter: sharedLimiter } : {}),
   });
   const secret = config.signingSecret ?? randomBytes(32);
   const cursors = new CursorCodec(secret);
@@ -181,6 +198,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       return metricsUrl;
     },
     async listen() {
+      // Redis first: with REDIS_FAILURE_MODE=fail an unreachable one stops startup (RedisUnavailableError).
+      await sharedLimiter?.start();
       await apollo.start();
       await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `HTTP server listening at ${address}` });
       listening = true;
@@ -207,6 +226,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       await closeApp(app);
       // Last, so the drain can still be watched.
       if (metricsServer) await closeApp(metricsServer.app);
+      await sharedLimiter?.close();
     },
   };
 }

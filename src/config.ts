@@ -86,6 +86,27 @@ export interface Config {
    */
   readyCheckUpstream: boolean;
   readyCheckIntervalSeconds: number;
+  /** REDIS_URL and its settings: company slots shared by every replica. Undefined = per-process slots only. */
+  redis: RedisConfig | undefined;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL (may carry a password: never logged or echoed). */
+  url: string;
+  /** REDIS_FAILURE_MODE: "fail" (default) refuses to start without Redis; "local" starts on the fallback cap. */
+  failureMode: "fail" | "local";
+  /** REDIS_EXPECTED_REPLICAS (default 3): without Redis each replica takes ceil(cap / this) of a company's slots. */
+  expectedReplicas: number;
+  /** REDIS_LEASE_MS (default 10 000): a permit of a replica that died returns after this; held ones are renewed. */
+  leaseMs: number;
+  /** REDIS_COMMAND_TIMEOUT_MS (default 500): the longest any Redis command may take before the fallback. */
+  commandTimeoutMs: number;
+  /** REDIS_CONNECT_TIMEOUT_MS (default 5 000): how long startup waits for Redis. */
+  connectTimeoutMs: number;
+  /** REDIS_RETRY_INTERVAL_MS (default 20): how often a replica asks again for a company's permits while all are taken. */
+  retryIntervalMs: number;
+  /** REDIS_KEY_PREFIX (default "codat-gateway:"). */
+  keyPrefix: string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -183,6 +204,12 @@ export function parseConfig(env: Env): Config {
 
   const signingSecret = read("SIGNING_SECRET");
   if (signingSecret !== undefined && signingSecret.length < 32) problems.push("SIGNING_SECRET must be at least 32 characters");
+  const redis = parseRedis(read, integer, problems);
+  if (redis !== undefined && signingSecret === undefined) {
+    problems.push(
+      "REDIS_URL (several replicas) needs SIGNING_SECRET, the same on every replica, so cursors and download links verify on any of them",
+    );
+  }
 
   const corsOrigins = (read("CORS_ORIGINS") ?? "")
     .split(",")
@@ -255,7 +282,50 @@ export function parseConfig(env: Env): Config {
     metricsPort: read("METRICS_PORT") === undefined ? undefined : integer("METRICS_PORT", 0, 0, 65535),
     readyCheckUpstream: boolean("READY_CHECK_UPSTREAM", codatApiKey !== undefined),
     readyCheckIntervalSeconds: integer("READY_CHECK_INTERVAL_SECONDS", 30, 1, 3600),
+    redis,
   });
+}
+
+function parseRedis(
+  read: (name: string) => string | undefined,
+  integer: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): RedisConfig | undefined {
+  const url = read("REDIS_URL");
+  if (url === undefined) {
+    for (const name of ["REDIS_FAILURE_MODE", "REDIS_EXPECTED_REPLICAS", "REDIS_LEASE_MS"]) {
+      if (read(name) !== undefined) problems.push(`${name} has no effect without REDIS_URL`);
+    }
+    return undefined;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  // The value is never echoed: it may carry a password.
+  if (!parsed || (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") || !parsed.hostname) {
+    problems.push("REDIS_URL must be a redis:// or rediss:// URL (redis://[:password@]host[:port][/db])");
+  }
+  const failureMode = (read("REDIS_FAILURE_MODE") ?? "fail").toLowerCase();
+  if (failureMode !== "fail" && failureMode !== "local") problems.push(`REDIS_FAILURE_MODE must be fail or local (got "${failureMode}")`);
+  const leaseMs = integer("REDIS_LEASE_MS", 10_000, 300, 600_000);
+  const commandTimeoutMs = integer("REDIS_COMMAND_TIMEOUT_MS", 500, 10, 60_000);
+  if (commandTimeoutMs * 2 > leaseMs)
+    problems.push(`REDIS_COMMAND_TIMEOUT_MS (${commandTimeoutMs}) must be at most half of REDIS_LEASE_MS (${leaseMs})`);
+  const keyPrefix = read("REDIS_KEY_PREFIX") ?? "codat-gateway:";
+  if (!/^[\x21-\x7e]{1,100}$/.test(keyPrefix)) problems.push("REDIS_KEY_PREFIX must be 1 to 100 visible ASCII characters");
+  return {
+    url,
+    failureMode: failureMode === "local" ? "local" : "fail",
+    expectedReplicas: integer("REDIS_EXPECTED_REPLICAS", 3, 1, 1_000),
+    leaseMs,
+    commandTimeoutMs,
+    connectTimeoutMs: integer("REDIS_CONNECT_TIMEOUT_MS", 5_000, 100, 120_000),
+    retryIntervalMs: integer("REDIS_RETRY_INTERVAL_MS", 20, 1, 10_000),
+    keyPrefix,
+  };
 }
 
 /** The trusted-documents manifest, read once at startup: a missing or malformed one stops startup here. */

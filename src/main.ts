@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   try {
     url = await gateway.listen();
   } catch (error) {
-    console.error(`config error: ${listenProblem(error, config.host, config.port)}`);
+    // Redis unreachable at startup (REDIS_URL, REDIS_FAILURE_MODE=fail): its own one-line message, no password in it.
+    if (error instanceof Error && error.name === "RedisUnavailableError") console.error(`startup failed: ${error.message}`);
+    else console.error(`config error: ${listenProblem(error, config.host, config.port)}`);
     await simulator?.close();
     process.exit(1);
   }

@@ -115,6 +115,12 @@ export interface Simulator {
   readonly downloads: DownloadRecord[];
   /** Forgets every stored Idempotency-Key (as if 90 minutes had passed for all of them). */
   clearIdempotencyKeys(): void;
+  /** Requests in flight now for a company (any case of its id). */
+  inFlight(companyId: string): number;
+  /** The most requests that were in flight at once for a company since start or resetMaxInFlight(). */
+  maxInFlight(companyId: string): number;
+  /** Starts counting maxInFlight afresh (from the requests in flight now). */
+  resetMaxInFlight(): void;
   /** Closes the server and destroys all sockets (hung requests and streams included). */
   close(): Promise<void>;
 }
@@ -167,6 +173,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     clearIdempotencyKeys() {
       state.idempotency.clear();
+    },
+    inFlight: (companyId) => state.inFlight.get(companyId.toLowerCase()) ?? 0,
+    maxInFlight: (companyId) => state.maxInFlight.get(companyId.toLowerCase()) ?? 0,
+    resetMaxInFlight() {
+      state.maxInFlight.clear();
+      for (const [company, count] of state.inFlight) state.maxInFlight.set(company, count);
     },
     close: () => running.close(),
   };

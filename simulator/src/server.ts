@@ -268,6 +268,8 @@ export class SimulatorState {
   readonly requests: RecordedRequest[] = [];
   readonly faults = new FaultQueue();
   readonly inFlight = new Map<string, number>();
+  /** The most requests ever in flight at once per company (lower-cased id), since start or the last reset. */
+  readonly maxInFlight = new Map<string, number>();
   readonly closing = new AbortController();
   readonly idempotency: IdempotencyStore;
   readonly downloads: DownloadRecord[] = [];
@@ -394,6 +396,7 @@ async function handle(
       );
     }
     state.inFlight.set(companyKey, current + 1);
+    if (current + 1 > (state.maxInFlight.get(companyKey) ?? 0)) state.maxInFlight.set(companyKey, current + 1);
     res.once("close", () => {
       const n = (state.inFlight.get(companyKey) ?? 1) - 1;
       if (n <= 0) state.inFlight.delete(companyKey);

@@ -251,6 +251,28 @@ describe("latency and concurrency", () => {
       await small.close();
     }
   });
+
+  it("counts the most requests in flight at once per company", async () => {
+    const countingClock = new ManualClock();
+    const sim = await startSimulator({ latencyMs: 100, maxConcurrentPerCompany: 100, clock: countingClock });
+    try {
+      expect(sim.maxInFlight(DEMO_COMPANY_ID)).toBe(0);
+      await allInFlight(
+        Array.from(
+          { length: 3 },
+          () => () => fetch(`${sim.url}/companies/${DEMO_COMPANY_ID.toUpperCase()}/connections`).then((r) => r.status),
+        ),
+        { clock: countingClock, latencyMs: 100 },
+      );
+      expect(sim.maxInFlight(DEMO_COMPANY_ID)).toBe(3);
+      expect(sim.maxInFlight(SECOND_COMPANY_ID)).toBe(0);
+      await waitFor(() => sim.inFlight(DEMO_COMPANY_ID) === 0);
+      sim.resetMaxInFlight();
+      expect(sim.maxInFlight(DEMO_COMPANY_ID)).toBe(0);
+    } finally {
+      await sim.close();
+    }
+  });
 });
 
 describe("lifecycle and determinism", () => {

@@ -16,7 +16,7 @@
  */
 import { HTTPError, type Options, type ShouldRetryState } from "ky";
 import { mapUpstreamError, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "./errors.js";
-import { SlotUnavailable, type KeyedLimiter, type Release } from "./limiter.js";
+import { SlotUnavailable, type Release, type SlotLimiter } from "./limiter.js";
 import { nodeBodyOf, send } from "./transport.js";
 import { nextRetryDelay, type RetryPolicy } from "./retry.js";
 
@@ -24,7 +24,7 @@ export type Transport = "json" | "stream";
 
 export interface CallSettings {
   method: "GET" | "HEAD" | "POST" | "PUT";
-  limiter: KeyedLimiter;
+  limiter: SlotLimiter;
   limiterKey: string;
   policy: RetryPolicy;
   deadlineMs: number;

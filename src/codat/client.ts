@@ -12,7 +12,7 @@ import { badUserInput } from "../errors.js";
 import { CodatCall, type RetryEvent, type Transport } from "./call.js";
 import type { CodatCallInfo, CodatCallOutcome, CodatMethod, CodatObserver } from "./observer.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
-import { KeyedLimiter } from "./limiter.js";
+import { KeyedLimiter, type SlotLimiter } from "./limiter.js";
 import { bufferedText, contentCodings, decodedBody, takeNodeBody } from "./transport.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
@@ -79,6 +79,11 @@ export interface CodatClientOptions {
   random?: () => number;
   /** Told about every call (logs, metrics, traces: src/observability/). None: no clock read, nothing allocated. */
   observers?: readonly CodatObserver[];
+  /**
+   * The company slots' limiter, keyed by lower-cased company id; default a per-process KeyedLimiter built from
+   * the options above (the gateway passes a Redis-shared one when REDIS_URL is set: shared-limiter.ts).
+   */
+  limiter?: SlotLimiter;
 }
 
 export interface CallOptions {
@@ -147,7 +152,7 @@ export class CodatClient {
   readonly #baseUrl: string;
   readonly #attemptTimeoutMs: number;
   readonly #streamIdleTimeoutMs: number;
-  readonly #limiter: KeyedLimiter;
+  readonly #limiter: SlotLimiter;
   readonly #policy: RetryPolicy;
   readonly #deadlineMs: number;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
@@ -170,11 +175,13 @@ export class CodatClient {
       maxRetryAfterMs: nonNegativeInt(options.maxRetryAfterMs ?? 10_000, "maxRetryAfterMs"),
     };
     const maxConcurrent = positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany");
-    this.#limiter = new KeyedLimiter(maxConcurrent, {
-      maxDownloadsPerKey: Math.min(maxConcurrent, positiveInt(options.maxDownloadsPerCompany ?? 4, "maxDownloadsPerCompany")),
-      maxQueuedPerKey: nonNegativeInt(options.maxQueuedPerCompany ?? 100, "maxQueuedPerCompany"),
-      maxQueuedDownloadsPerKey: nonNegativeInt(options.maxQueuedDownloadsPerCompany ?? 10, "maxQueuedDownloadsPerCompany"),
-    });
+    this.#limiter =
+      options.limiter ??
+      new KeyedLimiter(maxConcurrent, {
+        maxDownloadsPerKey: Math.min(maxConcurrent, positiveInt(options.maxDownloadsPerCompany ?? 4, "maxDownloadsPerCompany")),
+        maxQueuedPerKey: nonNegativeInt(options.maxQueuedPerCompany ?? 100, "maxQueuedPerCompany"),
+        maxQueuedDownloadsPerKey: nonNegativeInt(options.maxQueuedDownloadsPerCompany ?? 10, "maxQueuedDownloadsPerCompany"),
+      });
     this.#maxQueueWaitMs = positiveInt(options.maxQueueWaitMs ?? 10_000, "maxQueueWaitMs");
 
     // Compressed answers: Codat pages can be large, and transport.ts decodes them.

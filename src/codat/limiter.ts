@@ -39,6 +39,22 @@ export interface AcquireOptions {
   maxWaitMs?: number | undefined;
 }
 
+/**
+ * What the client needs of a limiter: KeyedLimiter (per process) and the Redis-shared one (shared-limiter.ts)
+ * both answer it, so call.ts takes either.
+ */
+export interface SlotLimiter {
+  acquire(key: string, options?: AcquireOptions): Promise<Release>;
+  /** Requests holding a slot for `key`. */
+  inFlight(key: string): number;
+  /** Downloads holding a slot for `key`. */
+  downloadsInFlight(key: string): number;
+  /** Requests waiting for a slot for `key`, both kinds. */
+  queued(key: string): number;
+  totalInFlight(): number;
+  totalQueued(): number;
+}
+
 interface Waiter {
   /** Arrival order across both queues. */
   seq: number;
@@ -52,7 +68,7 @@ interface KeyState {
   downloadQueue: Waiter[];
 }
 
-export class KeyedLimiter {
+export class KeyedLimiter implements SlotLimiter {
   readonly #max: number;
   readonly #maxDownloads: number;
   readonly #maxQueued: number;

@@ -33,6 +33,8 @@ export interface MetricsOptions {
   codatSlots: () => { inFlight: number; queued: number };
   /** Default OPERATION_NAME_LIMIT. */
   operationNameLimit?: number;
+  /** With REDIS_URL: whether the company slots run on the local fallback cap (Redis unreachable). */
+  redisFallback?: () => boolean;
 }
 
 export interface GatewayMetrics {
@@ -95,6 +97,17 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       this.set(options.codatSlots().inFlight);
     },
   });
+  const redisFallback = options.redisFallback;
+  if (redisFallback !== undefined) {
+    new Gauge({
+      name: `${PREFIX}redis_fallback`,
+      help: "1 while Redis is unreachable and each replica limits a company to its local share of the slots (REDIS_EXPECTED_REPLICAS), else 0.",
+      registers,
+      collect() {
+        this.set(redisFallback() ? 1 : 0);
+      },
+    });
+  }
   const downloadsInFlight = new Gauge({
     name: `${PREFIX}downloads_in_flight`,
     help: "Attachment downloads being served (a verified link whose response has not ended).",

@@ -1,0 +1,178 @@
+/**
+ * The Redis side of the shared company slots (shared-limiter.ts), loaded only when REDIS_URL is set. Per company
+ * two sorted sets under one hash tag, `<prefix>{<company>}:calls` (every permit) and `…:downloads` (the download
+ * share), whose members are permit ids scored by their lease's expiry in Redis's own clock (TIME), so replicas'
+ * clocks never matter. Each script first drops expired leases, so a dead replica's permits return by themselves.
+ *
+ * Every command is bounded: no offline queue (a command while disconnected fails at once), no per-request
+ * retries, and a command timeout. The connection reconnects by itself (capped backoff); its 'error' events are
+ * handled, never thrown.
+ */
+import { Redis } from "ioredis";
+import { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents } from "./shared-limiter.js";
+
+/** KEYS: calls, downloads. ARGV: cap, download cap (0: not a download), lease ms, ids… → how many took a permit. */
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+local download = tonumber(ARGV[2]) > 0
+if download then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  local share = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2])
+  if share < free then free = share end
+end
+local n = math.min(free, #ARGV - 3)
+if n <= 0 then return 0 end
+for i = 1, n do
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[3 + i])
+  if download then redis.call('ZADD', KEYS[2], now + lease, ARGV[3 + i]) end
+end
+redis.call('PEXPIRE', KEYS[1], lease * 2)
+if download then redis.call('PEXPIRE', KEYS[2], lease * 2) end
+return n
+`;
+
+/** KEYS: calls, downloads. ARGV: lease ms, then id, 1|0 (download) pairs: renews (or adds back) each lease. */
+const RENEW = `
+local t = redis.call('TIME')
+local expiry = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local downloads = false
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], expiry, ARGV[i])
+  if ARGV[i + 1] == '1' then
+    redis.call('ZADD', KEYS[2], expiry, ARGV[i])
+    downloads = true
+  end
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+if downloads then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]) * 2) end
+return 1
+`;
+
+/** KEYS: calls, downloads. ARGV: id. */
+const GIVE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+interface Scripted {
+  codatTake(calls: string, downloads: string, ...args: (string | number)[]): Promise<number>;
+  codatRenew(calls: string, downloads: string, ...args: (string | number)[]): Promise<number>;
+  codatGive(calls: string, downloads: string, id: string): Promise<number>;
+}
+
+export interface RedisPermitSettings {
+  url: string;
+  leaseMs: number;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  keyPrefix: string;
+  maxPerKey: number;
+  maxDownloadsPerKey: number;
+}
+
+/** Where Redis is, for messages: scheme, host and port only (never the password). */
+export function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+export async function connectRedisPermits(settings: RedisPermitSettings, events: PermitStoreEvents): Promise<PermitStore> {
+  const redis = new Redis(settings.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: settings.commandTimeoutMs,
+    connectTimeout: settings.connectTimeoutMs,
+    connectionName: "codat-gateway",
+    // Reconnect for ever, at most every 2 s; the limiter runs on its fallback cap meanwhile.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+  });
+  let lastError: string | undefined;
+  redis.on("error", (error: unknown) => {
+    lastError = reasonOf(error);
+  });
+  redis.on("close", () => events.down(lastError ?? "connection closed"));
+  redis.on("ready", () => events.ready());
+  redis.defineCommand("codatTake", { numberOfKeys: 2, lua: TAKE });
+  redis.defineCommand("codatRenew", { numberOfKeys: 2, lua: RENEW });
+  redis.defineCommand("codatGive", { numberOfKeys: 2, lua: GIVE });
+  const scripts = redis as unknown as Scripted;
+  const password = (() => {
+    try {
+      return decodeURIComponent(new URL(settings.url).password);
+    } catch {
+      return "";
+    }
+  })();
+  const keys = (key: string): [string, string] => [`${settings.keyPrefix}{${key}}:calls`, `${settings.keyPrefix}{${key}}:downloads`];
+  const cap = settings.maxPerKey;
+  const downloadCap = settings.maxDownloadsPerKey;
+
+  const store: PermitStore = {
+    async take(key: string, download: boolean, ids: readonly string[]): Promise<number> {
+      const [calls, downloads] = keys(key);
+      return await scripts.codatTake(calls, downloads, cap, download ? downloadCap : 0, settings.leaseMs, ...ids);
+    },
+    async renew(held: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void> {
+      if (held.size === 0) {
+        await redis.ping();
+        return;
+      }
+      const pipeline = redis.pipeline();
+      for (const [key, permits] of held) {
+        if (permits.size === 0) continue;
+        const [calls, downloads] = keys(key);
+        const args: (string | number)[] = [settings.leaseMs];
+        for (const [id, isDownload] of permits) args.push(id, isDownload ? "1" : "0");
+        void (pipeline as unknown as Scripted).codatRenew(calls, downloads, ...args);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error] of results) if (error) throw error;
+    },
+    async give(key: string, _download: boolean, id: string): Promise<void> {
+      const [calls, downloads] = keys(key);
+      await scripts.codatGive(calls, downloads, id);
+    },
+    async close(): Promise<void> {
+      redis.removeAllListeners("close");
+      redis.removeAllListeners("ready");
+      if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
+    },
+  };
+
+  try {
+    await withTimeout(redis.connect(), settings.connectTimeoutMs, "connect timed out");
+    await redis.ping();
+  } catch (error) {
+    const reason = lastError ?? reasonOf(error);
+    const problem = new RedisUnavailableError(
+      `REDIS_URL: cannot reach Redis at ${redisAddress(settings.url)} (${password ? reason.split(password).join("***") : reason})`,
+    );
+    // REDIS_FAILURE_MODE=local keeps the (reconnecting) connection; fail mode closes it.
+    Object.assign(problem, { store });
+    if (redis.status === "end") void redis.connect().catch(() => undefined);
+    throw problem;
+  }
+  return store;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,258 @@
+/**
+ * Several replicas sharing Codat's per-company limit through a real Redis (REDIS_URL): three gateways against one
+ * simulator that would accept far more than 10 requests per company, so the simulator's count of requests in
+ * flight at once is what the gateways let through together.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_COMPANY_ID, SECOND_COMPANY_ID, startSimulator, type Simulator } from "codat-simulator";
+import { createGateway, type Gateway } from "../../src/app.js";
+import { parseConfig } from "../../src/config.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { freePort, startRedis, type TestRedis } from "../helpers/redis.js";
+import { waitFor, waitForValue } from "../helpers/wait.js";
+
+const SECRET = "s".repeat(40);
+const LEASE_MS = 1_000;
+const PAGE = `query($companyId: ID!) { customers(companyId: $companyId, first: 3) { edges { node { id } } } }`;
+const COMPANIES = [DEMO_COMPANY_ID, SECOND_COMPANY_ID];
+
+let redis: TestRedis;
+let simulator: Simulator;
+const started: { stop(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  simulator = await startSimulator({ latencyMs: 25, maxConcurrentPerCompany: 1_000 });
+});
+
+afterAll(async () => {
+  for (const replica of started.splice(0).reverse()) await replica.stop();
+  await simulator?.close();
+  await redis?.stop();
+});
+
+interface Replica {
+  gateway: Gateway;
+  url: string;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+function replicaEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CODAT_BASE_URL: simulator.url,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: prefix,
+    REDIS_LEASE_MS: String(LEASE_MS),
+    REDIS_COMMAND_TIMEOUT_MS: "200",
+    REDIS_CONNECT_TIMEOUT_MS: "2000",
+    SIGNING_SECRET: SECRET,
+    CODAT_MAX_QUEUE_PER_COMPANY: "1000",
+    ...extra,
+  };
+}
+
+async function startReplica(prefix: string, extra: Record<string, string> = {}): Promise<Replica> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const gateway = createGateway(parseConfig(replicaEnv(prefix, extra)), {
+    stopGracePeriodMs: 1_000,
+    logger: createLogger({ level: "info", pretty: false, secrets: [], destination }),
+  });
+  const url = await gateway.listen();
+  const replica = { gateway, url, logs, stop: () => gateway.stop() };
+  started.push(replica);
+  return replica;
+}
+
+async function query(url: string, companyId: string): Promise<{ ok: boolean; codes: string[] }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: PAGE, variables: { companyId } }),
+  });
+  const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+  const codes = (body.errors ?? []).map((error) => error.extensions?.code ?? "?");
+  return { ok: response.status === 200 && codes.length === 0, codes };
+}
+
+/** `count` operations spread round-robin over the replicas and the two companies, all at once. */
+async function load(urls: readonly string[], count: number): Promise<{ ok: number; codes: string[] }> {
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, index) => query(urls[index % urls.length] ?? "", COMPANIES[index % 2] ?? DEMO_COMPANY_ID)),
+  );
+  return { ok: results.filter((result) => result.ok).length, codes: results.flatMap((result) => result.codes) };
+}
+
+async function fallbackGauge(replica: Replica): Promise<number | undefined> {
+  const text = await fetch(new URL("/metrics", replica.url)).then((response) => response.text());
+  const line = text.split("\n").find((entry) => entry.startsWith("codat_gateway_redis_fallback "));
+  return line === undefined ? undefined : Number(line.split(" ")[1]);
+}
+
+function maxInFlight(): number {
+  return Math.max(...COMPANIES.map((company) => simulator.maxInFlight(company)));
+}
+
+describe("three replicas, one Redis", () => {
+  it("keep every company at 10 in flight together under 200 concurrent operations", async () => {
+    const replicas = await Promise.all([1, 2, 3].map(() => startReplica("t1:")));
+    simulator.resetMaxInFlight();
+    const startedAt = performance.now();
+    const result = await load(
+      replicas.map((replica) => replica.url),
+      200,
+    );
+    const elapsedMs = performance.now() - startedAt;
+    expect(result.codes).toEqual([]);
+    expect(result.ok).toBe(200);
+    for (const company of COMPANIES) {
+      expect(simulator.maxInFlight(company)).toBeLessThanOrEqual(10);
+      // The limit was reached (the replicas did share it, not serialise).
+      expect(simulator.maxInFlight(company)).toBeGreaterThanOrEqual(8);
+    }
+    console.info(
+      `scale: 3 replicas, 200 operations: max in flight ${COMPANIES.map((c) => simulator.maxInFlight(c)).join("/")}, ${Math.round(elapsedMs)} ms`,
+    );
+    for (const replica of replicas) expect(await fallbackGauge(replica)).toBe(0);
+    await Promise.all(replicas.map((replica) => replica.stop()));
+  });
+
+  it("gets a killed replica's permits back within the lease", async () => {
+    const prefix = "t2:";
+    const child = await startChildReplica(prefix);
+    const [second, third] = await Promise.all([startReplica(prefix), startReplica(prefix)]);
+    if (second === undefined || third === undefined) throw new Error("replicas did not start");
+    // The child takes all 10 of a company's permits (its requests are slow), then dies without giving them back.
+    simulator.injectFault({ kind: "hang", times: 10 });
+    const doomed = Array.from({ length: 10 }, () => query(child.url, DEMO_COMPANY_ID).catch(() => ({ ok: false, codes: ["killed"] })));
+    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await client.connect();
+    const permits = (): Promise<number> => client.zcard(`${prefix}{${DEMO_COMPANY_ID}}:calls`);
+    await waitFor(async () => (await permits()) === 10);
+    const killedAt = performance.now();
+    child.process.kill("SIGKILL");
+    await Promise.all(doomed);
+    simulator.clearFaults();
+    simulator.resetMaxInFlight();
+    // The others wait for the dead replica's leases to run out, then serve.
+    const first = await query(second.url, DEMO_COMPANY_ID);
+    const backAfterMs = performance.now() - killedAt;
+    expect(first.codes).toEqual([]);
+    expect(backAfterMs).toBeLessThan(LEASE_MS + 1_000);
+    await client.quit();
+    const result = await load([second.url, third.url], 60);
+    expect(result.codes).toEqual([]);
+    expect(maxInFlight()).toBeLessThanOrEqual(10);
+    console.info(`scale: permits of a killed replica back after ${Math.round(backAfterMs)} ms (lease ${LEASE_MS} ms)`);
+    await Promise.all([second.stop(), third.stop()]);
+  });
+
+  it("keeps answering on the fallback cap while Redis is down, and shares again when it is back", async () => {
+    const replicas = await Promise.all([1, 2, 3].map(() => startReplica("t3:")));
+    const urls = replicas.map((replica) => replica.url);
+    const running = load(urls, 150);
+    await waitFor(() => simulator.requests.length > 30);
+    const stoppedAt = performance.now();
+    await redis.stop();
+    for (const replica of replicas) await waitFor(async () => (await fallbackGauge(replica)) === 1);
+    const fallbackAfterMs = performance.now() - stoppedAt;
+    const during = await running;
+    expect(during.codes).toEqual([]);
+    // Down: each replica takes at most ceil(10 / 3) = 4 of a company's slots.
+    simulator.resetMaxInFlight();
+    const down = await load(urls, 90);
+    expect(down.codes).toEqual([]);
+    const downMax = maxInFlight();
+    expect(downMax).toBeLessThanOrEqual(12);
+    for (const replica of replicas) {
+      expect(replica.logs.filter((line) => line.includes("Redis unreachable"))).toHaveLength(1);
+    }
+    const restartedAt = performance.now();
+    await redis.restart();
+    for (const replica of replicas) await waitFor(async () => (await fallbackGauge(replica)) === 0, { timeoutMs: 8_000 });
+    const sharedAfterMs = performance.now() - restartedAt;
+    simulator.resetMaxInFlight();
+    const back = await load(urls, 120);
+    expect(back.codes).toEqual([]);
+    expect(maxInFlight()).toBeLessThanOrEqual(10);
+    for (const replica of replicas) expect(replica.logs.some((line) => line.includes("Redis reachable again"))).toBe(true);
+    console.info(
+      `scale: Redis down → fallback on every replica after ${Math.round(fallbackAfterMs)} ms (max in flight ${downMax}); back → shared after ${Math.round(sharedAfterMs)} ms`,
+    );
+    await Promise.all(replicas.map((replica) => replica.stop()));
+  });
+});
+
+describe("startup without Redis", () => {
+  it("fails with one line naming REDIS_URL and not its password, or starts on the fallback cap with REDIS_FAILURE_MODE=local", async () => {
+    const url = `redis://:hunter2-password@127.0.0.1:${await freePort()}`;
+    const failing = createGateway(parseConfig({ ...replicaEnv("t4:"), REDIS_URL: url, REDIS_CONNECT_TIMEOUT_MS: "500" }), {
+      logger: createLogger({ level: "silent", pretty: false, secrets: [] }),
+    });
+    const error = await failing.listen().then(
+      () => undefined,
+      (reason: unknown) => reason as Error,
+    );
+    expect(error?.name).toBe("RedisUnavailableError");
+    expect(error?.message).toMatch(/^REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/);
+    expect(error?.message).not.toContain("hunter2");
+    await failing.stop().catch(() => undefined);
+
+    const local = await startReplica("t4:", { REDIS_URL: url, REDIS_FAILURE_MODE: "local" });
+    expect(await fallbackGauge(local)).toBe(1);
+    simulator.resetMaxInFlight();
+    const result = await load([local.url], 20);
+    expect(result.codes).toEqual([]);
+    expect(simulator.maxInFlight(DEMO_COMPANY_ID)).toBeLessThanOrEqual(4);
+    expect(local.logs.filter((line) => line.includes("REDIS_FAILURE_MODE=local"))).toHaveLength(1);
+    await local.stop();
+  });
+});
+
+interface ChildReplica {
+  url: string;
+  process: ChildProcess;
+}
+
+/** A replica in a process of its own (main.ts through tsx), so it can be killed outright. */
+async function startChildReplica(prefix: string): Promise<ChildReplica> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: { ...process.env, ...replicaEnv(prefix), LOG_LEVEL: "info", LOG_PRETTY: "false", NODE_ENV: "test", METRICS_ENABLED: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.push({
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  });
+  let url: string | undefined;
+  const errors: string[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const match = /GraphQL gateway ready at (\S+)"/.exec(line);
+    if (match) url = match[1];
+  });
+  createInterface({ input: child.stderr }).on("line", (line) => errors.push(line));
+  const ready = await waitForValue(
+    () => {
+      if (child.exitCode !== null) throw new Error(`child replica exited: ${errors.join("\n")}`);
+      return url;
+    },
+    { timeoutMs: 15_000 },
+  );
+  return { url: ready, process: child };
+}
