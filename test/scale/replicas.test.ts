@@ -221,6 +221,24 @@ describe("startup without Redis", () => {
   });
 });
 
+describe("main.ts without Redis", () => {
+  it("exits 1 with one line on stderr naming REDIS_URL, never the password", async () => {
+    const url = `redis://:hunter2-password@127.0.0.1:${await freePort()}`;
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, ...replicaEnv("t5:"), REDIS_URL: url, REDIS_CONNECT_TIMEOUT_MS: "500", LOG_LEVEL: "silent" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(/^startup failed: REDIS_URL: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/),
+    ]);
+    expect(stderr).not.toContain("hunter2");
+  });
+});
+
 interface ChildReplica {
   url: string;
   process: ChildProcess;
