@@ -129,6 +129,23 @@ describe("three replicas, one Redis", () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
   });
 
+  it("(the control: without REDIS_URL the same three replicas go beyond 10)", async () => {
+    const replicas = await Promise.all(
+      [1, 2, 3].map(() => startReplica("t0:", { REDIS_URL: "", SIGNING_SECRET: "", REDIS_LEASE_MS: "", REDIS_COMMAND_TIMEOUT_MS: "" })),
+    );
+    simulator.resetMaxInFlight();
+    const result = await load(
+      replicas.map((replica) => replica.url),
+      200,
+    );
+    expect(result.codes).toEqual([]);
+    expect(maxInFlight()).toBeGreaterThan(10);
+    console.info(
+      `scale: 3 replicas without Redis, 200 operations: max in flight ${COMPANIES.map((c) => simulator.maxInFlight(c)).join("/")}`,
+    );
+    await Promise.all(replicas.map((replica) => replica.stop()));
+  });
+
   it("gets a killed replica's permits back within the lease", async () => {
     const prefix = "t2:";
     const child = await startChildReplica(prefix);
