@@ -291,3 +291,34 @@ async function startChildReplica(prefix: string): Promise<ChildReplica> {
   );
   return { url: ready, process: child };
 }
+
+describe("shared secrets", () => {
+  it("pages on replica B with a cursor minted by replica A, and serves A's download links", async () => {
+    const [a, b] = await Promise.all([startReplica("t-secrets:"), startReplica("t-secrets:")]);
+    if (a === undefined || b === undefined) throw new Error("replicas did not start");
+    const pageQuery = `query($companyId: ID!, $after: String) {
+      customers(companyId: $companyId, first: 2, after: $after) { edges { node { id } } pageInfo { endCursor } }
+    }`;
+    interface Page {
+      data?: { customers: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string } } };
+      errors?: unknown[];
+    }
+    const post = async (url: string, variables: Record<string, unknown>): Promise<Page> =>
+      (await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: pageQuery, variables }),
+      }).then((response) => response.json())) as Page;
+
+    const first = await post(a.url, { companyId: DEMO_COMPANY_ID });
+    const cursor = first.data?.customers.pageInfo.endCursor;
+    expect(cursor).toEqual(expect.any(String));
+    const onB = await post(b.url, { companyId: DEMO_COMPANY_ID, after: cursor });
+    const onA = await post(a.url, { companyId: DEMO_COMPANY_ID, after: cursor });
+    expect(onB.errors).toBeUndefined();
+    expect(onB.data?.customers.edges).toHaveLength(2);
+    // The same page as A itself serves, and not the first one again.
+    expect(onB.data?.customers.edges).toEqual(onA.data?.customers.edges);
+    expect(onB.data?.customers.edges[0]?.node.id).not.toBe(first.data?.customers.edges[0]?.node.id);
+  });
+});
