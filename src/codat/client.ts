@@ -158,10 +158,13 @@ export class CodatClient {
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #random: (() => number) | undefined;
   readonly #observers: readonly CodatObserver[];
+  /** The observers that wrap calls (a tracer's span), in order. */
+  readonly #arounds: readonly CodatObserver[];
   readonly #maxQueueWaitMs: number;
 
   constructor(options: CodatClientOptions) {
     this.#observers = [...(options.observers ?? [])];
+    this.#arounds = this.#observers.filter((observer) => observer.around !== undefined);
     this.#onRetry = options.onRetry;
     this.#random = options.random;
     this.#attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
@@ -386,11 +389,11 @@ export class CodatClient {
     const info: CodatCallInfo = { method: spec.method, route: `${spec.method} ${spec.route}`, companyId: spec.companyId };
     let run = (): Promise<Response | null> => this.#request(spec, transport, options, info);
     // The first observer's `around` is the outermost (a tracer's span then covers every other observer's work).
-    for (let index = this.#observers.length - 1; index >= 0; index -= 1) {
-      const around = this.#observers[index]?.around?.bind(this.#observers[index]);
-      if (around === undefined) continue;
+    for (let index = this.#arounds.length - 1; index >= 0; index -= 1) {
+      const observer = this.#arounds[index];
+      if (observer?.around === undefined) continue;
       const inner = run;
-      run = () => around(info, inner);
+      run = () => observer.around?.(info, inner) ?? inner();
     }
     return run();
   }
@@ -401,8 +404,8 @@ export class CodatClient {
     options: { nullOn404?: boolean },
     info: CodatCallInfo | undefined,
   ): Promise<Response | null> {
-    const observers = info === undefined ? undefined : this.#observers;
-    const startedAt = observers === undefined ? 0 : performance.now();
+    // `info` is there when someone observes the calls; without it, no clock is read and nothing is allocated.
+    const startedAt = info === undefined ? 0 : performance.now();
     const call = new CodatCall({
       method: spec.method,
       limiter: this.#limiter,
@@ -413,15 +416,10 @@ export class CodatClient {
       streamIdleTimeoutMs: this.#streamIdleTimeoutMs,
       transport,
       signal: spec.signal,
-      onRetry: observers === undefined || info === undefined ? this.#onRetry : retryReporter(this.#onRetry, observers, info),
+      onRetry: info === undefined ? this.#onRetry : retryReporter(this.#onRetry, this.#observers, info),
       random: this.#random,
       maxQueueWaitMs: this.#maxQueueWaitMs,
-      onSlot:
-        observers === undefined || info === undefined
-          ? undefined
-          : (waitMs, queued) => {
-              for (const observer of observers) observer.slotAcquired?.(info, waitMs, queued);
-            },
+      onSlot: info === undefined ? undefined : slotReporter(this.#observers, info),
     });
     try {
       const request: Options = { ...call.kyOptions(), method: spec.method };
@@ -430,19 +428,19 @@ export class CodatClient {
       // An absolute URL with its query already in it: ky's baseUrl and searchParams would each build the
       // Request a second time, per call.
       const response = await this.#http(`${this.#baseUrl}${spec.path}${queryString(spec.searchParams)}`, request);
-      if (observers !== undefined && info !== undefined) {
-        report(observers, info, { status: response.status, attempts: call.attempts, durationMs: performance.now() - startedAt });
+      if (info !== undefined) {
+        report(this.#observers, info, { status: response.status, attempts: call.attempts, durationMs: performance.now() - startedAt });
       }
       return response;
     } catch (error) {
       if (options.nullOn404 && error instanceof HTTPError && error.response.status === 404) {
-        if (observers !== undefined && info !== undefined) {
-          report(observers, info, { status: 404, attempts: call.attempts, durationMs: performance.now() - startedAt });
+        if (info !== undefined) {
+          report(this.#observers, info, { status: 404, attempts: call.attempts, durationMs: performance.now() - startedAt });
         }
         return null;
       }
       const failure = call.failure(error);
-      if (observers !== undefined && info !== undefined) {
+      if (info !== undefined) {
         const upstream = failureUpstream(failure);
         const outcome: CodatCallOutcome = {
           status: call.lastStatus,
@@ -452,7 +450,7 @@ export class CodatClient {
         };
         if (upstream.correlationId !== undefined) outcome.correlationId = upstream.correlationId;
         if (spec.signal?.aborted) outcome.aborted = true;
-        report(observers, info, outcome);
+        report(this.#observers, info, outcome);
       }
       throw failure;
     } finally {
@@ -485,6 +483,18 @@ function report(observers: readonly CodatObserver[], info: CodatCallInfo, outcom
       // Observability never takes a request down with it.
     }
   }
+}
+
+function slotReporter(observers: readonly CodatObserver[], info: CodatCallInfo): (waitMs: number, queued: number) => void {
+  return (waitMs, queued) => {
+    for (const observer of observers) {
+      try {
+        observer.slotAcquired?.(info, waitMs, queued);
+      } catch {
+        // As in report().
+      }
+    }
+  };
 }
 
 function retryReporter(
