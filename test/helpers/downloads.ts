@@ -56,3 +56,26 @@ export function partialGet(
     req.end();
   });
 }
+
+/**
+ * GETs a download and closes the simulator (Codat going away) as the first bytes arrive: how the transfer ended
+ * for the client — "complete" would mean a truncated file passed for a whole one.
+ */
+export function downloadWhileCodatGoesAway(url: string, stack: Stack): Promise<"complete" | "incomplete" | "aborted" | "error"> {
+  return new Promise((resolve) => {
+    let closing = false;
+    const req = request(url, (response) => {
+      response.on("data", () => {
+        if (!closing) {
+          closing = true;
+          void stack.simulator.close();
+        }
+      });
+      response.on("end", () => resolve(response.complete ? "complete" : "incomplete"));
+      response.on("aborted", () => resolve("aborted"));
+      response.on("error", () => resolve("error"));
+    });
+    req.on("error", () => resolve("error"));
+    req.end();
+  });
+}

@@ -3,7 +3,6 @@
  * expired/forged cases, by a signer holding the same SIGNING_SECRET), bytes compared with the simulator's.
  */
 import { createHash } from "node:crypto";
-import { request } from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { DownloadLinks } from "../../src/downloads/links.js";
@@ -17,7 +16,7 @@ import {
   attachmentSha256,
   type AttachmentRecord,
 } from "codat-simulator";
-import { attachmentRecord, demoAttachmentsOf, downloadUrlOf, partialGet } from "../helpers/downloads.js";
+import { attachmentRecord, demoAttachmentsOf, downloadUrlOf, downloadWhileCodatGoesAway, partialGet } from "../helpers/downloads.js";
 import { startStack, useStack, type Stack } from "../helpers/stack.js";
 
 const SECRET = "test-signing-secret-0123456789abcdef";
@@ -246,23 +245,7 @@ describe("streaming the > 1 GiB attachment", () => {
     const own = await startStack();
     try {
       const url = await downloadUrl(large(), own);
-      const outcome = await new Promise<string>((resolve) => {
-        let closing = false;
-        const req = request(url, (response) => {
-          response.on("data", () => {
-            if (!closing) {
-              closing = true;
-              // Codat goes away mid-body.
-              void own.simulator.close();
-            }
-          });
-          response.on("end", () => resolve(response.complete ? "complete" : "incomplete"));
-          response.on("error", () => resolve("error"));
-          response.on("aborted", () => resolve("aborted"));
-        });
-        req.on("error", () => resolve("error"));
-        req.end();
-      });
+      const outcome = await downloadWhileCodatGoesAway(url, own);
       expect(outcome).not.toBe("complete");
     } finally {
       await own.gateway.stop();

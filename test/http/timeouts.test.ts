@@ -9,30 +9,14 @@ import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, LARGE_ATTACHMENT_CUSTOMER_ID, LARGE_ATTACHMENT_ID, LARGE_ATTACHMENT_SIZE } from "codat-simulator";
 import { createLogger } from "../../src/observability/logger.js";
-import { attachmentRecord, downloadUrlOf, partialGet } from "../helpers/downloads.js";
+import { attachmentRecord, downloadUrlOf, downloadWhileCodatGoesAway, partialGet } from "../helpers/downloads.js";
 import { configProblems } from "../helpers/config.js";
 import { startStack, type Stack } from "../helpers/stack.js";
+import { memoryDestination } from "../helpers/logs.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
 
 const IDLE_MS = 300;
 const STALL_AFTER = 64 * 1024;
-
-interface LogLine {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
-
-/** A pino destination that keeps every line. */
-function memoryDestination(): { lines: () => LogLine[]; write(line: string): void } {
-  const raw: string[] = [];
-  return {
-    write(line: string) {
-      raw.push(line);
-    },
-    lines: () => raw.map((line) => JSON.parse(line) as LogLine),
-  };
-}
 
 /** The value of one sample of the gateway's /metrics (0 when absent). */
 async function sample(stack: Stack, name: string, labels: string): Promise<number> {
@@ -249,23 +233,7 @@ describe("a Codat body that breaks (not stalls)", () => {
     try {
       const url = await downloadUrlOf(own, attachmentRecord(own, LARGE_ATTACHMENT_CUSTOMER_ID, LARGE_ATTACHMENT_ID));
       const before = await failures(own, "upstream_error");
-      const end = await new Promise<string>((resolve) => {
-        let closing = false;
-        const req = request(url, (response) => {
-          response.on("data", () => {
-            if (!closing) {
-              closing = true;
-              // Codat goes away mid-body.
-              void own.simulator.close();
-            }
-          });
-          response.on("end", () => resolve(response.complete ? "complete" : "incomplete"));
-          response.on("aborted", () => resolve("aborted"));
-          response.on("error", () => resolve("error"));
-        });
-        req.on("error", () => resolve("error"));
-        req.end();
-      });
+      const end = await downloadWhileCodatGoesAway(url, own);
       expect(end).not.toBe("complete");
       await waitFor(async () => (await failures(own, "upstream_error")) === before + 1);
       expect(await failures(own, "upstream_idle")).toBe(0);

@@ -10,6 +10,7 @@ import { DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import type { CodatObserver } from "../../src/codat/observer.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startStack, type Stack } from "../helpers/stack.js";
+import { memoryDestination, type LogLine } from "../helpers/logs.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
 import { OTHER_SECRET, bearer, jwtEnv, mint } from "../security/support.js";
 
@@ -17,25 +18,6 @@ const API_KEY = "logging-suite-codat-api-key-0123456789";
 const COOKIE = "session=cookie-value-that-must-never-be-logged-42";
 const CORRELATION_ID = "c0ffee00-1234-4abc-9def-0123456789ab";
 const PAGE = `query CustomerPage($companyId: ID!) { customers(companyId: $companyId, first: 2) { totalCount } }`;
-
-interface LogLine {
-  level: string;
-  msg: string;
-  requestId?: string;
-  [field: string]: unknown;
-}
-
-/** A pino destination that keeps every line, and the lines parsed. */
-function memoryDestination(): { raw: string[]; lines: () => LogLine[]; write(line: string): void } {
-  const raw: string[] = [];
-  return {
-    raw,
-    write(line: string) {
-      raw.push(line);
-    },
-    lines: () => raw.map((line) => JSON.parse(line) as LogLine),
-  };
-}
 
 /** An observer standing in for a bug: one Codat call throws a plain Error, which the client must see masked. */
 function bugOnce(): CodatObserver & { arm(): void } {

@@ -8,23 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock } from "codat-simulator";
 import { createLogger } from "../../src/observability/logger.js";
 import { startStack, useStack, type Stack } from "../helpers/stack.js";
+import { memoryDestination } from "../helpers/logs.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
-
-interface LogLine {
-  level: string;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function memoryDestination(): { lines: () => LogLine[]; write(line: string): void } {
-  const raw: string[] = [];
-  return {
-    write(line: string) {
-      raw.push(line);
-    },
-    lines: () => raw.map((line) => JSON.parse(line) as LogLine),
-  };
-}
 
 /** A GraphQL request its test can abandon: `abort()` closes the connection, as a client going away does. */
 function abandonable(stack: Stack, query: string, variables: Record<string, unknown> = {}) {
