@@ -84,6 +84,32 @@ describe("a client that goes away", () => {
         .map((op) => op.pushOperationKey),
     );
 
+  /**
+   * Sends a write and leaves once Codat holds it (the simulator answers only when its clock moves), then lets
+   * Codat finish: the write must have completed, unaborted, with exactly one new push operation.
+   */
+  async function abandonWhileSent(
+    method: "POST" | "PUT",
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<{ before: Set<string>; created: string[] }> {
+    const before = pushKeys();
+    stack.simulator.injectFault({ kind: "delay", ms: 1_000, method, path: PUSH_PATH });
+    const seen = disconnects();
+    const operation = abandonable(stack, query, variables);
+    const sent = await waitForValue(() => stack.upstream().find((request) => request.method === method));
+    await waitFor(() => clock.pending > 0);
+
+    expect(await operation.abort()).toMatchObject({ name: "AbortError" });
+    await waitFor(() => disconnects() > seen);
+    clock.advance(1_000);
+    await waitFor(() => stack.gateway.client.inFlight(DEMO_COMPANY_ID) === 0);
+    expect(sent.aborted).toBeUndefined();
+    const created = [...pushKeys()].filter((key) => !before.has(key));
+    expect(created).toHaveLength(1);
+    return { before, created };
+  }
+
   it("aborts its query's pending Codat call: the simulator sees it closed, the company's slot comes back", async () => {
     stack.simulator.injectFault({ kind: "hang", path: LIST_PATH });
     const operation = abandonable(stack, CUSTOMERS, { companyId: DEMO_COMPANY_ID });
@@ -107,21 +133,7 @@ describe("a client that goes away", () => {
       customer: customerInput(`Gone ${idempotencyKey}`),
       idempotencyKey,
     };
-    const before = pushKeys();
-    // The simulator holds the POST until the clock moves, so the client leaves while the write is in flight.
-    stack.simulator.injectFault({ kind: "delay", ms: 1_000, method: "POST", path: PUSH_PATH });
-    const seen = disconnects();
-    const operation = abandonable(stack, CREATE, { input });
-    const post = await waitForValue(() => stack.upstream().find((request) => request.method === "POST"));
-    await waitFor(() => clock.pending > 0);
-
-    expect(await operation.abort()).toMatchObject({ name: "AbortError" });
-    await waitFor(() => disconnects() > seen);
-    clock.advance(1_000);
-    await waitFor(() => stack.gateway.client.inFlight(DEMO_COMPANY_ID) === 0);
-    expect(post.aborted).toBeUndefined();
-    const created = [...pushKeys()].filter((key) => !before.has(key));
-    expect(created).toHaveLength(1);
+    const { before, created } = await abandonWhileSent("POST", CREATE, { input });
 
     const retry = await stack.graphql<{ createCustomer: { idempotencyKey: string; pushOperation: { pushOperationKey: string } } }>(CREATE, {
       input,
@@ -134,10 +146,7 @@ describe("a client that goes away", () => {
 
   it("still completes an update already sent, whose push operation pushOperations then lists", async () => {
     const customer = stack.simulator.store.company(DEMO_COMPANY_ID)!.customers.all()[0]!;
-    const before = pushKeys();
-    stack.simulator.injectFault({ kind: "delay", ms: 1_000, method: "PUT", path: PUSH_PATH });
-    const seen = disconnects();
-    const operation = abandonable(stack, UPDATE, {
+    const { created } = await abandonWhileSent("PUT", UPDATE, {
       input: {
         companyId: DEMO_COMPANY_ID,
         connectionId: DEMO_CONNECTION_ID,
@@ -145,16 +154,6 @@ describe("a client that goes away", () => {
         customer: customerInput(customer.customerName ?? "Updated"),
       },
     });
-    const put = await waitForValue(() => stack.upstream().find((request) => request.method === "PUT"));
-    await waitFor(() => clock.pending > 0);
-
-    expect(await operation.abort()).toMatchObject({ name: "AbortError" });
-    await waitFor(() => disconnects() > seen);
-    clock.advance(1_000);
-    await waitFor(() => stack.gateway.client.inFlight(DEMO_COMPANY_ID) === 0);
-    expect(put.aborted).toBeUndefined();
-    const created = [...pushKeys()].filter((key) => !before.has(key));
-    expect(created).toHaveLength(1);
 
     const list = await stack.graphql<{ pushOperations: { nodes: { pushOperationKey: string }[] } }>(
       `query($companyId: ID!) { pushOperations(companyId: $companyId, last: 5) { nodes { pushOperationKey } } }`,
