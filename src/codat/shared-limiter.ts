@@ -15,6 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { KeyedLimiter, SlotUnavailable, type AcquireOptions, type Release, type SlotLimiter } from "./limiter.js";
+import type { RedisConfig } from "../config.js";
 
 /** The Redis side (redis-permits.ts): every method bounded by the command timeout; a rejection means "Redis is down". */
 export interface PermitStore {
@@ -38,16 +39,7 @@ export interface SharedLimiterOptions {
   maxDownloadsPerKey: number;
   maxQueuedPerKey: number;
   maxQueuedDownloadsPerKey: number;
-  redis: {
-    url: string;
-    failureMode: "fail" | "local";
-    expectedReplicas: number;
-    leaseMs: number;
-    commandTimeoutMs: number;
-    connectTimeoutMs: number;
-    retryIntervalMs: number;
-    keyPrefix: string;
-  };
+  redis: RedisConfig;
   log: { warn(message: string): void; info(message: string): void };
   /** Tests: the store instead of Redis. */
   connect?: (events: PermitStoreEvents) => Promise<PermitStore>;
