@@ -28,6 +28,7 @@ import { currentRequestLog } from "./observability/request-log.js";
 import { operationLoggingPlugin } from "./observability/operation-logging.js";
 import { UpstreamReadiness } from "./observability/readiness.js";
 import { CursorCodec } from "./pagination/cursor.js";
+import { LocalPushStatusBus, type PushStatusBus } from "./push-status/bus.js";
 import { buildSchema } from "./schema.js";
 import { limitRejection, operationCostPlugin, operationShapeRules } from "./security/limits.js";
 
@@ -35,6 +36,8 @@ export interface Gateway {
   readonly httpServer: Server;
   readonly client: CodatClient;
   readonly logger: Logger;
+  /** News about push operations (webhooks, polls) on its way to subscriptions. */
+  readonly pushStatus: PushStatusBus;
   /** Where GET /metrics is served once listening (the main port, or METRICS_PORT); undefined with METRICS_ENABLED=false. */
   readonly metricsUrl: string | undefined;
   /** Starts Apollo and listens on config.host:config.port (and METRICS_PORT); resolves to the GraphQL endpoint URL. */
@@ -111,6 +114,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     },
   });
   const context = createContextFactory({ client, cursors, downloads });
+  const pushStatus: PushStatusBus = new LocalPushStatusBus();
 
   // Callers: a verified JWT names the companies each may use; AUTH_MODE=none trusts everyone with everything
   // (config.ts allows that only on loopback, the simulator, or with ALLOW_UNAUTHENTICATED=true).
@@ -194,6 +198,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     httpServer,
     client,
     logger,
+    pushStatus,
     get metricsUrl() {
       return metricsUrl;
     },
@@ -227,6 +232,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // Last, so the drain can still be watched.
       if (metricsServer) await closeApp(metricsServer.app);
       await sharedLimiter?.close();
+      await pushStatus.close();
     },
   };
 }
