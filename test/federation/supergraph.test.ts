@@ -6,7 +6,6 @@ import { composeServices } from "@apollo/composition";
 import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
-import { buildSubgraphSchema } from "@apollo/subgraph";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "graphql";
@@ -14,64 +13,12 @@ import { printSchema } from "../../src/schema.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID } from "codat-simulator";
 import { startStack, useStack, type Stack } from "../helpers/stack.js";
+import { INVOICES_SDL, startInvoicesSubgraph, type InvoiceRecord, type InvoicesSubgraph } from "../helpers/invoices-subgraph.js";
 
 const MISSING_CUSTOMER = "11111111-2222-4333-8444-555555555555";
 
-interface InvoiceRecord {
-  id: string;
-  amount: number;
-  companyId: string;
-  customerId: string;
-}
-
-const INVOICES_SDL = /* GraphQL */ `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-
-  type Query {
-    invoices: [Invoice!]!
-  }
-
-  type Invoice @key(fields: "id") {
-    id: ID!
-    amount: Float!
-    customer: Customer
-  }
-
-  type Customer @key(fields: "companyId customerId") {
-    companyId: ID!
-    customerId: ID!
-    invoiceCount: Int!
-  }
-`;
-
-async function startInvoicesSubgraph(invoices: InvoiceRecord[]) {
-  const server = new ApolloServer({
-    schema: buildSubgraphSchema([
-      {
-        typeDefs: parse(INVOICES_SDL),
-        resolvers: {
-          Query: { invoices: () => invoices },
-          Invoice: {
-            customer: (invoice: InvoiceRecord) => ({
-              __typename: "Customer",
-              companyId: invoice.companyId,
-              customerId: invoice.customerId,
-            }),
-          },
-          Customer: {
-            invoiceCount: (customer: { companyId: string; customerId: string }) =>
-              invoices.filter((i) => i.customerId === customer.customerId).length,
-          },
-        },
-      },
-    ]),
-  });
-  const { url } = await startStandaloneServer(server, { listen: { port: 0, host: "127.0.0.1" } });
-  return { url, stop: () => server.stop() };
-}
-
 const stack = useStack();
-let invoices: Awaited<ReturnType<typeof startInvoicesSubgraph>>;
+let invoices: InvoicesSubgraph;
 let router: ApolloServer;
 let routerUrl: string;
 let customerIds: string[];
