@@ -52,6 +52,12 @@ export interface Config {
   /** Longest wait for a company slot before RATE_LIMITED (CODAT_QUEUE_TIMEOUT_MS, default 10 000). */
   codatQueueTimeoutMs: number;
   /**
+   * Codat's per-IP request budget (CODAT_REQUESTS_PER_MINUTE): requests per minute from this gateway (all its
+   * replicas with REDIS_URL). Default 1 000 (Codat's limit) with CODAT_API_KEY set, else 0 (off: the simulator
+   * has no such limit). 0 turns it off.
+   */
+  codatRequestsPerMinute: number;
+  /**
    * Federation hardening: when set, every GraphQL request must carry this header with this value, so only the
    * router (which adds it) can reach the subgraph, `_service` and `_entities` included.
    */
@@ -260,6 +266,7 @@ export function parseConfig(env: Env): Config {
     codatMaxQueuePerCompany: integer("CODAT_MAX_QUEUE_PER_COMPANY", 100, 0, 100_000),
     codatDownloadQueuePerCompany: integer("CODAT_DOWNLOAD_QUEUE_PER_COMPANY", 10, 0, 10_000),
     codatQueueTimeoutMs: integer("CODAT_QUEUE_TIMEOUT_MS", 10_000, 1, 3_600_000),
+    codatRequestsPerMinute: integer("CODAT_REQUESTS_PER_MINUTE", codatApiKey !== undefined ? 1_000 : 0, 0, 1_000_000),
     routerSecret: routerSecret !== undefined ? { header: routerSecretHeader, value: routerSecret } : undefined,
     simulatorLatencyMs: integer("SIMULATOR_LATENCY_MS", 0, 0, 60_000),
     publicUrl: httpUrl("PUBLIC_URL"),

@@ -15,8 +15,9 @@
  *   release the slot when that stream ends, fails or is destroyed, or the request is aborted.
  */
 import { HTTPError, type Options, type ShouldRetryState } from "ky";
-import { mapUpstreamError, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "./errors.js";
+import { budgetExhausted, mapUpstreamError, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "./errors.js";
 import { SlotUnavailable, type Release, type SlotLimiter } from "./limiter.js";
+import { BudgetExhausted, type RequestBudget } from "./request-budget.js";
 import { nodeBodyOf, send } from "./transport.js";
 import { nextRetryDelay, type RetryPolicy } from "./retry.js";
 
@@ -41,6 +42,8 @@ export interface CallSettings {
   random?: (() => number) | undefined;
   /** Longest wait for a company slot per attempt (within the deadline); default the deadline alone. */
   maxQueueWaitMs?: number | undefined;
+  /** Codat's per-IP request budget: each attempt takes one request from it (waiting like for a slot) first. */
+  budget?: RequestBudget | undefined;
   /** Told each time an attempt got its slot (observers only: without it no clock is read). */
   onSlot?: ((waitMs: number, queued: number) => void) | undefined;
 }
@@ -166,6 +169,8 @@ export class CodatCall {
     const queuedAt = onSlot === undefined ? 0 : performance.now();
     let release: Release;
     try {
+      // The budget first: a call waiting for the next minute's window holds no company slot meanwhile.
+      await this.#settings.budget?.take(this.signal, this.#settings.maxQueueWaitMs ?? this.#settings.deadlineMs);
       release = await limiter.acquire(limiterKey, {
         signal: this.signal,
         kind: this.#settings.transport === "stream" ? "download" : "call",
@@ -174,6 +179,10 @@ export class CodatCall {
     } catch (error) {
       // A full queue, a wait that ran out, or the deadline passing in the queue: the company's slots were busy
       // throughout, and nothing was sent. A caller's own abort stays what it was.
+      if (error instanceof BudgetExhausted) {
+        this.#slotError = budgetExhausted(error.retryAfterMs);
+        throw this.#slotError;
+      }
       if (error instanceof SlotUnavailable || (this.#deadline.signal.aborted && !this.#settings.signal?.aborted)) {
         this.#slotError = slotUnavailable();
         throw this.#slotError;

@@ -13,6 +13,7 @@ import { CodatCall, type RetryEvent, type Transport } from "./call.js";
 import type { CodatCallInfo, CodatCallOutcome, CodatMethod, CodatObserver } from "./observer.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter, type SlotLimiter } from "./limiter.js";
+import type { RequestBudget } from "./request-budget.js";
 import { bufferedText, contentCodings, decodedBody, takeNodeBody } from "./transport.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
@@ -84,6 +85,11 @@ export interface CodatClientOptions {
    * the options above (the gateway passes a Redis-shared one when REDIS_URL is set: shared-limiter.ts).
    */
   limiter?: SlotLimiter;
+  /**
+   * Codat's per-IP request budget (CODAT_REQUESTS_PER_MINUTE, request-budget.ts): every attempt takes one
+   * request from it before its company slot. None: no budget.
+   */
+  budget?: RequestBudget;
 }
 
 export interface CallOptions {
@@ -161,6 +167,7 @@ export class CodatClient {
   /** The observers that wrap calls (a tracer's span), in order. */
   readonly #arounds: readonly CodatObserver[];
   readonly #maxQueueWaitMs: number;
+  readonly #budget: RequestBudget | undefined;
 
   constructor(options: CodatClientOptions) {
     this.#observers = [...(options.observers ?? [])];
@@ -186,6 +193,7 @@ export class CodatClient {
         maxQueuedDownloadsPerKey: nonNegativeInt(options.maxQueuedDownloadsPerCompany ?? 10, "maxQueuedDownloadsPerCompany"),
       });
     this.#maxQueueWaitMs = positiveInt(options.maxQueueWaitMs ?? 10_000, "maxQueueWaitMs");
+    this.#budget = options.budget;
 
     // Compressed answers: Codat pages can be large, and transport.ts decodes them.
     const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br" };
@@ -419,6 +427,7 @@ export class CodatClient {
       onRetry: info === undefined ? this.#onRetry : retryReporter(this.#onRetry, this.#observers, info),
       random: this.#random,
       maxQueueWaitMs: this.#maxQueueWaitMs,
+      budget: this.#budget,
       onSlot: info === undefined ? undefined : slotReporter(this.#observers, info),
     });
     try {

@@ -74,6 +74,13 @@ export function slotUnavailable(): GraphQLError {
   });
 }
 
+/** Codat's per-IP request budget (CODAT_REQUESTS_PER_MINUTE) is spent until the next window, `retryAfterMs` away. */
+export function budgetExhausted(retryAfterMs: number): GraphQLError {
+  return gatewayError(ErrorCode.RateLimited, "The gateway's budget of requests to Codat for this minute is spent; try again later", {
+    extensions: { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) },
+  });
+}
+
 /** Codat could not be reached, or the connection broke. */
 export function upstreamUnavailable(): GraphQLError {
   return gatewayError(ErrorCode.UpstreamUnavailable, MESSAGES[ErrorCode.UpstreamUnavailable]);

@@ -4,11 +4,10 @@
  * share), whose members are permit ids scored by their lease's expiry in Redis's own clock (TIME), so replicas'
  * clocks never matter. Each script first drops expired leases, so a dead replica's permits return by themselves.
  *
- * Every command is bounded: no offline queue (a command while disconnected fails at once), no per-request
- * retries, and a command timeout. The connection reconnects by itself (capped backoff); its 'error' events are
+ * Every command is bounded and the connection reconnects by itself (redis-client.ts); its 'error' events are
  * handled, never thrown.
  */
-import { Redis } from "ioredis";
+import { newRedisClient } from "./redis-client.js";
 import { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents } from "./shared-limiter.js";
 
 /** KEYS: calls, downloads. ARGV: cap, download cap (0: not a download), lease ms, ids… → how many took a permit. */
@@ -86,17 +85,7 @@ export function redisAddress(url: string): string {
 }
 
 export async function connectRedisPermits(settings: RedisPermitSettings, events: PermitStoreEvents): Promise<PermitStore> {
-  const redis = new Redis(settings.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: settings.commandTimeoutMs,
-    connectTimeout: settings.connectTimeoutMs,
-    connectionName: "codat-gateway",
-    // Reconnect for ever, at most every 2 s; the limiter runs on its fallback cap meanwhile.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
-  });
+  const redis = newRedisClient(settings, "codat-gateway");
   let lastError: string | undefined;
   redis.on("error", (error: unknown) => {
     lastError = reasonOf(error);

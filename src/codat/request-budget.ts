@@ -1,0 +1,139 @@
+/**
+ * Codat's per-IP request budget (1,000 requests a minute from one address, answered 429 beyond it), kept on the
+ * gateway's side so it never provokes those 429s: every attempt sent to Codat takes one request from a fixed
+ * one-minute window (rate-limiter-flexible). A call that finds the window spent waits for the next one when that
+ * comes within its wait limit (CODAT_QUEUE_TIMEOUT_MS, and its deadline), else fails at once with RATE_LIMITED
+ * and the seconds until the window turns (`BudgetExhausted`).
+ *
+ * In one process the window is in memory. With REDIS_URL it is one counter in Redis for every replica (they
+ * share an egress address), with an in-memory insurance window of an equal share of the budget per replica
+ * (floor(budget / REDIS_EXPECTED_REPLICAS), so the replicas together stay under Codat's limit) that answers
+ * whenever Redis does not: a command while disconnected fails at once (no offline queue), and every command is
+ * bounded by REDIS_COMMAND_TIMEOUT_MS.
+ */
+import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
+import type { RedisConfig } from "../config.js";
+
+/** The window was spent and does not turn within the call's wait limit: `retryAfterMs` until it does. */
+export class BudgetExhausted extends Error {
+  override readonly name = "BudgetExhausted";
+  constructor(readonly retryAfterMs: number) {
+    super(`Codat's request budget is spent for the next ${Math.ceil(retryAfterMs / 1000)} s`);
+  }
+}
+
+export interface RequestBudget {
+  /**
+   * Takes one request from the budget, waiting up to `maxWaitMs` (and while `signal` is not aborted) for the
+   * window to turn. Rejects with BudgetExhausted, or with the signal's reason once it aborts.
+   */
+  take(signal: AbortSignal | undefined, maxWaitMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RequestBudgetOptions {
+  /** Requests per minute (CODAT_REQUESTS_PER_MINUTE). */
+  perMinute: number;
+  /** Shared by the replicas through Redis when given. */
+  redis?: RedisConfig | undefined;
+}
+
+/** The one key of the budget: all replicas leave through the same address. */
+const KEY = "egress";
+
+const WINDOW_SECONDS = 60;
+
+class WindowBudget implements RequestBudget {
+  readonly #limiter: RateLimiterAbstract;
+  readonly #onClose: () => Promise<void>;
+
+  constructor(limiter: RateLimiterAbstract, onClose: () => Promise<void> = () => Promise.resolve()) {
+    this.#limiter = limiter;
+    this.#onClose = onClose;
+  }
+
+  async take(signal: AbortSignal | undefined, maxWaitMs: number): Promise<void> {
+    const waitUntil = Date.now() + maxWaitMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      let retryAfterMs: number;
+      try {
+        await this.#limiter.consume(KEY);
+        return;
+      } catch (rejection) {
+        // The limiter rejects with its result when the window is spent; anything else (Redis with no
+        // insurance answer) is not the caller's problem: the request goes out uncounted rather than failing.
+        if (!isLimiterResult(rejection)) return;
+        retryAfterMs = Math.max(1, rejection.msBeforeNext);
+      }
+      if (Date.now() + retryAfterMs > waitUntil) throw new BudgetExhausted(retryAfterMs);
+      await sleep(retryAfterMs, signal);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#onClose();
+  }
+}
+
+function isLimiterResult(value: unknown): value is RateLimiterRes {
+  return typeof value === "object" && value !== null && "msBeforeNext" in value && typeof value.msBeforeNext === "number";
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * The budget for these options. rate-limiter-flexible (and, with Redis, ioredis) is loaded here only, by a
+ * dynamic import, so a gateway without a budget loads neither.
+ */
+export async function createRequestBudget(options: RequestBudgetOptions): Promise<RequestBudget> {
+  const { RateLimiterMemory, RateLimiterRedis } = await import("rate-limiter-flexible");
+  const { redis } = options;
+  if (redis === undefined) {
+    return new WindowBudget(new RateLimiterMemory({ points: options.perMinute, duration: WINDOW_SECONDS }));
+  }
+  const { newRedisClient } = await import("./redis-client.js");
+  const client = newRedisClient(redis, "codat-gateway-budget");
+  // A failed first connection is not fatal here: the slots' own connection decides REDIS_FAILURE_MODE, and the
+  // insurance window answers until this one is up (ioredis keeps reconnecting).
+  client.connect().catch(() => undefined);
+  const share = Math.max(1, Math.floor(options.perMinute / redis.expectedReplicas));
+  const limiter = new RateLimiterRedis({
+    storeClient: client,
+    keyPrefix: `${redis.keyPrefix}budget`,
+    points: options.perMinute,
+    duration: WINDOW_SECONDS,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory({ points: share, duration: WINDOW_SECONDS }),
+  });
+  return new WindowBudget(limiter, async () => {
+    if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+    else client.disconnect();
+  });
+}
+
+/** A budget built on first use (the client is built synchronously; the budget's modules load on demand). */
+export function lazyRequestBudget(options: RequestBudgetOptions): RequestBudget {
+  let budget: Promise<RequestBudget> | undefined;
+  return {
+    async take(signal, maxWaitMs) {
+      budget ??= createRequestBudget(options);
+      await (await budget).take(signal, maxWaitMs);
+    },
+    async close() {
+      if (budget !== undefined) await (await budget).close();
+    },
+  };
+}
