@@ -14,6 +14,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./auth/caller.js";
 import { CodatClient } from "./codat/client.js";
 import type { CodatObserver } from "./codat/observer.js";
+import { lazyRequestBudget } from "./codat/request-budget.js";
+import { RedisApqCache } from "./cache/redis-apq-cache.js";
 import { SharedSlotLimiter } from "./codat/shared-limiter.js";
 import type { Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
@@ -80,6 +82,9 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           redis: config.redis,
           log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
         });
+  // CODAT_REQUESTS_PER_MINUTE: one window for the process, or for every replica through Redis.
+  const budget =
+    config.codatRequestsPerMinute > 0 ? lazyRequestBudget({ perMinute: config.codatRequestsPerMinute, redis: config.redis }) : undefined;
   // Built before the client, whose observers include the metrics'; the gauges read the client at scrape time.
   const metrics: GatewayMetrics | undefined = config.metricsEnabled
     ? createMetrics({
@@ -100,6 +105,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     maxQueueWaitMs: config.codatQueueTimeoutMs,
     observers: [...(options.codatObservers ?? []), codatLoggingObserver(logger), ...(metrics ? [metrics.codatObserver] : [])],
     ...(sharedLimiter ? { limiter: sharedLimiter } : {}),
+    ...(budget ? { budget } : {}),
   });
   const secret = config.signingSecret ?? randomBytes(32);
   const cursors = new CursorCodec(secret);
@@ -164,6 +170,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   let metricsUrl: string | undefined;
   // Stack traces and internal details reach clients only when development is asked for by name.
   const includeStacktrace = config.development;
+  // REDIS_URL: a query registered by hash (APQ) on one replica is found on all of them.
+  const apqCache =
+    config.redis === undefined
+      ? undefined
+      : new RedisApqCache({ redis: config.redis, log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) } });
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
     introspection: config.introspection,
@@ -173,6 +184,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     // No "Did you mean …?" hints about the schema in production.
     hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
+    ...(apqCache ? { persistedQueries: { cache: apqCache } } : {}),
     parseOptions: { maxLexicalTokens: config.limits.maxTokens },
     validationRules: operationShapeRules(config.limits),
     formatError: (formatted, error) => maskError(limitRejection(formatted, error), error, { includeStacktrace }),
@@ -232,6 +244,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // Last, so the drain can still be watched.
       if (metricsServer) await closeApp(metricsServer.app);
       await sharedLimiter?.close();
+      await budget?.close();
+      await apqCache?.close();
       await pushStatus.close();
     },
   };
