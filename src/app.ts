@@ -174,7 +174,10 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const apqCache =
     config.redis === undefined
       ? undefined
-      : new RedisApqCache({ redis: config.redis, log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) } });
+      : new RedisApqCache({
+          redis: config.redis,
+          log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
+        });
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
     introspection: config.introspection,
@@ -216,7 +219,13 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     },
     async listen() {
       // Redis first: with REDIS_FAILURE_MODE=fail an unreachable one stops startup (RedisUnavailableError).
-      await sharedLimiter?.start();
+      // The budget's and the APQ cache's connections meanwhile (neither stops startup).
+      try {
+        await Promise.all([sharedLimiter?.start(), budget?.start(), apqCache?.start()]);
+      } catch (error) {
+        await Promise.all([budget?.close(), apqCache?.close()]);
+        throw error;
+      }
       await apollo.start();
       await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `HTTP server listening at ${address}` });
       listening = true;

@@ -71,6 +71,11 @@ export class RedisApqCache implements KeyValueCache {
     }
   }
 
+  /** Connects now (listen() calls it), so the first queries are not misses; an unreachable Redis is not fatal. */
+  async start(): Promise<void> {
+    await this.#open();
+  }
+
   async close(): Promise<void> {
     const inner = this.#inner;
     this.#inner = undefined;
@@ -114,12 +119,14 @@ async function connect(redis: RedisConfig): Promise<{ cache: KeyValueCache; clos
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2_000),
       },
     },
-    { namespace: `${redis.keyPrefix}cache`, throwOnConnectError: false, throwOnErrors: true },
+    { namespace: `${redis.keyPrefix}cache`, throwOnConnectError: false, throwOnErrors: true, connectionTimeout: redis.connectTimeoutMs },
   );
   // The adapter reports failures through the calls above; the connection's own events must not go unhandled.
   store.on("error", () => undefined);
   const keyv = new Keyv<string>({ store, namespace: `${redis.keyPrefix}cache`, useKeyPrefix: false, throwOnErrors: true });
   keyv.on("error", () => undefined);
+  // Connect before the first query (without an offline queue a command sent while connecting fails).
+  await store.getClient();
   return {
     // keyvadapter is CommonJS, whose typings name keyv's CommonJS build; the instance is the same Keyv.
     cache: new KeyvAdapter<string>(keyv as unknown as ConstructorParameters<typeof KeyvAdapter<string>>[0]),

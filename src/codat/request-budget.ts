@@ -28,6 +28,8 @@ export interface RequestBudget {
    * window to turn. Rejects with BudgetExhausted, or with the signal's reason once it aborts.
    */
   take(signal: AbortSignal | undefined, maxWaitMs: number): Promise<void>;
+  /** Builds it now (listen() calls it): with Redis, connects, so the first calls count in the shared window. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,10 @@ class WindowBudget implements RequestBudget {
     }
   }
 
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     return this.#onClose();
   }
@@ -108,7 +114,7 @@ export async function createRequestBudget(options: RequestBudgetOptions): Promis
   const client = newRedisClient(redis, "codat-gateway-budget");
   // A failed first connection is not fatal here: the slots' own connection decides REDIS_FAILURE_MODE, and the
   // insurance window answers until this one is up (ioredis keeps reconnecting).
-  client.connect().catch(() => undefined);
+  await client.connect().catch(() => undefined);
   const share = Math.max(1, Math.floor(options.perMinute / redis.expectedReplicas));
   const limiter = new RateLimiterRedis({
     storeClient: client,
@@ -131,6 +137,10 @@ export function lazyRequestBudget(options: RequestBudgetOptions): RequestBudget 
     async take(signal, maxWaitMs) {
       budget ??= createRequestBudget(options);
       await (await budget).take(signal, maxWaitMs);
+    },
+    async start() {
+      budget ??= createRequestBudget(options);
+      await budget;
     },
     async close() {
       if (budget !== undefined) await (await budget).close();

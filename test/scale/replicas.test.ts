@@ -4,6 +4,7 @@
  * flight at once is what the gateways let through together.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
@@ -320,5 +321,119 @@ describe("shared secrets", () => {
     // The same page as A itself serves, and not the first one again.
     expect(onB.data?.customers.edges).toEqual(onA.data?.customers.edges);
     expect(onB.data?.customers.edges[0]?.node.id).not.toBe(first.data?.customers.edges[0]?.node.id);
+  });
+});
+
+describe("request budget across replicas", () => {
+  interface Answer {
+    codes: string[];
+    retryAfter: unknown[];
+  }
+  async function budgetLoad(urls: readonly string[], count: number): Promise<Answer> {
+    const answers = await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const response = await fetch(urls[index % urls.length] ?? "", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: PAGE, variables: { companyId: COMPANIES[index % 2] } }),
+        });
+        return (await response.json()) as { errors?: { extensions?: { code?: string; retryAfterSeconds?: unknown } }[] };
+      }),
+    );
+    const errors = answers.flatMap((answer) => answer.errors ?? []);
+    return {
+      codes: errors.map((error) => error.extensions?.code ?? "?"),
+      retryAfter: errors.map((error) => error.extensions?.retryAfterSeconds),
+    };
+  }
+
+  it("shares one window: the replicas together send at most CODAT_REQUESTS_PER_MINUTE, and each its share while Redis is down", async () => {
+    const env = { CODAT_REQUESTS_PER_MINUTE: "12", CODAT_QUEUE_TIMEOUT_MS: "50" };
+    const replicas = await Promise.all([1, 2, 3].map(() => startReplica("t-budget:", env)));
+    const urls = replicas.map((replica) => replica.url);
+    simulator.resetRequests();
+    const shared = await budgetLoad(urls, 30);
+    expect(simulator.requests).toHaveLength(12);
+    expect(shared.codes).toEqual(Array.from({ length: 18 }, () => "RATE_LIMITED"));
+    for (const seconds of shared.retryAfter) expect(seconds).toEqual(expect.any(Number));
+
+    // Redis away: each replica answers from its insurance window, floor(12 / 3) = 4 requests.
+    await redis.stop();
+    for (const replica of replicas) await waitFor(async () => (await fallbackGauge(replica)) === 1);
+    simulator.resetRequests();
+    const alone = await budgetLoad(urls, 30);
+    expect(simulator.requests).toHaveLength(12);
+    expect(alone.codes.filter((code) => code !== "RATE_LIMITED")).toEqual([]);
+    console.info(
+      `scale: budget 12/min over 3 replicas: ${30 - shared.codes.length} of 30 sent with Redis, ${30 - alone.codes.length} without`,
+    );
+    await redis.restart();
+    await Promise.all(replicas.map((replica) => replica.stop()));
+  });
+});
+
+describe("APQ across replicas", () => {
+  const hashOf = (query: string): string => createHash("sha256").update(query).digest("hex");
+  async function apq(
+    url: string,
+    query: string | undefined,
+    hash: string,
+  ): Promise<{ data?: unknown; errors?: { extensions?: { code?: string } }[] }> {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        ...(query === undefined ? {} : { query }),
+        variables: { companyId: DEMO_COMPANY_ID },
+        extensions: { persistedQuery: { version: 1, sha256Hash: hash } },
+      }),
+    });
+    return (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
+  }
+  const queries = [1, 2, 3].map(
+    (first) => `query Apq${first}($companyId: ID!) { customers(companyId: $companyId, first: ${first}) { totalCount } }`,
+  );
+
+  it("finds on replica B, by hash and in one batch, the queries registered on replica A", async () => {
+    const [a, b] = await Promise.all([startReplica("t-apq:"), startReplica("t-apq:")]);
+    if (a === undefined || b === undefined) throw new Error("replicas did not start");
+    for (const query of queries) expect((await apq(a.url, query, hashOf(query))).errors).toBeUndefined();
+    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await client.connect();
+    // Apollo stores a registration without waiting for it.
+    await waitFor(async () => (await client.keys("t-apq:*")).length === queries.length);
+    // Several hash-only requests at once: the adapter reads them in one batched MGET.
+    const onB = await Promise.all(queries.map((query) => apq(b.url, undefined, hashOf(query))));
+    for (const answer of onB) {
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data).toEqual({ customers: { totalCount: expect.any(Number) } });
+    }
+    const keys = await client.keys("t-apq:*");
+    await client.quit();
+    expect(keys.sort()).toEqual(queries.map((query) => `t-apq:cache::apq:${hashOf(query)}`).sort());
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it("(the control: without REDIS_URL replica B does not know them)", async () => {
+    const none = { REDIS_URL: "", SIGNING_SECRET: "", REDIS_LEASE_MS: "", REDIS_COMMAND_TIMEOUT_MS: "" };
+    const [a, b] = await Promise.all([startReplica("t-apq0:", none), startReplica("t-apq0:", none)]);
+    if (a === undefined || b === undefined) throw new Error("replicas did not start");
+    const query = queries[0] ?? "";
+    expect((await apq(a.url, query, hashOf(query))).errors).toBeUndefined();
+    expect((await apq(b.url, undefined, hashOf(query))).errors?.[0]?.extensions?.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it("serves queries sent in full while Redis is away (a miss, not an error)", async () => {
+    const [a] = await Promise.all([startReplica("t-apq2:", { REDIS_FAILURE_MODE: "local" })]);
+    if (a === undefined) throw new Error("replica did not start");
+    await redis.stop();
+    const query = queries[1] ?? "";
+    const hashOnly = await apq(a.url, undefined, hashOf(query));
+    expect(hashOnly.errors?.[0]?.extensions?.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect((await apq(a.url, query, hashOf(query))).errors).toBeUndefined();
+    expect(a.logs.filter((line) => line.includes("APQ cache: Redis unavailable"))).toHaveLength(1);
+    await redis.restart();
+    await a.stop();
   });
 });

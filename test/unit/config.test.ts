@@ -25,6 +25,14 @@ describe("parseConfig", () => {
     });
   });
 
+  it("keeps Codat's request budget of 1 000 a minute with a real key, none for the simulator, 0 turning it off", () => {
+    expect(parseConfig({ CODAT_API_KEY: "k" }).codatRequestsPerMinute).toBe(1_000);
+    expect(parseConfig({}).codatRequestsPerMinute).toBe(0);
+    expect(parseConfig({ CODAT_API_KEY: "k", CODAT_REQUESTS_PER_MINUTE: "0" }).codatRequestsPerMinute).toBe(0);
+    expect(parseConfig({ CODAT_REQUESTS_PER_MINUTE: "600" }).codatRequestsPerMinute).toBe(600);
+    expect(configProblems({ CODAT_REQUESTS_PER_MINUTE: "lots" })).toEqual([expect.stringContaining("CODAT_REQUESTS_PER_MINUTE")]);
+  });
+
   it("uses CODAT_BASE_URL without a key", () => {
     expect(parseConfig({ CODAT_BASE_URL: "http://127.0.0.1:9999/" })).toMatchObject({
       useSimulator: false,
