@@ -41,11 +41,15 @@ let customerIds: string[];
 let tokenA: string;
 let tokenB: string;
 
-async function routerQuery<T>(query: string, headers: Record<string, string> = {}): Promise<RouterResult<T>> {
+async function routerQuery<T>(
+  query: string,
+  headers: Record<string, string> = {},
+  variables: Record<string, unknown> = {},
+): Promise<RouterResult<T>> {
   const response = await fetch(router!.url, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json", ...headers },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();
   try {

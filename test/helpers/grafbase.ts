@@ -162,6 +162,16 @@ async function startOnce(project: GrafbaseProject, port: number): Promise<Grafba
     exited = code as number | null;
   });
   const pid = child.pid!;
+  // Should the test process end without stop() (a crashed worker), the router group goes with it.
+  const killGroup = () => {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", killGroup);
+  void exit.then(() => process.off("exit", killGroup));
 
   const stop = async () => {
     if (exited !== undefined) return;
@@ -170,13 +180,7 @@ async function startOnce(project: GrafbaseProject, port: number): Promise<Grafba
     } catch {
       return; // already gone
     }
-    const killer = setTimeout(() => {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 10_000);
+    const killer = setTimeout(killGroup, 10_000);
     await exit;
     clearTimeout(killer);
   };
