@@ -57,7 +57,8 @@ export function grafbaseToml(subgraphs: readonly GrafbaseSubgraph[]): string {
       `schema_path = ${tomlString(`${subgraph.name}.graphql`)}`,
     );
     if (subgraph.websocketUrl !== undefined) {
-      lines.push(`websocket_url = ${tomlString(subgraph.websocketUrl)}`, `subscriptions_protocol = "websocket"`);
+      // With websocket_url set, Grafbase speaks graphql-transport-ws to the subgraph (its default then).
+      lines.push(`websocket_url = ${tomlString(subgraph.websocketUrl)}`);
     }
     for (const header of subgraph.forwardHeaders ?? []) {
       lines.push("", `[[subgraphs.${subgraph.name}.headers]]`, `rule = "forward"`, `name = ${tomlString(header)}`);
