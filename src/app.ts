@@ -31,6 +31,9 @@ import { operationLoggingPlugin } from "./observability/operation-logging.js";
 import { UpstreamReadiness } from "./observability/readiness.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { LocalPushStatusBus, type PushStatusBus } from "./push-status/bus.js";
+import { RedisPushStatusBus } from "./push-status/redis-bus.js";
+import { PushStatusWatcher, type WatcherClock } from "./push-status/watcher.js";
+import { attachSubscriptions } from "./http/subscriptions.js";
 import { buildSchema } from "./schema.js";
 import { limitRejection, operationCostPlugin, operationShapeRules } from "./security/limits.js";
 
@@ -40,6 +43,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** News about push operations (webhooks, polls) on its way to subscriptions. */
   readonly pushStatus: PushStatusBus;
+  /** The watches behind `pushOperationUpdated` subscriptions (one per operation, with its poll loop). */
+  readonly pushWatcher: PushStatusWatcher;
   /** Where GET /metrics is served once listening (the main port, or METRICS_PORT); undefined with METRICS_ENABLED=false. */
   readonly metricsUrl: string | undefined;
   /** Starts Apollo and listens on config.host:config.port (and METRICS_PORT); resolves to the GraphQL endpoint URL. */
@@ -57,6 +62,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** More observers of the Codat client's calls, ahead of the gateway's own (the tracer's, from main.ts). */
   codatObservers?: readonly CodatObserver[];
+  /** The push status watcher's clock (its polls and subscription deadlines); default the real one. */
+  pushStatusClock?: WatcherClock;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -119,8 +126,21 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       return publicUrl;
     },
   });
-  const context = createContextFactory({ client, cursors, downloads });
-  const pushStatus: PushStatusBus = new LocalPushStatusBus();
+  // REDIS_URL: push status signals (webhooks, polls) reach the subscribers of every replica.
+  const redisBus =
+    config.redis === undefined
+      ? undefined
+      : new RedisPushStatusBus(config.redis, { warn: (message) => logger.warn(message), info: (message) => logger.info(message) });
+  const pushStatus: PushStatusBus = redisBus ?? new LocalPushStatusBus();
+  const pushWatcher = new PushStatusWatcher({
+    client,
+    bus: pushStatus,
+    ...config.pushStatus,
+    ...(options.pushStatusClock ? { clock: options.pushStatusClock } : {}),
+    lease: redisBus?.pollLease,
+    log: logger,
+  });
+  const context = createContextFactory({ client, cursors, downloads, pushWatcher });
 
   // Callers: a verified JWT names the companies each may use; AUTH_MODE=none trusts everyone with everything
   // (config.ts allows that only on loopback, the simulator, or with ALLOW_UNAUTHENTICATED=true).
@@ -178,8 +198,23 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           redis: config.redis,
           log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
         });
+  // One schema for Apollo (HTTP) and the WebSocket subscriptions.
+  const schema = buildSchema();
+  const subscriptions = attachSubscriptions({
+    server: httpServer,
+    schema,
+    context,
+    authenticate,
+    corsOrigins: config.corsOrigins,
+    requiredHeader: config.routerSecret,
+    trustedDocuments,
+    limits: config.limits,
+    includeStacktrace,
+    hideSchemaDetails: config.production,
+    logger,
+  });
   const apollo = new ApolloServer<GatewayContext>({
-    schema: buildSchema(),
+    schema,
     introspection: config.introspection,
     // main.ts owns the signals (it also stops the simulator); Apollo's own handlers would race it.
     stopOnTerminationSignals: false,
@@ -214,6 +249,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     client,
     logger,
     pushStatus,
+    pushWatcher,
     get metricsUrl() {
       return metricsUrl;
     },
@@ -226,6 +262,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         await Promise.all([budget?.close(), apqCache?.close()]);
         throw error;
       }
+      await redisBus?.start();
       await apollo.start();
       await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `HTTP server listening at ${address}` });
       listening = true;
@@ -246,6 +283,9 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     },
     async stop() {
       listening = false;
+      // WebSocket first (1001 Going Away): the drain below would otherwise wait on their sockets.
+      await subscriptions.close();
+      pushWatcher.close();
       // Apollo's drain plugin lets in-flight requests finish (up to the grace period) and closes the server;
       // fastify then runs its own onClose hooks.
       await apollo.stop();

@@ -94,6 +94,20 @@ export interface Config {
   readyCheckIntervalSeconds: number;
   /** REDIS_URL and its settings: company slots shared by every replica. Undefined = per-process slots only. */
   redis: RedisConfig | undefined;
+  /** `pushOperationUpdated` subscriptions: how the gateway polls Codat for a push operation (push-status/watcher.ts). */
+  pushStatus: PushStatusConfig;
+}
+
+export interface PushStatusConfig {
+  /**
+   * PUSH_STATUS_POLL_INTERVAL_MS: the first poll's wait, doubling after each unchanged one. Default 500, or
+   * 30 000 with CODAT_WEBHOOK_SECRET set (webhooks announce the change; polling is only a safety net).
+   */
+  pollIntervalMs: number;
+  /** PUSH_STATUS_POLL_MAX_INTERVAL_MS: the longest wait between polls. Default 10 000, or 60 000 with webhooks. */
+  maxPollIntervalMs: number;
+  /** PUSH_STATUS_MAX_WAIT_MS (default 1 800 000, 30 min): the longest a subscription waits for a final status. */
+  maxWaitMs: number;
 }
 
 export interface RedisConfig {
@@ -290,7 +304,30 @@ export function parseConfig(env: Env): Config {
     readyCheckUpstream: boolean("READY_CHECK_UPSTREAM", codatApiKey !== undefined),
     readyCheckIntervalSeconds: integer("READY_CHECK_INTERVAL_SECONDS", 30, 1, 3600),
     redis,
+    pushStatus: parsePushStatus(read, integer, problems),
   });
+}
+
+function parsePushStatus(
+  read: (name: string) => string | undefined,
+  integer: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): PushStatusConfig {
+  // Webhooks configured (the receiver's secret): they are expected to announce each change, so poll slowly.
+  const webhooks = read("CODAT_WEBHOOK_SECRET") !== undefined;
+  const pollIntervalMs = integer("PUSH_STATUS_POLL_INTERVAL_MS", webhooks ? 30_000 : 500, 10, 3_600_000);
+  const maxPollIntervalMs = integer(
+    "PUSH_STATUS_POLL_MAX_INTERVAL_MS",
+    Math.max(pollIntervalMs, webhooks ? 60_000 : 10_000),
+    10,
+    3_600_000,
+  );
+  if (maxPollIntervalMs < pollIntervalMs) {
+    problems.push(
+      `PUSH_STATUS_POLL_MAX_INTERVAL_MS (${maxPollIntervalMs}) must not be less than PUSH_STATUS_POLL_INTERVAL_MS (${pollIntervalMs})`,
+    );
+  }
+  return { pollIntervalMs, maxPollIntervalMs, maxWaitMs: integer("PUSH_STATUS_MAX_WAIT_MS", 1_800_000, 1_000, 86_400_000) };
 }
 
 function parseRedis(

@@ -12,6 +12,7 @@ import type { CursorCodec } from "./pagination/cursor.js";
 import type { RequestFacts } from "./http/server.js";
 import type { FastifyBaseLogger } from "fastify";
 import { silentLogger } from "./observability/logger.js";
+import type { PushStatusWatcher } from "./push-status/watcher.js";
 
 /** A request's logger (pino's, as fastify hands it out). */
 export type RequestLogger = FastifyBaseLogger;
@@ -46,12 +47,15 @@ export interface GatewayContext {
    * Undefined outside an HTTP request.
    */
   signal: AbortSignal | undefined;
+  /** Push status watches for `pushOperationUpdated` (see push-status/watcher.ts); undefined where none run. */
+  pushWatcher?: PushStatusWatcher | undefined;
 }
 
 export interface ContextDependencies {
   client: CodatClient;
   cursors: CursorCodec;
   downloads: DownloadLinks;
+  pushWatcher?: PushStatusWatcher | undefined;
 }
 
 const QUIET = silentLogger();
@@ -69,6 +73,7 @@ export function createContextFactory(deps: ContextDependencies): (caller: Caller
       log: scope?.log ?? QUIET,
       facts: scope?.facts ?? {},
       signal,
+      pushWatcher: deps.pushWatcher,
     });
   };
 }

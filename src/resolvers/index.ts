@@ -12,12 +12,14 @@ import { Mutation } from "./Mutation.js";
 import { PushChange, PushOperation, PushValidation } from "./PushOperation.js";
 import { PushOption, PushOptionChoice, PushOptionValidation } from "./PushOption.js";
 import { DataConnection, Node, Query } from "./Query.js";
+import { Subscription } from "./Subscription.js";
 import { enumResolvers } from "../mappers/enums.js";
 import { DateTime, JSONScalar } from "./scalars.js";
 
 export const resolvers: Resolvers = {
   Query,
   Mutation,
+  Subscription,
   PushOperation,
   PushValidation,
   PushChange,

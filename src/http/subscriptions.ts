@@ -1,0 +1,240 @@
+/**
+ * GraphQL subscriptions over WebSocket on `/graphql` (graphql-ws's `graphql-transport-ws` protocol, on the same
+ * HTTP server and port as the HTTP endpoint). The guards mirror http/graphql.ts:
+ *
+ *   upgrade: path `/graphql` only (any other is answered 404 and dropped) → router secret (ROUTER_SECRET) →
+ *   Origin (absent, the gateway's own, or one of CORS_ORIGINS; else 403) →
+ *   connection_init: the caller from `payload.authorization` (or `Authorization`), verified like the HTTP
+ *   Authorization header; a refused token closes the socket with 4403 Forbidden before anything runs, and no
+ *   connection_init within the wait closes it with 4408 →
+ *   subscribe: at most `maxSubscriptionsPerConnection` at once → trusted documents (PERSISTED_OPERATIONS) →
+ *   parse with the token limit → the specified rules and the operation shape rules → the cost limit →
+ *   subscriptions only (queries and mutations go over HTTP) → execution with the caller's scoped context.
+ *
+ * Every error reaches the client through the same maskError as Apollo's: coded errors as they are, anything
+ * else as INTERNAL_SERVER_ERROR, never a stack trace or an upstream URL.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Server } from "node:http";
+import {
+  GraphQLError,
+  OperationTypeNode,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer, type WebSocket } from "ws";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { AuthenticationError, type Caller } from "../auth/caller.js";
+import type { GatewayContext, RequestScope } from "../context.js";
+import { ErrorCode, maskError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import { OperationLimitError, checkOperationCost, limitRejection, operationShapeRules, type OperationLimits } from "../security/limits.js";
+import type { TrustedDocuments } from "../security/trusted-documents.js";
+
+export interface SubscriptionEndpointOptions {
+  server: Server;
+  schema: GraphQLSchema;
+  context: (caller: Caller, scope: RequestScope) => Promise<GatewayContext>;
+  authenticate: (authorization: string | undefined) => Promise<Caller>;
+  corsOrigins: readonly string[];
+  requiredHeader?: { header: string; value: string } | undefined;
+  trustedDocuments?: TrustedDocuments | undefined;
+  limits: OperationLimits & { maxTokens: number; maxRequestBytes: number };
+  includeStacktrace: boolean;
+  /** Strip "Did you mean …?" hints (production, as Apollo's hideSchemaDetailsFromClientErrors). */
+  hideSchemaDetails: boolean;
+  logger: Logger;
+  /** Subscriptions one connection may run at once (default 100). */
+  maxSubscriptionsPerConnection?: number;
+  /** How long a new socket may take to send connection_init (default 10 000 ms). */
+  connectionInitTimeoutMs?: number;
+  /** How long stop() waits for clients to answer the close before dropping them (default 1 000 ms). */
+  closeGraceMs?: number;
+}
+
+export interface SubscriptionEndpoint {
+  /** Sockets open now. */
+  readonly connections: number;
+  /** Refuses new upgrades, closes every socket with 1001 Going Away (dropping those that do not answer in time). */
+  close(): Promise<void>;
+}
+
+type Extra = { socket: WebSocket; request: IncomingMessage };
+
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+export const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 10_000;
+
+export function attachSubscriptions(options: SubscriptionEndpointOptions): SubscriptionEndpoint {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxRequestBytes });
+  const origins = new Set(options.corsOrigins);
+  const callers = new WeakMap<object, Caller>();
+  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+  const rules = [...specifiedRules, ...operationShapeRules(options.limits)];
+  const log = options.logger;
+  let closing = false;
+
+  const format = (error: GraphQLError): GraphQLFormattedError => {
+    const formatted = maskError(limitRejection(error.toJSON(), error), error.originalError ?? error, {
+      includeStacktrace: options.includeStacktrace,
+    });
+    if (formatted.extensions?.["code"] === ErrorCode.InternalServerError) {
+      log.error({ err: error.originalError ?? error }, "subscription failed");
+    }
+    return formatted;
+  };
+  const refusal = (message: string, code: string): GraphQLError[] => [new GraphQLError(message, { extensions: { code } })];
+
+  const server = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const given = params["authorization"] ?? params["Authorization"];
+        try {
+          callers.set(ctx, await options.authenticate(typeof given === "string" ? given : undefined));
+          return true;
+        } catch (error) {
+          if (!(error instanceof AuthenticationError)) log.error({ err: error }, "subscription authentication failed");
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const caller = callers.get(ctx);
+        if (!caller) return refusal("Send connection_init first.", ErrorCode.Unauthenticated);
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+          return refusal(`At most ${maxSubscriptions} subscriptions may run at once on one connection.`, ErrorCode.RateLimited);
+        }
+        let query: unknown = payload.query;
+        if (options.trustedDocuments) {
+          const extensions = payload.extensions as Record<string, unknown> | undefined;
+          const documentId = extensions?.["documentId"] ?? (payload as { documentId?: unknown }).documentId;
+          query = options.trustedDocuments.resolve({ documentId, query: payload.query, extensions });
+          if (query === undefined) {
+            return refusal("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND");
+          }
+        }
+        if (typeof query !== "string") return refusal("The subscribe message has no query.", "BAD_REQUEST");
+        let document: DocumentNode;
+        try {
+          document = parse(query, { maxLexicalTokens: options.limits.maxTokens });
+        } catch (error) {
+          const message = error instanceof GraphQLError ? error.message : "The document could not be parsed.";
+          return refusal(message, "GRAPHQL_PARSE_FAILED");
+        }
+        const invalid = validate(options.schema, document, rules);
+        if (invalid.length > 0) {
+          return invalid.map((error) =>
+            error instanceof OperationLimitError
+              ? error
+              : new GraphQLError(hide(error.message, options.hideSchemaDetails), {
+                  nodes: error.nodes,
+                  extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+                }),
+          );
+        }
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return refusal("The document names no operation to run (or several: give operationName).", "BAD_REQUEST");
+        if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
+          return refusal("Only subscriptions run over WebSocket; send queries and mutations over HTTP.", "BAD_REQUEST");
+        }
+        const variables = payload.variables ?? {};
+        const tooCostly = checkOperationCost(options.schema, document, operation, variables, options.limits);
+        if (tooCostly) return [tooCostly];
+        const requestLog = log.child({ subscription: id, ...(caller.id !== null ? { caller: caller.id } : {}) });
+        const contextValue = await options.context(caller, { log: requestLog, facts: {} });
+        const args: ExecutionArgs = {
+          schema: options.schema,
+          document,
+          variableValues: variables,
+          operationName: payload.operationName ?? null,
+          contextValue,
+        };
+        return args;
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => format(error)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => format(error)),
+    },
+    wss,
+  );
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (request.url ?? "").split("?", 1)[0];
+    const refuse = (status: number, text: string): void => {
+      socket.on("error", () => undefined);
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
+    };
+    const origin = request.headers.origin;
+    const refused =
+      path !== "/graphql"
+        ? ([404, "Not Found"] as const)
+        : closing
+          ? ([503, "Service Unavailable"] as const)
+          : options.requiredHeader && !hasHeader(request, options.requiredHeader)
+            ? ([401, "Unauthorized"] as const)
+            : origin !== undefined && !origins.has(origin) && !sameOrigin(origin, request)
+              ? ([403, "Forbidden"] as const)
+              : undefined;
+    if (refused) {
+      refuse(refused[0], refused[1]);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      wss.emit("connection", ws, request);
+    });
+  };
+  options.server.on("upgrade", onUpgrade);
+
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    async close() {
+      closing = true;
+      options.server.off("upgrade", onUpgrade);
+      const open = [...wss.clients];
+      const allClosed = Promise.all(
+        open.map((client) =>
+          client.readyState === client.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => client.once("close", () => resolve())),
+        ),
+      );
+      for (const client of open) client.close(1001, "Going away");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([allClosed, new Promise((resolve) => (timer = setTimeout(resolve, options.closeGraceMs ?? 1_000)))]);
+      clearTimeout(timer);
+      for (const client of wss.clients) client.terminate();
+      await allClosed;
+      await server.dispose();
+    },
+  };
+}
+
+/** The WebSocket's Origin is the gateway's own (a page it serves), by the Host header the browser sent. */
+function sameOrigin(origin: string, request: IncomingMessage): boolean {
+  const host = request.headers.host;
+  return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+}
+
+function hasHeader(request: IncomingMessage, required: { header: string; value: string }): boolean {
+  const given = request.headers[required.header];
+  if (typeof given !== "string") return false;
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(required.value).digest();
+  return timingSafeEqual(a, b);
+}
+
+function hide(message: string, hideSchemaDetails: boolean): string {
+  return hideSchemaDetails ? message.replace(/ ?Did you mean(.+?)\?$/, "") : message;
+}

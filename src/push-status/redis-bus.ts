@@ -1,0 +1,197 @@
+/**
+ * The push status bus across replicas (REDIS_URL): Redis pub/sub, one channel per operation,
+ * `<prefix>push:<company>:<key>`. Two connections (a subscribed connection can issue nothing else): one
+ * publishes (and holds the poll leases), one SUBSCRIBEs to an operation's channel only while this replica has
+ * listeners for it, and UNSUBSCRIBEs when the last leaves.
+ *
+ * A signal is delivered to this replica's listeners at once, then published; a message carries its publisher's
+ * id, so a replica does not hear its own signals twice. Redis never breaks the bus: a failed publish is logged
+ * (other replicas then learn of the change by their own poll), the connections reconnect by themselves, and
+ * every channel with listeners is subscribed again when the subscriber connection is ready.
+ *
+ * The poll lease (`SET NX PX`, renewed by its holder) lets one replica poll an operation while the others wait
+ * for its signals; without Redis, or while Redis is away, every replica polls for itself.
+ *
+ * ioredis is loaded (dynamic import) and connected by start(); before, signals stay local.
+ */
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { RedisConfig } from "../config.js";
+import {
+  LocalPushStatusBus,
+  pushOperationTopic,
+  type PushOperationListener,
+  type PushOperationRef,
+  type PushOperationSignal,
+  type PushStatusBus,
+} from "./bus.js";
+import type { PollLease } from "./watcher.js";
+
+export interface RedisBusLog {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+/** KEYS: lease. ARGV: holder id, ttl ms → 1 when the caller holds the lease (taken or renewed). */
+const LEASE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+interface Message {
+  origin: string;
+  signal: PushOperationSignal;
+}
+
+const STATUS = /^[A-Za-z]{1,32}$/;
+
+function parseMessage(text: string): Message | undefined {
+  try {
+    const value = JSON.parse(text) as { origin?: unknown; signal?: Record<string, unknown> } | null;
+    const signal = value?.signal;
+    if (typeof value?.origin !== "string" || typeof signal !== "object") return undefined;
+    if (typeof signal.companyId !== "string" || typeof signal.pushOperationKey !== "string") return undefined;
+    if (signal.source !== "webhook" && signal.source !== "poll") return undefined;
+    if (signal.status !== undefined && (typeof signal.status !== "string" || !STATUS.test(signal.status))) return undefined;
+    return {
+      origin: value.origin,
+      signal: {
+        companyId: signal.companyId,
+        pushOperationKey: signal.pushOperationKey,
+        source: signal.source,
+        ...(signal.status !== undefined ? { status: signal.status } : {}),
+      },
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export class RedisPushStatusBus implements PushStatusBus {
+  readonly #local = new LocalPushStatusBus();
+  readonly #id = randomUUID();
+  readonly #settings: Pick<RedisConfig, "url" | "commandTimeoutMs" | "connectTimeoutMs" | "keyPrefix">;
+  readonly #log: RedisBusLog;
+  #publisher: Redis | undefined;
+  #subscriber: Redis | undefined;
+  #closed = false;
+  #lastWarning = "";
+
+  constructor(settings: Pick<RedisConfig, "url" | "commandTimeoutMs" | "connectTimeoutMs" | "keyPrefix">, log: RedisBusLog) {
+    this.#settings = settings;
+    this.#log = log;
+  }
+
+  /** The channel of one operation's signals. */
+  channelOf(ref: PushOperationRef): string {
+    return `${this.#settings.keyPrefix}push:${pushOperationTopic(ref)}`;
+  }
+
+  /** Loads ioredis and connects both connections; never fails (Redis away: the bus is local until it returns). */
+  async start(): Promise<void> {
+    if (this.#closed || this.#publisher) return;
+    const { newRedisClient } = await import("../codat/redis-client.js");
+    const publisher = newRedisClient(this.#settings, "codat-gateway-push-publish");
+    const subscriber = newRedisClient(this.#settings, "codat-gateway-push-subscribe");
+    this.#publisher = publisher;
+    this.#subscriber = subscriber;
+    publisher.defineCommand("pushPollLease", { numberOfKeys: 1, lua: LEASE });
+    subscriber.on("message", (_channel: string, text: string) => {
+      const message = parseMessage(text);
+      if (message && message.origin !== this.#id) this.#local.deliver(message.signal);
+    });
+    // After a reconnect, every channel with listeners here again (ioredis's own resubscribe may have failed).
+    subscriber.on("ready", () => {
+      this.#resubscribe();
+    });
+    await Promise.all(
+      [publisher, subscriber].map((redis) =>
+        redis.connect().catch((error: unknown) => {
+          this.#warn(`push status bus: Redis unreachable (${reasonOf(error)}); signals stay on this replica until it returns`);
+        }),
+      ),
+    );
+  }
+
+  async publish(signal: PushOperationSignal): Promise<void> {
+    this.#local.deliver(signal);
+    const publisher = this.#publisher;
+    if (!publisher || this.#closed) return;
+    try {
+      await publisher.publish(this.channelOf(signal), JSON.stringify({ origin: this.#id, signal } satisfies Message));
+    } catch (error) {
+      this.#warn(`push status bus: a signal reached this replica only (${reasonOf(error)})`);
+    }
+  }
+
+  subscribe(ref: PushOperationRef, listener: PushOperationListener): () => void {
+    const topic = pushOperationTopic(ref);
+    const first = !this.#local.topics().includes(topic);
+    const leave = this.#local.subscribe(ref, listener);
+    if (first) this.#command((redis) => redis.subscribe(this.channelOf(ref)));
+    return () => {
+      leave();
+      if (!this.#local.topics().includes(topic)) this.#command((redis) => redis.unsubscribe(this.channelOf(ref)));
+    };
+  }
+
+  /** The poll lease on the publisher connection; Redis failing means "poll yourself". */
+  readonly pollLease: PollLease = {
+    acquire: async (topic, ttlMs) => {
+      const publisher = this.#publisher;
+      if (!publisher || publisher.status !== "ready") return true;
+      try {
+        const scripted = publisher as unknown as { pushPollLease(key: string, id: string, ttl: number): Promise<number> };
+        return (await scripted.pushPollLease(`${this.#settings.keyPrefix}push-poll:${topic}`, this.#id, Math.ceil(ttlMs))) === 1;
+      } catch {
+        return true;
+      }
+    },
+  };
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#local.close();
+    const connections = [this.#publisher, this.#subscriber];
+    this.#publisher = this.#subscriber = undefined;
+    await Promise.all(
+      connections.map(async (redis) => {
+        if (!redis) return;
+        redis.removeAllListeners("ready");
+        redis.removeAllListeners("message");
+        if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
+        else redis.disconnect();
+      }),
+    );
+  }
+
+  #command(run: (redis: Redis) => Promise<unknown>): void {
+    const subscriber = this.#subscriber;
+    // Not connected: the 'ready' handler subscribes every channel with listeners.
+    if (!subscriber || subscriber.status !== "ready") return;
+    run(subscriber).catch((error: unknown) => {
+      this.#warn(`push status bus: Redis (un)subscribe failed (${reasonOf(error)})`);
+    });
+  }
+
+  #resubscribe(): void {
+    const channels = this.#local.topics().map((topic) => `${this.#settings.keyPrefix}push:${topic}`);
+    if (channels.length === 0) return;
+    this.#command((redis) => redis.subscribe(...channels));
+  }
+
+  /** One warning per distinct problem in a row (a Redis that is away would otherwise log every signal). */
+  #warn(message: string): void {
+    if (message === this.#lastWarning) return;
+    this.#lastWarning = message;
+    this.#log.warn(message);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
+}
