@@ -5,7 +5,9 @@
  * router sends it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { createClient, type Client } from "graphql-ws";
+import { WebSocket } from "ws";
+import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { useStack } from "../helpers/stack.js";
 import { INVOICES_SDL, startInvoicesSubgraph, type InvoiceRecord, type InvoicesSubgraph } from "../helpers/invoices-subgraph.js";
 import {
@@ -31,7 +33,11 @@ interface RouterResult<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-const stack = useStack({ env: jwtEnv() });
+// Push operations complete 200 ms after they are created; the gateway polls Codat for them from 50 ms on.
+const stack = useStack({
+  env: jwtEnv({ PUSH_STATUS_POLL_INTERVAL_MS: "50", PUSH_STATUS_POLL_MAX_INTERVAL_MS: "200" }),
+  simulator: { pushDelayMs: 200 },
+});
 let invoices: InvoicesSubgraph | undefined;
 let tap: SubgraphTap | undefined;
 let project: GrafbaseProject | undefined;
@@ -95,7 +101,14 @@ beforeAll(async () => {
   const sdl = await stack.graphql<{ _service: { sdl: string } }>(`{ _service { sdl } }`, {}, bearer(tokenA));
   expect(sdl.errors).toBeUndefined();
   project = writeGrafbaseProject([
-    { name: "customers", sdl: sdl.data!._service.sdl, url: tap.url, forwardHeaders: ["authorization"] },
+    {
+      name: "customers",
+      sdl: sdl.data!._service.sdl,
+      url: tap.url,
+      // Subscriptions go straight to the gateway's graphql-ws endpoint (the tap is HTTP only).
+      websocketUrl: stack.url.replace(/^http:/, "ws:"),
+      forwardHeaders: ["authorization"],
+    },
     { name: "invoices", sdl: INVOICES_SDL, url: invoices.url },
   ]);
   federatedSdl = await grafbaseCompose(project);
@@ -186,4 +199,109 @@ describe("Grafbase router (grafbase compose + grafbase dev)", () => {
     expect(last.status).toBe(401);
     expect(stack.upstream()).toHaveLength(0);
   });
+});
+
+const CREATE = /* GraphQL */ `
+  mutation Create($input: CreateCustomerInput!) {
+    createCustomer(input: $input) {
+      pushOperation {
+        pushOperationKey
+        status
+      }
+    }
+  }
+`;
+
+const UPDATES = /* GraphQL */ `
+  subscription Updates($companyId: ID!, $key: ID!) {
+    pushOperationUpdated(companyId: $companyId, pushOperationKey: $key) {
+      pushOperationKey
+      status
+    }
+  }
+`;
+
+interface PushUpdate {
+  pushOperationUpdated: { pushOperationKey: string; status: string };
+}
+
+/** Runs one subscription on `client` to its end: every `data` received, or the errors it ended with. */
+function subscribeToEnd(client: Client, variables: Record<string, unknown>): Promise<{ data: PushUpdate[]; errors?: unknown }> {
+  const data: PushUpdate[] = [];
+  return new Promise((resolve) => {
+    client.subscribe<PushUpdate>(
+      { query: UPDATES, variables },
+      {
+        next: (value) => {
+          if (value.data) data.push(value.data);
+          if (value.errors) resolve({ data, errors: value.errors });
+        },
+        error: (errors) => resolve({ data, errors }),
+        complete: () => resolve({ data }),
+      },
+    );
+  });
+}
+
+describe("subscriptions through the Grafbase router", () => {
+  let client: Client | undefined;
+
+  afterAll(async () => {
+    await client?.dispose();
+  });
+
+  it("createCustomer through the router, then pushOperationUpdated over the router's graphql-ws endpoint ends with SUCCESS", async () => {
+    const created = await routerQuery<{ createCustomer: { pushOperation: { pushOperationKey: string; status: string } } }>(
+      CREATE,
+      bearer(tokenA),
+      {
+        input: {
+          companyId: DEMO_COMPANY_ID,
+          connectionId: DEMO_CONNECTION_ID,
+          customer: { customerName: "Through Grafbase", status: "ACTIVE" },
+        },
+      },
+    );
+    expect(created.errors).toBeUndefined();
+    const { pushOperationKey, status } = created.data!.createCustomer.pushOperation;
+    expect(status).toBe("PENDING");
+
+    // The client talks graphql-transport-ws to the router's /ws; Grafbase forwards connection_init's payload (the
+    // JWT) to the gateway's /graphql over the same protocol.
+    client = createClient({
+      url: router!.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${tokenA}` },
+      retryAttempts: 0,
+    });
+    const result = await subscribeToEnd(client, { companyId: DEMO_COMPANY_ID, key: pushOperationKey });
+    expect(result.errors).toBeUndefined();
+    expect(result.data.length).toBeGreaterThan(0);
+    expect(result.data.every((d) => d.pushOperationUpdated.pushOperationKey === pushOperationKey)).toBe(true);
+    expect(result.data.at(-1)!.pushOperationUpdated.status).toBe("SUCCESS");
+  }, 30_000);
+
+  it("carries the JWT in connection_init: company B's token gets FORBIDDEN, none is refused by the gateway", async () => {
+    const run = async (connectionParams?: Record<string, string>) => {
+      const other = createClient({
+        url: router!.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        ...(connectionParams ? { connectionParams } : {}),
+      });
+      try {
+        return await subscribeToEnd(other, { companyId: DEMO_COMPANY_ID, key: MISSING_CUSTOMER });
+      } finally {
+        await other.dispose();
+      }
+    };
+    stack.resetUpstream();
+    const forbidden = await run({ authorization: `Bearer ${tokenB}` });
+    expect(forbidden.data).toEqual([]);
+    expect((forbidden.errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
+    // The gateway closes a socket without a valid token (4403); Grafbase reports the subgraph as failed.
+    const anonymous = await run();
+    expect((anonymous.errors as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code)).toEqual(["SUBGRAPH_REQUEST_ERROR"]);
+    expect(stack.upstream()).toHaveLength(0);
+  }, 30_000);
 });
