@@ -1,0 +1,85 @@
+/**
+ * Who may subscribe: the JWT comes in connection_init's payload and is verified like the HTTP Authorization
+ * header; a refused token closes the socket with 4403 before anything runs, and a company the token does not
+ * grant is a FORBIDDEN error with no call to Codat. The upgrade itself: /graphql only, allowed origins only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { bearer, jwtEnv, mint } from "../security/support.js";
+import { PUSH_UPDATED, startSubscriptionStack, subscribe, wsClient, type SubscriptionStack } from "./support.js";
+
+let stack: SubscriptionStack;
+beforeAll(async () => {
+  stack = await startSubscriptionStack({ env: jwtEnv({ CORS_ORIGINS: "https://app.example.com" }) });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const UNKNOWN_KEY = "00000000-0000-4000-8000-000000000000";
+
+describe("subscription authentication", () => {
+  it.each([
+    ["no token", undefined],
+    ["a token signed with another key", { authorization: "Bearer not.a.jwt" }],
+    ["a malformed header", { authorization: "Basic abc" }],
+  ])("closes the socket with 4403 Forbidden for %s, with no upstream call", async (_name, params) => {
+    stack.simulator.resetRequests();
+    const client = wsClient(stack.wsUrl, params);
+    const received = subscribe(client, PUSH_UPDATED, { companyId: DEMO_COMPANY_ID, key: UNKNOWN_KEY });
+    await received.done;
+    expect(await client.closedWith).toBe(4403);
+    expect(received.results).toHaveLength(0);
+    expect(stack.simulator.requests).toHaveLength(0);
+    await client.dispose();
+  });
+
+  it("answers a company the token does not grant with FORBIDDEN, with no upstream call", async () => {
+    stack.simulator.resetRequests();
+    const token = await mint({ sub: "alice", codat_company_ids: [DEMO_COMPANY_ID] });
+    const client = wsClient(stack.wsUrl, bearer(token));
+    const received = subscribe(client, PUSH_UPDATED, { companyId: SECOND_COMPANY_ID, key: UNKNOWN_KEY });
+    await received.done;
+    expect(received.results[0]!.errors?.[0]?.extensions?.["code"]).toBe("FORBIDDEN");
+    expect(stack.simulator.requests).toHaveLength(0);
+    // A company it does grant reaches Codat (this key is unknown there), and `Authorization` is accepted too.
+    const other = wsClient(stack.wsUrl, { Authorization: `Bearer ${token}` });
+    const granted = subscribe(other, PUSH_UPDATED, { companyId: DEMO_COMPANY_ID, key: UNKNOWN_KEY });
+    await granted.done;
+    expect(granted.results[0]!.errors?.[0]?.extensions?.["code"]).toBe("NOT_FOUND");
+    expect(stack.simulator.requests).toHaveLength(1);
+    await client.dispose();
+    await other.dispose();
+  });
+});
+
+/** The HTTP status a WebSocket upgrade was refused with (or "open"). */
+function upgrade(url: string, headers: Record<string, string> = {}): Promise<number | "open"> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, "graphql-transport-ws", { headers });
+    socket.on("unexpected-response", (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.on("error", () => undefined);
+    socket.on("open", () => {
+      resolve("open");
+      socket.close();
+    });
+  });
+}
+
+describe("the upgrade", () => {
+  it("is served on /graphql only", async () => {
+    expect(await upgrade(stack.wsUrl)).toBe("open");
+    expect(await upgrade(stack.wsUrl.replace("/graphql", "/other"))).toBe(404);
+    expect(await upgrade(stack.wsUrl.replace("/graphql", "/graphql/"))).toBe(404);
+  });
+
+  it("refuses origins outside CORS_ORIGINS", async () => {
+    expect(await upgrade(stack.wsUrl, { origin: "https://evil.example.com" })).toBe(403);
+    expect(await upgrade(stack.wsUrl, { origin: "https://app.example.com" })).toBe("open");
+    expect(await upgrade(stack.wsUrl, { origin: new URL(stack.url).origin })).toBe("open");
+  });
+});
