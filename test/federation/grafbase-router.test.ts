@@ -2,7 +2,7 @@
  * A real Rust router in front of the gateway: Grafbase's (the `grafbase` CLI from npm, offline). The gateway
  * (in JWT mode, as in production) and the invoices subgraph are composed with `grafbase compose` from their SDL
  * and served by `grafbase dev` on a free loopback port; a tap between the router and the gateway records what the
- * router sends it.
+ * router sends it over HTTP, and subscriptions go from the router's graphql-ws endpoint to the gateway's.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createClient, type Client } from "graphql-ws";
@@ -133,7 +133,7 @@ describe("Grafbase router (grafbase compose + grafbase dev)", () => {
     expect(federatedSdl).toMatch(/join__graph\(name: "invoices", url: "http:\/\/127\.0\.0\.1:\d+\/"?\)?/);
     expect(federatedSdl).toContain("invoiceCount: Int!");
     expect(federatedSdl).toContain('@join__type(graph: CUSTOMERS, key: "companyId customerId")');
-  });
+  }, 10_000);
 
   it(`resolves ${DISTINCT * REPEATS + 1} Customer references (${DISTINCT} customers, each ${REPEATS} times, and a missing one) with one _entities request and one Codat list call`, async () => {
     const result = await routerQuery<{
@@ -198,7 +198,7 @@ describe("Grafbase router (grafbase compose + grafbase dev)", () => {
     expect(last.headers.authorization).toBeUndefined();
     expect(last.status).toBe(401);
     expect(stack.upstream()).toHaveLength(0);
-  });
+  }, 30_000);
 });
 
 const CREATE = /* GraphQL */ `
