@@ -35,6 +35,7 @@ import { RedisPushStatusBus } from "./push-status/redis-bus.js";
 import { PushStatusWatcher, type WatcherClock } from "./push-status/watcher.js";
 import { attachSubscriptions } from "./http/subscriptions.js";
 import { buildSchema } from "./schema.js";
+import { createWebhookReceiver } from "./webhooks/route.js";
 import { limitRejection, operationCostPlugin, operationShapeRules } from "./security/limits.js";
 
 export interface Gateway {
@@ -184,6 +185,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       }),
     ],
   });
+  // CODAT_WEBHOOK_SECRET: Codat's webhooks in, as signals on the push status bus.
+  const webhooks = config.codatWebhook
+    ? createWebhookReceiver({ config: config.codatWebhook, redis: config.redis, bus: pushStatus, logger, metrics: metrics?.webhooks })
+    : undefined;
+  webhooks?.register(app);
   const httpServer = app.server;
   const metricsServer =
     metrics && config.metricsPort !== undefined ? { app: createMetricsApp(metrics.registry, logger), port: config.metricsPort } : undefined;
@@ -295,6 +301,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       await sharedLimiter?.close();
       await budget?.close();
       await apqCache?.close();
+      await webhooks?.close();
       await pushStatus.close();
     },
   };

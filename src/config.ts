@@ -96,6 +96,17 @@ export interface Config {
   redis: RedisConfig | undefined;
   /** `pushOperationUpdated` subscriptions: how the gateway polls Codat for a push operation (push-status/watcher.ts). */
   pushStatus: PushStatusConfig;
+  /** CODAT_WEBHOOK_SECRET and friends: the receiver of Codat's webhooks (webhooks/route.ts). Undefined = no route. */
+  codatWebhook: CodatWebhookConfig | undefined;
+}
+
+export interface CodatWebhookConfig {
+  /** CODAT_WEBHOOK_SECRET: the endpoint's signing secret from Codat's portal (`whsec_<base64>` or the base64 alone). Never logged. */
+  secret: string;
+  /** CODAT_WEBHOOK_PATH (default `/webhooks/codat`): where Codat POSTs. */
+  path: string;
+  /** CODAT_WEBHOOK_MAX_BODY_BYTES (default 262 144): a larger body is answered 413 unread. */
+  maxBodyBytes: number;
 }
 
 export interface PushStatusConfig {
@@ -305,7 +316,38 @@ export function parseConfig(env: Env): Config {
     readyCheckIntervalSeconds: integer("READY_CHECK_INTERVAL_SECONDS", 30, 1, 3600),
     redis,
     pushStatus: parsePushStatus(read, integer, problems),
+    codatWebhook: parseCodatWebhook(read, integer, problems),
   });
+}
+
+/** Paths the gateway serves itself, which the webhook route must not shadow. */
+const RESERVED_PATHS = ["/graphql", "/healthz", "/readyz", "/metrics"];
+
+function parseCodatWebhook(
+  read: (name: string) => string | undefined,
+  integer: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): CodatWebhookConfig | undefined {
+  const secret = read("CODAT_WEBHOOK_SECRET");
+  if (secret === undefined) {
+    for (const name of ["CODAT_WEBHOOK_PATH", "CODAT_WEBHOOK_MAX_BODY_BYTES"]) {
+      if (read(name) !== undefined) problems.push(`${name} has no effect without CODAT_WEBHOOK_SECRET`);
+    }
+    return undefined;
+  }
+  // Standard Webhooks secrets are base64 (Codat's portal shows them with a `whsec_` prefix). Never echoed.
+  const key = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) && key.length % 4 === 0 ? Buffer.from(key, "base64") : undefined;
+  if (bytes === undefined || bytes.length < 16) {
+    problems.push("CODAT_WEBHOOK_SECRET must be the endpoint's signing secret from Codat: whsec_ followed by base64 (16+ bytes)");
+  }
+  const path = read("CODAT_WEBHOOK_PATH") ?? "/webhooks/codat";
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(path) || path.includes("//")) {
+    problems.push(`CODAT_WEBHOOK_PATH must be a path starting with / (letters, digits, . _ ~ - /), got "${path}"`);
+  } else if (RESERVED_PATHS.includes(path) || path.startsWith("/downloads/")) {
+    problems.push(`CODAT_WEBHOOK_PATH must not be one of the gateway's own routes (got "${path}")`);
+  }
+  return { secret, path, maxBodyBytes: integer("CODAT_WEBHOOK_MAX_BODY_BYTES", 262_144, 1_024, 10_485_760) };
 }
 
 function parsePushStatus(

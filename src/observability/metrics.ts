@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { CodatCallOutcome, CodatObserver } from "../codat/observer.js";
 import type { GatewayContext } from "../context.js";
 import { DOWNLOAD_FAILURE_REASONS, type DownloadMetrics } from "../downloads/route.js";
+import { WEBHOOK_OUTCOMES, type WebhookMetrics } from "../webhooks/route.js";
 import { operationLabel } from "./operation-logging.js";
 
 /** Distinct operation names labelled as themselves; later ones are counted as OTHER_OPERATION. */
@@ -43,6 +44,8 @@ export interface GatewayMetrics {
   readonly codatObserver: CodatObserver;
   readonly apolloPlugin: ApolloServerPlugin<GatewayContext>;
   readonly downloads: DownloadMetrics;
+  /** Codat's webhooks in (webhooks/route.ts), by outcome. */
+  readonly webhooks: WebhookMetrics;
 }
 
 export function createMetrics(options: MetricsOptions): GatewayMetrics {
@@ -129,6 +132,14 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
 
   const operationName = cappedLabel(options.operationNameLimit ?? OPERATION_NAME_LIMIT);
 
+  const webhooks = new Counter({
+    name: `${PREFIX}webhooks_total`,
+    help: "Codat webhooks received, by outcome: accepted (a push operation signal), duplicate (a webhook-id already handled), ignored (another event type), bad_signature, stale (timestamp beyond 5 min), too_large, bad_body.",
+    labelNames: ["outcome"],
+    registers,
+  });
+  for (const outcome of WEBHOOK_OUTCOMES) webhooks.inc({ outcome }, 0);
+
   return {
     registry: Registry.merge([processRegistry(), own]),
     codatObserver: {
@@ -168,6 +179,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
         };
       },
     },
+    webhooks: { counted: (outcome) => webhooks.inc({ outcome }) },
     downloads: {
       started: () => downloadsInFlight.inc(),
       bytes: (count) => downloadBytes.inc(count),
