@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock } from "codat-simulator";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor, waitForValue } from "../helpers/wait.js";
 import {
   CREATE,
   PUSH_UPDATED,
@@ -45,8 +45,9 @@ async function createPending(customer: Record<string, unknown> = { customerName:
 /** Advances the gateway's clock to its next poll and waits for that poll's read to reach the simulator. */
 async function nextPoll(key: string): Promise<void> {
   const before = stack.pushReads(key);
-  const [delay] = gatewayClock.pendingDelays();
-  gatewayClock.advance(delay ?? 0);
+  // The poll's timer (not a subscriber's deadline, minutes away), set once the previous read's answer is in.
+  const delay = await waitForValue(() => gatewayClock.pendingDelays().find((ms) => ms <= 2_000));
+  gatewayClock.advance(delay);
   await waitFor(() => stack.pushReads(key) > before);
 }
 

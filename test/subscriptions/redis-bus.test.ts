@@ -11,7 +11,7 @@ import { createLogger } from "../../src/observability/logger.js";
 import type { PushOperationSignal } from "../../src/push-status/bus.js";
 import { RedisPushStatusBus } from "../../src/push-status/redis-bus.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
-import { waitFor } from "../helpers/wait.js";
+import { waitFor, waitForValue } from "../helpers/wait.js";
 import { CREATE, PUSH_UPDATED, statuses, subscribe, wsClient, type CreateResult } from "./support.js";
 
 const KEY = "11111111-1111-4111-8111-111111111111";
@@ -127,6 +127,11 @@ describe("two gateways on one Redis", () => {
     return body.data.createCustomer.pushOperation.pushOperationKey;
   }
 
+  /** Advances a replica's clock to its next poll (its timer is set once its previous read's answer is in). */
+  async function toNextPoll(clock: ManualClock): Promise<void> {
+    clock.advance(await waitForValue(() => clock.pendingDelays().find((ms) => ms <= 10_000)));
+  }
+
   /** Subscribes on both replicas and waits for each subscription's PENDING. */
   async function subscribeBoth(key: string) {
     const clients = replicas.map((r) => wsClient(r.url.replace(/^http/, "ws")));
@@ -159,17 +164,17 @@ describe("two gateways on one Redis", () => {
     const [a, b] = replicas as [(typeof replicas)[number], (typeof replicas)[number]];
     for (let tick = 0; tick < 3; tick++) {
       const before = reads(key);
-      a.clock.advance(a.clock.pendingDelays()[0]!);
+      await toNextPoll(a.clock);
       await waitFor(() => reads(key) === before + 1);
       // B's turn: the lease is A's, so B only schedules its next attempt.
       const bTimers = b.clock.pending;
-      b.clock.advance(b.clock.pendingDelays()[0]!);
+      await toNextPoll(b.clock);
       await waitFor(() => b.clock.pending === bTimers);
       expect(reads(key)).toBe(before + 1);
     }
     const beforeEnd = reads(key);
     simulatorClock.advance(300);
-    a.clock.advance(a.clock.pendingDelays()[0]!);
+    await toNextPoll(a.clock);
     await Promise.all(received.map((r) => r.done));
     expect(received.map((r) => statuses(r).at(-1))).toEqual(["SUCCESS", "SUCCESS"]);
     // A's poll, then B's one re-read on A's signal.
