@@ -17,6 +17,7 @@ import { registerCustomerRoutes } from "./routes/customers.js";
 import { registerPushRoutes } from "./routes/push.js";
 import { DEFAULT_PUSH_DELAY_MS, Router, SimulatorState, createRequestListener, listen, type RecordedRequest } from "./server.js";
 import type { SimulatorStore } from "./store.js";
+import { WebhookSender, type SimulatorWebhookOptions, type WebhookDelivery } from "./webhooks.js";
 
 export {
   DEMO_COMPANY_ID,
@@ -69,6 +70,13 @@ export {
   PHONE_TYPES,
   SOURCE_MODIFIED_VALIDATOR,
 } from "./validation.js";
+export {
+  DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
+  WEBHOOK_ANSWER_TIMEOUT_MS,
+  writeEvent,
+  type SimulatorWebhookOptions,
+  type WebhookDelivery,
+} from "./webhooks.js";
 export { CUSTOMER_PUSH_OPTIONS, DEFAULT_PUSH_OPTION_EXAMPLE, customerPushOption } from "./pushOptions.js";
 export { compileQuery, compileOrderBy, QueryError, MAX_QUERY_LENGTH, type DatasetSchema, type FieldSchema } from "./query.js";
 
@@ -99,6 +107,11 @@ export interface SimulatorOptions {
    * A `ManualClock` lets a test advance time itself instead of sleeping; default the real clock.
    */
   clock?: SimulatorClock;
+  /**
+   * When set, each completed customer push is announced to `url` as Codat announces it: a signed
+   * `customers.write.successful|unsuccessful` webhook, retried on failure (webhooks.ts). Default: none sent.
+   */
+  webhooks?: SimulatorWebhookOptions;
 }
 
 export interface Simulator {
@@ -121,6 +134,8 @@ export interface Simulator {
   maxInFlight(companyId: string): number;
   /** Starts counting maxInFlight afresh (from the requests in flight now). */
   resetMaxInFlight(): void;
+  /** Webhook delivery attempts, in order (empty without `SimulatorOptions.webhooks`). */
+  readonly webhookDeliveries: readonly WebhookDelivery[];
   /** Closes the server and destroys all sockets (hung requests and streams included). */
   close(): Promise<void>;
 }
@@ -140,6 +155,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const pushDelayMs = options.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS;
   if (!(pushDelayMs >= 0)) throw new RangeError("pushDelayMs must be >= 0");
   const state = new SimulatorState(options.clock ?? realClock(options.now));
+  const webhooks = options.webhooks ? new WebhookSender(options.webhooks, state) : undefined;
+  if (webhooks) state.onPushCompleted = (company, operation, type) => webhooks.pushCompleted(company, operation, type);
   const listener = createRequestListener(
     {
       store,
@@ -179,6 +196,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     resetMaxInFlight() {
       state.maxInFlight.clear();
       for (const [company, count] of state.inFlight) state.maxInFlight.set(company, count);
+    },
+    get webhookDeliveries() {
+      return webhooks?.deliveries ?? [];
     },
     close: () => running.close(),
   };

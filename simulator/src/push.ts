@@ -74,7 +74,12 @@ export function startCustomerPush(ctx: RequestContext, push: CustomerPush): stri
   const response = JSON.stringify({ ...operation, data: { ...push.draft, id: customerId } });
 
   const delayMs = ctx.pushDelayMs;
-  const complete = () => completeCustomerPush(push, customerId, operation.pushOperationKey, ctx.now(), delayMs);
+  const complete = () => {
+    completeCustomerPush(push, customerId, operation.pushOperationKey, ctx.now(), delayMs);
+    // Every outcome is announced (webhooks.ts), as Codat's {dataType}.write.successful|unsuccessful.
+    const done = push.company.pushOperations.get(operation.pushOperationKey);
+    if (done && done.status !== "Pending") ctx.pushCompleted?.(push.company, done, push.kind === "create" ? "Create" : "Update");
+  };
   // Even with no delay the answer says Pending (as Codat's always does); the operation is done by the time
   // the client can poll it.
   if (delayMs <= 0) complete();

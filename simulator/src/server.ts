@@ -32,7 +32,7 @@ import {
   requestFingerprint,
   type IdempotencyTicket,
 } from "./idempotency.js";
-import type { SimulatorStore } from "./store.js";
+import type { CompanyData, PushOperationRecord, SimulatorStore } from "./store.js";
 
 // ---------------------------------------------------------------------------------------------------- routing
 
@@ -68,6 +68,8 @@ export interface RequestContext {
   schedule(delayMs: number, task: () => void): void;
   /** Attachment downloads served so far (see `Simulator.downloads`). */
   downloads: DownloadRecord[];
+  /** Tells the simulator a push operation reached its final status (its webhooks, when configured). */
+  pushCompleted?: (company: CompanyData, operation: PushOperationRecord, type: "Create" | "Update") => void;
 }
 
 export type RouteHandler = (ctx: RequestContext) => SimResponse | Promise<SimResponse>;
@@ -274,6 +276,8 @@ export class SimulatorState {
   readonly idempotency: IdempotencyStore;
   readonly downloads: DownloadRecord[] = [];
   readonly now: () => number;
+  /** Called when a push operation completes (set by startSimulator when webhooks are configured). */
+  onPushCompleted: ((company: CompanyData, operation: PushOperationRecord, type: "Create" | "Update") => void) | undefined = undefined;
   private readonly cancels = new Set<() => void>();
 
   constructor(readonly clock: SimulatorClock = realClock()) {
@@ -520,6 +524,7 @@ async function route(
     pushDelayMs: settings.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS,
     schedule: (delayMs, task) => state.schedule(delayMs, task),
     downloads: state.downloads,
+    pushCompleted: (company, operation, type) => state.onPushCompleted?.(company, operation, type),
   };
   try {
     return await matched.handler(ctx);
