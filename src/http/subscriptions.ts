@@ -116,7 +116,9 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
         if (options.trustedDocuments) {
           const extensions = payload.extensions as Record<string, unknown> | undefined;
           const documentId = extensions?.["documentId"] ?? (payload as { documentId?: unknown }).documentId;
-          query = options.trustedDocuments.resolve({ documentId, query: payload.query, extensions });
+          // A client sending only an id (the graphql-ws payload needs a `query`) sends an empty one.
+          const text = payload.query === "" ? undefined : payload.query;
+          query = options.trustedDocuments.resolve({ documentId, query: text, extensions });
           if (query === undefined) {
             return refusal("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND");
           }
