@@ -121,6 +121,25 @@ describe("pushOperationUpdated", () => {
     await client.dispose();
   });
 
+  it("reports Codat failing on the first read as a coded error, with no URL in it; the next subscriber reads again", async () => {
+    const key = await createPending();
+    stack.simulator.injectFault({ kind: "malformed", method: "GET", path: /\/push\//, times: 1 });
+    const client = wsClient(stack.wsUrl);
+    const failed = subscribe(client, PUSH_UPDATED, { companyId: DEMO_COMPANY_ID, key });
+    await failed.done;
+    const error = failed.results[0]!.errors![0]!;
+    expect(error.extensions?.["code"]).toMatch(/^UPSTREAM_/);
+    expect(JSON.stringify(error)).not.toMatch(/127\.0\.0\.1|https?:|stack/);
+    // The next subscriber reads again, and gets the state.
+    const next = subscribe(client, PUSH_UPDATED, { companyId: DEMO_COMPANY_ID, key });
+    await waitFor(() => next.results.length === 1);
+    expect(statuses(next)).toEqual(["PENDING"]);
+    simulatorClock.advance(300);
+    await nextPoll(key);
+    await next.done;
+    await client.dispose();
+  });
+
   it("re-reads at once on a bus signal (a webhook), before the next poll", async () => {
     const key = await createPending();
     const client = wsClient(stack.wsUrl);
