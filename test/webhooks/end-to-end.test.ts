@@ -1,0 +1,88 @@
+/**
+ * Codat's webhooks end to end: the simulator announces each completed push to the gateway's own webhook route
+ * (signed, as Codat does), and the gateway turns it into a signal on its push status bus.
+ */
+import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock } from "codat-simulator";
+import { describe, expect, it } from "vitest";
+import type { PushOperationSignal } from "../../src/push-status/bus.js";
+import { useStack } from "../helpers/stack.js";
+import { waitFor, waitForValue } from "../helpers/wait.js";
+import { newWebhookSecret, webhookCount } from "./helpers.js";
+
+const SECRET = newWebhookSecret();
+// The simulator's clock at the real time: the gateway checks each webhook's timestamp against its own.
+const clock = new ManualClock(Date.now());
+// The gateway listens after the simulator has started: the simulator reads the URL at each attempt.
+let webhookUrl: string | undefined;
+
+const CREATE = /* GraphQL */ `
+  mutation Create($input: CreateCustomerInput!) {
+    createCustomer(input: $input) {
+      pushOperation {
+        pushOperationKey
+        status
+      }
+    }
+  }
+`;
+type CreateResult = { createCustomer: { pushOperation: { pushOperationKey: string; status: string } } };
+
+describe("simulator → gateway webhooks", () => {
+  const stack = useStack({
+    simulator: { clock, pushDelayMs: 1_000, webhooks: { url: () => webhookUrl, secret: SECRET } },
+    env: { CODAT_WEBHOOK_SECRET: SECRET },
+  });
+
+  async function createCustomer(customer: Record<string, unknown>): Promise<string> {
+    webhookUrl = `${stack.origin}/webhooks/codat`;
+    const created = await stack.graphql<CreateResult>(CREATE, {
+      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer },
+    });
+    expect(created.errors).toBeUndefined();
+    const operation = created.data?.createCustomer.pushOperation;
+    expect(operation?.status).toBe("PENDING");
+    return operation?.pushOperationKey ?? "";
+  }
+
+  it("a createCustomer's completion reaches the bus as a webhook signal with status Success", async () => {
+    const key = await createCustomer({ customerName: "End To End Ltd" });
+    const seen: PushOperationSignal[] = [];
+    stack.gateway.pushStatus.subscribe({ companyId: DEMO_COMPANY_ID, pushOperationKey: key }, (signal) => seen.push(signal));
+    clock.advance(1_000);
+    const signal = await waitForValue(() => seen.find((s) => s.source === "webhook"));
+    expect(signal).toEqual({ companyId: DEMO_COMPANY_ID, pushOperationKey: key, source: "webhook", status: "Success" });
+    await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.pushOperationKey === key && d.ok));
+    expect(stack.simulator.webhookDeliveries.filter((d) => d.pushOperationKey === key)).toMatchObject([
+      { eventType: "customers.write.successful", attempt: 1, status: 200, ok: true },
+    ]);
+  });
+
+  it("a failed push reaches the bus as Failed", async () => {
+    const key = await createCustomer({ customerName: "Bad Currency Ltd", defaultCurrency: "pounds" });
+    const seen: PushOperationSignal[] = [];
+    stack.gateway.pushStatus.subscribe({ companyId: DEMO_COMPANY_ID, pushOperationKey: key }, (signal) => seen.push(signal));
+    clock.advance(1_000);
+    const signal = await waitForValue(() => seen.find((s) => s.source === "webhook"));
+    expect(signal.status).toBe("Failed");
+  });
+
+  it("a gateway that refused a delivery (down, 5xx) gets it again on the simulator's retry, once", async () => {
+    webhookUrl = `${stack.origin}/webhooks/codat`;
+    const key = await createCustomer({ customerName: "Retried Ltd" });
+    const seen: PushOperationSignal[] = [];
+    stack.gateway.pushStatus.subscribe({ companyId: DEMO_COMPANY_ID, pushOperationKey: key }, (signal) => seen.push(signal));
+    // The first attempt goes to a path the gateway does not serve (404), the retry to the webhook route.
+    webhookUrl = `${stack.origin}/webhooks/elsewhere`;
+    clock.advance(1_000);
+    await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.pushOperationKey === key && d.status === 404));
+    webhookUrl = `${stack.origin}/webhooks/codat`;
+    const accepted = await webhookCount(stack.gateway.metricsUrl, "accepted");
+    clock.advance(1_000);
+    await waitForValue(() => seen.find((s) => s.source === "webhook"));
+    expect(stack.simulator.webhookDeliveries.filter((d) => d.pushOperationKey === key).map((d) => [d.attempt, d.status])).toEqual([
+      [1, 404],
+      [2, 200],
+    ]);
+    expect(await webhookCount(stack.gateway.metricsUrl, "accepted")).toBe(accepted + 1);
+  });
+});
