@@ -15,7 +15,11 @@ export interface EmbeddedSimulator {
 }
 
 export interface SimulatorPackage {
-  startSimulator(options: { latencyMs?: number }): Promise<EmbeddedSimulator>;
+  startSimulator(options: {
+    latencyMs?: number;
+    /** Completed pushes announced as Codat's signed webhooks to `url` (read at each attempt). */
+    webhooks?: { url: () => string | undefined; secret: string };
+  }): Promise<EmbeddedSimulator>;
   readonly DEMO_COMPANY_ID: string;
   readonly DEMO_CONNECTION_ID: string;
 }

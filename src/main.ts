@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const { createGateway } = await import("./app.js");
 
   let simulator: EmbeddedSimulator | undefined;
+  let embeddedWebhookUrl: string | undefined;
   let demo: { companyId: string; connectionId: string } | undefined;
   if (config.useSimulator) {
     let simulatorPackage;
@@ -64,7 +65,13 @@ async function main(): Promise<void> {
       console.error(`config error: ${error.message}`);
       process.exit(1);
     }
-    simulator = await simulatorPackage.startSimulator({ latencyMs: config.simulatorLatencyMs });
+    // CODAT_WEBHOOK_SECRET: the simulator announces each completed push to this gateway's webhook route, as
+    // Codat would (its URL is known once the gateway listens, below).
+    const webhook = config.codatWebhook;
+    simulator = await simulatorPackage.startSimulator({
+      latencyMs: config.simulatorLatencyMs,
+      ...(webhook ? { webhooks: { url: () => embeddedWebhookUrl, secret: webhook.secret } } : {}),
+    });
     demo = { companyId: simulatorPackage.DEMO_COMPANY_ID, connectionId: simulatorPackage.DEMO_CONNECTION_ID };
   }
   const gateway = createGateway(config, {
@@ -75,6 +82,7 @@ async function main(): Promise<void> {
   let url: string;
   try {
     url = await gateway.listen();
+    if (simulator && config.codatWebhook) embeddedWebhookUrl = `${new URL(url).origin}${config.codatWebhook.path}`;
   } catch (error) {
     // Redis unreachable at startup (REDIS_URL, REDIS_FAILURE_MODE=fail): its own one-line message, no password in it.
     if (error instanceof Error && error.name === "RedisUnavailableError") console.error(`startup failed: ${error.message}`);
