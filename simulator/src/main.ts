@@ -1,7 +1,8 @@
 /**
  * `npm run simulator`: runs the Codat simulator on its own. Flags: `--port N` (default 4010), `--host H`
  * (default 127.0.0.1), `--latency MS` (default 0), `--push-delay MS` (default 300: how long pushes stay
- * Pending), `--api-key KEY` (default: no auth). Configuration comes
+ * Pending), `--api-key KEY` (default: no auth), `--webhook-url URL` and `--webhook-secret whsec_…` (both or neither:
+ * completed pushes announced as Codat's signed webhooks). Configuration comes
  * from flags only, never from the environment, so it cannot pick up the gateway's real Codat credentials.
  */
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID, EMPTY_COMPANY_ID, startSimulator } from "./index.js";
@@ -12,6 +13,8 @@ interface Flags {
   latencyMs: number;
   pushDelayMs?: number;
   apiKey?: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
 }
 
 function fail(message: string): never {
@@ -53,15 +56,24 @@ function parseFlags(argv: readonly string[]): Flags {
       case "--api-key":
         flags.apiKey = value();
         break;
+      case "--webhook-url":
+        flags.webhookUrl = value();
+        break;
+      case "--webhook-secret":
+        flags.webhookSecret = value();
+        break;
       case "--help":
       case "-h":
-        console.log("usage: npm run simulator -- [--port N] [--host H] [--latency MS] [--push-delay MS] [--api-key KEY]");
+        console.log(
+          "usage: npm run simulator -- [--port N] [--host H] [--latency MS] [--push-delay MS] [--api-key KEY] [--webhook-url URL --webhook-secret SECRET]",
+        );
         process.exit(0);
         break;
       default:
         fail(`unknown argument "${arg}" (try --help)`);
     }
   }
+  if ((flags.webhookUrl === undefined) !== (flags.webhookSecret === undefined)) fail("--webhook-url and --webhook-secret go together");
   return flags;
 }
 
@@ -72,10 +84,14 @@ const sim = await startSimulator({
   latencyMs: flags.latencyMs,
   ...(flags.pushDelayMs === undefined ? {} : { pushDelayMs: flags.pushDelayMs }),
   ...(flags.apiKey === undefined ? {} : { apiKey: flags.apiKey }),
+  ...(flags.webhookUrl === undefined || flags.webhookSecret === undefined
+    ? {}
+    : { webhooks: { url: flags.webhookUrl, secret: flags.webhookSecret } }),
 });
 console.log(`Codat simulator listening on ${sim.url}`);
 console.log(`  demo company:    ${DEMO_COMPANY_ID} (connection ${DEMO_CONNECTION_ID})`);
 console.log(`  other companies: ${SECOND_COMPANY_ID}, ${EMPTY_COMPANY_ID} (no customers)`);
+if (flags.webhookUrl !== undefined) console.log(`  webhooks:        completed pushes POSTed to ${flags.webhookUrl}`);
 if (flags.latencyMs > 0) console.log(`  latency:         ${flags.latencyMs} ms per response`);
 console.log(`  try: curl '${sim.url}/companies/${DEMO_COMPANY_ID}/data/customers?pageSize=2'`);
 
