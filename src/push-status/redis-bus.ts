@@ -42,9 +42,20 @@ end
 return 0
 `;
 
+/** KEYS: lease. ARGV: holder id → deletes the lease if the caller holds it. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 interface Message {
   origin: string;
   signal: PushOperationSignal;
+}
+
+interface LeaseScripts {
+  pushPollLease(key: string, id: string, ttl: number): Promise<number>;
+  pushPollRelease(key: string, id: string): Promise<number>;
 }
 
 const STATUS = /^[A-Za-z]{1,32}$/;
@@ -100,6 +111,7 @@ export class RedisPushStatusBus implements PushStatusBus {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
     publisher.defineCommand("pushPollLease", { numberOfKeys: 1, lua: LEASE });
+    publisher.defineCommand("pushPollRelease", { numberOfKeys: 1, lua: RELEASE });
     subscriber.on("message", (_channel: string, text: string) => {
       const message = parseMessage(text);
       if (message && message.origin !== this.#id) this.#local.deliver(message.signal);
@@ -145,11 +157,16 @@ export class RedisPushStatusBus implements PushStatusBus {
       const publisher = this.#publisher;
       if (!publisher || publisher.status !== "ready") return true;
       try {
-        const scripted = publisher as unknown as { pushPollLease(key: string, id: string, ttl: number): Promise<number> };
-        return (await scripted.pushPollLease(`${this.#settings.keyPrefix}push-poll:${topic}`, this.#id, Math.ceil(ttlMs))) === 1;
+        return (await (publisher as unknown as LeaseScripts).pushPollLease(this.#leaseKey(topic), this.#id, Math.ceil(ttlMs))) === 1;
       } catch {
         return true;
       }
+    },
+    release: async (topic) => {
+      const publisher = this.#publisher;
+      if (!publisher || publisher.status !== "ready") return;
+      // A lease not given back expires by itself.
+      await (publisher as unknown as LeaseScripts).pushPollRelease(this.#leaseKey(topic), this.#id).catch(() => undefined);
     },
   };
 
@@ -167,6 +184,10 @@ export class RedisPushStatusBus implements PushStatusBus {
         else redis.disconnect();
       }),
     );
+  }
+
+  #leaseKey(topic: string): string {
+    return `${this.#settings.keyPrefix}push-poll:${topic}`;
   }
 
   #command(run: (redis: Redis) => Promise<unknown>): void {

@@ -52,6 +52,8 @@ export const realWatcherClock: WatcherClock = {
 export interface PollLease {
   /** True when this replica holds (or now took, or renewed) the operation's lease for `ttlMs`. */
   acquire(topic: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up (when this replica's watch ends), so another replica's next poll need not wait it out. */
+  release(topic: string): Promise<void>;
 }
 
 export interface WatcherLog {
@@ -157,6 +159,7 @@ class Watch {
   #cancelPoll: (() => void) | undefined;
   #interval: number;
   #ended = false;
+  #holdsLease = false;
 
   constructor(
     readonly ref: PushOperationRef,
@@ -201,6 +204,7 @@ class Watch {
     this.#cancelPoll?.();
     this.#cancelPoll = undefined;
     this.#leaveBus();
+    if (this.#holdsLease) void this.options.lease?.release(this.topic);
     this.onEnd();
     for (const subscriber of [...this.#subscribers]) {
       if (error) subscriber.fail(error);
@@ -306,7 +310,8 @@ class Watch {
     if (this.#ended) return;
     const lease = this.options.lease;
     // Held a little longer than the next gap, so the holder renews it before anyone else takes over.
-    if (lease && !(await lease.acquire(this.topic, delay * 2 + 1_000))) {
+    if (lease) this.#holdsLease = await lease.acquire(this.topic, delay * 2 + 1_000);
+    if (lease && !this.#holdsLease) {
       if (this.#isStopped()) return;
       // Another replica polls and publishes what it sees; check again later in case it stops.
       this.options.log.debug({ topic: this.topic }, "another replica polls this push operation");
