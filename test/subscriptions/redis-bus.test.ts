@@ -3,6 +3,7 @@
  * the subscribers of replica B, Redis going away and coming back does not break it, and with subscribers on both
  * replicas only one of them polls Codat (the poll lease); the other hears of the change from its signal.
  */
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock, startSimulator, type Simulator } from "codat-simulator";
 import { createGateway, type Gateway } from "../../src/app.js";
@@ -97,7 +98,8 @@ describe("two gateways on one Redis", () => {
         REDIS_KEY_PREFIX: "two-gateways:",
         REDIS_COMMAND_TIMEOUT_MS: "200",
         SIGNING_SECRET: "s".repeat(40),
-        PUSH_STATUS_POLL_INTERVAL_MS: "500",
+        // Long (free on a manual clock): a lease, held for twice that in real time, never expires during a test.
+        PUSH_STATUS_POLL_INTERVAL_MS: "10000",
       });
       const gateway = createGateway(config, {
         stopGracePeriodMs: 1_000,
@@ -129,7 +131,7 @@ describe("two gateways on one Redis", () => {
 
   /** Advances a replica's clock to its next poll (its timer is set once its previous read's answer is in). */
   async function toNextPoll(clock: ManualClock): Promise<void> {
-    clock.advance(await waitForValue(() => clock.pendingDelays().find((ms) => ms <= 10_000)));
+    clock.advance(await waitForValue(() => clock.pendingDelays().find((ms) => ms <= 60_000)));
   }
 
   /** Subscribes on both replicas and waits for each subscription's PENDING. */
@@ -179,6 +181,29 @@ describe("two gateways on one Redis", () => {
     expect(received.map((r) => statuses(r).at(-1))).toEqual(["SUCCESS", "SUCCESS"]);
     // A's poll, then B's one re-read on A's signal.
     expect(reads(key)).toBe(beforeEnd + 2);
+    for (const client of clients) await client.dispose();
+  });
+
+  it("hands the polling over when the polling replica's subscribers leave", async () => {
+    const key = await createPending();
+    const { clients, received } = await subscribeBoth(key);
+    const [a, b] = replicas as [(typeof replicas)[number], (typeof replicas)[number]];
+    const before = reads(key);
+    await toNextPoll(a.clock);
+    await waitFor(() => reads(key) === before + 1);
+    received[0]!.unsubscribe();
+    await waitFor(() => a.gateway.pushWatcher.activeWatches === 0);
+    // A gives its lease back (rather than leaving it to expire), so B's next poll reads.
+    const probe = new Redis(redis.url);
+    await waitFor(async () => (await probe.exists(`two-gateways:push-poll:${DEMO_COMPANY_ID}:${key}`)) === 0);
+    probe.disconnect();
+    const now = reads(key);
+    await toNextPoll(b.clock);
+    await waitFor(() => reads(key) === now + 1);
+    simulatorClock.advance(300);
+    await toNextPoll(b.clock);
+    await received[1]!.done;
+    expect(statuses(received[1]!).at(-1)).toBe("SUCCESS");
     for (const client of clients) await client.dispose();
   });
 });
