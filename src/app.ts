@@ -17,7 +17,7 @@ import type { CodatObserver } from "./codat/observer.js";
 import { lazyRequestBudget } from "./codat/request-budget.js";
 import { RedisApqCache } from "./cache/redis-apq-cache.js";
 import { SharedSlotLimiter } from "./codat/shared-limiter.js";
-import type { Config } from "./config.js";
+import { logSecrets, type Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
@@ -76,7 +76,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     createLogger({
       level: config.logLevel,
       pretty: config.logPretty,
-      secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
+      secrets: logSecrets(config),
     });
   // REDIS_URL: the company slots are shared by every replica (connected by listen()); unset, per process.
   const sharedLimiter =

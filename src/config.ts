@@ -320,6 +320,15 @@ export function parseConfig(env: Env): Config {
   });
 }
 
+/** The configured secrets a log line must never carry (the logger cuts them out of every line). */
+export function logSecrets(config: Pick<Config, "codatApiKey" | "codatWebhook">): string[] {
+  const secrets: string[] = [];
+  if (config.codatApiKey !== undefined) secrets.push(config.codatApiKey);
+  const webhook = config.codatWebhook?.secret;
+  if (webhook !== undefined) secrets.push(webhook, webhook.replace(/^whsec_/, ""));
+  return secrets;
+}
+
 /** Paths the gateway serves itself, which the webhook route must not shadow. */
 const RESERVED_PATHS = ["/graphql", "/healthz", "/readyz", "/metrics"];
 

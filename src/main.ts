@@ -7,7 +7,7 @@
  * patch graphql if it is loaded after it (see observability/tracing.ts). Nothing static here imports graphql.
  */
 import { existsSync } from "node:fs";
-import { ConfigError, parseConfig } from "./config.js";
+import { ConfigError, logSecrets, parseConfig } from "./config.js";
 import { loadSimulator, SimulatorNotInstalledError, type EmbeddedSimulator } from "./embedded-upstream.js";
 import { createLogger } from "./observability/logger.js";
 import { startTracing, type Tracing } from "./observability/tracing.js";
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const logger = createLogger({
     level: config.logLevel,
     pretty: config.logPretty,
-    secrets: config.codatApiKey !== undefined ? [config.codatApiKey] : [],
+    secrets: logSecrets(config),
   });
   let tracing: Tracing | undefined;
   try {

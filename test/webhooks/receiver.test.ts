@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config.js";
+import { logSecrets, parseConfig } from "../../src/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import type { PushOperationSignal } from "../../src/push-status/bus.js";
 import { configProblems } from "../helpers/config.js";
@@ -281,5 +281,17 @@ describe("the webhook route's configuration", () => {
       'CODAT_WEBHOOK_MAX_BODY_BYTES must be a whole number from 1024 to 10485760 (got "10")',
     ]);
     expect(problems.join("\n")).not.toContain("not base64");
+  });
+
+  it("is among the secrets the logger cuts out of every line, with and without its prefix", () => {
+    const secret = newWebhookSecret();
+    const config = parseConfig({ CODAT_API_KEY: "k".repeat(20), CODAT_WEBHOOK_SECRET: secret });
+    expect(logSecrets(config)).toEqual(["k".repeat(20), secret, secret.slice("whsec_".length)]);
+    const lines = memoryDestination();
+    createLogger({ level: "info", pretty: false, secrets: logSecrets(config), destination: lines }).info(
+      { oops: secret },
+      `leak ${secret}`,
+    );
+    expect(lines.raw.join("")).not.toContain(secret.slice("whsec_".length));
   });
 });
