@@ -19,6 +19,7 @@ import { OPERATION_NAME_LIMIT, OTHER_OPERATION } from "../../src/observability/m
 import { attachmentRecord, downloadUrlOf } from "../helpers/downloads.js";
 import { startStack, useStack, type Stack } from "../helpers/stack.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
+import { WEBHOOK_OUTCOMES } from "../../src/webhooks/route.js";
 
 interface Sample {
   name: string;
@@ -313,7 +314,8 @@ describe("label cardinality", () => {
     for (const route of first.labelValues("route")) expect(route).toMatch(/^(GET|HEAD|POST|PUT) (\/([a-z]+|\{[A-Za-z]+\}))+$/);
     expect([...first.labelValues("status_class")].sort()).toEqual(["2xx", "4xx"]);
 
-    expect([...first.labelValues("outcome")].sort()).toEqual(["error", "success"]);
+    // Operations' outcomes, and the webhooks' (every one present from the start, at 0).
+    expect([...first.labelValues("outcome")].sort()).toEqual(["error", "success", ...WEBHOOK_OUTCOMES].sort());
 
     // More of the same (new names, new unknown companies, new customer ids) adds no series at all.
     const round2 = companies();
