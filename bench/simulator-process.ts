@@ -8,6 +8,9 @@
  *                 `requests` array is drained every 200 ms so it never grows without bound), and the download
  *                 records (`DownloadRecord` from codat-simulator) since the last `resetDownloads`;
  *   - `resetDownloads`;
+ *   - `maxInFlight` (payload: company ids) → `{ [companyId]: n }`: the most requests in flight at once per
+ *                 company since start or the last `resetMaxInFlight` (counted even though the 429 limit is lifted);
+ *   - `resetMaxInFlight`;
  *   - `stop`   → closes the simulator and exits 0.
  *
  * Besides the demo data it serves `SCALE_COMPANY_ID` (1,000 generated customers) for the scaling scenario.
@@ -35,7 +38,7 @@ const drain = (): void => {
 };
 const timer = setInterval(drain, 200);
 
-serveIpc(async (type) => {
+serveIpc(async (type, payload) => {
   switch (type) {
     case "stats":
       drain();
@@ -51,6 +54,13 @@ serveIpc(async (type) => {
       };
     case "resetDownloads":
       sim.downloads.length = 0;
+      return null;
+    case "maxInFlight": {
+      const ids = Array.isArray(payload) ? payload.map(String) : [];
+      return Object.fromEntries(ids.map((id) => [id, sim.maxInFlight(id)]));
+    }
+    case "resetMaxInFlight":
+      sim.resetMaxInFlight();
       return null;
     case "stop":
       clearInterval(timer);
