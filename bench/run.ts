@@ -27,8 +27,9 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BenchChild } from "./lib/child.js";
+import { renderTable } from "./lib/table.js";
 import { scenarios } from "./scenarios/index.js";
-import type { BenchContext, BenchSettings, ScenarioResult, Table, Target } from "./scenarios/types.js";
+import type { BenchContext, BenchSettings, ScenarioResult, Target } from "./scenarios/types.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(benchDir, "..");
@@ -82,12 +83,6 @@ function startScriptFlags(): string {
   const pkg = JSON.parse(readFileSync(join(repoDir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
   const match = /^(?:exec\s+)?node\s+(.*?)\s*dist\/main\.js/.exec(pkg.scripts?.["start"] ?? "");
   return match?.[1] ?? "";
-}
-
-function renderTable(table: Table): string {
-  const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("   ");
-  return [line(table.headers), widths.map((w) => "-".repeat(w)).join("   "), ...table.rows.map(line)].join("\n");
 }
 
 function renderTarget(t: Target): string {
