@@ -199,28 +199,35 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
   };
   options.server.on("upgrade", onUpgrade);
 
+  let closed: Promise<void> | undefined;
   return {
     get connections() {
       return wss.clients.size;
     },
-    async close() {
-      closing = true;
-      options.server.off("upgrade", onUpgrade);
-      const open = [...wss.clients];
-      const allClosed = Promise.all(
-        open.map((client) =>
-          client.readyState === client.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => client.once("close", () => resolve())),
-        ),
-      );
-      for (const client of open) client.close(1001, "Going away");
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allClosed, new Promise((resolve) => (timer = setTimeout(resolve, options.closeGraceMs ?? 1_000)))]);
-      clearTimeout(timer);
-      for (const client of wss.clients) client.terminate();
-      await allClosed;
-      await server.dispose();
+    close() {
+      // Once: the server's dispose() closes the WebSocket server, which may not be closed twice.
+      closed ??= closeAll();
+      return closed;
     },
   };
+
+  async function closeAll(): Promise<void> {
+    closing = true;
+    options.server.off("upgrade", onUpgrade);
+    const open = [...wss.clients];
+    const allClosed = Promise.all(
+      open.map((client) =>
+        client.readyState === client.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => client.once("close", () => resolve())),
+      ),
+    );
+    for (const client of open) client.close(1001, "Going away");
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([allClosed, new Promise((resolve) => (timer = setTimeout(resolve, options.closeGraceMs ?? 1_000)))]);
+    clearTimeout(timer);
+    for (const client of wss.clients) client.terminate();
+    await allClosed;
+    await server.dispose();
+  }
 }
 
 /** The WebSocket's Origin is the gateway's own (a page it serves), by the Host header the browser sent. */
