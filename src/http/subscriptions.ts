@@ -4,8 +4,8 @@
  *
  *   upgrade: path `/graphql` only (any other is answered 404 and dropped) → router secret (ROUTER_SECRET) →
  *   Origin (absent, the gateway's own, or one of CORS_ORIGINS; else 403) →
- *   connection_init: the caller from `payload.authorization` (or `Authorization`), verified like the HTTP
- *   Authorization header; a refused token closes the socket with 4403 Forbidden before anything runs, and no
+ *   connection_init: the caller from `payload.authorization` (or `Authorization`; else the upgrade request's
+ *   Authorization header, as a router forwards it), verified like the HTTP Authorization header; a refused token closes the socket with 4403 Forbidden before anything runs, and no
  *   connection_init within the wait closes it with 4408 →
  *   subscribe: at most `maxSubscriptionsPerConnection` at once → trusted documents (PERSISTED_OPERATIONS) →
  *   parse with the token limit → the specified rules and the operation shape rules → the cost limit →
@@ -97,7 +97,8 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
       connectionInitWaitTimeout: options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        const given = params["authorization"] ?? params["Authorization"];
+        // A router (or a server-side client) may carry the token on the upgrade request instead; browsers cannot.
+        const given = params["authorization"] ?? params["Authorization"] ?? ctx.extra.request.headers.authorization;
         try {
           callers.set(ctx, await options.authenticate(typeof given === "string" ? given : undefined));
           return true;

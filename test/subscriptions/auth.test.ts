@@ -52,6 +52,25 @@ describe("subscription authentication", () => {
     await client.dispose();
     await other.dispose();
   });
+
+  it("takes the token from the upgrade request's Authorization header when connection_init carries none", async () => {
+    stack.simulator.resetRequests();
+    const token = await mint({ sub: "alice", codat_company_ids: [DEMO_COMPANY_ID] });
+    const client = wsClient(stack.wsUrl, undefined, { authorization: `Bearer ${token}` });
+    const granted = subscribe(client, PUSH_UPDATED, { companyId: DEMO_COMPANY_ID, key: UNKNOWN_KEY });
+    await granted.done;
+    expect(granted.results[0]!.errors?.[0]?.extensions?.["code"]).toBe("NOT_FOUND");
+    const forbidden = subscribe(client, PUSH_UPDATED, { companyId: SECOND_COMPANY_ID, key: UNKNOWN_KEY });
+    await forbidden.done;
+    expect(forbidden.results[0]!.errors?.[0]?.extensions?.["code"]).toBe("FORBIDDEN");
+    await client.dispose();
+    // A bad token in the header is refused like one in connection_init.
+    const refused = wsClient(stack.wsUrl, undefined, { authorization: "Bearer not.a.jwt" });
+    const none = subscribe(refused, PUSH_UPDATED, { companyId: DEMO_COMPANY_ID, key: UNKNOWN_KEY });
+    await none.done;
+    expect(await refused.closedWith).toBe(4403);
+    await refused.dispose();
+  });
 });
 
 /** The HTTP status a WebSocket upgrade was refused with (or "open"). */

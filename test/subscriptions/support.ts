@@ -68,12 +68,24 @@ export async function startSubscriptionStack(options: SubscriptionStackOptions =
   };
 }
 
-export function wsClient(url: string, connectionParams?: Record<string, unknown>): Client & { closedWith: Promise<number> } {
+export function wsClient(
+  url: string,
+  connectionParams?: Record<string, unknown>,
+  /** Headers of the upgrade request (as a router or a server-side client sends them; browsers cannot). */
+  headers?: Record<string, string>,
+): Client & { closedWith: Promise<number> } {
   let closed: (code: number) => void = () => undefined;
   const closedWith = new Promise<number>((resolve) => (closed = resolve));
   const client = createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl:
+      headers === undefined
+        ? WebSocket
+        : class extends WebSocket {
+            constructor(address: string, protocols?: string | string[]) {
+              super(address, protocols, { headers });
+            }
+          },
     lazy: true,
     retryAttempts: 0,
     ...(connectionParams ? { connectionParams } : {}),
