@@ -164,6 +164,9 @@ export class CodatCall {
     this.attempts += 1;
     // The last attempt's status: one that timed out after an answered one had none.
     this.lastStatus = undefined;
+    // A deadline (or caller abort) that came before this attempt asked for anything is not busy slots: it is
+    // reported as what it is (failure()), not RATE_LIMITED.
+    this.signal.throwIfAborted();
     // Queueing for the slot is bounded by the deadline (the signal); the attempt timeout starts at the send.
     const { onSlot, limiter, limiterKey } = this.#settings;
     const queuedAt = onSlot === undefined ? 0 : performance.now();
