@@ -98,9 +98,14 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     ? createMetrics({
         codatSlots: () => ({ inFlight: client.totalInFlight(), queued: client.totalQueued() }),
         ...(sharedLimiter ? { redisFallback: () => sharedLimiter.fallback } : {}),
+        pushStatus: () => ({
+          connections: subscriptions.connections,
+          watches: pushWatcher.activeWatches,
+          pollLoops: pushWatcher.activePollLoops,
+        }),
       })
     : undefined;
-  const client = new CodatClient({
+  const client: CodatClient = new CodatClient({
     baseUrl,
     ...(config.codatApiKey !== undefined ? { apiKey: config.codatApiKey } : {}),
     attemptTimeoutMs: config.codatAttemptTimeoutMs,
@@ -218,6 +223,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     includeStacktrace,
     hideSchemaDetails: config.production,
     logger,
+    maxConnections: config.pushStatus.maxConnections,
   });
   const apollo = new ApolloServer<GatewayContext>({
     schema,

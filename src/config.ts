@@ -119,6 +119,8 @@ export interface PushStatusConfig {
   maxPollIntervalMs: number;
   /** PUSH_STATUS_MAX_WAIT_MS (default 1 800 000, 30 min): the longest a subscription waits for a final status. */
   maxWaitMs: number;
+  /** WS_MAX_CONNECTIONS (default 10 000): WebSocket connections this process holds at once; beyond, 503. */
+  maxConnections: number;
 }
 
 export interface RedisConfig {
@@ -378,7 +380,12 @@ function parsePushStatus(
       `PUSH_STATUS_POLL_MAX_INTERVAL_MS (${maxPollIntervalMs}) must not be less than PUSH_STATUS_POLL_INTERVAL_MS (${pollIntervalMs})`,
     );
   }
-  return { pollIntervalMs, maxPollIntervalMs, maxWaitMs: integer("PUSH_STATUS_MAX_WAIT_MS", 1_800_000, 1_000, 86_400_000) };
+  return {
+    pollIntervalMs,
+    maxPollIntervalMs,
+    maxWaitMs: integer("PUSH_STATUS_MAX_WAIT_MS", 1_800_000, 1_000, 86_400_000),
+    maxConnections: integer("WS_MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+  };
 }
 
 function parseRedis(

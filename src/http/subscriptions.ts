@@ -52,6 +52,8 @@ export interface SubscriptionEndpointOptions {
   /** Strip "Did you mean …?" hints (production, as Apollo's hideSchemaDetailsFromClientErrors). */
   hideSchemaDetails: boolean;
   logger: Logger;
+  /** WebSocket connections open at once; an upgrade beyond is answered 503 (default 10 000). */
+  maxConnections?: number;
   /** Subscriptions one connection may run at once (default 100). */
   maxSubscriptionsPerConnection?: number;
   /** How long a new socket may take to send connection_init (default 10 000 ms). */
@@ -183,7 +185,7 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
     const refused =
       path !== "/graphql"
         ? ([404, "Not Found"] as const)
-        : closing
+        : closing || wss.clients.size >= (options.maxConnections ?? 10_000)
           ? ([503, "Service Unavailable"] as const)
           : options.requiredHeader && !hasHeader(request, options.requiredHeader)
             ? ([401, "Unauthorized"] as const)

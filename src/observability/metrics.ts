@@ -36,6 +36,8 @@ export interface MetricsOptions {
   operationNameLimit?: number;
   /** With REDIS_URL: whether the company slots run on the local fallback cap (Redis unreachable). */
   redisFallback?: () => boolean;
+  /** Push status subscriptions: WebSocket connections open, operations watched, poll loops running. */
+  pushStatus?: () => { connections: number; watches: number; pollLoops: number };
 }
 
 export interface GatewayMetrics {
@@ -100,6 +102,33 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       this.set(options.codatSlots().inFlight);
     },
   });
+  const pushStatus = options.pushStatus;
+  if (pushStatus !== undefined) {
+    new Gauge({
+      name: `${PREFIX}ws_connections`,
+      help: "WebSocket (graphql-ws) connections open.",
+      registers,
+      collect() {
+        this.set(pushStatus().connections);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}push_watches`,
+      help: "Push operations watched for subscribers (one per operation, however many subscribers).",
+      registers,
+      collect() {
+        this.set(pushStatus().watches);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}push_poll_loops`,
+      help: "Of the watched push operations, those this replica polls Codat for.",
+      registers,
+      collect() {
+        this.set(pushStatus().pollLoops);
+      },
+    });
+  }
   const redisFallback = options.redisFallback;
   if (redisFallback !== undefined) {
     new Gauge({

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { waitFor } from "../helpers/wait.js";
 import { bearer, jwtEnv, mint } from "../security/support.js";
 import { PUSH_UPDATED, startSubscriptionStack, subscribe, wsClient, type SubscriptionStack } from "./support.js";
 
@@ -100,5 +101,24 @@ describe("the upgrade", () => {
     expect(await upgrade(stack.wsUrl, { origin: "https://evil.example.com" })).toBe(403);
     expect(await upgrade(stack.wsUrl, { origin: "https://app.example.com" })).toBe("open");
     expect(await upgrade(stack.wsUrl, { origin: new URL(stack.url).origin })).toBe("open");
+  });
+});
+
+describe("the connection cap", () => {
+  let capped: SubscriptionStack | undefined;
+  afterAll(async () => {
+    await capped?.close();
+  });
+
+  it("answers an upgrade beyond WS_MAX_CONNECTIONS with 503, and takes one again once a socket closes", async () => {
+    capped = await startSubscriptionStack({ env: { WS_MAX_CONNECTIONS: "2" } });
+    const held = [0, 1].map(() => new WebSocket(capped!.wsUrl, "graphql-transport-ws"));
+    await Promise.all(held.map((socket) => new Promise((resolve) => socket.once("open", resolve))));
+    expect(await upgrade(capped.wsUrl)).toBe(503);
+    const closed = new Promise((resolve) => held[0]!.once("close", resolve));
+    held[0]!.close();
+    await closed;
+    await waitFor(async () => (await upgrade(capped!.wsUrl)) === "open");
+    held[1]!.close();
   });
 });

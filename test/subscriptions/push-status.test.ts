@@ -202,6 +202,11 @@ describe("one watch per operation", () => {
     const { clients, all } = await crowd(key, count);
     expect(stack.gateway.pushWatcher.activeWatches).toBe(1);
     expect(stack.gateway.pushWatcher.activePollLoops).toBe(1);
+    // The same, as an operator sees it.
+    const metrics = await fetch(stack.gateway.metricsUrl ?? "").then((response) => response.text());
+    expect(metrics).toContain(`codat_gateway_ws_connections ${clients.length}\n`);
+    expect(metrics).toContain("codat_gateway_push_watches 1\n");
+    expect(metrics).toContain("codat_gateway_push_poll_loops 1\n");
     for (let i = 0; i < 3; i++) await nextPoll(key);
     simulatorClock.advance(300);
     await nextPoll(key);
