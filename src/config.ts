@@ -128,7 +128,10 @@ export interface RedisConfig {
   url: string;
   /** REDIS_FAILURE_MODE: "fail" (default) refuses to start without Redis; "local" starts on the fallback cap. */
   failureMode: "fail" | "local";
-  /** REDIS_EXPECTED_REPLICAS (default 3): without Redis each replica takes ceil(cap / this) of a company's slots. */
+  /**
+   * REDIS_EXPECTED_REPLICAS (default REPLICAS when that is above 1, else 3): without Redis each replica takes
+   * ceil(cap / this) of a company's slots.
+   */
   expectedReplicas: number;
   /** REDIS_LEASE_MS (default 10 000): a permit of a replica that died returns after this; held ones are renewed. */
   leaseMs: number;
@@ -237,10 +240,12 @@ export function parseConfig(env: Env): Config {
 
   const signingSecret = read("SIGNING_SECRET");
   if (signingSecret !== undefined && signingSecret.length < 32) problems.push("SIGNING_SECRET must be at least 32 characters");
-  const redis = parseRedis(read, integer, problems);
-  if (redis !== undefined && signingSecret === undefined) {
+  // REPLICAS: how many copies of this gateway run behind one address (1 unless said).
+  const replicas = integer("REPLICAS", 1, 1, 1_000);
+  const redis = parseRedis(read, integer, problems, replicas);
+  if ((redis !== undefined || replicas > 1) && signingSecret === undefined) {
     problems.push(
-      "REDIS_URL (several replicas) needs SIGNING_SECRET, the same on every replica, so cursors and download links verify on any of them",
+      `${redis !== undefined ? "REDIS_URL" : "REPLICAS > 1"} (several replicas) needs SIGNING_SECRET, the same on every replica, so cursors and download links verify on any of them`,
     );
   }
 
@@ -392,6 +397,7 @@ function parseRedis(
   read: (name: string) => string | undefined,
   integer: (name: string, fallback: number, min: number, max: number) => number,
   problems: string[],
+  replicas: number,
 ): RedisConfig | undefined {
   const url = read("REDIS_URL");
   if (url === undefined) {
@@ -421,7 +427,7 @@ function parseRedis(
   return {
     url,
     failureMode: failureMode === "local" ? "local" : "fail",
-    expectedReplicas: integer("REDIS_EXPECTED_REPLICAS", 3, 1, 1_000),
+    expectedReplicas: integer("REDIS_EXPECTED_REPLICAS", replicas > 1 ? replicas : 3, 1, 1_000),
     leaseMs,
     commandTimeoutMs,
     connectTimeoutMs: integer("REDIS_CONNECT_TIMEOUT_MS", 5_000, 100, 120_000),

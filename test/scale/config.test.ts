@@ -31,6 +31,17 @@ describe("REDIS_URL configuration", () => {
     ]);
   });
 
+  it("needs SIGNING_SECRET with REPLICAS > 1 too, and takes REPLICAS as the expected replica count", () => {
+    expect(configProblems({ CODAT_BASE_URL: "http://127.0.0.1:9", REPLICAS: "2" })).toEqual([
+      "REPLICAS > 1 (several replicas) needs SIGNING_SECRET, the same on every replica, so cursors and download links verify on any of them",
+    ]);
+    expect(configProblems({ CODAT_BASE_URL: "http://127.0.0.1:9", REPLICAS: "1" })).toEqual([]);
+    expect(parseConfig({ ...BASE, REPLICAS: "5", REDIS_URL: "redis://127.0.0.1:6379" }).redis?.expectedReplicas).toBe(5);
+    expect(
+      parseConfig({ ...BASE, REPLICAS: "5", REDIS_URL: "redis://127.0.0.1:6379", REDIS_EXPECTED_REPLICAS: "4" }).redis?.expectedReplicas,
+    ).toBe(4);
+  });
+
   it("refuses a malformed URL without echoing it, and bad settings", () => {
     const problems = configProblems({
       ...BASE,
