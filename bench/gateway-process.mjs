@@ -23,8 +23,8 @@ if (!process.send) throw new Error("bench child started without an IPC channel")
 const extra = Object.fromEntries(process.argv.slice(3).map((arg) => [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]));
 const config = parseConfig({ ...extra, CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
 const gateway = createGateway(config, {
-  // Logs are serialised as in production (info level, redaction), then dropped: the cost stays, the noise does not.
-  logger: createLogger({ level: "info", pretty: false, secrets: [], destination: pino.destination("/dev/null") }),
+  // Logs are serialised as in production (LOG_LEVEL, default info; redaction), then dropped: the cost stays, the noise does not.
+  logger: createLogger({ level: config.logLevel, pretty: false, secrets: [], destination: pino.destination("/dev/null") }),
 });
 const url = await gateway.listen();
 

@@ -15,6 +15,7 @@
  *   --cpu-prof         run the gateway (and the baseline) with --cpu-prof; profiles in bench/results/profiles/
  *                      (see profile-summary.ts)
  *   --gateway-flags "…"  node flags for the gateway process (default: those of package.json's start script)
+ *   --gateway-env "A=1 B=2"  settings for every scenario's gateway on top of its own (what a feature costs: LOG_LEVEL=warn, …)
  *   --node-env VALUE   NODE_ENV of the gateway process (default production, as deployed: graphql-js drops its dev checks)
  *                      It is also passed to the gateway's parseConfig (introspection off, no stack traces).
  *   --out FILE         JSON output (default bench/results/latest.json)
@@ -47,6 +48,7 @@ function parseSettings() {
       only: { type: "string" },
       "cpu-prof": { type: "boolean", default: false },
       "gateway-flags": { type: "string" },
+      "gateway-env": { type: "string", default: "" },
       "node-env": { type: "string", default: "production" },
       out: { type: "string", default: join(benchDir, "results", "latest.json") },
     },
@@ -75,7 +77,10 @@ function parseSettings() {
   // By default the gateway runs as `npm start` runs it in production: the start script's node flags, NODE_ENV=production.
   const gatewayFlags = (values["gateway-flags"] ?? startScriptFlags()).split(/\s+/).filter(Boolean);
   const nodeEnv = values["node-env"];
-  return { settings, only, cpuProf: values["cpu-prof"], gatewayFlags, nodeEnv, out: resolve(values.out) };
+  const gatewayEnv = values["gateway-env"].split(/\s+/).filter(Boolean);
+  for (const entry of gatewayEnv)
+    if (!/^[A-Z_][A-Z0-9_]*=/.test(entry)) throw new Error(`--gateway-env takes NAME=value pairs, got "${entry}"`);
+  return { settings, only, cpuProf: values["cpu-prof"], gatewayFlags, gatewayEnv, nodeEnv, out: resolve(values.out) };
 }
 
 /** The node flags of package.json's `start` script (`[exec] node <flags> dist/main.js`). */
@@ -92,7 +97,7 @@ function renderTarget(t: Target): string {
 }
 
 async function main(): Promise<number> {
-  const { settings, only, cpuProf, gatewayFlags, nodeEnv, out } = parseSettings();
+  const { settings, only, cpuProf, gatewayFlags, gatewayEnv, nodeEnv, out } = parseSettings();
   const started = Date.now();
   const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
   const profileDir = join(benchDir, "results", "profiles");
@@ -128,7 +133,7 @@ async function main(): Promise<number> {
       const gw = await BenchChild.start({
         name: "gateway",
         script: relative(repoDir, join(benchDir, "gateway-process.mjs")),
-        args: [sim.info.url, ...Object.entries(scenario.gatewayEnv ?? {}).map(([name, value]) => `${name}=${value}`)],
+        args: [sim.info.url, ...Object.entries(scenario.gatewayEnv ?? {}).map(([name, value]) => `${name}=${value}`), ...gatewayEnv],
         nodeFlags: [
           ...gatewayFlags,
           ...(cpuProf ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `gateway-${scenario.id}.cpuprofile`] : []),
@@ -188,7 +193,7 @@ async function main(): Promise<number> {
       `calibration: ${settings.calibrationOps} ops; simulated latency: ${settings.simulatorLatencyMs} ms`,
   );
   {
-    lines.push(`gateway process: ${[...gatewayFlags, `NODE_ENV=${nodeEnv}`].join(" ")}`);
+    lines.push(`gateway process: ${[...gatewayFlags, `NODE_ENV=${nodeEnv}`, ...gatewayEnv].join(" ")}`);
   }
   for (const r of results) {
     lines.push("");
