@@ -52,6 +52,8 @@ describe("webhook → subscriber", () => {
       expect(statuses(received)).toEqual(["PENDING", "SUCCESS"]);
       // The first read and the one the webhook asked for: no poll.
       expect(stack.pushReads(key)).toBe(2);
+      // The simulator records the gateway's answer once it has read it, which may be after the subscriber heard.
+      await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.pushOperationKey === key && d.ok));
       expect(stack.simulator.webhookDeliveries.filter((d) => d.pushOperationKey === key)).toMatchObject([{ attempt: 1, ok: true }]);
     }
     latenciesMs.sort((a, b) => a - b);

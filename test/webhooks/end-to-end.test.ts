@@ -79,6 +79,8 @@ describe("simulator → gateway webhooks", () => {
     const accepted = await webhookCount(stack.gateway.metricsUrl, "accepted");
     clock.advance(1_000);
     await waitForValue(() => seen.find((s) => s.source === "webhook"));
+    // The gateway publishes once it has answered; the simulator records the answer when it has read it.
+    await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.pushOperationKey === key && d.status === 200));
     expect(stack.simulator.webhookDeliveries.filter((d) => d.pushOperationKey === key).map((d) => [d.attempt, d.status])).toEqual([
       [1, 404],
       [2, 200],
