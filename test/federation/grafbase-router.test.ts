@@ -21,6 +21,7 @@ import {
   type SubgraphTap,
 } from "../helpers/grafbase.js";
 import { bearer, jwtEnv, mint } from "../security/support.js";
+import { CREATE } from "../subscriptions/support.js";
 
 const MISSING_CUSTOMER = "11111111-2222-4333-8444-555555555555";
 /** Distinct customers the invoices reference, each three times: 31 keys with the missing one, one Codat query. */
@@ -199,43 +200,7 @@ describe("Grafbase router (grafbase compose + grafbase dev)", () => {
     expect(last.status).toBe(401);
     expect(stack.upstream()).toHaveLength(0);
   }, 30_000);
-
-  it("serves the subscription over SSE from the router too: the JWT of the client's Authorization header reaches the gateway on the upgrade", async () => {
-    const created = await routerQuery<{ createCustomer: { pushOperation: { pushOperationKey: string } } }>(CREATE, bearer(tokenA), {
-      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer: { customerName: "Over SSE", status: "ACTIVE" } },
-    });
-    expect(created.errors).toBeUndefined();
-    const key = created.data!.createCustomer.pushOperation.pushOperationKey;
-    const sse = async (authorization: string): Promise<string> => {
-      const response = await fetch(router!.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "text/event-stream", authorization },
-        body: JSON.stringify({ query: UPDATES, variables: { companyId: DEMO_COMPANY_ID, key } }),
-        signal: AbortSignal.timeout(20_000),
-      });
-      expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
-      // The stream ends when the subscription completes.
-      return await response.text();
-    };
-    const events = await sse(`Bearer ${tokenA}`);
-    expect(events).toContain('"status":"SUCCESS"');
-    expect(events).not.toContain('"errors"');
-    const forbidden = await sse(`Bearer ${tokenB}`);
-    expect(forbidden).toContain("FORBIDDEN");
-    expect(forbidden).not.toContain('"status"');
-  }, 45_000);
 });
-
-const CREATE = /* GraphQL */ `
-  mutation Create($input: CreateCustomerInput!) {
-    createCustomer(input: $input) {
-      pushOperation {
-        pushOperationKey
-        status
-      }
-    }
-  }
-`;
 
 const UPDATES = /* GraphQL */ `
   subscription Updates($companyId: ID!, $key: ID!) {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { PushOperationSignal } from "../../src/push-status/bus.js";
 import { useStack } from "../helpers/stack.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
+import { CREATE, type CreateResult } from "../subscriptions/support.js";
 import { newWebhookSecret, webhookCount } from "./helpers.js";
 
 const SECRET = newWebhookSecret();
@@ -14,18 +15,6 @@ const SECRET = newWebhookSecret();
 const clock = new ManualClock(Date.now());
 // The gateway listens after the simulator has started: the simulator reads the URL at each attempt.
 let webhookUrl: string | undefined;
-
-const CREATE = /* GraphQL */ `
-  mutation Create($input: CreateCustomerInput!) {
-    createCustomer(input: $input) {
-      pushOperation {
-        pushOperationKey
-        status
-      }
-    }
-  }
-`;
-type CreateResult = { createCustomer: { pushOperation: { pushOperationKey: string; status: string } } };
 
 describe("simulator → gateway webhooks", () => {
   const stack = useStack({
