@@ -86,59 +86,40 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     buckets: SLOT_WAIT_BUCKETS,
     registers,
   });
-  new Gauge({
-    name: `${PREFIX}codat_limiter_queued`,
-    help: "Codat requests waiting for a company concurrency slot.",
-    registers,
-    collect() {
-      this.set(options.codatSlots().queued);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}codat_limiter_in_flight`,
-    help: "Codat requests holding a company concurrency slot (open download streams included).",
-    registers,
-    collect() {
-      this.set(options.codatSlots().inFlight);
-    },
-  });
+  // Gauges read at scrape time from what they report on.
+  const sampled = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  sampled("codat_limiter_queued", "Codat requests waiting for a company concurrency slot.", () => options.codatSlots().queued);
+  sampled(
+    "codat_limiter_in_flight",
+    "Codat requests holding a company concurrency slot (open download streams included).",
+    () => options.codatSlots().inFlight,
+  );
   const pushStatus = options.pushStatus;
   if (pushStatus !== undefined) {
-    new Gauge({
-      name: `${PREFIX}ws_connections`,
-      help: "WebSocket (graphql-ws) connections open.",
-      registers,
-      collect() {
-        this.set(pushStatus().connections);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}push_watches`,
-      help: "Push operations watched for subscribers (one per operation, however many subscribers).",
-      registers,
-      collect() {
-        this.set(pushStatus().watches);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}push_poll_loops`,
-      help: "Of the watched push operations, those this replica polls Codat for.",
-      registers,
-      collect() {
-        this.set(pushStatus().pollLoops);
-      },
-    });
+    sampled("ws_connections", "WebSocket (graphql-ws) connections open.", () => pushStatus().connections);
+    sampled(
+      "push_watches",
+      "Push operations watched for subscribers (one per operation, however many subscribers).",
+      () => pushStatus().watches,
+    );
+    sampled("push_poll_loops", "Of the watched push operations, those this replica polls Codat for.", () => pushStatus().pollLoops);
   }
   const redisFallback = options.redisFallback;
   if (redisFallback !== undefined) {
-    new Gauge({
-      name: `${PREFIX}redis_fallback`,
-      help: "1 while Redis is unreachable and each replica limits a company to its local share of the slots (REDIS_EXPECTED_REPLICAS), else 0.",
-      registers,
-      collect() {
-        this.set(redisFallback() ? 1 : 0);
-      },
-    });
+    sampled(
+      "redis_fallback",
+      "1 while Redis is unreachable and each replica limits a company to its local share of the slots (REDIS_EXPECTED_REPLICAS), else 0.",
+      () => (redisFallback() ? 1 : 0),
+    );
   }
   const downloadsInFlight = new Gauge({
     name: `${PREFIX}downloads_in_flight`,
