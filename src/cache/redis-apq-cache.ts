@@ -11,6 +11,7 @@
  * REDIS_COMMAND_TIMEOUT_MS is a miss (the client then sends the query text again, as APQ expects), a write that
  * fails is dropped, and the connection's errors are logged once per outage.
  */
+import { withTimeout, withoutRedisPassword } from "../codat/redis-support.js";
 import type { RedisConfig } from "../config.js";
 
 /** The shape of Apollo's KeyValueCache (structural: Apollo takes any object with these methods). */
@@ -92,7 +93,7 @@ export class RedisApqCache implements KeyValueCache {
     this.#failing = true;
     const reason = error instanceof Error ? error.message : String(error);
     this.#options.log.warn(
-      `APQ cache: Redis unavailable (${reason.split(passwordOf(this.#options.redis.url) || "\u0000").join("***")}); queries are sent in full until it is back`,
+      `APQ cache: Redis unavailable (${withoutRedisPassword(reason, this.#options.redis.url)}); queries are sent in full until it is back`,
     );
   }
 
@@ -134,22 +135,4 @@ async function connect(redis: RedisConfig): Promise<{ cache: KeyValueCache; clos
       await store.disconnect().catch(() => undefined);
     },
   };
-}
-
-function passwordOf(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return "";
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]);
 }

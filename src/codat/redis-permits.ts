@@ -8,6 +8,7 @@
  * handled, never thrown.
  */
 import { newRedisClient } from "./redis-client.js";
+import { withTimeout, withoutRedisPassword } from "./redis-support.js";
 import { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents } from "./shared-limiter.js";
 
 /** KEYS: calls, downloads. ARGV: cap, download cap (0: not a download), lease ms, ids… → how many took a permit. */
@@ -96,13 +97,6 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
   redis.defineCommand("codatRenew", { numberOfKeys: 2, lua: RENEW });
   redis.defineCommand("codatGive", { numberOfKeys: 2, lua: GIVE });
   const scripts = redis as unknown as Scripted;
-  const password = (() => {
-    try {
-      return decodeURIComponent(new URL(settings.url).password);
-    } catch {
-      return "";
-    }
-  })();
   const keys = (key: string): [string, string] => [`${settings.keyPrefix}{${key}}:calls`, `${settings.keyPrefix}{${key}}:downloads`];
   const cap = settings.maxPerKey;
   const downloadCap = settings.maxDownloadsPerKey;
@@ -146,7 +140,7 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
   } catch (error) {
     const reason = lastError ?? reasonOf(error);
     const problem = new RedisUnavailableError(
-      `REDIS_URL: cannot reach Redis at ${redisAddress(settings.url)} (${password ? reason.split(password).join("***") : reason})`,
+      `REDIS_URL: cannot reach Redis at ${redisAddress(settings.url)} (${withoutRedisPassword(reason, settings.url)})`,
     );
     // REDIS_FAILURE_MODE=local keeps the (reconnecting) connection; fail mode closes it.
     Object.assign(problem, { store });
@@ -154,14 +148,4 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
     throw problem;
   }
   return store;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]);
 }

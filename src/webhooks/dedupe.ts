@@ -9,6 +9,7 @@
  */
 import type { Redis } from "ioredis";
 import type { RedisConfig } from "../config.js";
+import { withoutRedisPassword } from "../codat/redis-support.js";
 
 export const WEBHOOK_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 export const WEBHOOK_DEDUPE_MAX_IDS = 50_000;
@@ -142,9 +143,8 @@ export class RedisWebhookDedupe implements WebhookDedupe {
     if (this.#failing) return;
     this.#failing = true;
     const reason = error instanceof Error ? error.message : String(error);
-    const password = passwordOf(this.#options.redis.url);
     this.#options.log.warn(
-      `Webhook dedupe: Redis unavailable (${password ? reason.split(password).join("***") : reason}); deduplicating in this process only until it is back`,
+      `Webhook dedupe: Redis unavailable (${withoutRedisPassword(reason, this.#options.redis.url)}); deduplicating in this process only until it is back`,
     );
   }
 
@@ -152,13 +152,5 @@ export class RedisWebhookDedupe implements WebhookDedupe {
     if (!this.#failing) return;
     this.#failing = false;
     this.#options.log.info("Webhook dedupe: Redis reachable again");
-  }
-}
-
-function passwordOf(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password);
-  } catch {
-    return "";
   }
 }
