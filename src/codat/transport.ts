@@ -1,11 +1,11 @@
 /**
  * The `fetch` under ky: every Codat attempt goes out through undici's `Agent.request`, the cheapest HTTP client
  * Node has (a quarter of the CPU per call of undici's own `fetch`, and about half of `node:http`'s, measured in
- * README "Performance"). ky keeps doing what it is there for (the attempt loop, hooks, HTTPError, abort wiring)
+ * README "Performance"). ky keeps doing what it is there for (building the request, hooks, HTTPError, abort wiring)
  * and sees a real `Response`; what is expensive about WHATWG bodies is kept out of the way:
  *
  * - a JSON answer (`body: "json"`) is read whole inside the attempt, as a string, and handed over beside the
- *   Response (`bufferedText`), which has no web body at all. A connection that breaks mid-body fails the attempt
+ *   Response (`bufferedText`), which has no web body and no headers (only its status is read). A connection that breaks mid-body fails the attempt
  *   as a network error (retried like any), and the company slot is free as soon as Codat is done;
  * - a streamed answer (`body: "stream"`, downloads) resolves at the headers; its bytes are a Node stream
  *   (`takeNodeBody`), never a web stream, piped straight to the client;
@@ -117,14 +117,17 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
   const { statusCode: status, body } = answer;
   // A body nobody reads must not crash the process when it fails.
   body.on("error", () => undefined);
-  let responseHeaders: [string, string][];
+  const ok = status >= 200 && status < 300;
+  // A successful JSON answer's headers are read by nobody (its text travels beside the Response, and only error
+  // answers and downloads consult headers: Retry-After, content type and length), so its Response carries the
+  // status alone: no Headers object is built for the common case.
+  let responseHeaders: [string, string][] | undefined;
   try {
-    responseHeaders = headerPairs(answer.headers);
+    if (!(ok && json)) responseHeaders = headerPairs(answer.headers);
   } catch (error) {
     body.destroy();
     throw new TypeError("fetch failed", { cause: error });
   }
-  const ok = status >= 200 && status < 300;
   const hasBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(status);
 
   let text: string | undefined;
@@ -142,7 +145,7 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
   let response: Response;
   try {
     // Only an error answer has a web body (ky reads it into HTTPError); a successful one travels beside it.
-    response = new Response(ok ? null : (text ?? null), { status, headers: responseHeaders });
+    response = new Response(ok ? null : (text ?? null), responseHeaders === undefined ? { status } : { status, headers: responseHeaders });
   } catch (error) {
     // A status outside 200–599, or a header the Headers class refuses: not an answer we can pass on.
     body.destroy();
