@@ -1,6 +1,9 @@
 /**
- * The per-call half of the client's request pipeline. ky runs the attempt loop (per-attempt timeout, the sleep
- * between attempts, abort wiring); a `CodatCall` binds that loop to what only this call knows:
+ * The per-call half of the client's request pipeline. ky runs each attempt (the Request, its headers and JSON
+ * body, HTTPError and network-error classification); the client runs the attempts, one ky request each, and a
+ * `CodatCall` binds them to what only this call knows. (ky's own retry loop clones every Request in advance for
+ * a possible retry, ~15 µs per call whether or not it is ever retried; a failed attempt builds its successor
+ * only when it is needed.)
  *
  * - its deadline: one timer for the whole call, covering queueing, attempts and sleeps. Before each sleep the
  *   retry plan checks that the wait ends before the deadline; if not, the call stops and reports the last
@@ -14,7 +17,7 @@
  *   and the slot is released as soon as Codat is done. Streamed downloads hand the body on as a Node stream and
  *   release the slot when that stream ends, fails or is destroyed, or the request is aborted.
  */
-import { HTTPError, type Options, type ShouldRetryState } from "ky";
+import { HTTPError, type Options } from "ky";
 import { budgetExhausted, mapUpstreamError, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "./errors.js";
 import { SlotUnavailable, type Release, type SlotLimiter } from "./limiter.js";
 import { BudgetExhausted, type RequestBudget } from "./request-budget.js";
@@ -95,17 +98,15 @@ export class CodatCall {
     this.signal = this.#deadline.signal;
   }
 
-  /** The ky options that bind one request to this call; merged over the client's instance defaults. */
+  /**
+   * The ky options that bind one attempt to this call; merged over the client's instance defaults (which retry
+   * nothing: the client runs the attempts, asking `shouldRetry` between them).
+   */
   kyOptions(): Options {
     return {
       // No signal for ky: attempts get this call's signal directly (#attempt), and the wait between attempts is
-      // this call's own (#shouldRetry), so ky composes none (AbortSignal.any and the Request following it cost
+      // this call's own (shouldRetry), so ky composes none (AbortSignal.any and the Request following it cost
       // ~30 µs per call).
-      retry: {
-        shouldRetry: (state) => this.#shouldRetry(state),
-        // The wait happened in shouldRetry, abortable by this call's signal.
-        delay: () => 0,
-      },
       fetch: (input, init) => this.#attempt(input, init),
     };
   }
@@ -138,13 +139,17 @@ export class CodatCall {
     return mapUpstreamError(error);
   }
 
-  /** Plans the retry and waits for it here (the caller's abort or the deadline ends the wait: no retry then). */
-  async #shouldRetry({ error, retryCount }: ShouldRetryState): Promise<boolean> {
+  /**
+   * After a failed attempt (`error`, as ky threw it): plans retry number `retryNumber` (1 for the first) and waits
+   * for it here. False when the call should stop and report `error`: not retryable, out of retries, a wait that
+   * would pass the deadline, or the caller's abort or the deadline ending the wait.
+   */
+  async shouldRetry(error: unknown, retryNumber: number): Promise<boolean> {
     if (this.signal.aborted) return false;
     const wait = nextRetryDelay({
       method: this.#settings.method,
       error,
-      retryNumber: retryCount,
+      retryNumber,
       policy: this.#settings.policy,
       deadlineAt: this.#deadlineAt,
       random: this.#settings.random,
@@ -152,7 +157,7 @@ export class CodatCall {
     if (wait === undefined) return false;
     this.#settings.onRetry?.({
       method: this.#settings.method,
-      retryNumber: retryCount,
+      retryNumber,
       delayMs: wait,
       status: error instanceof HTTPError ? error.response.status : undefined,
     });

@@ -207,9 +207,9 @@ export class CodatClient {
       // The attempt timeout is enforced by the transport (undici's headers/body timeouts, no timer of ky's).
       timeout: false,
       throwHttpErrors: true,
-      // Which failures are retried, and after how long, is decided per call by retry.ts (see CodatCall); ky
-      // only needs the limit and every method we use, so its method filter does not pre-empt that decision.
-      retry: { limit: this.#policy.limit, methods: ["get", "head", "post", "put"] },
+      // One attempt per ky request: #request runs the attempts, and which failures are retried, and after how
+      // long, is decided per call by retry.ts (CodatCall.shouldRetry).
+      retry: 0,
     });
   }
 
@@ -436,7 +436,16 @@ export class CodatClient {
       if (spec.json !== undefined) request.json = spec.json;
       // An absolute URL with its query already in it: ky's baseUrl and searchParams would each build the
       // Request a second time, per call.
-      const response = await this.#http(`${this.#baseUrl}${spec.path}${queryString(spec.searchParams)}`, request);
+      const url = `${this.#baseUrl}${spec.path}${queryString(spec.searchParams)}`;
+      let response: Response;
+      for (let retryNumber = 1; ; retryNumber += 1) {
+        try {
+          response = await this.#http(url, request);
+          break;
+        } catch (error) {
+          if (!(await call.shouldRetry(error, retryNumber))) throw error;
+        }
+      }
       if (info !== undefined) {
         report(this.#observers, info, { status: response.status, attempts: call.attempts, durationMs: performance.now() - startedAt });
       }
