@@ -25,10 +25,19 @@ export interface ListIdentity {
   orderBy?: string | null | undefined;
 }
 
+/**
+ * Most list fingerprints and page signatures remembered (each a few dozen bytes). Both are pure functions of
+ * their input (the signature of the secret too), so a remembered one is exactly what would be computed again:
+ * the same page served twice (a list read by many clients, a page reloaded) hashes and signs once.
+ */
+const MEMO_ENTRIES = 1024;
+
 export class CursorCodec {
   // A KeyObject made once: Node re-validates a raw Buffer key on every createHmac call, a measurable cost when a
   // page signs 20+ cursors.
   readonly #key: KeyObject;
+  readonly #fingerprints = new Memo<string>(MEMO_ENTRIES);
+  readonly #signatures = new Memo<string>(MEMO_ENTRIES);
 
   constructor(secret: string | Buffer) {
     this.#key = createSecretKey(typeof secret === "string" ? Buffer.from(secret, "utf8") : secret);
@@ -47,8 +56,8 @@ export class CursorCodec {
     return (offset) => {
       if (offset < start || offset >= end) throw new RangeError(`offset ${offset} is outside the page [${start}, ${end})`);
       if (signed === undefined) {
-        const range = `${VERSION}:${start}:${end}:${fingerprint(list)}`;
-        signed = { prefix: range, signature: this.#sign(range).toString("base64url") };
+        const range = `${VERSION}:${start}:${end}:${this.#fingerprint(list)}`;
+        signed = { prefix: range, signature: this.#signatures.get(range, () => this.#sign(range).toString("base64url")) };
       }
       return `${Buffer.from(`${signed.prefix}:${offset}`, "utf8").toString("base64url")}.${signed.signature}`;
     };
@@ -83,7 +92,7 @@ export class CursorCodec {
     const expected = this.#sign(signedText);
     if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw invalid();
     if (offsetText === undefined || !/^\d{1,9}$/.test(offsetText)) throw invalid();
-    if (boundTo !== fingerprint(list)) {
+    if (boundTo !== this.#fingerprint(list)) {
       throw badUserInput(
         `The cursor in "${argumentName}" belongs to a different list: keep companyId, query and orderBy unchanged while paging.`,
         argumentName,
@@ -95,12 +104,27 @@ export class CursorCodec {
   #sign(payload: string): Buffer {
     return createHmac("sha256", this.#key).update(payload).digest().subarray(0, SIGNATURE_BYTES);
   }
+
+  #fingerprint(list: ListIdentity): string {
+    const identity = JSON.stringify([list.kind, list.companyId.toLowerCase(), list.query ?? "", list.orderBy ?? ""]);
+    return this.#fingerprints.get(identity, () => createHash("sha256").update(identity).digest().subarray(0, 9).toString("base64url"));
+  }
 }
 
-function fingerprint(list: ListIdentity): string {
-  return createHash("sha256")
-    .update(JSON.stringify([list.kind, list.companyId.toLowerCase(), list.query ?? "", list.orderBy ?? ""]))
-    .digest()
-    .subarray(0, 9)
-    .toString("base64url");
+/** A bounded map of computed values: when full, the oldest entry makes room (insertion order). */
+class Memo<V> {
+  readonly #entries = new Map<string, V>();
+  constructor(readonly limit: number) {}
+
+  get(key: string, compute: () => V): V {
+    const known = this.#entries.get(key);
+    if (known !== undefined) return known;
+    const value = compute();
+    if (this.#entries.size >= this.limit) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, value);
+    return value;
+  }
 }

@@ -154,6 +154,21 @@ describe("resolveConnection", () => {
     }
   });
 
+  it("remembers fingerprints and page signatures within a bound, and a remembered one is the one it would compute", () => {
+    const fresh = () => new CursorCodec("test-secret-test-secret-test-secret");
+    const remembering = fresh();
+    const firstCursor = remembering.pageEncoder(list, 0, 20)(3);
+    // Far more distinct lists and pages than it remembers: the first has been forgotten, and is computed again.
+    for (let i = 0; i < 3000; i += 1) remembering.pageEncoder({ ...list, query: `id=${i}` }, i, i + 20)(i);
+    expect(remembering.pageEncoder(list, 0, 20)(3)).toBe(firstCursor);
+    expect(fresh().pageEncoder(list, 0, 20)(3)).toBe(firstCursor);
+    expect(remembering.decode(list, firstCursor, "after")).toBe(3);
+    // Another secret signs (and remembers) its own.
+    const other = new CursorCodec("another-secret-another-secret-another");
+    expect(other.pageEncoder(list, 0, 20)(3)).not.toBe(firstCursor);
+    expect(errorCodeOf(catching(() => other.decode(list, firstCursor, "after")))).toBe("BAD_USER_INPUT");
+  });
+
   it("still reads cursors signed one by one (c1) by an earlier version", async () => {
     const { createHash, createHmac } = await import("node:crypto");
     const secret = "test-secret-test-secret-test-secret";
@@ -167,3 +182,11 @@ describe("resolveConnection", () => {
     expect(codec.decode(list, `${Buffer.from(payload).toString("base64url")}.${signature}`, "after")).toBe(7);
   });
 });
+
+function catching(run: () => unknown): unknown {
+  try {
+    return run();
+  } catch (error: unknown) {
+    return error;
+  }
+}
