@@ -14,7 +14,7 @@ import type { CodatCallInfo, CodatCallOutcome, CodatMethod, CodatObserver } from
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
 import { KeyedLimiter, type SlotLimiter } from "./limiter.js";
 import type { RequestBudget } from "./request-budget.js";
-import { bufferedText, contentCodings, decodedBody, takeNodeBody } from "./transport.js";
+import { contentCodings, decodedBody, takeNodeBody, takeText } from "./transport.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import type { RetryPolicy } from "./retry.js";
 import {
@@ -545,7 +545,7 @@ export type { RetryEvent } from "./call.js";
 async function parseJson<T>(response: Response, validator: ResponseValidator<T>): Promise<T> {
   let value: unknown;
   try {
-    value = JSON.parse(bufferedText(response) ?? (await response.text()));
+    value = JSON.parse(takeText(response) ?? (await response.text()));
   } catch {
     throw malformedResponse(response.status);
   }

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
 import { upstreamUnavailable } from "../../src/codat/errors.js";
-import { bufferedText, freeChunk, nodeBodyOf, send, takeNodeBody, type AttemptOptions } from "../../src/codat/transport.js";
+import { freeChunk, nodeBodyOf, send, takeNodeBody, takeText, type AttemptOptions } from "../../src/codat/transport.js";
 import { errorCodeOf } from "../../src/errors.js";
 import { COMPANY, CONNECTION, useFakeCodat, hang, sendJson } from "./fake-codat.js";
 
@@ -48,7 +48,8 @@ describe("send", () => {
     // Nobody reads a successful JSON answer's headers: its Response is built without them.
     expect([...whole.headers]).toEqual([]);
     expect(whole.body).toBeNull();
-    expect(bufferedText(whole)).toBe("hello");
+    expect(takeText(whole)).toBe("hello");
+    expect(takeText(whole)).toBeUndefined();
     expect(takeNodeBody(whole)).toBeUndefined();
 
     const streamed = await send(new Request(`${fake.origin}/b`), stream);
@@ -71,12 +72,12 @@ describe("send", () => {
       response.writeHead(200, { "content-length": "3" });
       response.end("abc");
     });
-    for (let i = 0; i < 3; i += 1) expect(bufferedText(await send(new Request(`${fake.origin}/${i}`), json))).toBe("abc");
+    for (let i = 0; i < 3; i += 1) expect(takeText(await send(new Request(`${fake.origin}/${i}`), json))).toBe("abc");
     const streamed = await send(new Request(`${fake.origin}/s`), stream);
     expect(await text(takeNodeBody(streamed))).toBe("abc");
     // The pool takes the socket back once the body's end has been processed.
     await new Promise((resolve) => setImmediate(resolve));
-    expect(bufferedText(await send(new Request(`${fake.origin}/after`), json))).toBe("abc");
+    expect(takeText(await send(new Request(`${fake.origin}/after`), json))).toBe("abc");
     // Sequential calls: one in flight, at most one more finishing, so the pool never needs a third socket.
     expect(ports).toHaveLength(5);
     expect(new Set(ports).size).toBeLessThanOrEqual(2);
@@ -86,7 +87,7 @@ describe("send", () => {
     fake.always((_request, response) => sendJson(response, 503, { statusCode: 503, error: "busy" }));
     const answer = await send(new Request(`${fake.origin}/x`), json);
     expect(answer.status).toBe(503);
-    expect(bufferedText(answer)).toBeUndefined();
+    expect(takeText(answer)).toBeUndefined();
     expect(await answer.json()).toEqual({ statusCode: 503, error: "busy" });
   });
 
