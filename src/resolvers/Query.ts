@@ -18,11 +18,16 @@ import { callOptionsOf } from "../loaders/index.js";
 /** Most ids one `nodes` call takes (each may cost a Codat call). */
 const MAX_NODES = 100;
 
-/** Which `Node` type each object `node`/`nodes` resolved is (read by `Node.__resolveType`). */
-const nodeTypes = new WeakMap<object, NodeType>();
+/**
+ * Which `Node` type an object `node`/`nodes` resolved is (read by `Node.__resolveType`), as a property only this
+ * module knows: a module-level WeakMap would keep every resolved object alive through young-generation GCs
+ * until the next full one (see transport.ts).
+ */
+const NODE_TYPE = Symbol("gateway.nodeType");
+type Typed = { [NODE_TYPE]?: NodeType };
 
 export const Node: NodeResolvers = {
-  __resolveType: (parent) => nodeTypes.get(parent) ?? null,
+  __resolveType: (parent) => (parent as Typed)[NODE_TYPE] ?? null,
 };
 
 /**
@@ -31,7 +36,7 @@ export const Node: NodeResolvers = {
  */
 async function resolveNode(ctx: GatewayContext, ref: NodeRef): Promise<NodeParent | null> {
   const typed = (value: NodeParent | null): NodeParent | null => {
-    if (value) nodeTypes.set(value, ref.type);
+    if (value) Object.defineProperty(value, NODE_TYPE, { value: ref.type, configurable: true });
     return value;
   };
   switch (ref.type) {
