@@ -1,12 +1,13 @@
 /**
  * The `fetch` under ky: every Codat attempt goes out through undici's `Agent.request`, the cheapest HTTP client
  * Node has (a quarter of the CPU per call of undici's own `fetch`, and about half of `node:http`'s, measured in
- * README "Performance"). ky keeps doing what it is there for (building the request, hooks, HTTPError, abort wiring)
- * and sees a real `Response`; what is expensive about WHATWG bodies is kept out of the way:
+ * README "Benchmarks"). ky keeps doing what it is there for (building the request, hooks, HTTPError, abort
+ * wiring) and sees a real `Response`; what is expensive about WHATWG bodies is kept out of the way:
  *
  * - a JSON answer (`body: "json"`) is read whole inside the attempt, as a string, and handed over beside the
- *   Response (`takeText`), which has no web body and no headers (only its status is read). A connection that breaks mid-body fails the attempt
- *   as a network error (retried like any), and the company slot is free as soon as Codat is done;
+ *   Response (`takeText`), which has no web body and no headers (only its status is read). A connection that
+ *   breaks mid-body fails the attempt as a network error (retried like any), and the company slot is free as
+ *   soon as Codat is done;
  * - a streamed answer (`body: "stream"`, downloads) resolves at the headers; its bytes are a Node stream
  *   (`takeNodeBody`), never a web stream, piped straight to the client;
  * - an error status (any 4xx/5xx) carries its (capped) text as an ordinary body, which ky reads into HTTPError

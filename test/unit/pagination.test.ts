@@ -148,14 +148,7 @@ describe("resolveConnection", () => {
     const forge = (changed: string) => `${Buffer.from(changed, "utf8").toString("base64url")}.${signature}`;
     expect(codec.decode(list, forge(text.replace(/:10$/, ":12")), "after")).toBe(12);
     for (const forged of [text.replace(/:10$/, ":15"), text.replace(/:10$/, ":9"), text.replace(":15:", ":40:").replace(/:10$/, ":30")]) {
-      const error = (() => {
-        try {
-          return codec.decode(list, forge(forged), "after");
-        } catch (e: unknown) {
-          return e;
-        }
-      })();
-      expect(errorCodeOf(error), forged).toBe("BAD_USER_INPUT");
+      expect(errorCodeOf(catching(() => codec.decode(list, forge(forged), "after"))), forged).toBe("BAD_USER_INPUT");
     }
   });
 
@@ -188,6 +181,7 @@ describe("resolveConnection", () => {
   });
 });
 
+/** What `run` throws (or returns, when it does not throw). */
 function catching(run: () => unknown): unknown {
   try {
     return run();
