@@ -21,11 +21,28 @@ export default defineConfig({
     // Tests start loopback servers; two cores, so keep the pool small and predictable.
     pool: "forks",
     maxWorkers: 2,
-    // Two tiers of both packages' tests: `npm test` runs "default", `npm run test:slow` the > 1 GiB streams.
+    // Three tiers of both packages' tests. `npm test` runs "default": unit and in-process integration tests only
+    // (no child processes, no Redis, no router, no browser). `npm run test:system` runs "system" (*.system.test.ts):
+    // real processes, Redis servers and replicas, the Grafbase router. `npm run test:slow` the > 1 GiB streams.
     projects: [
       {
         extends: true,
-        test: { name: "default", include: ["test/**/*.test.ts", "simulator/test/**/*.test.ts"], exclude: ["**/*.slow.test.ts"] },
+        test: {
+          name: "default",
+          include: ["test/**/*.test.ts", "simulator/test/**/*.test.ts"],
+          exclude: ["**/*.slow.test.ts", "**/*.system.test.ts"],
+        },
+      },
+      {
+        extends: true,
+        // Child processes and real servers on a busy two-core machine: one file at a time, generous hook bounds.
+        test: {
+          name: "system",
+          include: ["test/**/*.system.test.ts", "simulator/test/**/*.system.test.ts"],
+          maxWorkers: 1,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
       },
       {
         extends: true,

@@ -1,4 +1,4 @@
-/** The per-IP request budget in one process (the Redis-shared one is in test/scale/replicas.test.ts). */
+/** The per-IP request budget in one process (the Redis-shared one is in test/scale/replicas.system.test.ts). */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEMO_COMPANY_ID } from "codat-simulator";
 import { BudgetExhausted, createRequestBudget } from "../../src/codat/request-budget.js";

@@ -1,6 +1,3 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { DEMO_COMPANY_ID } from "codat-simulator";
@@ -82,57 +79,5 @@ describe("graceful shutdown", () => {
     await stopping;
     await expect(fetch(`${stack.origin}/healthz`)).rejects.toThrow();
     await stack.simulator.close();
-  });
-});
-
-describe("entry point", () => {
-  const root = path.resolve(import.meta.dirname, "../..");
-  const tsx = path.join(root, "node_modules/.bin/tsx");
-
-  it("starts on the embedded simulator with no credentials, prints the URL and demo ids, and stops on SIGTERM", async () => {
-    const child = spawn(tsx, ["src/main.ts"], {
-      cwd: root,
-      env: { PATH: process.env["PATH"] ?? "", PORT: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 15_000);
-      child.stdout.on("data", () => {
-        const match = /ready at (http:\/\/[^\s"]+)/.exec(output);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      });
-    });
-    expect(output).toContain(DEMO_COMPANY_ID);
-    expect(output).toContain("simulator");
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { totalCount } }` }),
-    });
-    expect(((await response.json()) as { data: { customers: { totalCount: number } } }).data.customers.totalCount).toBeGreaterThanOrEqual(
-      120,
-    );
-    child.kill("SIGTERM");
-    const [code] = (await once(child, "exit")) as [number | null];
-    expect(code).toBe(0);
-  });
-
-  it("refuses a bad PORT with one line naming the variable", async () => {
-    const child = spawn(tsx, ["src/main.ts"], {
-      cwd: root,
-      env: { PATH: process.env["PATH"] ?? "", PORT: "eighty" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let errors = "";
-    child.stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
-    const [code] = (await once(child, "exit")) as [number | null];
-    expect(code).toBe(1);
-    expect(errors.trim().split("\n")).toHaveLength(1);
-    expect(errors).toContain("PORT");
   });
 });

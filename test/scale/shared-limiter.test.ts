@@ -1,4 +1,4 @@
-/** The shared limiter's own logic against an in-memory permit store (the Redis side is tested in replicas.test.ts). */
+/** The shared limiter's own logic against an in-memory permit store (the Redis side is tested in replicas.system.test.ts). */
 import { describe, expect, it } from "vitest";
 import { SlotUnavailable } from "../../src/codat/limiter.js";
 import { RedisUnavailableError, SharedSlotLimiter, type PermitStore, type PermitStoreEvents } from "../../src/codat/shared-limiter.js";
