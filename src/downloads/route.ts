@@ -100,7 +100,7 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
   return {
     method: ["GET", "HEAD"],
     url: `${DOWNLOAD_PATH_PREFIX}:token`,
-    async handle(req, res, params) {
+    async handle(req, res, params, accessFacts) {
       let caller: string | undefined;
       try {
         caller = await options.callerOf?.(req);
@@ -177,6 +177,8 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
           body.destroy();
           const reason = watchdog.fired ? "client_idle" : failureReason(error, upstream.signal);
           metrics?.failed(reason);
+          // The access line says why the response is incomplete (server.ts).
+          accessFacts.incomplete = reason;
           const facts = { reason, bytesSent: progress.bytes };
           if (reason === "client_idle") {
             currentRequestLog()?.info(
@@ -350,6 +352,8 @@ function isSocketError(error: unknown): boolean {
     code === "ECONNRESET" ||
     code === "EPIPE" ||
     code === "ECONNABORTED" ||
+    // A write queued on a connection the client has just closed (libuv cancels it).
+    code === "ECANCELED" ||
     code === "ERR_STREAM_PREMATURE_CLOSE" ||
     code === "ERR_STREAM_DESTROYED" ||
     code === "ERR_STREAM_WRITE_AFTER_END"

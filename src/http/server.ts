@@ -5,22 +5,33 @@
  *
  * Every non-GraphQL error has one shape, `{ "error": { "code", "message" } }`; /graphql errors are GraphQL
  * responses (`{ "errors": [...] }`). Every request gets an id (a valid `x-request-id`, else the trace id of a
- * valid `traceparent`, else a new UUID), echoed back in `x-request-id` and carried by every log line of it, and
- * one access line when it ends.
+ * valid `traceparent`, else a new UUID), echoed back in `x-request-id` (raw routes included) and carried by every
+ * log line of it, and one access line when it ends — also when its client went away before the end (see
+ * accessLine).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger } from "../observability/logger.js";
 import { withRequestLog } from "../observability/request-log.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
 
-/** A route that writes Node's response itself (streaming): fastify hands it the raw request and response. */
+/**
+ * A route that writes Node's response itself (streaming): fastify hands it the raw request and response, with
+ * `x-request-id` already set on the response, and the facts of the request's access line.
+ */
 export interface RawRoute {
   method: ("GET" | "HEAD" | "POST")[];
   /** A fastify path pattern, e.g. `/downloads/:token`. */
   url: string;
-  handle(req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, facts: RequestFacts): Promise<void>;
 }
 
 export interface Readiness {
@@ -54,11 +65,18 @@ export interface HttpAppOptions extends GraphQLEndpointOptions {
 export interface RequestFacts {
   operation?: string | undefined;
   caller?: string | undefined;
+  /**
+   * Why a response the route ended itself did not complete (a download's `upstream_idle`, `client_idle`, …).
+   * Unset, an unfinished response is the client's doing: `client_gone`.
+   */
+  incomplete?: string | undefined;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     facts: RequestFacts | null;
+    /** What the access line still waits for: the response's `close`, and a raw route's handler (see holdAccessLine). */
+    accessHolds: number;
   }
 }
 
@@ -134,20 +152,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   });
 
   app.decorateRequest("facts", null);
+  app.decorateRequest("accessHolds", 0);
   app.addHook("onRequest", (request, reply, done) => {
     request.facts = {};
+    request.accessHolds = 1;
     void reply.header("x-request-id", request.id);
-    // A client that goes away is routine (a closed tab, a cancelled fetch): never an error. fastify's
-    // onRequestAbort only sees a request whose body was still arriving; this sees any unfinished response.
-    reply.raw.once("close", () => {
-      if (!reply.raw.writableFinished) {
-        request.log.debug({ method: request.method, route: routeOf(request) }, "client went away before the response");
-      }
-    });
-    done();
-  });
-  app.addHook("onResponse", (request, reply, done) => {
-    accessLine(request, reply.statusCode, reply.elapsedTime);
+    // The access line is written on the response's `close`, which Node emits for every response, finished or
+    // not: fastify's onResponse runs on `finish` only, so a client that went away got no line at all (and a
+    // hijacked reply got one from onResponse besides its route's own: two per download).
+    reply.raw.once("close", () => releaseAccessLine(request, reply));
     done();
   });
 
@@ -166,13 +179,17 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       url: route.url,
       exposeHeadRoute: false,
       handler: async (request, reply) => {
-        // The route writes the response itself, at the client's pace; fastify steps aside.
+        // The route writes the response itself, at the client's pace; fastify steps aside, and with it the
+        // headers set on the reply (x-request-id): they go on Node's response first.
         reply.hijack();
-        const started = performance.now();
+        for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
+        const facts = (request.facts ??= {});
+        // The line waits for the handler too, so it carries the reason the route gives for an unfinished response.
+        const held = holdAccessLine(request);
         try {
-          await withRequestLog(request.log, () => route.handle(request.raw, reply.raw, request.params as Record<string, string>));
+          await withRequestLog(request.log, () => route.handle(request.raw, reply.raw, request.params as Record<string, string>, facts));
         } finally {
-          accessLine(request, reply.raw.statusCode, performance.now() - started);
+          if (held) releaseAccessLine(request, reply);
         }
       },
     });
@@ -236,16 +253,40 @@ export function clientMessage(error: FastifyError, maxBodyBytes: number): string
   }
 }
 
-function accessLine(request: FastifyRequest, status: number, durationMs: number): void {
+/** Delays the access line until a matching releaseAccessLine; false when it is written already (nothing to release). */
+function holdAccessLine(request: FastifyRequest): boolean {
+  if (request.accessHolds === 0) return false;
+  request.accessHolds += 1;
+  return true;
+}
+
+function releaseAccessLine(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.accessHolds === 0) return;
+  request.accessHolds -= 1;
+  if (request.accessHolds === 0) accessLine(request, reply);
+}
+
+/** The status a response that never got its headers is logged with: the client closed the request (nginx's 499). */
+const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * The request's one access line, at info. A response that did not finish says why in `incomplete`: the route's
+ * reason, else `client_gone` (routine: a closed tab, a cancelled fetch; never an error). Its status is the one
+ * sent, or 499 when the client went away before any was.
+ */
+function accessLine(request: FastifyRequest, reply: FastifyReply): void {
   const facts = request.facts ?? {};
+  const res = reply.raw;
+  const finished = res.writableFinished;
   request.log.info(
     {
       method: request.method,
       route: routeOf(request),
-      status,
-      durationMs: Math.round(durationMs * 100) / 100,
+      status: finished || res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
       ...(facts.operation !== undefined ? { operation: facts.operation } : {}),
       ...(facts.caller !== undefined ? { caller: facts.caller } : {}),
+      ...(finished ? {} : { incomplete: facts.incomplete ?? "client_gone" }),
     },
     "request",
   );

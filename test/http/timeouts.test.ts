@@ -111,7 +111,7 @@ describe("bounded time (small timeouts)", () => {
     expect(await failures(stack, "upstream_idle")).toBe(before + 1);
     const lines = await waitForValue(() => {
       const found = destination.lines().slice(linesBefore);
-      return found.some((l) => l.msg === "request") ? found : undefined;
+      return found.some((l) => l.msg === "request" && l["route"] === "/downloads/:token") ? found : undefined;
     });
     const stalled = lines.filter((l) => l.msg.startsWith("download"));
     expect(stalled).toEqual([
@@ -120,6 +120,10 @@ describe("bounded time (small timeouts)", () => {
         msg: "download failed: Codat's body stalled",
         download: { reason: "upstream_idle", bytesSent: STALL_AFTER, idleTimeoutMs: IDLE_MS },
       }),
+    ]);
+    // The access line says the response is incomplete, and why.
+    expect(lines.filter((l) => l.msg === "request" && l["route"] === "/downloads/:token")).toEqual([
+      expect.objectContaining({ status: 200, incomplete: "upstream_idle" }),
     ]);
     // Bounded fields only: never the link (its token is a credential).
     expect(JSON.stringify(lines)).not.toContain(new URL(url).pathname);
@@ -149,7 +153,7 @@ describe("bounded time (small timeouts)", () => {
 
     const lines = await waitForValue(() => {
       const found = destination.lines().slice(linesBefore);
-      return found.some((l) => l.msg === "request") ? found : undefined;
+      return found.some((l) => l.msg === "request" && l["route"] === "/downloads/:token") ? found : undefined;
     });
     const dropped = lines.filter((l) => l.msg.startsWith("download"));
     expect(dropped).toEqual([
@@ -158,6 +162,9 @@ describe("bounded time (small timeouts)", () => {
         msg: "download dropped: the client stopped reading",
         download: expect.objectContaining({ reason: "client_idle", idleTimeoutMs: IDLE_MS }) as unknown,
       }),
+    ]);
+    expect(lines.filter((l) => l.msg === "request" && l["route"] === "/downloads/:token")).toEqual([
+      expect.objectContaining({ status: 200, incomplete: "client_idle" }),
     ]);
     expect(lines.filter((l) => l.level === "error")).toEqual([]);
   });

@@ -157,7 +157,7 @@ describe("logs", () => {
     expect(err.stack).toContain("logging.test.ts");
   });
 
-  it("logs a client that went away at debug, not as an error", async () => {
+  it("logs a client that went away in its access line only, not as an error", async () => {
     stack.simulator.injectFault({ kind: "hang", path: /\/data\/customers$/ });
     stack.resetUpstream();
     const controller = new AbortController();
@@ -168,7 +168,7 @@ describe("logs", () => {
     await waitFor(() => stack.upstream().some((request) => request.path.endsWith("/data/customers")));
     controller.abort();
     expect(await pending).toBeInstanceOf(Error);
-    await waitFor(() => linesOf("req-gone-1").some((line) => line.msg === "client went away before the response"));
+    expect(await accessLineOf("req-gone-1")).toMatchObject({ level: "info", status: 499, incomplete: "client_gone" });
     const lines = linesOf("req-gone-1");
     expect(lines.filter((line) => line.level !== "debug" && line.level !== "trace" && line.msg !== "request")).toEqual([]);
     stack.simulator.clearFaults();
