@@ -231,6 +231,29 @@ describe("readiness", () => {
     }
   });
 
+  it("logs the probe's expected 404 as an answer at info, with no warn line on a healthy start", async () => {
+    const key = "the-key-codat-knows-0123456789";
+    const destination = memoryDestination();
+    const stack = await startStack({
+      simulator: { apiKey: key },
+      env: { CODAT_API_KEY: key, READY_CHECK_UPSTREAM: "true" },
+      logger: createLogger({ level: "debug", pretty: false, secrets: [key], destination }),
+    });
+    try {
+      await waitFor(async () => (await fetch(`${stack.origin}/readyz`)).status === 200);
+      const lines = destination.lines();
+      expect(lines.filter((line) => line.level === "warn" || line.level === "error" || line.level === "fatal")).toEqual([]);
+      const probe = lines.filter(
+        (line) => (line["codat"] as { route?: string } | undefined)?.route === "GET /companies/{companyId}/connections",
+      );
+      expect(probe).toEqual([
+        expect.objectContaining({ level: "info", msg: "codat call", codat: expect.objectContaining({ status: 404, error: "NOT_FOUND" }) }),
+      ]);
+    } finally {
+      await stack.close();
+    }
+  });
+
   it("is ready once Codat accepted the key", async () => {
     const key = "the-key-codat-knows-0123456789";
     const stack = await startStack({ simulator: { apiKey: key }, env: { CODAT_API_KEY: key, READY_CHECK_UPSTREAM: "true" } });
