@@ -635,6 +635,8 @@ async function main(): Promise<number> {
         settings,
         limiterCost: costs,
         scaleOut: scales,
+        // The printed tables, as docs/performance.md renders them (scripts/docs-render.ts).
+        tables: [costTable(costs), ...scales.map((r) => scaleTable(r, settings))],
         checks,
         maxBackgroundCores: background,
       },

@@ -15,6 +15,8 @@ import {
   startGrafbaseRouter,
   startSubgraphTap,
   writeGrafbaseProject,
+  GRAFBASE_BIN,
+  GRAFBASE_MISSING_REASON,
   ROUTER_START_TIMEOUT_MS,
   type GrafbaseProject,
   type GrafbaseRouter,
@@ -22,6 +24,11 @@ import {
 } from "../helpers/grafbase.js";
 import { bearer, jwtEnv, mint } from "../security/support.js";
 import { CREATE } from "../subscriptions/support.js";
+
+// Grafbase publishes its CLI for linux-x64 only: elsewhere every test here skips (and with them the file's hooks),
+// saying why once. `.ci/run` fails on linux-x64 without the binary, so CI never skips these silently.
+const NO_ROUTER = GRAFBASE_BIN === undefined;
+if (NO_ROUTER) console.warn(`grafbase-router.system.test.ts skipped: ${GRAFBASE_MISSING_REASON}`);
 
 const MISSING_CUSTOMER = "11111111-2222-4333-8444-555555555555";
 /** Distinct customers the invoices reference, each three times: 31 keys with the missing one, one Codat query. */
@@ -128,7 +135,7 @@ beforeEach(() => {
   tap!.requests.length = 0;
 });
 
-describe("Grafbase router (grafbase compose + grafbase dev)", () => {
+describe.skipIf(NO_ROUTER)("Grafbase router (grafbase compose + grafbase dev)", () => {
   it("composes the gateway and the invoices subgraph into one federated SDL", () => {
     expect(federatedSdl).toMatch(/join__graph\(name: "customers", url: "http:\/\/127\.0\.0\.1:\d+\/graphql"\)/);
     expect(federatedSdl).toMatch(/join__graph\(name: "invoices", url: "http:\/\/127\.0\.0\.1:\d+\/"?\)?/);
@@ -233,7 +240,7 @@ function subscribeToEnd(client: Client, variables: Record<string, unknown>): Pro
   });
 }
 
-describe("subscriptions through the Grafbase router", () => {
+describe.skipIf(NO_ROUTER)("subscriptions through the Grafbase router", () => {
   let client: Client | undefined;
 
   afterAll(async () => {
