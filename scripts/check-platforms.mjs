@@ -142,7 +142,7 @@ async function main() {
   }
 
   // The router tests skip without the CLI; on CI's platform that would hide them.
-  const { grafbaseBinary, GRAFBASE_MISSING_REASON, PLATFORM } = await import("../tools/grafbase-cli/index.js");
+  const { grafbaseBinary, GRAFBASE_MISSING_REASON, PLATFORM } = await import("../test/tools/grafbase-cli/index.js");
   const binary = grafbaseBinary();
   if (binary !== undefined) console.log(`check-platforms: Grafbase CLI: ${path.relative(root, binary)}`);
   else if (PLATFORM === "linux-x64") {

@@ -17,7 +17,7 @@ import { waitForValue } from "./wait.js";
 
 /**
  * The CLI binary for this machine, found at run time among Grafbase's platform packages (optional dependencies of
- * tools/grafbase-cli, which the root lists as a dev dependency); undefined where none is installed (Grafbase 0.103
+ * test/tools/grafbase-cli, which the root lists as a dev dependency); undefined where none is installed (Grafbase 0.103
  * is published for linux-x64 only), and then the router tests skip with GRAFBASE_MISSING_REASON.
  */
 export const GRAFBASE_BIN: string | undefined = grafbaseBinary();

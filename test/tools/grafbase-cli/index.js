@@ -37,5 +37,5 @@ export function grafbaseBinary() {
 
 /** One line saying why there is no binary (for test skips and CI failures). */
 export const GRAFBASE_MISSING_REASON =
-  `no Grafbase CLI installed for ${PLATFORM}: tools/grafbase-cli's optional platform packages ` +
+  `no Grafbase CLI installed for ${PLATFORM}: test/tools/grafbase-cli's optional platform packages ` +
   `(${PLATFORM_PACKAGES.join(", ")}) have none for this machine, or npm omitted optional dependencies`;

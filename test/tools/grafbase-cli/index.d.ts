@@ -1,4 +1,4 @@
-/** Grafbase's platform packages, as tools/grafbase-cli/package.json lists them (optional dependencies). */
+/** Grafbase's platform packages, as test/tools/grafbase-cli/package.json lists them (optional dependencies). */
 export declare const PLATFORM_PACKAGES: readonly string[];
 /** `<os>-<cpu>` as npm's os/cpu fields name them (process.platform, process.arch). */
 export declare const PLATFORM: string;
