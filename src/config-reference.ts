@@ -36,7 +36,7 @@ export const CONFIG_GROUPS: readonly { id: ConfigGroup; title: string; intro: st
   {
     id: "timeouts",
     title: "HTTP, downloads and links",
-    intro: "Every wait has a bound; see [Attachments and downloads](clients.md#attachments-and-downloads).",
+    intro: "Every wait has a bound; see [Fairness and bounded waits](operations.md#fairness-and-bounded-waits) and [Attachments and downloads](downloads.md).",
   },
   {
     id: "replicas",
@@ -46,7 +46,7 @@ export const CONFIG_GROUPS: readonly { id: ConfigGroup; title: string; intro: st
   {
     id: "subscriptions",
     title: "Subscriptions and webhooks",
-    intro: "See [Push status in real time](clients.md#push-status-in-real-time) and [Webhooks](clients.md#webhooks).",
+    intro: "See [Push status in real time](writes.md#push-status-in-real-time) and [Webhooks](writes.md#webhooks).",
   },
   { id: "observability", title: "Logs, metrics, readiness", intro: "See [Operations](operations.md)." },
   {

@@ -1,12 +1,12 @@
 /**
  * The generated documentation is committed as `npm run docs` renders it: docs/configuration.md from
  * src/config-reference.ts, docs/performance.md from the committed bench/results/*.json. And every relative link
- * of the README and docs/ points at a file that exists (docs/deployment.md included).
+ * of the README and docs/ points at a file (and a heading) that exists (docs/deployment.md included).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderDocs, ROOT } from "../../scripts/docs-render.js";
+import { anchor, renderDocs, ROOT } from "../../scripts/docs-render.js";
 
 describe("generated docs", () => {
   it("equal their render (run `npm run docs` after changing src/config-reference.ts or bench/results/)", async () => {
@@ -21,12 +21,26 @@ describe("documentation links", () => {
     f.endsWith(".md"),
   );
 
-  it.each(files)("%s links only to files that exist", (file) => {
+  /** The anchors of a Markdown file's headings, as GitHub makes them. */
+  const anchors = (file: string): Set<string> =>
+    new Set(
+      [
+        ...readFileSync(file, "utf8")
+          .replace(/```[\s\S]*?```/g, "")
+          .matchAll(/^#+ (.+)$/gm),
+      ].map((m) => anchor(m[1]!.replace(/`/g, ""))),
+    );
+
+  it.each(files)("%s links only to files and headings that exist", (file) => {
     const text = readFileSync(path.join(ROOT, file), "utf8").replace(/```[\s\S]*?```/g, "");
-    const missing = [...text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
-      .map((m) => m[1]!)
-      .filter((target) => !/^[a-z]+:/.test(target))
-      .filter((target) => !existsSync(path.resolve(ROOT, path.dirname(file), target)));
-    expect(missing).toEqual([]);
+    const broken = [...text.matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)]
+      .filter((m) => !/^[a-z]+:/.test(m[1]!))
+      .filter((m) => {
+        const target = m[1] === "" ? path.join(ROOT, file) : path.resolve(ROOT, path.dirname(file), m[1]!);
+        if (!existsSync(target)) return true;
+        return m[2] !== undefined && target.endsWith(".md") && !anchors(target).has(m[2]);
+      })
+      .map((m) => m[0]);
+    expect(broken).toEqual([]);
   });
 });
