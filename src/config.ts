@@ -270,6 +270,22 @@ export function parseConfig(env: Env): Config {
     problems.push(`HTTP_HEADERS_TIMEOUT_MS (${httpHeadersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs})`);
   }
 
+  const port = integer("PORT", 4000, 0, 65535);
+  const metricsPort = read("METRICS_PORT") === undefined ? undefined : integer("METRICS_PORT", 0, 0, 65535);
+  // Port 0 asks the system for a free port: two of those never collide.
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    problems.push(`METRICS_PORT (${metricsPort}) must differ from PORT (${port}); unset it to serve /metrics on PORT`);
+  }
+
+  // OpenTelemetry's exporter reads these itself (observability/tracing.ts); a value it cannot use is caught here.
+  for (const name of ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+    const raw = read(name);
+    if (raw !== undefined && !isHttpUrl(raw)) {
+      // The value is not echoed: an endpoint URL can carry credentials.
+      problems.push(`${name} must be an http(s) URL of an OTLP/HTTP collector, such as http://collector:4318`);
+    }
+  }
+
   const rawLevel = (read("LOG_LEVEL") ?? "info").toLowerCase();
   const logLevel = (LOG_LEVELS as readonly string[]).includes(rawLevel) ? (rawLevel as LogLevel) : "info";
   if (logLevel !== rawLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (got "${rawLevel}")`);
@@ -279,7 +295,7 @@ export function parseConfig(env: Env): Config {
     codatBaseUrl,
     useSimulator,
     host,
-    port: integer("PORT", 4000, 0, 65535),
+    port,
     production,
     development: mode === "development",
     mode: mode ?? "default",
@@ -318,7 +334,7 @@ export function parseConfig(env: Env): Config {
     logLevel,
     logPretty: boolean("LOG_PRETTY", mode === "development"),
     metricsEnabled: boolean("METRICS_ENABLED", true),
-    metricsPort: read("METRICS_PORT") === undefined ? undefined : integer("METRICS_PORT", 0, 0, 65535),
+    metricsPort,
     readyCheckUpstream: boolean("READY_CHECK_UPSTREAM", codatApiKey !== undefined),
     readyCheckIntervalSeconds: integer("READY_CHECK_INTERVAL_SECONDS", 30, 1, 3600),
     redis,
@@ -334,6 +350,16 @@ export function logSecrets(config: Pick<Config, "codatApiKey" | "codatWebhook">)
   const webhook = config.codatWebhook?.secret;
   if (webhook !== undefined) secrets.push(webhook, webhook.replace(/^whsec_/, ""));
   return secrets;
+}
+
+/** An absolute http: or https: URL with a host. */
+function isHttpUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** Paths the gateway serves itself, which the webhook route must not shadow. */
@@ -393,6 +419,17 @@ function parsePushStatus(
   };
 }
 
+/** The settings that only mean something with REDIS_URL. */
+const REDIS_SETTINGS = [
+  "REDIS_FAILURE_MODE",
+  "REDIS_EXPECTED_REPLICAS",
+  "REDIS_LEASE_MS",
+  "REDIS_COMMAND_TIMEOUT_MS",
+  "REDIS_CONNECT_TIMEOUT_MS",
+  "REDIS_RETRY_INTERVAL_MS",
+  "REDIS_KEY_PREFIX",
+];
+
 function parseRedis(
   read: (name: string) => string | undefined,
   integer: (name: string, fallback: number, min: number, max: number) => number,
@@ -401,7 +438,7 @@ function parseRedis(
 ): RedisConfig | undefined {
   const url = read("REDIS_URL");
   if (url === undefined) {
-    for (const name of ["REDIS_FAILURE_MODE", "REDIS_EXPECTED_REPLICAS", "REDIS_LEASE_MS"]) {
+    for (const name of REDIS_SETTINGS) {
       if (read(name) !== undefined) problems.push(`${name} has no effect without REDIS_URL`);
     }
     return undefined;

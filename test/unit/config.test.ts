@@ -115,4 +115,28 @@ describe("settings a person can trust", () => {
     ]);
     expect(configProblems({ ...upstream, OPERATION_TIMEOUT_MS: "1m" })).toHaveLength(1);
   });
+
+  it("refuses METRICS_PORT equal to PORT (the default one included); two port 0s are two free ports", () => {
+    expect(configProblems({ ...upstream, PORT: "8080", METRICS_PORT: "8080" })).toEqual([
+      "METRICS_PORT (8080) must differ from PORT (8080); unset it to serve /metrics on PORT",
+    ]);
+    expect(configProblems({ ...upstream, METRICS_PORT: "4000" })).toEqual([
+      "METRICS_PORT (4000) must differ from PORT (4000); unset it to serve /metrics on PORT",
+    ]);
+    expect(parseConfig({ ...upstream, PORT: "0", METRICS_PORT: "0" })).toMatchObject({ port: 0, metricsPort: 0 });
+    expect(parseConfig({ ...upstream, PORT: "8080", METRICS_PORT: "9464" })).toMatchObject({ port: 8080, metricsPort: 9464 });
+  });
+
+  it("refuses an OTLP endpoint that is not an http(s) URL, naming the variable without echoing the value", () => {
+    const message = (name: string) => `${name} must be an http(s) URL of an OTLP/HTTP collector, such as http://collector:4318`;
+    for (const bad of ["collector:4318", "grpc://collector:4317", "not a url", "http://"]) {
+      expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_ENDPOINT: bad })).toEqual([message("OTEL_EXPORTER_OTLP_ENDPOINT")]);
+    }
+    expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "localhost:4318/v1/traces" })).toEqual([
+      message("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    ]);
+    expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://user:secret@collector" }).join("\n")).not.toContain("secret");
+    expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })).toEqual([]);
+    expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://otlp.example.com/v1/traces" })).toEqual([]);
+  });
 });
