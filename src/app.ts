@@ -17,7 +17,7 @@ import type { CodatObserver } from "./codat/observer.js";
 import { lazyRequestBudget } from "./codat/request-budget.js";
 import { RedisApqCache } from "./cache/redis-apq-cache.js";
 import { SharedSlotLimiter } from "./codat/shared-limiter.js";
-import { logSecrets, type Config } from "./config.js";
+import { ConfigError, logSecrets, type Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
@@ -266,7 +266,14 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       return metricsUrl;
     },
     async listen() {
-      // Redis first: with REDIS_FAILURE_MODE=fail an unreachable one stops startup (RedisUnavailableError).
+      // Redis first. Something at REDIS_URL that answers, but not as Redis, stops startup whatever
+      // REDIS_FAILURE_MODE says (a ConfigError naming REDIS_URL): it is a wrong URL, not an outage.
+      if (config.redis !== undefined) {
+        const { redisProtocolProblem } = await import("./codat/redis-client.js");
+        const problem = await redisProtocolProblem(config.redis);
+        if (problem !== undefined) throw new ConfigError([problem]);
+      }
+      // With REDIS_FAILURE_MODE=fail an unreachable one stops startup (RedisUnavailableError).
       // The budget's and the APQ cache's connections meanwhile (neither stops startup).
       try {
         await Promise.all([sharedLimiter?.start(), budget?.start(), apqCache?.start()]);

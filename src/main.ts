@@ -86,6 +86,8 @@ async function main(): Promise<void> {
   } catch (error) {
     // Redis unreachable at startup (REDIS_URL, REDIS_FAILURE_MODE=fail): its own one-line message, no password in it.
     if (error instanceof Error && error.name === "RedisUnavailableError") console.error(`startup failed: ${error.message}`);
+    // A setting found wrong only by trying it (REDIS_URL at something that is not Redis).
+    else if (error instanceof ConfigError) for (const problem of error.problems) console.error(`config error: ${problem}`);
     else console.error(`config error: ${listenProblem(error, config.host, config.port)}`);
     await simulator?.close();
     process.exit(1);

@@ -6,6 +6,7 @@
  */
 import { Redis } from "ioredis";
 import type { RedisConfig } from "../config.js";
+import { withTimeout, withoutRedisPassword } from "./redis-support.js";
 
 export type RedisSettings = Pick<RedisConfig, "url" | "commandTimeoutMs" | "connectTimeoutMs">;
 
@@ -23,4 +24,43 @@ export function newRedisClient(settings: RedisSettings, connectionName: string):
   });
   redis.on("error", () => undefined);
   return redis;
+}
+
+/**
+ * Whether what listens at REDIS_URL speaks Redis: a connection of its own and one PING, the two within
+ * REDIS_COMMAND_TIMEOUT_MS (short: startup waits for it), no reconnecting. Something that answers in another
+ * protocol (an HTTP server, another service's port) is a wrong REDIS_URL, which no waiting fixes: the answer is
+ * the one-line problem naming REDIS_URL (password masked). Undefined when Redis answered (an error reply such as
+ * NOAUTH is Redis speaking), or when nothing did in time: an unreachable or slow Redis is left to the connections
+ * that follow (REDIS_CONNECT_TIMEOUT_MS, REDIS_FAILURE_MODE).
+ */
+export async function redisProtocolProblem(settings: RedisSettings): Promise<string | undefined> {
+  let protocolError: string | undefined;
+  const redis = new Redis(settings.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: settings.commandTimeoutMs,
+    connectTimeout: settings.commandTimeoutMs,
+    retryStrategy: () => null,
+  });
+  // ioredis reports bytes that are not RESP as a ParserError, before it fails the pending commands.
+  redis.on("error", (error: Error) => {
+    if (error.name === "ParserError") protocolError ??= error.message.replace(/\s*Please report this\.?$/, "").replace(/\.$/, "");
+  });
+  try {
+    const pinged = (async () => {
+      await redis.connect();
+      await redis.ping();
+    })();
+    await withTimeout(pinged, settings.commandTimeoutMs);
+  } catch {
+    // Unreachable, timed out, or a Redis error reply: only a protocol error (seen above) is this check's business.
+  } finally {
+    redis.disconnect();
+  }
+  if (protocolError === undefined) return undefined;
+  return `REDIS_URL (${withoutRedisPassword(settings.url, settings.url)}) answered, but not as Redis (${protocolError}): check its host and port`;
 }
