@@ -109,7 +109,11 @@ async function main(): Promise<void> {
         : `${config.mode === "test" ? "test" : "default, NODE_ENV unset"} (errors masked; set NODE_ENV=development for stack traces)`;
   logger.info(`Mode: ${modeLine}.`);
   if (tracing) logger.info("Traces: exported over OTLP/HTTP.");
-  logger.info({ url }, `GraphQL gateway ready at ${url}`);
+  // The one line an operator needs, whatever LOG_LEVEL hides: a log line where info lines are written, else
+  // plain text on stdout.
+  const ready = `GraphQL gateway ready at ${url}`;
+  if (logger.isLevelEnabled("info")) logger.info({ url }, ready);
+  else process.stdout.write(`${ready}\n`);
 
   let stopping = false;
   const shutdown = (signal: string) => {

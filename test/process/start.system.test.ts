@@ -240,6 +240,61 @@ describe("entry point", () => {
     expect(code).toBe(0);
   });
 
+  it.each(["warn", "error", "silent"])("prints the URL it is ready at with LOG_LEVEL=%s", async (level) => {
+    const child = spawn(tsx, ["src/main.ts"], {
+      cwd: root,
+      env: { PATH: process.env["PATH"] ?? "", PORT: "0", LOG_LEVEL: level },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(child, "exit");
+    try {
+      await waitFor(() => /ready at (http:\/\/[^\s"]+)/.test(output) || child.exitCode !== null, { timeoutMs: 30_000 });
+      const url = /ready at (http:\/\/[^\s"]+)/.exec(output)?.[1];
+      expect(url, output).toBeDefined();
+      expect((await fetch(new URL("/healthz", url))).status).toBe(200);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it("refuses a REDIS_URL that answers, but not as Redis, with one line naming REDIS_URL and no password", async () => {
+    // An HTTP server where Redis should be.
+    const notRedis = createServer((_req, res) => res.end("not redis"));
+    await new Promise<void>((resolve) => notRedis.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (notRedis.address() as AddressInfo).port;
+      const child = spawn(tsx, ["src/main.ts"], {
+        cwd: root,
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          PORT: "0",
+          CODAT_BASE_URL: "http://127.0.0.1:9",
+          SIGNING_SECRET: "s".repeat(40),
+          REDIS_URL: `redis://:hunter2-password@127.0.0.1:${port}`,
+          // The check's bound, far above how long the answer takes: the test waits on the answer, never on the bound.
+          REDIS_COMMAND_TIMEOUT_MS: "20000",
+          REDIS_LEASE_MS: "60000",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const [code] = (await once(child, "exit")) as [number | null];
+      expect(code, output).toBe(1);
+      expect(output.trim().split("\n")).toEqual([
+        `config error: REDIS_URL (redis://:***@127.0.0.1:${port}) answered, but not as Redis (Protocol error, got "H" as reply type byte): check its host and port`,
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => notRedis.close(() => resolve()));
+    }
+  });
+
   it("refuses a bad PORT with one line naming the variable", async () => {
     const child = spawn(tsx, ["src/main.ts"], {
       cwd: root,
