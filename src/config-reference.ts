@@ -36,7 +36,8 @@ export const CONFIG_GROUPS: readonly { id: ConfigGroup; title: string; intro: st
   {
     id: "timeouts",
     title: "HTTP, downloads and links",
-    intro: "Every wait has a bound; see [Fairness and bounded waits](operations.md#fairness-and-bounded-waits) and [Attachments and downloads](downloads.md).",
+    intro:
+      "Every wait has a bound; see [Fairness and bounded waits](operations.md#fairness-and-bounded-waits) and [Attachments and downloads](downloads.md).",
   },
   {
     id: "replicas",
@@ -281,11 +282,21 @@ export const CONFIG_REFERENCE: readonly ConfigVariable[] = [
     "replicas",
     "REDIS_COMMAND_TIMEOUT_MS",
     "`500`",
-    "The longest any Redis command may take before the fallback (at most half of `REDIS_LEASE_MS`).",
+    "The longest any Redis command may take before the fallback (at most half of `REDIS_LEASE_MS`). Only with `REDIS_URL`.",
   ),
-  v("replicas", "REDIS_CONNECT_TIMEOUT_MS", "`5000`", "How long startup waits for Redis."),
-  v("replicas", "REDIS_RETRY_INTERVAL_MS", "`20`", "How often a replica asks again while a company's permits are all taken."),
-  v("replicas", "REDIS_KEY_PREFIX", "`codat-gateway:`", "Prefix of every Redis key, to share one Redis between deployments."),
+  v("replicas", "REDIS_CONNECT_TIMEOUT_MS", "`5000`", "How long startup waits for Redis. Only with `REDIS_URL`."),
+  v(
+    "replicas",
+    "REDIS_RETRY_INTERVAL_MS",
+    "`20`",
+    "How often a replica asks again while a company's permits are all taken. Only with `REDIS_URL`.",
+  ),
+  v(
+    "replicas",
+    "REDIS_KEY_PREFIX",
+    "`codat-gateway:`",
+    "Prefix of every Redis key, to share one Redis between deployments. Only with `REDIS_URL`.",
+  ),
 
   v(
     "subscriptions",

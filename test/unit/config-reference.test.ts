@@ -42,6 +42,8 @@ function namesReadBySources(): Set<string> {
     // Names read in a loop: `for (const name of ["X", "Y"])`, and a table of names such as OTEL_BSP_* → setting.
     for (const m of text.matchAll(/for \(const \w+ of \[([^\]]*)\]\)/g)) for (const s of m[1]!.matchAll(/"([A-Z][A-Z0-9_]*)"/g)) add(s[1]);
     for (const m of text.matchAll(/\b(OTEL_[A-Z0-9_]+)\b/g)) add(m[1]);
+    // src/config.ts: any string literal shaped like a variable with an underscore (lists such as REDIS_SETTINGS).
+    if (file.endsWith(`${path.sep}config.ts`)) for (const m of text.matchAll(/"([A-Z][A-Z0-9]*_[A-Z0-9_]+)"/g)) add(m[1]);
   }
   return names;
 }
