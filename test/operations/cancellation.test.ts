@@ -75,7 +75,7 @@ describe("a client that goes away", () => {
     simulator: { clock },
     logger: createLogger({ level: "debug", pretty: false, secrets: [], destination }),
   });
-  const disconnects = () => destination.lines().filter((line) => line.msg === "client went away before the response").length;
+  const disconnects = () => destination.lines().filter((line) => line.msg === "request" && line["incomplete"] === "client_gone").length;
   const pushKeys = () =>
     new Set(
       stack.simulator.store
