@@ -86,7 +86,7 @@ now_ms() { date +%s%3N; }
 # Waits for `ready at` in log $1 (written by pid $2); prints the URL.
 wait_ready() {
   for _ in $(seq 1 600); do
-    grep -q "ready at" "$1" && break
+    grep -qs "ready at" "$1" && break
     kill -0 "$2" 2>/dev/null || break
     sleep 0.1
   done
@@ -116,7 +116,7 @@ sim_log="$work/simulator.log"
 (cd "$build" && exec "$work/bin/node" simulator/dist/main.js --port 0 --api-key prod-recipe-key) >"$sim_log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do
-  grep -q "listening on" "$sim_log" && break
+  grep -qs "listening on" "$sim_log" && break
   kill -0 "${pids[0]}" 2>/dev/null || break
   sleep 0.1
 done
