@@ -43,6 +43,16 @@ interface Replica {
   stop(): Promise<void>;
 }
 
+/** replicaEnv's Redis settings unset (each REDIS_* without REDIS_URL is a config error), for the controls. */
+const WITHOUT_REDIS = {
+  REDIS_URL: "",
+  SIGNING_SECRET: "",
+  REDIS_KEY_PREFIX: "",
+  REDIS_LEASE_MS: "",
+  REDIS_COMMAND_TIMEOUT_MS: "",
+  REDIS_CONNECT_TIMEOUT_MS: "",
+};
+
 function replicaEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     CODAT_BASE_URL: simulator.url,
@@ -135,9 +145,7 @@ describe("three replicas, one Redis", () => {
   });
 
   it("(the control: without REDIS_URL the same three replicas go beyond 10)", async () => {
-    const replicas = await Promise.all(
-      [1, 2, 3].map(() => startReplica("t0:", { REDIS_URL: "", SIGNING_SECRET: "", REDIS_LEASE_MS: "", REDIS_COMMAND_TIMEOUT_MS: "" })),
-    );
+    const replicas = await Promise.all([1, 2, 3].map(() => startReplica("t0:", WITHOUT_REDIS)));
     simulator.resetMaxInFlight();
     // The first 30 requests to the demo company are held 2 s, so each replica's own 10 slots fill up whatever the
     // machine's speed: together they put more than 10 in flight.
@@ -423,7 +431,7 @@ describe("APQ across replicas", () => {
   });
 
   it("(the control: without REDIS_URL replica B does not know them)", async () => {
-    const none = { REDIS_URL: "", SIGNING_SECRET: "", REDIS_LEASE_MS: "", REDIS_COMMAND_TIMEOUT_MS: "" };
+    const none = WITHOUT_REDIS;
     const [a, b] = await Promise.all([startReplica("t-apq0:", none), startReplica("t-apq0:", none)]);
     if (a === undefined || b === undefined) throw new Error("replicas did not start");
     const query = queries[0] ?? "";
