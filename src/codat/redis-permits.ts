@@ -11,28 +11,44 @@ import { newRedisClient } from "./redis-client.js";
 import { withTimeout, withoutRedisPassword } from "./redis-support.js";
 import { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents } from "./shared-limiter.js";
 
-/** KEYS: calls, downloads. ARGV: cap, download cap (0: not a download), lease ms, ids… → how many took a permit. */
+/**
+ * KEYS: calls, downloads. ARGV: cap, download cap (0: not a download), lease ms, ids… → the ids holding a permit
+ * now: those that already held one (a take whose answer was lost: renewed), then new ones in order while any is
+ * free (a download also within the download share).
+ */
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
 local download = tonumber(ARGV[2]) > 0
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if download then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+local granted = {}
+local fresh = {}
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
+    if download then redis.call('ZADD', KEYS[2], now + lease, ARGV[i]) end
+    granted[#granted + 1] = ARGV[i]
+  else
+    fresh[#fresh + 1] = ARGV[i]
+  end
+end
+local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
 if download then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
   local share = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2])
   if share < free then free = share end
 end
-local n = math.min(free, #ARGV - 3)
-if n <= 0 then return 0 end
-for i = 1, n do
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[3 + i])
-  if download then redis.call('ZADD', KEYS[2], now + lease, ARGV[3 + i]) end
+for i = 1, math.min(free, #fresh) do
+  redis.call('ZADD', KEYS[1], now + lease, fresh[i])
+  if download then redis.call('ZADD', KEYS[2], now + lease, fresh[i]) end
+  granted[#granted + 1] = fresh[i]
 end
-redis.call('PEXPIRE', KEYS[1], lease * 2)
-if download then redis.call('PEXPIRE', KEYS[2], lease * 2) end
-return n
+if #granted > 0 then
+  redis.call('PEXPIRE', KEYS[1], lease * 2)
+  if download then redis.call('PEXPIRE', KEYS[2], lease * 2) end
+end
+return granted
 `;
 
 /** KEYS: calls, downloads. ARGV: lease ms, then id, 1|0 (download) pairs: renews (or adds back) each lease. */
@@ -60,7 +76,7 @@ return 1
 `;
 
 interface Scripted {
-  codatTake(calls: string, downloads: string, ...args: (string | number)[]): Promise<number>;
+  codatTake(calls: string, downloads: string, ...args: (string | number)[]): Promise<string[]>;
   codatRenew(calls: string, downloads: string, ...args: (string | number)[]): Promise<number>;
   codatGive(calls: string, downloads: string, id: string): Promise<number>;
 }
@@ -102,7 +118,7 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
   const downloadCap = settings.maxDownloadsPerKey;
 
   const store: PermitStore = {
-    async take(key: string, download: boolean, ids: readonly string[]): Promise<number> {
+    async take(key: string, download: boolean, ids: readonly string[]): Promise<readonly string[]> {
       const [calls, downloads] = keys(key);
       return await scripts.codatTake(calls, downloads, cap, download ? downloadCap : 0, settings.leaseMs, ...ids);
     },

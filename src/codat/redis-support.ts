@@ -23,3 +23,33 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message = `no an
     }),
   ]);
 }
+
+/**
+ * Whether the commands failing on an open connection mean Redis is down. One that times out says only that
+ * Redis, the network or this process was busy (slow, not down): down is `count` failures in a row, no success
+ * in between, spread over at least `windowMs` (the permits' lease).
+ */
+export class FailureStreak {
+  #failures = 0;
+  #since = 0;
+
+  constructor(
+    readonly windowMs: number,
+    readonly count = 3,
+  ) {}
+
+  /** A command went through (or the streak was acted on): it ends. */
+  reset(): void {
+    this.#failures = 0;
+  }
+
+  /** Counts a failed command: a description of the streak once it means down, else undefined. */
+  failed(): string | undefined {
+    const now = Date.now();
+    if (this.#failures === 0) this.#since = now;
+    this.#failures += 1;
+    const ms = now - this.#since;
+    if (this.#failures < this.count || ms < this.windowMs) return undefined;
+    return `${this.#failures} commands failed in a row over ${ms} ms`;
+  }
+}

@@ -1,26 +1,46 @@
 /**
  * Company slots shared by every replica through Redis (REDIS_URL). Codat's limit is per company, however many
  * gateways call it, so each slot is also a permit in Redis: a lease in a sorted set per company (and one per
- * company for the download share), scored by its expiry. A replica renews the leases it holds; one that dies
- * stops renewing, and its permits return once their lease runs out.
+ * company for the download share), scored by its expiry. A replica renews the leases it holds every quarter
+ * lease; one that dies stops renewing, and its permits return once their lease runs out.
  *
  * A local KeyedLimiter stays in front with the same cap, queues and download share: waiting happens there, and
  * only requests that hold a local slot ask Redis, one batched script call per company and kind at a time
  * (redis-permits.ts), again every REDIS_RETRY_INTERVAL_MS while every permit is taken.
  *
- * Without Redis (unreachable at start with REDIS_FAILURE_MODE=local, or lost while serving) each replica takes
- * at most ceil(cap / REDIS_EXPECTED_REPLICAS) of a company's slots from a second local limiter: one warn line
- * when that starts, one info line when Redis is back (then the global cap applies again), and `fallback` for
- * the metrics. No Redis code is loaded here: the store is imported by start().
+ * Slow is not down. A command that fails while the connection is open (it timed out: Redis, the network or this
+ * process was busy) grants nothing: the request keeps waiting, within its own wait limit, and the take is asked
+ * again (a take whose answer was lost may have taken the permit: asked again, it is found). Redis counts as down
+ * only when its connection closes, or when commands have failed without a success in between for a whole lease
+ * (three at least): that is when the replica falls back.
+ *
+ * On the fallback (also when Redis is unreachable at start with REDIS_FAILURE_MODE=local) a replica keeps at most
+ * floor(cap / REDIS_EXPECTED_REPLICAS) (at least 1) of a company's requests in flight, counting those that still
+ * hold a Redis permit, so all replicas on the fallback together stay within the cap; and it grants none before a
+ * lease has passed since Redis last answered, by when the permits other replicas took through Redis have run
+ * out too (as Redis would have them). One warn line when that starts, one info line when Redis is back, and
+ * `fallback` for the metrics. Back means a renewal went through: it registers every request in flight, the
+ * fallback's too, before any new permit is taken from Redis; requests still waiting on the fallback queue ask
+ * Redis instead; and for one more lease the replica keeps to its fallback share, while the others come back.
+ *
+ * The residual risk: while one replica is on the fallback and others still reach Redis (the network between it
+ * and Redis is cut, or Redis answers some but not it for a whole lease), that replica's fallback requests are
+ * invisible to the others, so a company may see up to cap + floor(cap / REDIS_EXPECTED_REPLICAS) while that
+ * lasts; and requests that outlive a lease (a long download) still count nowhere after it. No Redis code is
+ * loaded here: the store is imported by start().
  */
 import { randomBytes } from "node:crypto";
 import { KeyedLimiter, SlotUnavailable, type AcquireOptions, type Release, type SlotLimiter } from "./limiter.js";
 import type { RedisConfig } from "../config.js";
+import { FailureStreak } from "./redis-support.js";
 
-/** The Redis side (redis-permits.ts): every method bounded by the command timeout; a rejection means "Redis is down". */
+/** The Redis side (redis-permits.ts): every method bounded by the command timeout. */
 export interface PermitStore {
-  /** Takes up to ids.length permits of `key` (for downloads within their share too): resolves n, the first n ids took one. */
-  take(key: string, download: boolean, ids: readonly string[]): Promise<number>;
+  /**
+   * Takes permits of `key` for `ids` in order while any is free (for downloads also within their share). An id
+   * that already holds one (a take whose answer was lost) keeps it. Resolves the ids holding a permit now.
+   */
+  take(key: string, download: boolean, ids: readonly string[]): Promise<readonly string[]>;
   /** Renews the leases of held permits, adding back any Redis lost (a restart); a ping when none are held. */
   renew(held: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void>;
   give(key: string, download: boolean, id: string): Promise<void>;
@@ -50,14 +70,18 @@ export class RedisUnavailableError extends Error {
   override readonly name = "RedisUnavailableError";
 }
 
+/** Renewals sent while earlier ones are still unanswered (a slow Redis must not stop the leases' renewal). */
+const MAX_RENEWALS_IN_FLIGHT = 2;
+
 interface PermitWaiter {
   id: string;
   key: string;
   download: boolean;
-  deadlineAt: number | undefined;
-  signal: AbortSignal | undefined;
   settled: boolean;
-  grant(shared: boolean, fallbackRelease?: Release): void;
+  /** A take for it is unanswered or failed: Redis may hold its permit, so giving up gives that back. */
+  uncertain: boolean;
+  /** Hands it the slot (registered as held at once); false when it had already given up. */
+  grant(shared: boolean): boolean;
   fail(error: Error): void;
 }
 
@@ -68,37 +92,51 @@ interface Pump {
 
 export class SharedSlotLimiter implements SlotLimiter {
   readonly #front: KeyedLimiter;
-  readonly #fallback: KeyedLimiter;
   readonly #options: SharedLimiterOptions;
   readonly #replica = `${process.pid.toString(36)}-${randomBytes(6).toString("hex")}`;
   /** Permits held now, per key: id → download. */
   readonly #held = new Map<string, Map<string, boolean>>();
   /** Requests past the local queue, waiting for their permit, per key. */
   readonly #waiting = new Map<string, number>();
+  /** Waiting for a Redis permit: one loop per company and kind. */
   readonly #pumps = new Map<string, Pump>();
+  /** Requests in a take not yet answered, per key (the share after a fallback counts them as in flight). */
+  readonly #asking = new Map<string, number>();
+  /** Waiting for a slot of the fallback share, per key, in arrival order. */
+  readonly #fallbackQueues = new Map<string, PermitWaiter[]>();
   #store: PermitStore | undefined;
   #shared = false;
-  #renewing = false;
+  #renewals = 0;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #seq = 0;
   #closed = false;
-  /** The local share without Redis: ceil(cap / expected replicas). */
+  /** Commands failed in a row with the connection open: down after three over a whole lease. */
+  readonly #streak: FailureStreak;
+  /** When Redis last answered (or start): the fallback grants nothing until a lease after it. */
+  #answeredAt = Date.now();
+  #quarantine: ReturnType<typeof setTimeout> | undefined;
+  /** Until then (a lease after the fallback ended) Redis permits too are taken only within the fallback share. */
+  #graceUntil = 0;
+  /** Slots granted on the fallback share so far: a renewal that raced one does not end the fallback. */
+  #fallbackGrants = 0;
+  /** A company's share on the fallback: floor(cap / expected replicas), at least 1. */
   readonly fallbackCap: number;
+  readonly #fallbackDownloadCap: number;
 
   constructor(options: SharedLimiterOptions) {
     this.#options = options;
+    this.#streak = new FailureStreak(options.redis.leaseMs);
     this.#front = new KeyedLimiter(options.maxPerKey, {
       maxDownloadsPerKey: options.maxDownloadsPerKey,
       maxQueuedPerKey: options.maxQueuedPerKey,
       maxQueuedDownloadsPerKey: options.maxQueuedDownloadsPerKey,
     });
-    this.fallbackCap = Math.ceil(options.maxPerKey / options.redis.expectedReplicas);
-    this.#fallback = new KeyedLimiter(this.fallbackCap, {
-      maxDownloadsPerKey: Math.ceil(options.maxDownloadsPerKey / options.redis.expectedReplicas),
-    });
+    const replicas = options.redis.expectedReplicas;
+    this.fallbackCap = Math.max(1, Math.floor(options.maxPerKey / replicas));
+    this.#fallbackDownloadCap = Math.min(this.fallbackCap, Math.max(1, Math.floor(options.maxDownloadsPerKey / replicas)));
   }
 
-  /** True while the slots run on the local fallback cap (before start, and while Redis is unreachable). */
+  /** True while the slots run on the local fallback share (before start, and while Redis is down). */
   get fallback(): boolean {
     return !this.#shared;
   }
@@ -125,14 +163,16 @@ export class SharedSlotLimiter implements SlotLimiter {
       startupProblem = error.message;
       this.#store = store;
     }
+    this.#answeredAt = Date.now();
     if (startupProblem === undefined) {
       this.#shared = true;
+      this.#toShared();
     } else {
       this.#options.log.warn(
-        `${startupProblem}; REDIS_FAILURE_MODE=local: starting with at most ${this.fallbackCap} slots per company on this replica until Redis is reachable`,
+        `${startupProblem}; REDIS_FAILURE_MODE=local: starting with at most ${this.fallbackCap} slots per company on this replica (after ${this.#options.redis.leaseMs} ms) until Redis is reachable`,
       );
     }
-    const every = Math.max(50, Math.floor(redis.leaseMs / 3));
+    const every = Math.max(50, Math.floor(redis.leaseMs / 4));
     this.#renewTimer = setInterval(() => void this.#renew(), every);
     this.#renewTimer.unref();
   }
@@ -140,6 +180,7 @@ export class SharedSlotLimiter implements SlotLimiter {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#renewTimer);
+    clearTimeout(this.#quarantine);
     this.#shared = false;
     const store = this.#store;
     this.#store = undefined;
@@ -151,30 +192,28 @@ export class SharedSlotLimiter implements SlotLimiter {
     const releaseFront = await this.#front.acquire(key, options);
     const download = options.kind === "download";
     this.#count(this.#waiting, key, 1);
-    let permit: { id: string; shared: boolean; fallbackRelease: Release | undefined };
+    let id: string;
     try {
       const deadlineAt = options.maxWaitMs === undefined ? undefined : startedAt + options.maxWaitMs;
-      permit = await this.#permit(key, download, options.signal, deadlineAt);
+      id = await this.#permit(key, download, options.signal, deadlineAt);
     } catch (error) {
       releaseFront();
       throw error;
     } finally {
       this.#count(this.#waiting, key, -1);
     }
-    let held = this.#held.get(key);
-    if (held === undefined) this.#held.set(key, (held = new Map<string, boolean>()));
-    held.set(permit.id, download);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const current = this.#held.get(key);
-      current?.delete(permit.id);
+      current?.delete(id);
       if (current?.size === 0) this.#held.delete(key);
-      permit.fallbackRelease?.();
-      // A fallback permit may have been registered by a renewal: give it back too. A failure leaves it to its lease.
-      if (this.#store !== undefined && (permit.shared || this.#shared)) this.#store.give(key, download, permit.id).catch(() => undefined);
+      // Whichever way it was granted, Redis may hold it (a renewal registers the fallback's): give it back. A
+      // failure leaves it to its lease (it is no longer renewed).
+      this.#store?.give(key, download, id).catch(() => undefined);
       releaseFront();
+      this.#grantFallback(key);
     };
   }
 
@@ -210,12 +249,8 @@ export class SharedSlotLimiter implements SlotLimiter {
     else map.set(key, next);
   }
 
-  #permit(
-    key: string,
-    download: boolean,
-    signal: AbortSignal | undefined,
-    deadlineAt: number | undefined,
-  ): Promise<{ id: string; shared: boolean; fallbackRelease: Release | undefined }> {
+  /** Waits for a permit (Redis, or the fallback share) and registers it as held: resolves its id. */
+  #permit(key: string, download: boolean, signal: AbortSignal | undefined, deadlineAt: number | undefined): Promise<string> {
     const id = `${this.#replica}:${(this.#seq += 1).toString(36)}`;
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -233,15 +268,21 @@ export class SharedSlotLimiter implements SlotLimiter {
         id,
         key,
         download,
-        deadlineAt,
-        signal,
         settled: false,
-        grant: (shared, fallbackRelease) => {
-          if (settle()) resolve({ id, shared, fallbackRelease });
-          else fallbackRelease?.();
+        uncertain: false,
+        grant: (shared) => {
+          if (!settle()) return false;
+          let held = this.#held.get(key);
+          if (held === undefined) this.#held.set(key, (held = new Map<string, boolean>()));
+          held.set(id, download);
+          if (!shared) this.#fallbackGrants += 1;
+          resolve(id);
+          return true;
         },
         fail: (error) => {
-          if (settle()) reject(error);
+          if (!settle()) return;
+          if (waiter.uncertain) this.#store?.give(key, download, id).catch(() => undefined);
+          reject(error);
         },
       };
       if (signal?.aborted) {
@@ -257,14 +298,57 @@ export class SharedSlotLimiter implements SlotLimiter {
     });
   }
 
-  /** Waits for a slot of the local fallback cap instead (Redis is down). */
+  /** Queues the waiter for a slot of the fallback share (Redis is down). */
   #toFallback(waiter: PermitWaiter): void {
     if (waiter.settled) return;
-    const maxWaitMs = waiter.deadlineAt === undefined ? undefined : Math.max(0, waiter.deadlineAt - Date.now());
-    this.#fallback.acquire(waiter.key, { signal: waiter.signal, kind: waiter.download ? "download" : "call", maxWaitMs }).then(
-      (release) => waiter.grant(false, release),
-      (error: unknown) => waiter.fail(error instanceof Error ? error : new Error(String(error))),
-    );
+    let queue = this.#fallbackQueues.get(waiter.key);
+    if (queue === undefined) this.#fallbackQueues.set(waiter.key, (queue = []));
+    queue.push(waiter);
+    this.#grantFallback(waiter.key);
+  }
+
+  /**
+   * Grants fallback waiters of `key` in arrival order while the replica's requests in flight for it (those
+   * holding a Redis permit included) are under the fallback share, downloads under theirs, from a lease after
+   * Redis last answered. Back on Redis, the waiters left ask Redis instead.
+   */
+  #grantFallback(key: string): void {
+    const queue = this.#fallbackQueues.get(key);
+    if (queue === undefined) return;
+    if (this.#shared) {
+      this.#fallbackQueues.delete(key);
+      for (const waiter of queue) if (!waiter.settled) this.#enqueue(waiter);
+      return;
+    }
+    for (let i = queue.length - 1; i >= 0; i -= 1) if (queue[i]?.settled) queue.splice(i, 1);
+    // Requests granted through Redis before it went away may still run on other replicas, unknown to this one:
+    // until a lease after Redis last answered (the time Redis itself gives a holder that stops renewing).
+    const quarantineMs = this.#answeredAt + this.#options.redis.leaseMs - Date.now();
+    if (quarantineMs > 0 && queue.length > 0) {
+      if (this.#quarantine === undefined) {
+        this.#quarantine = setTimeout(() => {
+          this.#quarantine = undefined;
+          for (const waiting of [...this.#fallbackQueues.keys()]) this.#grantFallback(waiting);
+        }, quarantineMs);
+        this.#quarantine.unref();
+      }
+      return;
+    }
+    let index = 0;
+    while (index < queue.length && this.#fallbackRoom(key, false) > 0) {
+      const waiter = queue[index];
+      if (waiter === undefined) break;
+      if (waiter.settled) {
+        queue.splice(index, 1);
+      } else if (waiter.download && this.#fallbackRoom(key, true) <= 0) {
+        index += 1;
+      } else {
+        queue.splice(index, 1);
+        waiter.grant(false);
+      }
+    }
+    for (let i = queue.length - 1; i >= 0; i -= 1) if (queue[i]?.settled) queue.splice(i, 1);
+    if (queue.length === 0) this.#fallbackQueues.delete(key);
   }
 
   #enqueue(waiter: PermitWaiter): void {
@@ -276,8 +360,9 @@ export class SharedSlotLimiter implements SlotLimiter {
   }
 
   /**
-   * Asks Redis for the permits of everyone waiting on this company and kind, in one script call; grants them in
-   * arrival order, and asks again after the retry interval for those left. One such loop per company and kind.
+   * Asks Redis for the permits of everyone waiting on this company and kind, in one script call; grants those
+   * Redis gave, and asks again after the retry interval for those left (also after a failed call: slow is not
+   * down). One such loop per company and kind; on the fallback, its waiters move to the fallback queue.
    */
   async #run(name: string, pump: Pump, key: string, download: boolean): Promise<void> {
     pump.running = true;
@@ -290,25 +375,41 @@ export class SharedSlotLimiter implements SlotLimiter {
           for (const waiter of pump.queue.splice(0)) this.#toFallback(waiter);
           return;
         }
-        const batch = pump.queue.slice(0, this.#options.maxPerKey);
-        let taken: number;
-        try {
-          taken = await store.take(
-            key,
-            download,
-            batch.map((waiter) => waiter.id),
-          );
-        } catch (error) {
-          this.#down(reasonOf(error));
+        // Just back from the fallback, the replica keeps to its fallback share a while (see #renew).
+        const room =
+          Date.now() < this.#graceUntil ? this.#fallbackRoom(key, download) - (this.#asking.get(key) ?? 0) : this.#options.maxPerKey;
+        const batch = pump.queue.slice(0, Math.max(0, room));
+        if (batch.length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, this.#options.redis.retryIntervalMs));
           continue;
         }
-        for (const [index, waiter] of batch.entries()) {
-          if (index >= taken) break;
-          pump.queue.splice(pump.queue.indexOf(waiter), 1);
-          if (waiter.settled) store.give(key, download, waiter.id).catch(() => undefined);
-          else waiter.grant(true);
+        // Until Redis answers, each of them may hold a permit there: one that gives up meanwhile gives it back.
+        for (const waiter of batch) waiter.uncertain = true;
+        this.#count(this.#asking, key, batch.length);
+        let granted: ReadonlySet<string> | undefined;
+        try {
+          granted = new Set(
+            await store.take(
+              key,
+              download,
+              batch.map((waiter) => waiter.id),
+            ),
+          );
+          this.#succeeded();
+        } catch (error) {
+          this.#failed(error);
+        } finally {
+          this.#count(this.#asking, key, -batch.length);
         }
-        if (taken >= batch.length) continue;
+        if (granted !== undefined) {
+          for (const waiter of batch) {
+            waiter.uncertain = false;
+            if (!granted.has(waiter.id)) continue;
+            pump.queue.splice(pump.queue.indexOf(waiter), 1);
+            if (!waiter.grant(true)) store.give(key, download, waiter.id).catch(() => undefined);
+          }
+          if (granted.size >= batch.length) continue;
+        }
         const interval = this.#options.redis.retryIntervalMs;
         await new Promise((resolve) => setTimeout(resolve, interval / 2 + Math.random() * interval));
       }
@@ -318,11 +419,30 @@ export class SharedSlotLimiter implements SlotLimiter {
     }
   }
 
+  /** Slots of `key` the fallback share has free (for a download, within the download share too). */
+  #fallbackRoom(key: string, download: boolean): number {
+    const room = this.fallbackCap - this.inFlight(key);
+    return download ? Math.min(room, this.#fallbackDownloadCap - this.downloadsInFlight(key)) : room;
+  }
+
+  #succeeded(): void {
+    this.#answeredAt = Date.now();
+    this.#streak.reset();
+  }
+
+  /** A command failed with the connection open: down once that has lasted a whole lease, three in a row at least. */
+  #failed(error: unknown): void {
+    if (this.#closed || !this.#shared) return;
+    const streak = this.#streak.failed();
+    if (streak !== undefined) this.#down(`${streak}: ${reasonOf(error)}`);
+  }
+
   #down(reason: string): void {
     if (this.#closed || !this.#shared) return;
     this.#shared = false;
+    this.#streak.reset();
     this.#options.log.warn(
-      `Redis unreachable (${reason}): company slots fall back to at most ${this.fallbackCap} per company on this replica until it is back`,
+      `Redis unreachable (${reason}): company slots fall back to at most ${this.fallbackCap} per company on this replica (from a lease after Redis last answered) until it is back`,
     );
     for (const [name, pump] of this.#pumps) {
       if (pump.running) continue;
@@ -331,22 +451,42 @@ export class SharedSlotLimiter implements SlotLimiter {
     }
   }
 
-  /** Renews the held leases (also the probe that ends a fallback). */
+  /** Back on Redis: the waiters left on the fallback queues ask Redis now. */
+  #toShared(): void {
+    for (const key of [...this.#fallbackQueues.keys()]) this.#grantFallback(key);
+  }
+
+  /**
+   * Renews the held leases, also the probe that ends a fallback: a renewal that went through registered every
+   * request in flight (the fallback's included) unless one was granted meanwhile (then again, up to three times
+   * in a row, else at the next tick). For a lease after that the replica still keeps to its fallback share, its
+   * permits now from Redis: the other replicas, whose fallback requests Redis does not know yet, come back
+   * within that time when it was Redis that went away (a restart: they reconnect within seconds).
+   */
   async #renew(): Promise<void> {
     const store = this.#store;
-    if (store === undefined || this.#renewing || this.#closed) return;
-    this.#renewing = true;
+    if (store === undefined || this.#renewals >= MAX_RENEWALS_IN_FLIGHT || this.#closed) return;
+    this.#renewals += 1;
     try {
-      await store.renew(this.#held);
-      // A close() meanwhile cleared the store.
-      if (!this.#shared && this.#store === store) {
+      let registered = false;
+      for (let attempt = 0; attempt < 3 && !registered; attempt += 1) {
+        const grants = this.#fallbackGrants;
+        await store.renew(this.#held);
+        // A close() meanwhile cleared the store.
+        if (this.#store !== store) return;
+        this.#succeeded();
+        registered = this.#shared || grants === this.#fallbackGrants;
+      }
+      if (registered && !this.#shared) {
         this.#shared = true;
+        this.#graceUntil = Date.now() + this.#options.redis.leaseMs;
         this.#options.log.info("Redis reachable again: company slots are shared by the replicas again");
+        this.#toShared();
       }
     } catch (error) {
-      this.#down(reasonOf(error));
+      this.#failed(error);
     } finally {
-      this.#renewing = false;
+      this.#renewals -= 1;
     }
   }
 }
