@@ -8,11 +8,15 @@
  * In one process the window is in memory. With REDIS_URL it is one counter in Redis for every replica (they
  * share an egress address), with an in-memory insurance window of an equal share of the budget per replica
  * (floor(budget / REDIS_EXPECTED_REPLICAS), so the replicas together stay under Codat's limit) that answers
- * whenever Redis does not: a command while disconnected fails at once (no offline queue), and every command is
- * bounded by REDIS_COMMAND_TIMEOUT_MS.
+ * while Redis is down: its connection is not open (a command then fails at once: no offline queue), or commands
+ * have failed three times in a row over a whole REDIS_LEASE_MS. A command that fails on an open connection
+ * (bounded by REDIS_COMMAND_TIMEOUT_MS) is slow, not down: it is asked again after REDIS_RETRY_INTERVAL_MS
+ * within the call's wait limit, and a call that gets no answer within it fails like a spent window (one second),
+ * rather than be counted on the insurance window while the other replicas count on Redis.
  */
 import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
 import type { RedisConfig } from "../config.js";
+import { FailureStreak } from "./redis-support.js";
 
 /** The window was spent and does not turn within the call's wait limit: `retryAfterMs` until it does. */
 export class BudgetExhausted extends Error {
@@ -45,12 +49,26 @@ const KEY = "egress";
 
 const WINDOW_SECONDS = 60;
 
+/** With Redis: the insurance window and what decides that Redis is down. */
+interface RedisSide {
+  insurance: RateLimiterAbstract;
+  /** The connection is open. */
+  connected(): boolean;
+  streak: FailureStreak;
+  retryIntervalMs: number;
+}
+
+/** How long a call that could not reach a slow Redis in its wait limit is told to wait. */
+const SLOW_REDIS_RETRY_AFTER_MS = 1_000;
+
 class WindowBudget implements RequestBudget {
   readonly #limiter: RateLimiterAbstract;
+  readonly #redis: RedisSide | undefined;
   readonly #onClose: () => Promise<void>;
 
-  constructor(limiter: RateLimiterAbstract, onClose: () => Promise<void> = () => Promise.resolve()) {
+  constructor(limiter: RateLimiterAbstract, redis?: RedisSide, onClose: () => Promise<void> = () => Promise.resolve()) {
     this.#limiter = limiter;
+    this.#redis = redis;
     this.#onClose = onClose;
   }
 
@@ -61,12 +79,30 @@ class WindowBudget implements RequestBudget {
       let retryAfterMs: number;
       try {
         await this.#limiter.consume(KEY);
+        this.#redis?.streak.reset();
         return;
       } catch (rejection) {
-        // The limiter rejects with its result when the window is spent; anything else (Redis with no
-        // insurance answer) is not the caller's problem: the request goes out uncounted rather than failing.
-        if (!isLimiterResult(rejection)) return;
-        retryAfterMs = Math.max(1, rejection.msBeforeNext);
+        const redis = this.#redis;
+        if (isLimiterResult(rejection)) {
+          redis?.streak.reset();
+          retryAfterMs = Math.max(1, rejection.msBeforeNext);
+        } else if (redis === undefined) {
+          // Not the caller's problem (the memory window does not fail): the request goes out uncounted.
+          return;
+        } else if (!redis.connected() || redis.streak.failed() !== undefined) {
+          // Redis is down: this replica's share of the budget answers.
+          try {
+            await redis.insurance.consume(KEY);
+            return;
+          } catch (insuranceRejection) {
+            if (!isLimiterResult(insuranceRejection)) return;
+            retryAfterMs = Math.max(1, insuranceRejection.msBeforeNext);
+          }
+        } else {
+          // Slow, not down: ask again shortly (the take may have counted; counting twice errs on the safe side).
+          if (Date.now() + redis.retryIntervalMs > waitUntil) throw new BudgetExhausted(SLOW_REDIS_RETRY_AFTER_MS);
+          retryAfterMs = redis.retryIntervalMs;
+        }
       }
       if (Date.now() + retryAfterMs > waitUntil) throw new BudgetExhausted(retryAfterMs);
       await sleep(retryAfterMs, signal);
@@ -116,15 +152,21 @@ export async function createRequestBudget(options: RequestBudgetOptions): Promis
   // insurance window answers until this one is up (ioredis keeps reconnecting).
   await client.connect().catch(() => undefined);
   const share = Math.max(1, Math.floor(options.perMinute / redis.expectedReplicas));
+  // No insuranceLimiter: rate-limiter-flexible would answer from it on any error, a slow command included.
   const limiter = new RateLimiterRedis({
     storeClient: client,
     keyPrefix: `${redis.keyPrefix}budget`,
     points: options.perMinute,
     duration: WINDOW_SECONDS,
     rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ points: share, duration: WINDOW_SECONDS }),
   });
-  return new WindowBudget(limiter, async () => {
+  const side: RedisSide = {
+    insurance: new RateLimiterMemory({ points: share, duration: WINDOW_SECONDS }),
+    connected: () => client.status === "ready",
+    streak: new FailureStreak(redis.leaseMs),
+    retryIntervalMs: redis.retryIntervalMs,
+  };
+  return new WindowBudget(limiter, side, async () => {
     if (client.status === "ready") await client.quit().catch(() => client.disconnect());
     else client.disconnect();
   });
