@@ -270,19 +270,19 @@ export const CONFIG_REFERENCE: readonly ConfigVariable[] = [
     "replicas",
     "REDIS_EXPECTED_REPLICAS",
     "`REPLICAS` when above 1, else `3`",
-    "While Redis is unreachable each replica takes ceil(cap / this) of a company's slots and floor(budget / this) of the request budget. Only with `REDIS_URL`.",
+    "While Redis is unreachable each replica takes floor(cap / this) (at least 1) of a company's slots and floor(budget / this) of the request budget. Only with `REDIS_URL`.",
   ),
   v(
     "replicas",
     "REDIS_LEASE_MS",
     "`10000`",
-    "A permit's lease: a crashed replica's permits return after this; held ones are renewed. Only with `REDIS_URL`.",
+    "A permit's lease: a crashed replica's permits return after this; held ones are renewed. Redis counts as down when its connection closes or commands fail for this long; the fallback then grants from a lease after Redis last answered. Only with `REDIS_URL`.",
   ),
   v(
     "replicas",
     "REDIS_COMMAND_TIMEOUT_MS",
     "`500`",
-    "The longest any Redis command may take before the fallback (at most half of `REDIS_LEASE_MS`). Only with `REDIS_URL`.",
+    "The longest a Redis command may take; one that does not answer in time is asked again (slow is not down). At most half of `REDIS_LEASE_MS`. Only with `REDIS_URL`.",
   ),
   v("replicas", "REDIS_CONNECT_TIMEOUT_MS", "`5000`", "How long startup waits for Redis. Only with `REDIS_URL`."),
   v(

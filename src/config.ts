@@ -130,12 +130,15 @@ export interface RedisConfig {
   failureMode: "fail" | "local";
   /**
    * REDIS_EXPECTED_REPLICAS (default REPLICAS when that is above 1, else 3): without Redis each replica takes
-   * ceil(cap / this) of a company's slots.
+   * floor(cap / this) (at least 1) of a company's slots.
    */
   expectedReplicas: number;
-  /** REDIS_LEASE_MS (default 10 000): a permit of a replica that died returns after this; held ones are renewed. */
+  /**
+   * REDIS_LEASE_MS (default 10 000): a permit of a replica that died returns after this; held ones are renewed.
+   * Also how long commands must fail in a row before Redis counts as down, and how long the fallback waits.
+   */
   leaseMs: number;
-  /** REDIS_COMMAND_TIMEOUT_MS (default 500): the longest any Redis command may take before the fallback. */
+  /** REDIS_COMMAND_TIMEOUT_MS (default 500): the longest a Redis command may take before it is asked again. */
   commandTimeoutMs: number;
   /** REDIS_CONNECT_TIMEOUT_MS (default 5 000): how long startup waits for Redis. */
   connectTimeoutMs: number;
