@@ -231,12 +231,15 @@ describe("three replicas, one Redis", () => {
       [DEMO_COMPANY_ID],
       controller.signal,
     );
-    await waitFor(async () => (await client.zcard(`${prefix}{${DEMO_COMPANY_ID}}:calls`)) === cap, { timeoutMs: 30_000 });
-    expect(requestsTo(DEMO_COMPANY_ID)).toBe(cap);
+    const permits = (): Promise<number> => client.zcard(`${prefix}{${DEMO_COMPANY_ID}}:calls`);
+    // Each hung request took its permit before it was sent: once all have arrived, all the permits are held.
+    await waitFor(() => requestsTo(DEMO_COMPANY_ID) >= cap, { timeoutMs: 30_000 });
+    expect(await permits()).toBe(cap);
     // The others keep asking Redis (every REDIS_RETRY_INTERVAL_MS) and get nothing while the cap is held.
     const calls = await scriptCalls(client);
     await waitFor(async () => (await scriptCalls(client)) >= calls + 30, { timeoutMs: 30_000 });
     expect(requestsTo(DEMO_COMPANY_ID)).toBe(cap);
+    expect(await permits()).toBe(cap);
     await client.quit();
     await abandon(controller, running, cap);
     await stopAll(replicas);
