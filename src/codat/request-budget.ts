@@ -50,7 +50,7 @@ const KEY = "egress";
 const WINDOW_SECONDS = 60;
 
 /** With Redis: the insurance window and what decides that Redis is down. */
-interface RedisSide {
+export interface RedisSide {
   insurance: RateLimiterAbstract;
   /** The connection is open. */
   connected(): boolean;
@@ -61,7 +61,8 @@ interface RedisSide {
 /** How long a call that could not reach a slow Redis in its wait limit is told to wait. */
 const SLOW_REDIS_RETRY_AFTER_MS = 1_000;
 
-class WindowBudget implements RequestBudget {
+/** One window (`limiter`): in memory, or in Redis with `redis` deciding when its insurance answers. Exported for tests. */
+export class WindowBudget implements RequestBudget {
   readonly #limiter: RateLimiterAbstract;
   readonly #redis: RedisSide | undefined;
   readonly #onClose: () => Promise<void>;

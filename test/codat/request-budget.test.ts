@@ -1,7 +1,9 @@
 /** The per-IP request budget in one process (the Redis-shared one is in test/scale/replicas.system.test.ts). */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEMO_COMPANY_ID } from "codat-simulator";
-import { BudgetExhausted, createRequestBudget } from "../../src/codat/request-budget.js";
+import { RateLimiterMemory, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { BudgetExhausted, WindowBudget, createRequestBudget } from "../../src/codat/request-budget.js";
+import { FailureStreak } from "../../src/codat/redis-support.js";
 import { useStack } from "../helpers/stack.js";
 
 describe("request budget (in memory)", () => {
@@ -42,6 +44,73 @@ describe("request budget (in memory)", () => {
     await vi.advanceTimersByTimeAsync(1_000);
     controller.abort(new Error("gone"));
     expect(await waiting).toEqual(new Error("gone"));
+  });
+});
+
+describe("request budget shared through Redis, when Redis is slow or down", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const LEASE_MS = 10_000;
+  /** A Redis window whose next `failing` consumes fail as ioredis's command timeout does. */
+  function setup(options: { failing: number; connected?: boolean }) {
+    const state = { failing: options.failing, connected: options.connected ?? true, consumed: 0 };
+    const redisWindow = {
+      consume: () => {
+        if (state.failing > 0) {
+          state.failing -= 1;
+          return Promise.reject(new Error("Command timed out"));
+        }
+        state.consumed += 1;
+        return Promise.resolve({ msBeforeNext: 60_000, remainingPoints: 100, consumedPoints: state.consumed, isFirstInDuration: false });
+      },
+    } as unknown as RateLimiterAbstract;
+    const insurance = new RateLimiterMemory({ points: 1, duration: 60 });
+    const budget = new WindowBudget(redisWindow, {
+      insurance,
+      connected: () => state.connected,
+      streak: new FailureStreak(LEASE_MS),
+      retryIntervalMs: 20,
+    });
+    const insuranceUsed = async (): Promise<number> => (await insurance.get("egress"))?.consumedPoints ?? 0;
+    return { state, budget, insuranceUsed };
+  }
+
+  it("a slow answer is asked again within the wait, never counted on the local share", async () => {
+    const { state, budget, insuranceUsed } = setup({ failing: 2 });
+    const taken = budget.take(undefined, 1_000);
+    await vi.advanceTimersByTimeAsync(100);
+    await taken;
+    expect(state.consumed).toBe(1);
+    expect(await insuranceUsed()).toBe(0);
+  });
+
+  it("no answer within the wait refuses the call (RATE_LIMITED), still without the local share", async () => {
+    const { budget, insuranceUsed } = setup({ failing: Infinity });
+    const refusal = budget.take(undefined, 50).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await refusal).toBeInstanceOf(BudgetExhausted);
+    expect(await insuranceUsed()).toBe(0);
+  });
+
+  it("the local share answers once the connection is not open, or commands have failed for a whole lease", async () => {
+    const closed = setup({ failing: Infinity, connected: false });
+    await closed.budget.take(undefined, 0);
+    expect(await closed.insuranceUsed()).toBe(1);
+    await expect(closed.budget.take(undefined, 0)).rejects.toBeInstanceOf(BudgetExhausted);
+
+    const stuck = setup({ failing: Infinity });
+    let taken = false;
+    void stuck.budget.take(undefined, 2 * LEASE_MS).then(() => (taken = true));
+    await vi.advanceTimersByTimeAsync(LEASE_MS - 100);
+    expect(taken).toBe(false);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(taken).toBe(true);
+    expect(await stuck.insuranceUsed()).toBe(1);
   });
 });
 
