@@ -7,9 +7,9 @@
  * errors put the full URL in their message, so they are never wrapped or chained.
  */
 import { GraphQLError } from "graphql";
-import { HTTPError, NetworkError, TimeoutError } from "ky";
+import { HTTPError, NetworkError } from "ky";
 import { ErrorCode, gatewayError, type UpstreamInfo } from "../errors.js";
-import { retryAfterMs } from "./retry.js";
+import { isAttemptTimeout, retryAfterMs } from "./retry.js";
 import type { CodatErrorMessage } from "./types.js";
 
 /** Codat's field-level validation for a rejected write (`ErrorMessage.validation`). */
@@ -52,9 +52,9 @@ export function codatValidationOf(error: unknown): CodatValidation | undefined {
 export function mapUpstreamError(error: unknown): GraphQLError {
   if (error instanceof GraphQLError) return error;
   if (error instanceof HTTPError) return fromHttpError(error);
-  if (error instanceof TimeoutError) return upstreamTimeout();
+  if (isAttemptTimeout(error)) return upstreamTimeout();
   if (error instanceof NetworkError) return upstreamUnavailable();
-  // Anything else escaped ky's classification (an unrecognised socket error, most likely). Report it as an
+  // Anything else escaped ky's classification (a body that did not decode, most likely). Report it as an
   // upstream failure without its message, which may carry the URL.
   return gatewayError(ErrorCode.UpstreamError, MESSAGES[ErrorCode.UpstreamError]);
 }

@@ -12,8 +12,12 @@
  *   connection was refused (nothing was sent) or Codat answered 429 (it was rejected before processing).
  *
  * Waits use exponential backoff with full jitter, or the server's `Retry-After` when it gives one.
+ *
+ * A failed attempt is one of ky's errors: HTTPError (an answer with an error status) or NetworkError (the fetch
+ * failed; an attempt timeout is one too, told apart by its cause: `isAttemptTimeout`). Anything else (the
+ * call's deadline or the caller's abort, an undecodable body) is never retried.
  */
-import { HTTPError, NetworkError, TimeoutError } from "ky";
+import { HTTPError, NetworkError } from "ky";
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -32,16 +36,24 @@ export function isRetryable(method: string, error: unknown): boolean {
     case "GET":
     case "HEAD":
       if (error instanceof HTTPError) return RETRYABLE_READ_STATUSES.has(error.response.status);
-      return error instanceof NetworkError || error instanceof TimeoutError;
+      return error instanceof NetworkError;
     case "POST":
       if (error instanceof HTTPError) return error.response.status === 429 || error.response.status === 409;
-      return error instanceof NetworkError || error instanceof TimeoutError;
+      return error instanceof NetworkError;
     case "PUT":
       if (error instanceof HTTPError) return error.response.status === 429;
       return error instanceof NetworkError && causeCode(error, "ECONNREFUSED");
     default:
       return false;
   }
+}
+
+/**
+ * Whether a failed attempt is a per-attempt timeout: a NetworkError whose cause is undici's headers or body
+ * timeout (transport.ts), as opposed to a connection that failed.
+ */
+export function isAttemptTimeout(error: unknown): boolean {
+  return error instanceof NetworkError && (causeCode(error, "UND_ERR_HEADERS_TIMEOUT") || causeCode(error, "UND_ERR_BODY_TIMEOUT"));
 }
 
 /** `Retry-After` in milliseconds from now (delta-seconds or HTTP-date), or undefined when absent or unreadable. */

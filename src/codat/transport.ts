@@ -1,17 +1,22 @@
 /**
  * The `fetch` under ky: every Codat attempt goes out through undici's `Agent.request`, the cheapest HTTP client
  * Node has (a quarter of the CPU per call of undici's own `fetch`, and about half of `node:http`'s, measured in
- * README "Benchmarks"). ky keeps doing what it is there for (building the request, hooks, HTTPError, abort
- * wiring) and sees a real `Response`; what is expensive about WHATWG bodies is kept out of the way:
+ * README "Benchmarks"). ky does what it is there for (building the Request, HTTPError with the error body read,
+ * NetworkError for a failed fetch) and receives real `Response`s:
  *
- * - a JSON answer (`body: "json"`) is read whole inside the attempt, as a string, and handed over beside the
- *   Response (`takeText`), which has no web body and no headers (only its status is read). A connection that
- *   breaks mid-body fails the attempt as a network error (retried like any), and the company slot is free as
- *   soon as Codat is done;
+ * - a JSON answer (`body: "json"`) is read whole inside the attempt and returned as a Response whose body holds
+ *   those bytes (a one-chunk stream: once read, the Response keeps nothing of them) and whose headers are
+ *   Codat's. A connection that breaks mid-body fails the attempt as a network error (retried like any), and the
+ *   company slot is free as soon as Codat is done;
  * - a streamed answer (`body: "stream"`, downloads) resolves at the headers; its bytes are a Node stream
  *   (`takeNodeBody`), never a web stream, piped straight to the client;
- * - an error status (any 4xx/5xx) carries its (capped) text as an ordinary body, which ky reads into HTTPError
+ * - an error status (any 4xx/5xx) carries its (capped) text as its body, which ky reads into HTTPError
  *   and errors.ts quotes from.
+ *
+ * Failures are what any `fetch` reports: the signal's reason when aborted, otherwise `TypeError("fetch failed",
+ * { cause })` (ky's NetworkError), the cause naming what failed — undici's `UND_ERR_HEADERS_TIMEOUT` or
+ * `UND_ERR_BODY_TIMEOUT` for an attempt that took too long (retry.ts `isAttemptTimeout`). A body that does not
+ * decode is passed on as zlib's error (Codat's answer, not a network failure). Errors never carry the URL.
  *
  * Time limits cost no JavaScript timer here: undici's own `headersTimeout` bounds the wait for the headers (the
  * attempt timeout) and `bodyTimeout` every gap between body chunks (the attempt timeout for JSON, the stream
@@ -19,12 +24,10 @@
  *
  * What it does not do: follow redirects (a 3xx is an HTTP error for ky), decompress by itself (`decodedBody`;
  * JSON calls accept gzip/deflate/br and are decoded here, downloads ask for identity), cache, or send
- * credentials it was not given. Errors never carry the URL: a failure before the headers is
- * `TypeError("fetch failed", { cause })`, what ky classifies as a network error; a timeout is ky's TimeoutError.
+ * credentials it was not given.
  */
 import { Readable, pipeline, type Duplex } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import { TimeoutError } from "ky";
 import { Agent, type Dispatcher } from "undici";
 
 export interface AttemptOptions {
@@ -59,33 +62,18 @@ const agent = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, 
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 /**
- * What a Response from `send` carries beside itself (the JSON text, or the Node body of a stream), under a
- * property only this module knows. Not a module-level WeakMap keyed by the Response: V8's young-generation
- * collector keeps such a map's values alive for as long as the map itself (old) until the next full GC, so
- * every page's text was promoted to old space under load (~0.8 MB per scavenge at 10 operations in flight).
+ * The Node body of a streamed answer from `send`, under a property only this module knows. Not a module-level
+ * WeakMap keyed by the Response: V8's young-generation collector keeps such a map's values alive for as long as
+ * the map itself (old) until the next full GC.
  */
 const EXTRAS = Symbol("codat.transport.extras");
 
 interface Extras {
-  text?: string | undefined;
   stream?: Readable | undefined;
 }
 
 function extrasOf(response: Response): Extras | undefined {
   return (response as Response & { [EXTRAS]?: Extras })[EXTRAS];
-}
-
-/**
- * Claims the whole body of a successful JSON answer from `send`, once (undefined for any other Response, or a
- * second claim). Claimed rather than read: ky keeps each call's Response reachable (through the promise its
- * per-call helpers close over) until the next full GC, and a Response that still held its text would keep
- * every page's text alive that long.
- */
-export function takeText(response: Response): string | undefined {
-  const state = extrasOf(response);
-  const text = state?.text;
-  if (state) state.text = undefined;
-  return text;
 }
 
 /**
@@ -105,9 +93,9 @@ export function nodeBodyOf(response: Response): Readable | undefined {
 }
 
 /**
- * One attempt: `request` (ky's Request) over undici. Rejects with `options.signal`'s reason when aborted,
- * with ky's TimeoutError when the headers (or a JSON body) take longer than `timeoutMs`, and with
- * `TypeError("fetch failed", { cause })` for any other failure before the answer is complete.
+ * One attempt: `request` (ky's Request) over undici. Rejects with `options.signal`'s reason when aborted, and
+ * with `TypeError("fetch failed", { cause })` for any other failure before the answer is complete (the headers,
+ * or a JSON body, taking longer than `timeoutMs` included: see `isAttemptTimeout`).
  */
 export async function send(request: Request, options: AttemptOptions): Promise<Response> {
   const signal = options.signal ?? request.signal;
@@ -134,60 +122,71 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
       bodyTimeout: json ? options.timeoutMs : options.streamIdleTimeoutMs,
     });
   } catch (error) {
-    throw failure(error, request, signal);
+    throw failure(error, signal);
   }
 
   const { statusCode: status, body } = answer;
   // A body nobody reads must not crash the process when it fails.
   body.on("error", () => undefined);
   const ok = status >= 200 && status < 300;
-  // A successful JSON answer's headers are read by nobody (its text travels beside the Response, and only error
-  // answers and downloads consult headers: Retry-After, content type and length), so its Response carries the
-  // status alone: no Headers object is built for the common case.
-  let responseHeaders: [string, string][] | undefined;
+  let responseHeaders: [string, string][];
   try {
-    if (!(ok && json)) responseHeaders = headerPairs(answer.headers);
+    responseHeaders = headerPairs(answer.headers);
   } catch (error) {
     body.destroy();
     throw new TypeError("fetch failed", { cause: error });
   }
   const hasBody = request.method !== "HEAD" && !NULL_BODY_STATUSES.has(status);
 
-  let text: string | undefined;
+  let content: Uint8Array | null = null;
   let stream: Readable | undefined;
   try {
     if (!hasBody) body.resume();
-    else if (!ok) text = await readText(body, answer.headers["content-encoding"], MAX_ERROR_BODY_BYTES);
-    else if (json) text = await readText(body, answer.headers["content-encoding"], Infinity);
+    else if (!ok) content = await readBytes(body, answer.headers["content-encoding"], MAX_ERROR_BODY_BYTES);
+    else if (json) content = await readBytes(body, answer.headers["content-encoding"], Infinity);
     else stream = codedStream(body, signal, options.streamError);
   } catch (error) {
     body.destroy();
-    throw failure(error, request, signal);
+    throw failure(error, signal);
   }
 
   let response: Response;
   try {
-    // Only an error answer has a web body (ky reads it into HTTPError); a successful one travels beside it.
-    response = new Response(ok ? null : (text ?? null), responseHeaders === undefined ? { status } : { status, headers: responseHeaders });
+    // A successful JSON body is a one-chunk stream rather than the bytes themselves: a Response built from
+    // bytes keeps them as its body's source for as long as it lives, and ky keeps each call's Response
+    // reachable until the next full GC, which promoted every page to old space under load.
+    const webBody = content === null ? null : ok ? oneChunk(content) : content;
+    response = new Response(webBody, { status, headers: responseHeaders });
   } catch (error) {
     // A status outside 200–599, or a header the Headers class refuses: not an answer we can pass on.
     body.destroy();
     throw new TypeError("fetch failed", { cause: error });
   }
-  if (ok && hasBody) {
-    const carried: Extras = json ? { text: text ?? "" } : { stream: stream ?? body };
+  if (ok && hasBody && !json) {
+    const carried: Extras = { stream: stream ?? body };
     Object.defineProperty(response, EXTRAS, { value: carried });
   }
   return response;
 }
 
-/** What ky should see for a failure of the exchange (see `send`). */
-function failure(error: unknown, request: Request, signal: AbortSignal): unknown {
+/** A body of one chunk, given up as it is read. */
+function oneChunk(content: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(content);
+      controller.close();
+    },
+  });
+}
+
+/**
+ * What a fetch reports for a failure of the exchange (see `send`): the abort's reason, zlib's own error for a
+ * body that does not decode (Codat's answer, not a network failure: errors.ts reports it as UPSTREAM_ERROR and
+ * retry.ts does not repeat it), else `TypeError("fetch failed", { cause })`, which ky turns into NetworkError.
+ */
+function failure(error: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason;
   const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return new TimeoutError(request);
-  // A body that does not decode is Codat's answer, not a network failure: passed on as it is, which errors.ts
-  // reports as UPSTREAM_ERROR (and retry.ts does not repeat).
   if (typeof code === "string" && code.startsWith("Z_")) return error;
   return new TypeError("fetch failed", { cause: error });
 }
@@ -202,11 +201,15 @@ function headerPairs(headers: Record<string, string | string[] | undefined>): [s
   return pairs;
 }
 
-/** A whole (JSON or error) body as text, decoded; at most `limit` bytes of it (the rest is dropped). */
-async function readText(raw: Dispatcher.ResponseData["body"], encoding: string | string[] | undefined, limit: number): Promise<string> {
+/** A whole (JSON or error) body, decoded; at most `limit` bytes of it (the rest is dropped). */
+async function readBytes(
+  raw: Dispatcher.ResponseData["body"],
+  encoding: string | string[] | undefined,
+  limit: number,
+): Promise<Uint8Array> {
   const codings = contentCodings(Array.isArray(encoding) ? encoding.join(",") : (encoding ?? null));
   // The common case, a whole plain body: undici's own read (no async iteration over the chunks).
-  if (codings.length === 0 && limit === Infinity) return raw.text();
+  if (codings.length === 0 && limit === Infinity) return raw.bytes();
   const source = codings.length === 0 ? raw : decodedBody(raw, codings);
   const chunks: Buffer[] = [];
   let length = 0;
@@ -220,7 +223,7 @@ async function readText(raw: Dispatcher.ResponseData["body"], encoding: string |
     }
   }
   const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-  return (length > limit ? all.subarray(0, limit) : all).toString("utf8");
+  return length > limit ? all.subarray(0, limit) : all;
 }
 
 /** The coded errors of streamed bodies that failed because Codat sent nothing for the stream idle timeout. */

@@ -1,5 +1,5 @@
 /** The retry rules as pure functions: which failures repeat per method, Retry-After parsing, backoff bounds. */
-import ky, { HTTPError, NetworkError, TimeoutError } from "ky";
+import ky, { HTTPError, NetworkError } from "ky";
 import { describe, expect, it } from "vitest";
 import { backoffMs, isRetryable, nextRetryDelay, retryAfterMs, type RetryPolicy } from "../../src/codat/retry.js";
 
@@ -21,7 +21,10 @@ const refused = new NetworkError(request, {
 const reset = new NetworkError(request, {
   cause: new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) }),
 });
-const timeout = new TimeoutError(request);
+/** An attempt timeout as the transport reports it: fetch's network error, caused by undici's headers timeout. */
+const timeout = new NetworkError(request, {
+  cause: new TypeError("fetch failed", { cause: Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" }) }),
+});
 const policy: RetryPolicy = { limit: 3, initialDelayMs: 100, maxDelayMs: 300, maxRetryAfterMs: 1_000 };
 
 describe("isRetryable", () => {

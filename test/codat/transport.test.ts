@@ -1,7 +1,7 @@
 /**
- * The undici transport under ky: a successful JSON answer travels as text beside a body-less Response, a
- * streamed one as a Node stream claimed once, an error answer as an ordinary (capped) body; connection reuse;
- * timeouts as ky's TimeoutError; failures before the headers as network errors that name their cause; and,
+ * The undici transport under ky: a successful JSON answer is a real Response with its headers and the whole
+ * body, a streamed one carries a Node stream claimed once, an error answer an ordinary (capped) body; connection
+ * reuse; timeouts and failures before the headers as fetch's network error that names its cause; and,
  * through the client, error bodies, decoding, idle bodies and mid-body failures that never surface as raw
  * socket errors.
  */
@@ -9,12 +9,11 @@ import { once } from "node:events";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { TimeoutError } from "ky";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
 import { upstreamUnavailable } from "../../src/codat/errors.js";
-import { freeChunk, nodeBodyOf, send, takeNodeBody, takeText, type AttemptOptions } from "../../src/codat/transport.js";
+import { freeChunk, nodeBodyOf, send, takeNodeBody, type AttemptOptions } from "../../src/codat/transport.js";
 import { errorCodeOf } from "../../src/errors.js";
 import { COMPANY, CONNECTION, useFakeCodat, hang, sendJson } from "./fake-codat.js";
 
@@ -37,7 +36,7 @@ const stream: AttemptOptions = { ...json, body: "stream" };
 describe("send", () => {
   const fake = useFakeCodat();
 
-  it("hands a JSON answer over as text beside a body-less, header-less Response, and a streamed one as a Node stream with its headers, once", async () => {
+  it("hands a JSON answer over as a Response with its headers and whole body, and a streamed one as a Node stream with its headers, once", async () => {
     fake.always((_request, response) => {
       response.writeHead(200, { "content-type": "text/plain", "x-answer": "42" });
       response.end("hello");
@@ -45,12 +44,9 @@ describe("send", () => {
 
     const whole = await send(new Request(`${fake.origin}/a`, { headers: { accept: "*/*" } }), json);
     expect(whole.status).toBe(200);
-    // Nobody reads a successful JSON answer's headers: its Response is built without them.
-    expect([...whole.headers]).toEqual([]);
-    expect(whole.body).toBeNull();
-    expect(takeText(whole)).toBe("hello");
-    expect(takeText(whole)).toBeUndefined();
+    expect(whole.headers.get("x-answer")).toBe("42");
     expect(takeNodeBody(whole)).toBeUndefined();
+    expect(await whole.text()).toBe("hello");
 
     const streamed = await send(new Request(`${fake.origin}/b`), stream);
     expect(streamed.headers.get("x-answer")).toBe("42");
@@ -72,12 +68,12 @@ describe("send", () => {
       response.writeHead(200, { "content-length": "3" });
       response.end("abc");
     });
-    for (let i = 0; i < 3; i += 1) expect(takeText(await send(new Request(`${fake.origin}/${i}`), json))).toBe("abc");
+    for (let i = 0; i < 3; i += 1) expect(await (await send(new Request(`${fake.origin}/${i}`), json)).text()).toBe("abc");
     const streamed = await send(new Request(`${fake.origin}/s`), stream);
     expect(await text(takeNodeBody(streamed))).toBe("abc");
     // The pool takes the socket back once the body's end has been processed.
     await new Promise((resolve) => setImmediate(resolve));
-    expect(takeText(await send(new Request(`${fake.origin}/after`), json))).toBe("abc");
+    expect(await (await send(new Request(`${fake.origin}/after`), json)).text()).toBe("abc");
     // Sequential calls: one in flight, at most one more finishing, so the pool never needs a third socket.
     expect(ports).toHaveLength(5);
     expect(new Set(ports).size).toBeLessThanOrEqual(2);
@@ -87,7 +83,6 @@ describe("send", () => {
     fake.always((_request, response) => sendJson(response, 503, { statusCode: 503, error: "busy" }));
     const answer = await send(new Request(`${fake.origin}/x`), json);
     expect(answer.status).toBe(503);
-    expect(takeText(answer)).toBeUndefined();
     expect(await answer.json()).toEqual({ statusCode: 503, error: "busy" });
   });
 
@@ -112,15 +107,19 @@ describe("send", () => {
     await expect(pending).rejects.toBe(reason);
   });
 
-  it("reports headers that do not come in time, and a JSON body that stalls, as ky's TimeoutError", async () => {
+  it("reports headers that do not come in time, and a JSON body that stalls, as a network error caused by undici's timeout", async () => {
     fake.always((request, response) => {
       if (request.path === "/slow-headers") return hang(request, response);
       response.writeHead(200, { "content-type": "application/json" });
       response.write('{"partial":');
       // …and nothing more until the client gives up.
     });
-    await expect(send(new Request(`${fake.origin}/slow-headers`), { ...json, timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
-    await expect(send(new Request(`${fake.origin}/stalled-body`), { ...json, timeoutMs: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    const headers = await rejection(send(new Request(`${fake.origin}/slow-headers`), { ...json, timeoutMs: 50 }));
+    expect(headers).toBeInstanceOf(TypeError);
+    expect(headers).toMatchObject({ message: "fetch failed", cause: { code: "UND_ERR_HEADERS_TIMEOUT" } });
+    const body = await rejection(send(new Request(`${fake.origin}/stalled-body`), { ...json, timeoutMs: 50 }));
+    expect(body).toBeInstanceOf(TypeError);
+    expect(body).toMatchObject({ message: "fetch failed", cause: { code: "UND_ERR_BODY_TIMEOUT" } });
   });
 
   it("fails as a network error that names the cause when nothing listens", async () => {
