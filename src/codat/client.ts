@@ -273,6 +273,7 @@ const ROUTES = {
 } as const;
 
 export type { RetryEvent } from "./call.js";
+export { isStreamIdleTimeout } from "./transport.js";
 export type { CodatClientOptions } from "./pipeline.js";
 
 function connectionPath(companyId: string, connectionId: string): string {

@@ -20,14 +20,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Writable, finished } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GraphQLError } from "graphql";
-import type { CodatClient } from "../codat/client.js";
-import { freeChunk, isStreamIdleTimeout } from "../codat/transport.js";
+import { isStreamIdleTimeout, type CodatClient } from "../codat/client.js";
 import { ErrorCode } from "../errors.js";
 import { AuthenticationError } from "../auth/caller.js";
 import { sendJson } from "../http/respond.js";
 import type { RawRoute } from "../http/server.js";
 import { currentRequestLog } from "../observability/request-log.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
+import { freeChunk } from "./free-chunk.js";
 import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
 
 export interface DownloadRouteOptions {

@@ -11,9 +11,8 @@
  *    only one replica polls an operation at a time.
  *
  * Reads go through the gateway's Codat client (its limits, retries and observers) as a system caller scoped to
- * the one company watched — every subscriber proved access before joining — with a DataLoader whose key is
- * cleared before each read, so a re-read is never answered from cache. They carry the watcher's signal only
- * (aborted on close), never a subscriber's: one subscriber leaving does not cancel a read the others wait for.
+ * the one company watched — every subscriber proved access before joining — one `getPushOperation` per read,
+ * never answered from a cache. They carry the watcher's signal only (aborted on close), never a subscriber's: one subscriber leaving does not cancel a read the others wait for.
  * The watch stops (timer cleared, bus topic left) when its last subscriber leaves or a final status is seen.
  *
  * Each subscriber gets the current state first, then each change of status, statusCode or completedOnUtc (never
@@ -25,7 +24,6 @@ import { scopeClient } from "../auth/scoped-client.js";
 import type { CodatClient } from "../codat/client.js";
 import type { CodatPushOperation } from "../codat/types.js";
 import { ErrorCode, gatewayError } from "../errors.js";
-import { createLoaders } from "../loaders/index.js";
 import { PushOperationStatus, toPushOperationStatus } from "../mappers/enums.js";
 import { pushOperationTopic, type PushOperationRef, type PushOperationSignal, type PushStatusBus } from "./bus.js";
 
@@ -150,8 +148,7 @@ export class PushStatusWatcher {
 /** One operation's watch: its subscribers, its last state, its reads and its poll loop. */
 class Watch {
   readonly #subscribers = new Set<Subscriber>();
-  readonly #load: (key: { companyId: string; pushOperationKey: string }) => Promise<CodatPushOperation | null>;
-  readonly #clear: () => void;
+  readonly #load: () => Promise<CodatPushOperation | null>;
   readonly #leaveBus: () => void;
   #latest: { operation: CodatPushOperation; fingerprint: string; at: number } | undefined;
   #reading = false;
@@ -170,10 +167,7 @@ class Watch {
     readonly onEnd: () => void,
   ) {
     const client = scopeClient(options.client, { id: SYSTEM_CALLER_ID, companies: new Set([ref.companyId.toLowerCase()]) });
-    const loader = createLoaders(client, signal).pushOperation;
-    const key = { companyId: ref.companyId, pushOperationKey: ref.pushOperationKey };
-    this.#load = () => loader.load(key);
-    this.#clear = () => loader.clear(key);
+    this.#load = () => client.getPushOperation(ref.companyId, ref.pushOperationKey, { signal });
     this.#interval = options.pollIntervalMs;
     this.#leaveBus = options.bus.subscribe(ref, (signal) => {
       this.#onSignal(signal);
@@ -230,8 +224,7 @@ class Watch {
     this.#reading = true;
     this.#cancelPoll?.();
     this.#cancelPoll = undefined;
-    this.#clear();
-    void this.#load({ companyId: this.ref.companyId, pushOperationKey: this.ref.pushOperationKey }).then(
+    void this.#load().then(
       (operation) => {
         this.#reading = false;
         this.#onRead(operation, reason);

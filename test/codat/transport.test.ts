@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
 import { upstreamUnavailable } from "../../src/codat/errors.js";
-import { freeChunk, nodeBodyOf, send, takeNodeBody, type AttemptOptions } from "../../src/codat/transport.js";
+import { nodeBodyOf, send, takeNodeBody, type AttemptOptions } from "../../src/codat/transport.js";
 import { errorCodeOf } from "../../src/errors.js";
 import { COMPANY, CONNECTION, useFakeCodat, hang, sendJson } from "./fake-codat.js";
 
@@ -132,25 +132,6 @@ describe("send", () => {
     const error = await rejection(send(new Request(`http://127.0.0.1:${port}/`), json));
     expect(error).toBeInstanceOf(TypeError);
     expect(error).toMatchObject({ message: "fetch failed", cause: { code: "ECONNREFUSED" } });
-  });
-});
-
-describe("freeChunk", () => {
-  it("frees a chunk that is its whole buffer, and leaves shared buffers alone", () => {
-    const own = Buffer.allocUnsafeSlow(1024).fill(1);
-    freeChunk(own);
-    expect(own.byteLength).toBe(0);
-    freeChunk(own); // already freed: nothing to do, no throw
-
-    const backing = Buffer.allocUnsafeSlow(1024).fill(2);
-    const part = backing.subarray(0, 512);
-    freeChunk(part);
-    expect(part.byteLength).toBe(512);
-    expect(backing.byteLength).toBe(1024);
-
-    const pooled = Buffer.from("small"); // a slice of Buffer's shared pool
-    freeChunk(pooled);
-    expect(pooled.toString()).toBe("small");
   });
 });
 
