@@ -151,8 +151,18 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
   };
 
   try {
+    const deadline = Date.now() + settings.connectTimeoutMs;
     await withTimeout(redis.connect(), settings.connectTimeoutMs, "connect timed out");
-    await redis.ping();
+    // A PING slower than the command timeout on an open connection is a busy Redis (or process), not an absent
+    // one: asked again while startup may still wait.
+    for (;;) {
+      try {
+        await redis.ping();
+        break;
+      } catch (error) {
+        if (redis.status !== "ready" || Date.now() >= deadline) throw error;
+      }
+    }
   } catch (error) {
     const reason = lastError ?? reasonOf(error);
     const problem = new RedisUnavailableError(
