@@ -42,7 +42,7 @@ interface DocumentedVariable {
   name: string;
   doc: VariableDoc;
   default: string;
-  /** The value `.env.example` gives it: the schema's own default, else empty (unset). */
+  /** The value `.env.example` gives it: the schema's own default, else empty (unset: the default is worked out). */
   example: string;
 }
 
@@ -57,7 +57,7 @@ function variablesOf(model: z.ZodObject): DocumentedVariable[] {
       name,
       doc,
       default: doc.default ?? (own === undefined ? "unset" : `\`${own}\``),
-      example: doc.default === undefined ? (own ?? "") : "",
+      example: own ?? "",
     };
   });
 }

@@ -47,15 +47,15 @@ const tracing = z.object({
     z
       .string()
       .transform((value) => value.toLowerCase() === "true")
-      .default(false),
-    { default: "unset", description: "`true`: tracing off even with an endpoint." },
+      .optional(),
+    { description: "`true`: tracing off even with an endpoint." },
   ),
   OTEL_TRACES_EXPORTER: describe(
     z
       .string()
       .transform((value) => value.split(",").some((name) => name.trim().toLowerCase() === "none"))
-      .default(false),
-    { default: "unset", description: "`none`: tracing off even with an endpoint." },
+      .optional(),
+    { description: "`none`: tracing off even with an endpoint." },
   ),
   OTEL_SERVICE_NAME: describe(z.string().default(DEFAULT_SERVICE_NAME), { description: "The traces' `service.name`." }),
   OTEL_RESOURCE_ATTRIBUTES: describe(z.string().optional(), {
@@ -137,7 +137,7 @@ function parseTracing(env: Env, problems: string[]) {
   const base = t.OTEL_EXPORTER_OTLP_ENDPOINT;
   /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT with the signal's path appended. */
   const otlpTracesUrl = t.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base === undefined ? undefined : `${base.replace(/\/+$/, "")}/v1/traces`);
-  const disabled = t.OTEL_SDK_DISABLED || t.OTEL_TRACES_EXPORTER;
+  const disabled = t.OTEL_SDK_DISABLED === true || t.OTEL_TRACES_EXPORTER === true;
   const s = !disabled && otlpTracesUrl !== undefined ? parseSection(tracingSettings, env, problems) : undefined;
   const batch: { scheduledDelayMillis?: number; exportTimeoutMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number } = {};
   if (s?.OTEL_BSP_SCHEDULE_DELAY !== undefined) batch.scheduledDelayMillis = s.OTEL_BSP_SCHEDULE_DELAY;
