@@ -26,6 +26,7 @@ import { ErrorCode } from "../errors.js";
 import { AuthenticationError } from "../auth/caller.js";
 import { sendJson } from "../http/respond.js";
 import type { RawRoute } from "../http/server.js";
+import { httpDefaults } from "../config/http.js";
 import { currentRequestLog } from "../observability/request-log.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
 import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
@@ -90,13 +91,12 @@ class ClientIdle extends Error {
   override readonly name = "ClientIdle";
 }
 
-const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 30_000;
 /** The client watchdog looks this many times per idle timeout, so a drop comes 1 to 1¼ timeouts after the last byte. */
 const CLIENT_IDLE_CHECKS = 4;
 
 export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
   const { client, links, metrics } = options;
-  const clientIdleTimeoutMs = options.clientIdleTimeoutMs ?? DEFAULT_CLIENT_IDLE_TIMEOUT_MS;
+  const clientIdleTimeoutMs = options.clientIdleTimeoutMs ?? httpDefaults.DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS;
   return {
     method: ["GET", "HEAD"],
     url: `${DOWNLOAD_PATH_PREFIX}:token`,

@@ -22,6 +22,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Route
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
 import type { TrustedDocuments } from "../security/trusted-documents.js";
+import { httpDefaults } from "../config/http.js";
 import { withRequestLog } from "../observability/request-log.js";
 import { ErrorCode, gatewayError } from "../errors.js";
 import { clientMessage } from "./server.js";
@@ -43,8 +44,6 @@ export interface GraphQLEndpointOptions {
   /** OPERATION_TIMEOUT_MS: an operation's deadline, from its context's creation; default 60 000 ms. */
   operationTimeoutMs?: number | undefined;
 }
-
-export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 
 /**
  * The reason an operation is cancelled with when its client went away before the response was finished. Its
@@ -166,7 +165,7 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
     });
 
     scope.decorateRequest("caller", null);
-    const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    const timeoutMs = options.operationTimeoutMs ?? httpDefaults.OPERATION_TIMEOUT_MS;
     const timeoutMessage = `The operation took longer than ${timeoutMs} ms.`;
     let apolloHandler: RouteHandlerMethod | undefined;
     const handler: RouteHandlerMethod = function (request, reply) {

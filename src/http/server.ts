@@ -20,6 +20,7 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "../observability/logger.js";
+import { httpDefaults } from "../config/http.js";
 import { withRequestLog } from "../observability/request-log.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
 
@@ -110,8 +111,8 @@ function requestTimers(options: HttpAppOptions): {
   requestTimeout: number;
   http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
 } {
-  const requestTimeout = options.requestTimeoutMs ?? 30_000;
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  const requestTimeout = options.requestTimeoutMs ?? httpDefaults.HTTP_REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? httpDefaults.HTTP_HEADERS_TIMEOUT_MS, requestTimeout);
   const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4)));
   return { requestTimeout, http: { headersTimeout, requestTimeout, connectionsCheckingInterval } };
 }

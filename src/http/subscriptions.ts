@@ -36,6 +36,7 @@ import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
 import { ErrorCode, maskError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { pushDefaults } from "../config/push.js";
 import { OperationLimitError, checkOperationCost, limitRejection, operationShapeRules, type OperationLimits } from "../security/limits.js";
 import type { TrustedDocuments } from "../security/trusted-documents.js";
 
@@ -185,7 +186,7 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
     const refused =
       path !== "/graphql"
         ? ([404, "Not Found"] as const)
-        : closing || wss.clients.size >= (options.maxConnections ?? 10_000)
+        : closing || wss.clients.size >= (options.maxConnections ?? pushDefaults.WS_MAX_CONNECTIONS)
           ? ([503, "Service Unavailable"] as const)
           : options.requiredHeader && !hasHeader(request, options.requiredHeader)
             ? ([401, "Unauthorized"] as const)
