@@ -33,24 +33,8 @@ import { HttpError, httpErrorOf, methodNotAllowed } from "../http/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { PushOperationSignal, PushStatusBus } from "../push-status/bus.js";
 import { LocalWebhookDedupe, RedisWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
+import type { WebhookMetrics, WebhookOutcome } from "./outcomes.js";
 import { WebhookVerifier } from "./verify.js";
-
-/** What became of a webhook (the bounded `outcome` label of codat_gateway_webhooks_total). */
-export type WebhookOutcome = "accepted" | "duplicate" | "ignored" | "bad_signature" | "stale" | "too_large" | "bad_body";
-
-export const WEBHOOK_OUTCOMES: readonly WebhookOutcome[] = [
-  "accepted",
-  "duplicate",
-  "ignored",
-  "bad_signature",
-  "stale",
-  "too_large",
-  "bad_body",
-];
-
-export interface WebhookMetrics {
-  counted(outcome: WebhookOutcome): void;
-}
 
 export interface WebhookReceiverOptions {
   config: CodatWebhookConfig;
