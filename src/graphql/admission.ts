@@ -136,7 +136,9 @@ export class Admission {
     if (trusted instanceof GraphQLError) return [trusted];
     const query = trusted ?? request.query;
     if (typeof query !== "string") {
-      return [new GraphQLError("The request has no query.", { extensions: { code: RequestCode.BadRequest } })];
+      // Apollo's words for the same request over HTTP.
+      const message = "GraphQL operations must contain a non-empty `query` or a `persistedQuery` extension.";
+      return [new GraphQLError(message, { extensions: { code: RequestCode.BadRequest } })];
     }
     let document: DocumentNode;
     try {

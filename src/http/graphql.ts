@@ -20,9 +20,9 @@ import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
+import { GraphQLError } from "graphql";
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
-import { GraphQLError } from "graphql";
 import { ErrorCode, RequestCode, gatewayError } from "../errors.js";
 import type { Admission, OperationRequest } from "../graphql/admission.js";
 import { withRequestLog } from "../observability/request-log.js";
@@ -165,7 +165,7 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
   });
 }
 
-/** The guards before Apollo; a refusal sends the response (and Apollo never runs). */
+/** The guards before Apollo; a refusal is thrown, and the app's error handler answers it (Apollo never runs). */
 async function guard(request: FastifyRequest, options: GraphQLEndpointOptions): Promise<void> {
   const { admission } = options;
   // In router-only mode nothing, not even the landing page, is served to anyone else.
