@@ -10,6 +10,7 @@
 import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { GraphQLError } from "graphql";
 import { BODY_TOO_LARGE, ErrorCode, RequestCode, statusOf, type Code } from "../errors.js";
 
 export interface HttpErrorOptions {
@@ -37,6 +38,12 @@ export class HttpError extends Error {
     this.headers = options.headers ?? {};
     this.extra = options.extra ?? {};
   }
+}
+
+/** A GraphQL refusal of the admission pipeline (graphql/admission.ts) as an HTTP error: the same code and message. */
+export function httpErrorFrom(error: GraphQLError, options: HttpErrorOptions = {}): HttpError {
+  const code = error.extensions["code"];
+  return new HttpError((typeof code === "string" ? code : ErrorCode.InternalServerError) as Code, error.message, options);
 }
 
 export const notFound = (): HttpError => new HttpError(ErrorCode.NotFound, "No such route.");

@@ -23,10 +23,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod 
 import { GraphQLError } from "graphql";
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
-import { ErrorCode, RequestCode, gatewayError } from "../errors.js";
+import { ErrorCode, gatewayError } from "../errors.js";
 import type { Admission, OperationRequest } from "../graphql/admission.js";
 import { withRequestLog } from "../observability/request-log.js";
-import { HttpError } from "./errors.js";
+import { HttpError, httpErrorFrom } from "./errors.js";
 
 export interface GraphQLEndpointOptions {
   /** A getter: Apollo's drain plugin needs the HTTP server before Apollo exists. */
@@ -170,7 +170,7 @@ async function guard(request: FastifyRequest, options: GraphQLEndpointOptions): 
   const { admission } = options;
   // In router-only mode nothing, not even the landing page, is served to anyone else.
   const notFromRouter = admission.routerRefusal(request.headers);
-  if (notFromRouter) throw new HttpError(ErrorCode.Unauthenticated, notFromRouter.message);
+  if (notFromRouter) throw httpErrorFrom(notFromRouter);
   if (wantsLandingPage(request, options.landingPage)) return;
   let caller: Caller;
   try {
@@ -186,7 +186,7 @@ async function guard(request: FastifyRequest, options: GraphQLEndpointOptions): 
     const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
     // Routers send their own operations (`_entities`, query plans); past the check above, every request is the router's.
     const trusted = applyTrustedDocument(admission, request.method, request.body, search, admission.routerOnly);
-    if (trusted instanceof GraphQLError) throw new HttpError(RequestCode.PersistedQueryNotFound, trusted.message);
+    if (trusted instanceof GraphQLError) throw httpErrorFrom(trusted);
     if (trusted) {
       request.body = trusted.body;
       request.raw.url = `/graphql${trusted.search}`;

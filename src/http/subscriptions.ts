@@ -24,9 +24,9 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
 import { ErrorCode, RequestCode } from "../errors.js";
-import { ROUTER_ONLY_MESSAGE, type Admission } from "../graphql/admission.js";
+import type { Admission } from "../graphql/admission.js";
 import type { Logger } from "../observability/logger.js";
-import { HttpError, endSocketWithError, notFound } from "./errors.js";
+import { HttpError, endSocketWithError, httpErrorFrom, notFound } from "./errors.js";
 
 export interface SubscriptionEndpointOptions {
   server: Server;
@@ -136,19 +136,22 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
     wss,
   );
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = (request.url ?? "").split("?", 1)[0];
+  const upgradeRefusal = (request: IncomingMessage): HttpError | undefined => {
+    if ((request.url ?? "").split("?", 1)[0] !== "/graphql") return notFound();
+    if (closing || wss.clients.size >= (options.maxConnections ?? 10_000)) {
+      return new HttpError(RequestCode.ServiceUnavailable, "No more WebSocket connections are taken now; try again later.");
+    }
+    const notFromRouter = admission.routerRefusal(request.headers);
+    if (notFromRouter) return httpErrorFrom(notFromRouter);
     const origin = request.headers.origin;
-    const refused =
-      path !== "/graphql"
-        ? notFound()
-        : closing || wss.clients.size >= (options.maxConnections ?? 10_000)
-          ? new HttpError(RequestCode.ServiceUnavailable, "No more WebSocket connections are taken now; try again later.")
-          : admission.routerRefusal(request.headers)
-            ? new HttpError(ErrorCode.Unauthenticated, ROUTER_ONLY_MESSAGE)
-            : origin !== undefined && !origins.has(origin) && !sameOrigin(origin, request)
-              ? new HttpError(ErrorCode.Forbidden, "This origin may not open a WebSocket here.")
-              : undefined;
+    if (origin !== undefined && !origins.has(origin) && !sameOrigin(origin, request)) {
+      return new HttpError(ErrorCode.Forbidden, "This origin may not open a WebSocket here.");
+    }
+    return undefined;
+  };
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refused = upgradeRefusal(request);
     if (refused) {
       endSocketWithError(socket, refused);
       return;
