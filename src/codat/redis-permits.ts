@@ -7,6 +7,7 @@
  * Every command is bounded and the connection reconnects by itself (redis-client.ts); its 'error' events are
  * handled, never thrown.
  */
+import type { Redis } from "ioredis";
 import { newRedisClient } from "./redis-client.js";
 import { withTimeout, withoutRedisPassword } from "./redis-support.js";
 import { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents } from "./shared-limiter.js";
@@ -151,8 +152,18 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
   };
 
   try {
-    await withTimeout(redis.connect(), settings.connectTimeoutMs, "connect timed out");
-    await redis.ping();
+    const deadline = Date.now() + settings.connectTimeoutMs;
+    await withTimeout(ready(redis), settings.connectTimeoutMs, "connect timed out");
+    // A PING slower than the command timeout on an open connection is a busy Redis (or process), not an absent
+    // one: asked again while startup may still wait.
+    for (;;) {
+      try {
+        await redis.ping();
+        break;
+      } catch (error) {
+        if (redis.status !== "ready" || Date.now() >= deadline) throw error;
+      }
+    }
   } catch (error) {
     const reason = lastError ?? reasonOf(error);
     const problem = new RedisUnavailableError(
@@ -164,4 +175,32 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
     throw problem;
   }
   return store;
+}
+
+/**
+ * Connects, resolving once the connection is ready. A connection refused or unreachable rejects at once; one
+ * that was made but closed before it was ready (its ready check timed out: a busy Redis or process) is waited
+ * for while the client reconnects by itself.
+ */
+function ready(redis: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let reached = false;
+    const onConnect = (): void => {
+      reached = true;
+    };
+    const onReady = (): void => {
+      settle();
+      resolve();
+    };
+    const onClose = (): void => {
+      if (reached) return;
+      settle();
+      reject(new Error("connection closed"));
+    };
+    const settle = (): void => {
+      redis.off("connect", onConnect).off("ready", onReady).off("close", onClose);
+    };
+    redis.on("connect", onConnect).on("ready", onReady).on("close", onClose);
+    redis.connect().catch(() => undefined);
+  });
 }
