@@ -2,7 +2,7 @@
  * What one Codat call costs the gateway's process, layer by layer, for the 20-customer page (26 KB of JSON):
  *
  *   undici      Agent.request + body.text() + JSON.parse — the floor of any Node HTTP client
- *   +whatwg     the same wrapped as fetch wraps it: a WHATWG Request in, a Response out (what ky needs)
+ *   +whatwg     the same wrapped as fetch wraps it: a WHATWG Request in, a Response with its body out (what ky needs)
  *   +ky         ky over that transport, configured as the client configures it (instance headers, no ky timeout,
  *               a retry limit, per-call retry functions and fetch; no signal without a caller's)
  *   client      CodatClient.listCustomers: ky + the call's deadline, company slot, retry plan, validation
@@ -29,7 +29,7 @@ async function viaUndici() {
   return JSON.parse(await body.text());
 }
 
-const texts = new WeakMap();
+/** A fetch as the client's transport is one: undici underneath, a real Response with the whole body (its chunks). */
 async function whatwgFetch(request) {
   const headers = [];
   for (const [name, value] of request.headers) headers.push(name, value);
@@ -41,16 +41,22 @@ async function whatwgFetch(request) {
     headers,
     signal: request.signal,
   });
-  const text = await answer.body.text();
-  const response = new Response(null, {
+  const chunks = [];
+  for await (const chunk of answer.body) chunks.push(chunk);
+  const body = new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  return new Response(body, {
     status: answer.statusCode,
     headers: Object.entries(answer.headers).map(([k, v]) => [k, String(v)]),
   });
-  texts.set(response, text);
-  return response;
 }
 async function viaWhatwg() {
-  return JSON.parse(texts.get(await whatwgFetch(new Request(url, { headers: { accept: "application/json" } }))));
+  const response = await whatwgFetch(new Request(url, { headers: { accept: "application/json" } }));
+  return JSON.parse(await response.text());
 }
 
 const api = ky.create({
@@ -61,7 +67,7 @@ const api = ky.create({
 });
 async function viaKy() {
   const response = await api(url, { retry: { shouldRetry: () => false, delay: () => 0 }, fetch: (request) => whatwgFetch(request) });
-  return JSON.parse(texts.get(response));
+  return JSON.parse(await response.text());
 }
 
 const client = new CodatClient({ baseUrl });
