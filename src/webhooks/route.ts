@@ -26,7 +26,8 @@
  * enum says `Success`: both are read as `Success`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { CodatWebhookConfig, RedisConfig } from "../config.js";
+import type { CodatWebhookConfig } from "../config.js";
+import type { RedisHub } from "../redis/hub.js";
 import { errorBody } from "../http/server.js";
 import type { Logger } from "../observability/logger.js";
 import type { PushOperationSignal, PushStatusBus } from "../push-status/bus.js";
@@ -53,7 +54,7 @@ export interface WebhookMetrics {
 export interface WebhookReceiverOptions {
   config: CodatWebhookConfig;
   /** REDIS_URL: webhook ids deduplicated across replicas. */
-  redis?: RedisConfig | undefined;
+  hub?: RedisHub | undefined;
   bus: PushStatusBus;
   logger: Logger;
   metrics?: WebhookMetrics | undefined;
@@ -72,16 +73,10 @@ const STATUSES = new Set(["Pending", "Failed", "Success", "TimedOut"]);
 const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
-  const { config, bus, logger } = options;
+  const { config, bus } = options;
   const verifier = new WebhookVerifier(config.secret);
   const dedupe: WebhookDedupe =
-    options.dedupe ??
-    (options.redis === undefined
-      ? new LocalWebhookDedupe()
-      : new RedisWebhookDedupe({
-          redis: options.redis,
-          log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
-        }));
+    options.dedupe ?? (options.hub === undefined ? new LocalWebhookDedupe() : new RedisWebhookDedupe({ hub: options.hub }));
   const count = (outcome: WebhookOutcome): void => options.metrics?.counted(outcome);
 
   const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {

@@ -1,12 +1,14 @@
 /**
- * The one way the gateway opens a Redis connection (ioredis): lazy (connect() starts it), every command
- * bounded — no offline queue (a command while disconnected fails at once), no per-request retries, a command
- * timeout — and reconnecting for ever with a capped backoff, so a Redis that comes back is used again. Callers
- * handle its 'error' events (or ignore them: one is attached here so none is ever thrown).
+ * How the gateway opens a Redis connection (ioredis), and the small helpers of the Redis-backed parts. Only the
+ * hub (hub.ts) opens connections, plus the one-off protocol check at startup.
+ *
+ * A connection is lazy (connect() starts it), every command bounded — no offline queue (a command while
+ * disconnected fails at once), no per-request retries, a command timeout — and it reconnects for ever with a
+ * capped backoff, so a Redis that comes back is used again. One 'error' handler is attached here so none is
+ * ever thrown.
  */
 import { Redis } from "ioredis";
 import type { RedisConfig } from "../config.js";
-import { withTimeout, withoutRedisPassword } from "./redis-support.js";
 
 export type RedisSettings = Pick<RedisConfig, "url" | "commandTimeoutMs" | "connectTimeoutMs">;
 
@@ -24,6 +26,12 @@ export function newRedisClient(settings: RedisSettings, connectionName: string):
   });
   redis.on("error", () => undefined);
   return redis;
+}
+
+/** Closes a connection: QUIT when it is open (commands sent before it are answered), else at once. */
+export async function closeRedisClient(redis: Redis): Promise<void> {
+  if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
 }
 
 /**
@@ -63,4 +71,36 @@ export async function redisProtocolProblem(settings: RedisSettings): Promise<str
   }
   if (protocolError === undefined) return undefined;
   return `REDIS_URL (${withoutRedisPassword(settings.url, settings.url)}) answered, but not as Redis (${protocolError}): check its host and port`;
+}
+
+/** `reason` with the Redis URL's password (if any) masked: what an error message may say of a connection. */
+export function withoutRedisPassword(reason: string, url: string): string {
+  let password = "";
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // An unparsable URL carries no password we could find; config.ts refuses one anyway.
+  }
+  return password ? reason.split(password).join("***") : reason;
+}
+
+/** Where Redis is, for messages: scheme, host and port only (never the password). */
+export function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/** `promise`, or a rejection with `message` once `ms` have passed. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message = `no answer within ${ms} ms`): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
 }
