@@ -33,7 +33,7 @@ import { operationLoggingPlugin } from "./observability/operation-logging.js";
 import { UpstreamReadiness } from "./observability/readiness.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { LocalPushStatusBus, type PushStatusBus } from "./push-status/bus.js";
-import { RedisPushStatusBus } from "./push-status/redis-bus.js";
+import { RedisPushStatusBus } from "./redis/push-bus.js";
 import { PushStatusWatcher, type WatcherClock } from "./push-status/watcher.js";
 import { attachSubscriptions } from "./http/subscriptions.js";
 import { buildSchema } from "./schema.js";

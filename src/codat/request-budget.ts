@@ -15,8 +15,10 @@
  * rather than be counted on the insurance window while the other replicas count on Redis.
  */
 import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
-import type { FailureStreak } from "../redis/health.js";
+import type { RedisSide } from "../redis/budget.js";
 import type { RedisHub } from "../redis/hub.js";
+
+export type { RedisSide };
 
 /** The window was spent and does not turn within the call's wait limit: `retryAfterMs` until it does. */
 export class BudgetExhausted extends Error {
@@ -48,15 +50,6 @@ export interface RequestBudgetOptions {
 const KEY = "egress";
 
 const WINDOW_SECONDS = 60;
-
-/** With Redis: the insurance window and what decides that Redis is down. */
-export interface RedisSide {
-  insurance: RateLimiterAbstract;
-  /** The connection is open. */
-  connected(): boolean;
-  streak: FailureStreak;
-  retryIntervalMs: number;
-}
 
 /** How long a call that could not reach a slow Redis in its wait limit is told to wait. */
 const SLOW_REDIS_RETRY_AFTER_MS = 1_000;
@@ -142,30 +135,13 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * without a budget does not load it.
  */
 export async function createRequestBudget(options: RequestBudgetOptions): Promise<RequestBudget> {
-  const { RateLimiterMemory, RateLimiterRedis } = await import("rate-limiter-flexible");
+  const { RateLimiterMemory } = await import("rate-limiter-flexible");
   const { hub } = options;
   if (hub === undefined) {
     return new WindowBudget(new RateLimiterMemory({ points: options.perMinute, duration: WINDOW_SECONDS }));
   }
-  // An unreachable Redis is not fatal here: the slots decide REDIS_FAILURE_MODE, and the insurance window
-  // answers until the connection is up (it keeps reconnecting).
-  const { command } = await hub.start();
-  const redis = hub.config;
-  const share = Math.max(1, Math.floor(options.perMinute / redis.expectedReplicas));
-  // No insuranceLimiter: rate-limiter-flexible would answer from it on any error, a slow command included.
-  const limiter = new RateLimiterRedis({
-    storeClient: command,
-    keyPrefix: `${redis.keyPrefix}budget`,
-    points: options.perMinute,
-    duration: WINDOW_SECONDS,
-    rejectIfRedisNotReady: true,
-  });
-  const side: RedisSide = {
-    insurance: new RateLimiterMemory({ points: share, duration: WINDOW_SECONDS }),
-    connected: () => hub.connected,
-    streak: hub.streak,
-    retryIntervalMs: redis.retryIntervalMs,
-  };
+  const { redisBudgetWindow } = await import("../redis/budget.js");
+  const { limiter, side } = await redisBudgetWindow(hub, { perMinute: options.perMinute, windowSeconds: WINDOW_SECONDS });
   // The hub closes the connection.
   return new WindowBudget(limiter, side);
 }

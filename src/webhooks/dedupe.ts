@@ -6,10 +6,8 @@
  * `SET <prefix>webhook:<id> 1 NX PX <ttl>` so every replica sees the same ids; a Redis that fails (or is slow
  * past REDIS_COMMAND_TIMEOUT_MS) falls back to the local map, logged once per outage, rather than refusing the
  * webhook. Each replica also remembers the ids it claimed locally, so the fallback still knows them. The Redis
- * side runs on the hub's command connection (redis/hub.ts).
+ * side is redis/webhook-dedupe.ts, on the hub's command connection.
  */
-import { reasonOf, type OutageReporter } from "../redis/health.js";
-import type { RedisHub } from "../redis/hub.js";
 
 export const WEBHOOK_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 export const WEBHOOK_DEDUPE_MAX_IDS = 50_000;
@@ -78,47 +76,5 @@ export class LocalWebhookDedupe implements WebhookDedupe {
   close(): Promise<void> {
     this.#seen.clear();
     return Promise.resolve();
-  }
-}
-
-export interface RedisDedupeOptions {
-  hub: RedisHub;
-  local?: LocalWebhookDedupe;
-  ttlMs?: number;
-}
-
-export class RedisWebhookDedupe implements WebhookDedupe {
-  readonly #options: RedisDedupeOptions;
-  readonly #local: LocalWebhookDedupe;
-  readonly #outage: OutageReporter;
-
-  constructor(options: RedisDedupeOptions) {
-    this.#options = options;
-    this.#local = options.local ?? new LocalWebhookDedupe(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs });
-    this.#outage = options.hub.outage(
-      (reason) => `Webhook dedupe: Redis unavailable (${reason}); deduplicating in this process only until it is back`,
-      "Webhook dedupe: Redis reachable again",
-    );
-  }
-
-  async claim(id: string): Promise<boolean> {
-    try {
-      const { hub } = this.#options;
-      // Connected by listen(); before that (or once closed), the local map answers.
-      const redis = hub.connections?.command;
-      if (redis === undefined) throw new Error("Redis is not connected");
-      const answer = await redis.set(hub.key(`webhook:${id}`), "1", "PX", this.#options.ttlMs ?? WEBHOOK_DEDUPE_TTL_MS, "NX");
-      this.#outage.recovered();
-      this.#local.remember(id);
-      return answer === "OK";
-    } catch (error) {
-      this.#outage.failed(reasonOf(error));
-      return this.#local.claimNow(id);
-    }
-  }
-
-  /** The hub closes the connection. */
-  close(): Promise<void> {
-    return this.#local.close();
   }
 }

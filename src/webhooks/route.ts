@@ -31,7 +31,8 @@ import type { RedisHub } from "../redis/hub.js";
 import { errorBody } from "../http/server.js";
 import type { Logger } from "../observability/logger.js";
 import type { PushOperationSignal, PushStatusBus } from "../push-status/bus.js";
-import { LocalWebhookDedupe, RedisWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
+import { LocalWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
+import { RedisWebhookDedupe } from "../redis/webhook-dedupe.js";
 import { WebhookVerifier } from "./verify.js";
 
 /** What became of a webhook (the bounded `outcome` label of codat_gateway_webhooks_total). */

@@ -10,7 +10,7 @@ import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import type { PushOperationSignal } from "../../src/push-status/bus.js";
-import { RedisPushStatusBus } from "../../src/push-status/redis-bus.js";
+import { RedisPushStatusBus } from "../../src/redis/push-bus.js";
 import { RedisHub } from "../../src/redis/hub.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";

@@ -1,6 +1,6 @@
 /**
  * The push status bus across replicas (REDIS_URL): Redis pub/sub, one channel per operation,
- * `<prefix>push:<company>:<key>`, on the hub's two connections (redis/hub.ts): the command connection publishes
+ * `<prefix>push:<company>:<key>`, on the hub's two connections (hub.ts): the command connection publishes
  * (and holds the poll leases), the subscriber connection SUBSCRIBEs to an operation's channel only while this
  * replica has listeners for it, and UNSUBSCRIBEs when the last leaves.
  *
@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { RedisHub } from "../redis/hub.js";
+import type { RedisHub } from "./hub.js";
 import {
   LocalPushStatusBus,
   pushOperationTopic,
@@ -24,8 +24,8 @@ import {
   type PushOperationRef,
   type PushOperationSignal,
   type PushStatusBus,
-} from "./bus.js";
-import type { PollLease } from "./watcher.js";
+} from "../push-status/bus.js";
+import type { PollLease } from "../push-status/watcher.js";
 
 /** KEYS: lease. ARGV: holder id, ttl ms → 1 when the caller holds the lease (taken or renewed). */
 const LEASE = `
