@@ -1,5 +1,6 @@
 /**
- * The generated documentation: docs/configuration.md from src/config-reference.ts, and docs/performance.md from the
+ * The generated documentation: docs/configuration.md and `.env.example` from the configuration's models
+ * (src/config/, each variable with its description and default), and docs/performance.md from the
  * committed benchmark results (bench/results/bench.json from `npm run bench`, bench/results/scale.json from
  * `npm run bench:scale`). `npm run docs` (scripts/render-docs.ts) writes them; test/unit/docs.test.ts checks that
  * the committed files equal what this renders. Output is formatted with the project's Prettier settings, so the
@@ -9,7 +10,9 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as prettier from "prettier";
-import { CONFIG_GROUPS, CONFIG_REFERENCE } from "../src/config-reference.js";
+import type { z } from "zod";
+import { CONFIG_SECTIONS } from "../src/config/index.js";
+import { variableDocs, type VariableDoc } from "../src/config/fields.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BENCH_RESULTS = "bench/results/bench.json";
@@ -34,35 +37,99 @@ async function format(markdown: string, file: string): Promise<string> {
   return prettier.format(markdown, { ...options, parser: "markdown" });
 }
 
+/** A configuration variable as the docs show it: its name, documentation, and default (Markdown). */
+interface DocumentedVariable {
+  name: string;
+  doc: VariableDoc;
+  default: string;
+  /** The value `.env.example` gives it: the schema's own default, else empty (unset: the default is worked out). */
+  example: string;
+}
+
+function variablesOf(model: z.ZodObject): DocumentedVariable[] {
+  return (Object.entries(model.shape) as [string, z.ZodType][]).map(([name, schema]) => {
+    const doc = variableDocs.get(schema);
+    if (doc === undefined) throw new Error(`${name} has no description in src/config/`);
+    // Defaults are strings, numbers or booleans.
+    const value = schema.safeParse(undefined).data as string | number | boolean | undefined;
+    const own = value === undefined ? undefined : String(value);
+    return {
+      name,
+      doc,
+      default: doc.default ?? (own === undefined ? "unset" : `\`${own}\``),
+      example: own ?? "",
+    };
+  });
+}
+
 export function configurationMarkdown(): string {
   const out: string[] = [
     "# Configuration",
     "",
-    GENERATED("`src/config-reference.ts`"),
+    GENERATED("the models in `src/config/`"),
     "",
-    "Every environment variable the gateway reads. The configuration is parsed once at startup (`src/config.ts`) from",
-    "the environment and from a `.env` file in the working directory, when there is one (copy `.env.example`; a",
-    "variable already in the environment wins over the file). An empty value counts as unset. A bad value stops",
-    "startup with one line per variable naming it (`config error: PORT must be a whole number …`), and so do a `HOST`",
-    "that cannot be bound or resolved, a `PORT` in use, a missing or malformed `PERSISTED_OPERATIONS` file, and a",
-    "`CODAT_API_KEY` pasted as a `Basic …` header value. Secrets (the API key, signing and webhook secrets, a Redis",
-    "password) are never logged or echoed.",
+    "Every environment variable the gateway reads. The configuration is parsed once at startup (`src/config/`, one",
+    "model per concern) from the environment and from a `.env` file in the working directory, when there is one (copy",
+    "`.env.example`; a variable already in the environment wins over the file). An empty value counts as unset. A bad",
+    "value stops startup with one line per variable naming it (`config error: PORT must be a whole number …`), and so",
+    "do a `HOST` that cannot be bound or resolved, a `PORT` in use, a missing or malformed `PERSISTED_OPERATIONS` file,",
+    "and a `CODAT_API_KEY` pasted as a `Basic …` header value. Secrets (the API key, signing and webhook secrets, a",
+    "Redis password) are never logged or echoed.",
     "",
-    "Contents: " + CONFIG_GROUPS.map((g) => `[${g.title}](#${anchor(g.title)})`).join(" · "),
+    "Contents: " + CONFIG_SECTIONS.map((s) => `[${s.title}](#${anchor(s.title)})`).join(" · "),
   ];
-  for (const group of CONFIG_GROUPS) {
-    const variables = CONFIG_REFERENCE.filter((v) => v.group === group.id);
-    out.push("", `## ${group.title}`, "", group.intro, "");
+  for (const section of CONFIG_SECTIONS) {
+    out.push("", `## ${section.title}`, "", section.intro, "");
     out.push(
       markdownTable(
         ["variable", "default", "meaning"],
-        variables.map((v) => [
+        variablesOf(section.model).map((v) => [
           `\`${v.name}\``,
           v.default,
-          v.readBy === "opentelemetry" ? `${v.description} (OpenTelemetry's own)` : v.description,
+          v.doc.external === true ? `${v.doc.description} (OpenTelemetry's own)` : v.doc.description,
         ]),
       ),
     );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** Markdown as plain text for a comment: code spans and links unwrapped. */
+const plain = (markdown: string): string => markdown.replace(/`([^`]*)`/g, "$1").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1");
+
+/** `# `-comment lines of at most 118 characters. */
+function comment(text: string): string[] {
+  const lines: string[] = [];
+  let line = "#";
+  for (const word of text.split(/\s+/)) {
+    if (line.length + 1 + word.length > 118 && line !== "#") {
+      lines.push(line);
+      line = "#";
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line];
+}
+
+/**
+ * `.env.example`: every variable with its meaning, set to its default (or empty: unset). Those that need another
+ * to be set (REDIS_* without REDIS_URL is refused), and OpenTelemetry's own, are shown commented out.
+ */
+export function envExample(): string {
+  const out: string[] = [
+    ...comment(
+      "Generated by `npm run docs` from src/config/ (test/unit/docs.test.ts compares them). Copy to .env (never committed; read at startup from the working directory, the environment wins over it) or export in your shell. All optional: with none set, `npm start` serves the embedded Codat simulator. An empty value counts as unset.",
+    ).map(plain),
+  ];
+  for (const section of CONFIG_SECTIONS) {
+    out.push("", `# ${section.title}`);
+    if (section.requires !== undefined) out.push(`# (only with ${section.requires})`);
+    for (const v of variablesOf(section.model)) {
+      const defaultNote = v.doc.default === undefined ? "" : ` Default: ${v.doc.default}.`;
+      out.push(...comment(plain(`${v.doc.description}${defaultNote}`)));
+      const commented = section.requires !== undefined || v.doc.external === true;
+      out.push(`${commented ? "# " : ""}${v.name}=${v.example}`);
+    }
   }
   return `${out.join("\n")}\n`;
 }
@@ -241,6 +308,8 @@ export function performanceMarkdown(): string {
 export async function renderDocs(): Promise<Map<string, string>> {
   return new Map([
     ["docs/configuration.md", await format(configurationMarkdown(), "docs/configuration.md")],
+    // Not Markdown: written as it is (Prettier has no parser for it).
+    [".env.example", envExample()],
     ["docs/performance.md", await format(performanceMarkdown(), "docs/performance.md")],
   ]);
 }

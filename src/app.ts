@@ -23,7 +23,7 @@ import { ConfigError, logSecrets, type Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
-import { maskError } from "./errors.js";
+import { Admission } from "./graphql/admission.js";
 import { createHttpApp, createMetricsApp } from "./http/server.js";
 import { codatLoggingObserver } from "./observability/codat-logging.js";
 import { createLogger, type Logger } from "./observability/logger.js";
@@ -38,7 +38,6 @@ import { PushStatusWatcher, type WatcherClock } from "./push-status/watcher.js";
 import { attachSubscriptions } from "./http/subscriptions.js";
 import { buildSchema } from "./schema.js";
 import { createWebhookReceiver } from "./webhooks/route.js";
-import { limitRejection, operationCostPlugin, operationShapeRules } from "./security/limits.js";
 
 export interface Gateway {
   readonly httpServer: Server;
@@ -165,6 +164,20 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     ? new UpstreamReadiness({ client, intervalSeconds: config.readyCheckIntervalSeconds, log: logger })
     : undefined;
 
+  // Stack traces and internal details reach clients only when development is asked for by name.
+  const includeStacktrace = config.development;
+  // One schema, and one admission pipeline, for Apollo (HTTP) and the WebSocket subscriptions.
+  const schema = buildSchema();
+  const admission = new Admission({
+    schema,
+    limits: config.limits,
+    trustedDocuments,
+    routerSecret: config.routerSecret,
+    // No "Did you mean …?" hints about the schema in production.
+    hideSchemaDetails: config.production,
+    includeStacktrace,
+  });
+
   let listening = false;
   // The HTTP app comes first: Apollo's drain plugin needs its server, and it reaches Apollo through a getter.
   const app = createHttpApp({
@@ -177,10 +190,9 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     operationTimeoutMs: config.operationTimeoutMs,
     headersTimeoutMs: config.httpHeadersTimeoutMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
-    trustedDocuments,
+    admission,
     landingPage: config.introspection,
     readiness: () => (!listening ? { ready: false, reason: "starting or stopping" } : (upstreamReadiness?.current() ?? { ready: true })),
-    requiredHeader: config.routerSecret,
     // METRICS_PORT keeps /metrics off the port clients reach.
     metrics: metrics && config.metricsPort === undefined ? metrics.registry : undefined,
     routes: [
@@ -206,23 +218,16 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   const metricsServer =
     metrics && config.metricsPort !== undefined ? { app: createMetricsApp(metrics.registry, logger), port: config.metricsPort } : undefined;
   let metricsUrl: string | undefined;
-  // Stack traces and internal details reach clients only when development is asked for by name.
-  const includeStacktrace = config.development;
   // REDIS_URL: a query registered by hash (APQ) on one replica is found on all of them.
   const apqCache = hub === undefined ? undefined : new RedisApqCache(hub);
-  // One schema for Apollo (HTTP) and the WebSocket subscriptions.
-  const schema = buildSchema();
   const subscriptions = attachSubscriptions({
     server: httpServer,
     schema,
     context,
     authenticate,
     corsOrigins: config.corsOrigins,
-    requiredHeader: config.routerSecret,
-    trustedDocuments,
-    limits: config.limits,
-    includeStacktrace,
-    hideSchemaDetails: config.production,
+    admission,
+    maxMessageBytes: config.limits.maxRequestBytes,
     logger,
     maxConnections: config.pushStatus.maxConnections,
   });
@@ -232,17 +237,14 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     // main.ts owns the signals (it also stops the simulator); Apollo's own handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: includeStacktrace,
-    // No "Did you mean …?" hints about the schema in production.
-    hideSchemaDetailsFromClientErrors: config.production,
     csrfPrevention: true,
     ...(apqCache ? { persistedQueries: { cache: apqCache } } : {}),
-    parseOptions: { maxLexicalTokens: config.limits.maxTokens },
-    validationRules: operationShapeRules(config.limits),
-    formatError: (formatted, error) => maskError(limitRejection(formatted, error), error, { includeStacktrace }),
+    // Parse options, validation rules and error masking; the plugin below drops "Did you mean" hints and checks cost.
+    ...admission.apolloOptions,
     plugins: [
       // Federated traces for a router that asks for them (installed explicitly, which also keeps startup quiet).
       ApolloServerPluginInlineTrace(),
-      operationCostPlugin(config.limits),
+      admission.apolloPlugin(),
       operationLoggingPlugin(),
       ...(metrics ? [metrics.apolloPlugin] : []),
       // The schema sets no cache hints; the plugin would still run a hook on every field of every response.

@@ -9,10 +9,20 @@ import type { CodatClient } from "./codat/client.js";
 import type { DownloadLinks } from "./downloads/links.js";
 import { createLoaders, type Loaders } from "./loaders/index.js";
 import type { CursorCodec } from "./pagination/cursor.js";
-import type { RequestFacts } from "./http/server.js";
 import type { FastifyBaseLogger } from "fastify";
 import { silentLogger } from "./observability/logger.js";
 import type { PushStatusWatcher } from "./push-status/watcher.js";
+
+/** What the access line of a request reports beyond method, route and status (filled in as the request goes). */
+export interface RequestFacts {
+  operation?: string | undefined;
+  caller?: string | undefined;
+  /**
+   * Why a response the route ended itself did not complete (a download's `upstream_idle`, `client_idle`, …).
+   * Unset, an unfinished response is the client's doing: `client_gone`.
+   */
+  incomplete?: string | undefined;
+}
 
 /** A request's logger (pino's, as fastify hands it out). */
 export type RequestLogger = FastifyBaseLogger;

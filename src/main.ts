@@ -41,16 +41,10 @@ async function main(): Promise<void> {
     pretty: config.logPretty,
     secrets: logSecrets(config),
   });
-  let tracing: Tracing | undefined;
-  try {
-    tracing = await startTracing({ env: process.env, warn: (message) => logger.warn(`tracing: ${message}`) });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) console.error(`config error: ${problem}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const tracing: Tracing | undefined = await startTracing({
+    config: config.tracing,
+    warn: (message) => logger.warn(`tracing: ${message}`),
+  });
   const { createGateway } = await import("./app.js");
 
   let simulator: EmbeddedSimulator | undefined;

@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 import ky, { HTTPError, type KyInstance, type Options } from "ky";
 import { badUserInput } from "../errors.js";
+import { codatDefaults } from "../config/codat.js";
 import { CodatCall, type RetryEvent, type Transport } from "./call.js";
 import type { CodatCallInfo, CodatCallOutcome, CodatMethod, CodatObserver } from "./observer.js";
 import { malformedResponse, redactFromUpstreamText } from "./errors.js";
@@ -174,25 +175,31 @@ export class CodatClient {
     this.#arounds = this.#observers.filter((observer) => observer.around !== undefined);
     this.#onRetry = options.onRetry;
     this.#random = options.random;
-    this.#attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? 10_000, "attemptTimeoutMs");
-    this.#streamIdleTimeoutMs = positiveInt(options.streamIdleTimeoutMs ?? 30_000, "streamIdleTimeoutMs");
+    this.#attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? codatDefaults.attemptTimeoutMs, "attemptTimeoutMs");
+    this.#streamIdleTimeoutMs = positiveInt(options.streamIdleTimeoutMs ?? codatDefaults.streamIdleTimeoutMs, "streamIdleTimeoutMs");
     this.#baseUrl = normalizeBaseUrl(options.baseUrl);
-    this.#deadlineMs = positiveInt(options.deadlineMs ?? 30_000, "deadlineMs");
+    this.#deadlineMs = positiveInt(options.deadlineMs ?? codatDefaults.deadlineMs, "deadlineMs");
     this.#policy = {
       limit: nonNegativeInt(options.retryLimit ?? 3, "retryLimit"),
       initialDelayMs: nonNegativeInt(options.retryInitialDelayMs ?? 250, "retryInitialDelayMs"),
       maxDelayMs: nonNegativeInt(options.retryMaxDelayMs ?? 5_000, "retryMaxDelayMs"),
       maxRetryAfterMs: nonNegativeInt(options.maxRetryAfterMs ?? 10_000, "maxRetryAfterMs"),
     };
-    const maxConcurrent = positiveInt(options.maxConcurrentPerCompany ?? 10, "maxConcurrentPerCompany");
+    const maxConcurrent = positiveInt(options.maxConcurrentPerCompany ?? codatDefaults.maxConcurrentPerCompany, "maxConcurrentPerCompany");
     this.#limiter =
       options.limiter ??
       new KeyedLimiter(maxConcurrent, {
-        maxDownloadsPerKey: Math.min(maxConcurrent, positiveInt(options.maxDownloadsPerCompany ?? 4, "maxDownloadsPerCompany")),
-        maxQueuedPerKey: nonNegativeInt(options.maxQueuedPerCompany ?? 100, "maxQueuedPerCompany"),
-        maxQueuedDownloadsPerKey: nonNegativeInt(options.maxQueuedDownloadsPerCompany ?? 10, "maxQueuedDownloadsPerCompany"),
+        maxDownloadsPerKey: Math.min(
+          maxConcurrent,
+          positiveInt(options.maxDownloadsPerCompany ?? codatDefaults.maxDownloadsPerCompany, "maxDownloadsPerCompany"),
+        ),
+        maxQueuedPerKey: nonNegativeInt(options.maxQueuedPerCompany ?? codatDefaults.maxQueuedPerCompany, "maxQueuedPerCompany"),
+        maxQueuedDownloadsPerKey: nonNegativeInt(
+          options.maxQueuedDownloadsPerCompany ?? codatDefaults.maxQueuedDownloadsPerCompany,
+          "maxQueuedDownloadsPerCompany",
+        ),
       });
-    this.#maxQueueWaitMs = positiveInt(options.maxQueueWaitMs ?? 10_000, "maxQueueWaitMs");
+    this.#maxQueueWaitMs = positiveInt(options.maxQueueWaitMs ?? codatDefaults.maxQueueWaitMs, "maxQueueWaitMs");
     this.#budget = options.budget;
 
     // Compressed answers: Codat pages can be large, and transport.ts decodes them.

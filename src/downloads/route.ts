@@ -22,11 +22,13 @@ import { pipeline } from "node:stream/promises";
 import { GraphQLError } from "graphql";
 import type { CodatClient } from "../codat/client.js";
 import { freeChunk, isStreamIdleTimeout } from "../codat/transport.js";
-import { ErrorCode } from "../errors.js";
+import { ErrorCode, upstreamStatus, type Code } from "../errors.js";
 import { AuthenticationError } from "../auth/caller.js";
-import { sendJson } from "../http/respond.js";
+import { HttpError, sendError } from "../http/errors.js";
 import type { RawRoute } from "../http/server.js";
+import { httpDefaults } from "../config/http.js";
 import { currentRequestLog } from "../observability/request-log.js";
+import type { DownloadFailureReason, DownloadMetrics } from "./outcomes.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
 import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
 
@@ -50,30 +52,6 @@ export interface DownloadRouteOptions {
   upstreamIdleTimeoutMs?: number | undefined;
 }
 
-/**
- * Why a download that began did not deliver its last byte (a bounded label):
- * - `upstream_idle`: Codat sent nothing for the stream idle timeout;
- * - `upstream_error`: Codat's body broke otherwise (connection reset or closed early);
- * - `client_idle`: the client took no bytes for the client idle timeout, and was dropped;
- * - `client_gone`: the client went away (before or after the headers).
- * Codat's error answers before the bytes are answered as JSON errors, not counted here.
- */
-export type DownloadFailureReason = "upstream_idle" | "upstream_error" | "client_idle" | "client_gone";
-
-export const DOWNLOAD_FAILURE_REASONS: readonly DownloadFailureReason[] = ["upstream_idle", "upstream_error", "client_idle", "client_gone"];
-
-/** Hooks for the download metrics, called on the route's own path: no extra stream step, one call per chunk. */
-export interface DownloadMetrics {
-  /** A verified link's download began (its upstream call is about to start). */
-  started(): void;
-  /** This many body bytes were handed to the client's socket. */
-  bytes(count: number): void;
-  /** That download's response ended, completely or not. */
-  ended(): void;
-  /** That download did not deliver its last byte, for this reason (once per download, before `ended`). */
-  failed(reason: DownloadFailureReason): void;
-}
-
 const REFUSALS: Record<RefusalReason, string> = {
   invalid: "This download link is not valid. Query Attachment.downloadUrl again for a fresh link.",
   expired: "This download link has expired. Query Attachment.downloadUrl again for a fresh link.",
@@ -90,13 +68,12 @@ class ClientIdle extends Error {
   override readonly name = "ClientIdle";
 }
 
-const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 30_000;
 /** The client watchdog looks this many times per idle timeout, so a drop comes 1 to 1¼ timeouts after the last byte. */
 const CLIENT_IDLE_CHECKS = 4;
 
 export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
   const { client, links, metrics } = options;
-  const clientIdleTimeoutMs = options.clientIdleTimeoutMs ?? DEFAULT_CLIENT_IDLE_TIMEOUT_MS;
+  const clientIdleTimeoutMs = options.clientIdleTimeoutMs ?? httpDefaults.DOWNLOAD_CLIENT_IDLE_TIMEOUT_MS;
   return {
     method: ["GET", "HEAD"],
     url: `${DOWNLOAD_PATH_PREFIX}:token`,
@@ -106,17 +83,15 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
         caller = await options.callerOf?.(req);
       } catch (error) {
         if (!(error instanceof AuthenticationError)) throw error;
-        sendJson(
+        sendError(
           res,
-          401,
-          { error: { code: ErrorCode.Unauthenticated, message: error.message } },
-          { "www-authenticate": 'Bearer realm="codat-gateway"' },
+          new HttpError(ErrorCode.Unauthenticated, error.message, { headers: { "www-authenticate": 'Bearer realm="codat-gateway"' } }),
         );
         return;
       }
       const verdict = await links.verify(params["token"] ?? "", { caller });
       if (!verdict.ok) {
-        sendJson(res, 403, { error: { code: ErrorCode.Forbidden, reason: verdict.reason, message: REFUSALS[verdict.reason] } });
+        sendError(res, new HttpError(ErrorCode.Forbidden, REFUSALS[verdict.reason], { extra: { reason: verdict.reason } }));
         return;
       }
       const { grant } = verdict;
@@ -286,45 +261,25 @@ function watchClient(progress: SinkProgress, timeoutMs: number, onIdle: () => vo
   };
 }
 
-/** HTTP status and body for a coded upstream failure; never the upstream URL or headers. */
+/** HTTP status and body for a coded upstream failure (the table's, see upstreamStatus); never the upstream URL or headers. */
 function sendUpstreamError(res: ServerResponse, error: unknown, onError: ((error: unknown) => void) | undefined): void {
   if (!(error instanceof GraphQLError)) {
     onError?.(error);
-    sendJson(res, 500, { error: { code: ErrorCode.InternalServerError, message: "Internal server error." } });
+    sendError(res, new HttpError(ErrorCode.InternalServerError, "Internal server error."));
     return;
   }
-  const code = typeof error.extensions["code"] === "string" ? error.extensions["code"] : ErrorCode.UpstreamError;
-  const body: Record<string, unknown> = { code, message: error.message };
-  if (error.extensions["upstream"] !== undefined) body["upstream"] = error.extensions["upstream"];
+  const code = (typeof error.extensions["code"] === "string" ? error.extensions["code"] : ErrorCode.UpstreamError) as Code;
+  const extra: Record<string, unknown> = {};
+  if (error.extensions["upstream"] !== undefined) extra["upstream"] = error.extensions["upstream"];
   const headers: Record<string, string> = {};
-  const status = statusFor(code);
+  const status = upstreamStatus(code);
   if (status === 429 || status === 503) {
     const retryAfter = error.extensions["retryAfterSeconds"];
     const seconds = typeof retryAfter === "number" && Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : 1;
     headers["retry-after"] = String(seconds);
-    body["retryAfterSeconds"] = seconds;
+    extra["retryAfterSeconds"] = seconds;
   }
-  sendJson(res, status, { error: body }, headers);
-}
-
-function statusFor(code: string): number {
-  switch (code) {
-    case ErrorCode.NotFound:
-      return 404;
-    case ErrorCode.BadUserInput:
-      return 400;
-    case ErrorCode.Forbidden:
-      return 403;
-    case ErrorCode.Conflict:
-      return 409;
-    case ErrorCode.RateLimited:
-      return 429;
-    case ErrorCode.UpstreamTimeout:
-      return 504;
-    // UNAUTHENTICATED means Codat refused the gateway's own key: the browser can do nothing about it.
-    default:
-      return 502;
-  }
+  sendError(res, new HttpError(code, error.message, { status, headers, extra }));
 }
 
 /**

@@ -3,28 +3,31 @@
  * integration (`@as-integrations/fastify`).
  *
  *   CORS (preflight answered here) → router secret (ROUTER_SECRET) → caller authentication (401) → body size
- *   (413, fastify's body limit) → trusted documents (PERSISTED_OPERATIONS) → Apollo (CSRF prevention, parse
- *   with a token limit, validation, operation limits, execution with the caller's scoped context)
+ *   (413, fastify's body limit) → trusted documents (PERSISTED_OPERATIONS) → Apollo (CSRF prevention, then the
+ *   rest of the GraphQL admission configured from graphql/admission.ts: parse with a token limit, validation,
+ *   operation limits, cost; execution with the caller's scoped context)
  *
- * Every refusal happens before any upstream call, and every refusal is a GraphQL error response.
+ * Every refusal happens before any upstream call, and every refusal is a GraphQL error response: the guards'
+ * through the app's one error handler (http/errors.ts), Apollo's through the admission's formatError.
  *
  * Every operation gets a signal (the context's `signal`, carried by all its Codat reads): aborted when its client
  * goes away before the response is finished, or when it has run for OPERATION_TIMEOUT_MS (its pending fields
  * then fail with UPSTREAM_TIMEOUT). Writes never carry it (see writes/customers.ts).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from "fastify";
+import { GraphQLError } from "graphql";
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
-import type { TrustedDocuments } from "../security/trusted-documents.js";
-import { withRequestLog } from "../observability/request-log.js";
+import { httpDefaults } from "../config/http.js";
 import { ErrorCode, gatewayError } from "../errors.js";
-import { clientMessage } from "./server.js";
+import type { Admission, OperationRequest } from "../graphql/admission.js";
+import { withRequestLog } from "../observability/request-log.js";
+import { HttpError, httpErrorFrom } from "./errors.js";
 
 export interface GraphQLEndpointOptions {
   /** A getter: Apollo's drain plugin needs the HTTP server before Apollo exists. */
@@ -35,16 +38,13 @@ export interface GraphQLEndpointOptions {
   /** Origins allowed to call from a browser (exact match); empty = none. */
   corsOrigins: readonly string[];
   maxBodyBytes: number;
-  /** When set, GraphQL requests without this header and value are refused (the router-only subgraph mode). */
-  requiredHeader?: { header: string; value: string } | undefined;
-  trustedDocuments?: TrustedDocuments | undefined;
+  /** The GraphQL admission pipeline: its router secret and trusted documents run here, the rest in Apollo. */
+  admission: Admission;
   /** Whether the Sandbox landing page is served (outside production, or GRAPHQL_INTROSPECTION=true). */
   landingPage: boolean;
   /** OPERATION_TIMEOUT_MS: an operation's deadline, from its context's creation; default 60 000 ms. */
   operationTimeoutMs?: number | undefined;
 }
-
-export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 
 /**
  * The reason an operation is cancelled with when its client went away before the response was finished. Its
@@ -95,21 +95,10 @@ const ALLOWED_HEADERS = [
   "traceparent",
 ];
 
-const graphqlError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
-
 declare module "fastify" {
   interface FastifyRequest {
     caller: Caller | null;
   }
-}
-
-function hasRequiredHeader(request: FastifyRequest, required: { header: string; value: string }): boolean {
-  const given = request.headers[required.header];
-  if (typeof given !== "string") return false;
-  // Hashing first gives equal lengths, so the comparison leaks nothing about the secret's length.
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(required.value).digest();
-  return timingSafeEqual(a, b);
 }
 
 /**
@@ -154,19 +143,8 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
     scope.addContentTypeParser("application/graphql-response+json", { parseAs: "string" }, scope.getDefaultJsonParser("error", "error"));
     scope.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
 
-    scope.setErrorHandler((error: FastifyError, request, reply) => {
-      const status = error.statusCode ?? 500;
-      if (status >= 500) {
-        request.log.error({ err: error }, "GraphQL request failed");
-        return reply.code(500).send(graphqlError("Internal server error", "INTERNAL_SERVER_ERROR"));
-      }
-      if (status === 413) void reply.header("connection", "close");
-      const code = status === 413 ? "BAD_USER_INPUT" : "BAD_REQUEST";
-      return reply.code(status).send(graphqlError(clientMessage(error, options.maxBodyBytes), code));
-    });
-
     scope.decorateRequest("caller", null);
-    const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    const timeoutMs = options.operationTimeoutMs ?? httpDefaults.OPERATION_TIMEOUT_MS;
     const timeoutMessage = `The operation took longer than ${timeoutMs} ms.`;
     let apolloHandler: RouteHandlerMethod | undefined;
     const handler: RouteHandlerMethod = function (request, reply) {
@@ -182,74 +160,71 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
       const apolloRoute = apolloHandler;
       return withRequestLog(request.log, () => apolloRoute.call(this, request, reply));
     };
-    scope.route({ method: ["GET", "POST"], url: "/graphql", preHandler: (request, reply) => guard(request, reply, options), handler });
+    scope.route({ method: ["GET", "POST"], url: "/graphql", preHandler: (request) => guard(request, options), handler });
   });
 }
 
-/** The guards before Apollo; a refusal sends the response (and Apollo never runs). */
-async function guard(request: FastifyRequest, reply: FastifyReply, options: GraphQLEndpointOptions): Promise<void> {
-  const fromRouter = options.requiredHeader !== undefined && hasRequiredHeader(request, options.requiredHeader);
-  if (options.requiredHeader && !fromRouter) {
-    // In router-only mode nothing, not even the landing page, is served to anyone else.
-    await reply.code(401).send(graphqlError("This subgraph only accepts requests from its router.", "UNAUTHENTICATED"));
-    return;
-  }
+/** The guards before Apollo; a refusal is thrown, and the app's error handler answers it (Apollo never runs). */
+async function guard(request: FastifyRequest, options: GraphQLEndpointOptions): Promise<void> {
+  const { admission } = options;
+  // In router-only mode nothing, not even the landing page, is served to anyone else.
+  const notFromRouter = admission.routerRefusal(request.headers);
+  if (notFromRouter) throw httpErrorFrom(notFromRouter);
   if (wantsLandingPage(request, options.landingPage)) return;
   let caller: Caller;
   try {
     caller = await options.authenticate(request.headers.authorization);
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
-    await reply.code(401).header("www-authenticate", 'Bearer realm="codat-gateway"').send(graphqlError(error.message, "UNAUTHENTICATED"));
-    return;
+    throw new HttpError(ErrorCode.Unauthenticated, error.message, { headers: { "www-authenticate": 'Bearer realm="codat-gateway"' } });
   }
   request.caller = caller;
   if (request.facts && caller.id !== null) request.facts.caller = caller.id;
 
-  // Routers send their own operations (`_entities`, query plans), so they are exempt from the manifest; a listed
-  // documentId they pass on from a client still resolves.
-  if (options.trustedDocuments) {
+  if (admission.trustedDocumentsOnly) {
     const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
-    const trusted = applyTrustedDocument(options.trustedDocuments, request.method, request.body, search);
+    // Routers send their own operations (`_entities`, query plans); past the check above, every request is the router's.
+    const trusted = applyTrustedDocument(admission, request.method, request.body, search, admission.routerOnly);
+    if (trusted instanceof GraphQLError) throw httpErrorFrom(trusted);
     if (trusted) {
       request.body = trusted.body;
       request.raw.url = `/graphql${trusted.search}`;
-    } else if (!fromRouter) {
-      await reply
-        .code(400)
-        .send(graphqlError("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND"));
     }
   }
 }
 
-/** Replaces the request's document by the listed one; undefined when the request names no listed document. */
+/**
+ * The trusted-documents step on an HTTP request: its body (POST) or query string (GET) with the listed document
+ * in place of the id it names; undefined when it runs as it is (the router's own operation); else the refusal.
+ */
 function applyTrustedDocument(
-  documents: TrustedDocuments,
+  admission: Admission,
   method: string | undefined,
   body: unknown,
   search: string,
-): { body: unknown; search: string } | undefined {
+  fromRouter: boolean,
+): { body: unknown; search: string } | undefined | GraphQLError {
   if (method === "POST") {
-    if (body === null || typeof body !== "object" || Array.isArray(body)) return undefined;
-    const { documentId, extensions, query, ...rest } = body as Record<string, unknown>;
-    const document = documents.resolve({ documentId, query, extensions });
-    if (document === undefined) return undefined;
+    const fields = body !== null && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const { documentId, extensions, query, ...rest } = fields;
+    const document = admission.trustedDocument({ documentId, query, extensions }, fromRouter);
+    if (document === undefined || document instanceof GraphQLError) return document;
     const { persistedQuery: _hash, ...otherExtensions } = (extensions ?? {}) as Record<string, unknown>;
     return { body: { ...rest, query: document, extensions: otherExtensions }, search };
   }
   const params = new URLSearchParams(search);
-  let extensions: unknown;
+  let request: OperationRequest = {};
   try {
-    extensions = params.has("extensions") ? JSON.parse(params.get("extensions") ?? "") : undefined;
+    request = {
+      documentId: params.get("documentId") ?? undefined,
+      query: params.get("query") ?? undefined,
+      extensions: params.has("extensions") ? JSON.parse(params.get("extensions") ?? "") : undefined,
+    };
   } catch {
-    return undefined;
+    // Malformed extensions name no listed document.
   }
-  const document = documents.resolve({
-    documentId: params.get("documentId") ?? undefined,
-    query: params.get("query") ?? undefined,
-    extensions,
-  });
-  if (document === undefined) return undefined;
+  const document = admission.trustedDocument(request, fromRouter);
+  if (document === undefined || document instanceof GraphQLError) return document;
   params.delete("documentId");
   params.delete("extensions");
   params.set("query", document);

@@ -3,24 +3,22 @@
  * guards in front of it), the health routes, /metrics, and raw routes (the attachment download streams through
  * Node's own request and response, see downloads/route.ts).
  *
- * Every non-GraphQL error has one shape, `{ "error": { "code", "message" } }`; /graphql errors are GraphQL
- * responses (`{ "errors": [...] }`). Every request gets an id (a valid `x-request-id`, else the trace id of a
+ * Every error answer goes through one error handler and one code → status table (http/errors.ts): on every
+ * route but /graphql one shape, `{ "error": { "code", "message" } }`; /graphql errors are GraphQL responses
+ * (`{ "errors": [...] }`). Every request gets an id (a valid `x-request-id`, else the trace id of a
  * valid `traceparent`, else a new UUID), echoed back in `x-request-id` (raw routes included) and carried by every
  * log line of it, and one access line when it ends — also when its client went away before the end (see
  * accessLine).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { RequestFacts } from "../context.js";
+import { RequestCode } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { httpDefaults } from "../config/http.js";
 import { withRequestLog } from "../observability/request-log.js";
+import { HttpError, endSocketWithError, httpErrorHandler, methodNotAllowed, notFound, replyError } from "./errors.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
 
 /**
@@ -61,28 +59,12 @@ export interface HttpAppOptions extends GraphQLEndpointOptions {
   requestTimeoutMs?: number;
 }
 
-/** What the access line of a request reports beyond method, route and status (filled in as the request goes). */
-export interface RequestFacts {
-  operation?: string | undefined;
-  caller?: string | undefined;
-  /**
-   * Why a response the route ended itself did not complete (a download's `upstream_idle`, `client_idle`, …).
-   * Unset, an unfinished response is the client's doing: `client_gone`.
-   */
-  incomplete?: string | undefined;
-}
-
 declare module "fastify" {
   interface FastifyRequest {
     facts: RequestFacts | null;
     /** What the access line still waits for: the response's `close`, and a raw route's handler (see holdAccessLine). */
     accessHolds: number;
   }
-}
-
-/** The error body of every non-GraphQL route. */
-export function errorBody(code: string, message: string, extra: Record<string, unknown> = {}) {
-  return { error: { code, message, ...extra } };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -110,8 +92,8 @@ function requestTimers(options: HttpAppOptions): {
   requestTimeout: number;
   http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
 } {
-  const requestTimeout = options.requestTimeoutMs ?? 30_000;
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, requestTimeout);
+  const requestTimeout = options.requestTimeoutMs ?? httpDefaults.HTTP_REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? httpDefaults.HTTP_HEADERS_TIMEOUT_MS, requestTimeout);
   const connectionsCheckingInterval = Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4)));
   return { requestTimeout, http: { headersTimeout, requestTimeout, connectionsCheckingInterval } };
 }
@@ -134,23 +116,17 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // A malformed request never reaches a handler: answered in the one error shape, or the socket dropped.
     clientErrorHandler: (error, socket) => {
       const code = (error as NodeJS.ErrnoException).code;
-      const [status, text] =
+      const refusal =
         code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? [408, "Request Timeout"]
+          ? new HttpError(RequestCode.RequestTimeout, "Request Timeout.")
           : code === "HPE_HEADER_OVERFLOW"
-            ? [431, "Request Header Fields Too Large"]
-            : [400, "Bad Request"];
-      if (!socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const body = JSON.stringify(errorBody(status === 400 ? "BAD_REQUEST" : text.toUpperCase().replaceAll(" ", "_"), `${text}.`));
-      socket.end(
-        `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+            ? new HttpError(RequestCode.HeaderFieldsTooLarge, "Request Header Fields Too Large.")
+            : new HttpError(RequestCode.BadRequest, "Bad Request.");
+      endSocketWithError(socket, refusal);
     },
   });
 
+  app.setErrorHandler(httpErrorHandler);
   app.decorateRequest("facts", null);
   app.decorateRequest("accessHolds", 0);
   app.addHook("onRequest", (request, reply, done) => {
@@ -199,22 +175,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) => {
     const allowed = allowedMethods(request.url.split("?", 1)[0] ?? "", options.routes ?? [], options.metrics !== undefined);
-    if (allowed !== undefined) {
-      return reply.code(405).header("allow", allowed.join(", ")).send(errorBody("METHOD_NOT_ALLOWED", "Method not allowed."));
-    }
-    return reply.code(404).send(errorBody("NOT_FOUND", "No such route."));
-  });
-
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, "request failed");
-      return reply.code(500).send(errorBody("INTERNAL_SERVER_ERROR", "Internal server error."));
-    }
-    request.log.debug({ err: { code: error.code, message: error.message } }, "request refused");
-    return reply
-      .code(status)
-      .send(errorBody(status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", clientMessage(error, options.maxBodyBytes)));
+    return replyError(request, reply, allowed !== undefined ? methodNotAllowed(allowed) : notFound());
   });
 
   return app;
@@ -225,7 +186,8 @@ export function createMetricsApp(metrics: MetricsEndpoint, logger: Logger): Fast
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }) });
   serveMetrics(app, metrics);
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody("NOT_FOUND", "No such route.")));
+  app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler((request, reply) => replyError(request, reply, notFound()));
   return app;
 }
 
@@ -236,21 +198,6 @@ function serveMetrics(app: FastifyInstance, metrics: MetricsEndpoint): void {
       .header("cache-control", "no-store")
       .send(await metrics.metrics()),
   );
-}
-
-/** What a client may read about its own malformed request (fastify's messages name no internals). */
-export function clientMessage(error: FastifyError, maxBodyBytes: number): string {
-  switch (error.code) {
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return `Request body larger than ${maxBodyBytes} bytes.`;
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return "Request body is not valid JSON.";
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return "Unsupported content type.";
-    default:
-      return "Bad request.";
-  }
 }
 
 /** Delays the access line until a matching releaseAccessLine; false when it is written already (nothing to release). */

@@ -7,37 +7,27 @@
  *   connection_init: the caller from `payload.authorization` (or `Authorization`; else the upgrade request's
  *   Authorization header, as a router forwards it), verified like the HTTP Authorization header; a refused token closes the socket with 4403 Forbidden before anything runs, and no
  *   connection_init within the wait closes it with 4408 →
- *   subscribe: at most `maxSubscriptionsPerConnection` at once → trusted documents (PERSISTED_OPERATIONS) →
- *   parse with the token limit → the specified rules and the operation shape rules → the cost limit →
- *   subscriptions only (queries and mutations go over HTTP) → execution with the caller's scoped context.
+ *   subscribe: at most `maxSubscriptionsPerConnection` at once → GraphQL admission (graphql/admission.ts, the
+ *   same steps as HTTP: trusted documents, parse, validation and limits, the operation, cost) → subscriptions only
+ *   (queries and mutations go over HTTP) → execution with the caller's scoped context.
  *
- * Every error reaches the client through the same maskError as Apollo's: coded errors as they are, anything
- * else as INTERNAL_SERVER_ERROR, never a stack trace or an upstream URL.
+ * Every error reaches the client through the admission's formatter, the same as Apollo's: coded errors as they
+ * are, anything else as INTERNAL_SERVER_ERROR, never a stack trace or an upstream URL. A refused upgrade is
+ * answered through the one HTTP error table (http/errors.ts).
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Server } from "node:http";
-import {
-  GraphQLError,
-  OperationTypeNode,
-  getOperationAST,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
-  type ExecutionArgs,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from "graphql";
+import { GraphQLError, OperationTypeNode, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
-import { createHash, timingSafeEqual } from "node:crypto";
 import { AuthenticationError, type Caller } from "../auth/caller.js";
 import type { GatewayContext, RequestScope } from "../context.js";
-import { ErrorCode, maskError } from "../errors.js";
+import { ErrorCode, RequestCode } from "../errors.js";
+import type { Admission } from "../graphql/admission.js";
 import type { Logger } from "../observability/logger.js";
-import { OperationLimitError, checkOperationCost, limitRejection, operationShapeRules, type OperationLimits } from "../security/limits.js";
-import type { TrustedDocuments } from "../security/trusted-documents.js";
+import { pushDefaults } from "../config/push.js";
+import { HttpError, endSocketWithError, httpErrorFrom, notFound } from "./errors.js";
 
 export interface SubscriptionEndpointOptions {
   server: Server;
@@ -45,12 +35,10 @@ export interface SubscriptionEndpointOptions {
   context: (caller: Caller, scope: RequestScope) => Promise<GatewayContext>;
   authenticate: (authorization: string | undefined) => Promise<Caller>;
   corsOrigins: readonly string[];
-  requiredHeader?: { header: string; value: string } | undefined;
-  trustedDocuments?: TrustedDocuments | undefined;
-  limits: OperationLimits & { maxTokens: number; maxRequestBytes: number };
-  includeStacktrace: boolean;
-  /** Strip "Did you mean …?" hints (production, as Apollo's hideSchemaDetailsFromClientErrors). */
-  hideSchemaDetails: boolean;
+  /** The GraphQL admission pipeline shared with the HTTP endpoint (router secret, trusted documents, limits, …). */
+  admission: Admission;
+  /** MAX_REQUEST_BYTES: the largest WebSocket message. */
+  maxMessageBytes: number;
   logger: Logger;
   /** WebSocket connections open at once; an upgrade beyond is answered 503 (default 10 000). */
   maxConnections?: number;
@@ -75,18 +63,16 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 export const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 10_000;
 
 export function attachSubscriptions(options: SubscriptionEndpointOptions): SubscriptionEndpoint {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxRequestBytes });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
   const origins = new Set(options.corsOrigins);
   const callers = new WeakMap<object, Caller>();
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
-  const rules = [...specifiedRules, ...operationShapeRules(options.limits)];
+  const { admission } = options;
   const log = options.logger;
   let closing = false;
 
   const format = (error: GraphQLError): GraphQLFormattedError => {
-    const formatted = maskError(limitRejection(error.toJSON(), error), error.originalError ?? error, {
-      includeStacktrace: options.includeStacktrace,
-    });
+    const formatted = admission.formatGraphQLError(error);
     if (formatted.extensions?.["code"] === ErrorCode.InternalServerError) {
       log.error({ err: error.originalError ?? error }, "subscription failed");
     }
@@ -115,44 +101,24 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
           return refusal(`At most ${maxSubscriptions} subscriptions may run at once on one connection.`, ErrorCode.RateLimited);
         }
-        let query: unknown = payload.query;
-        if (options.trustedDocuments) {
-          const extensions = payload.extensions as Record<string, unknown> | undefined;
-          const documentId = extensions?.["documentId"] ?? (payload as { documentId?: unknown }).documentId;
-          // A client sending only an id (the graphql-ws payload needs a `query`) sends an empty one.
-          const text = payload.query === "" ? undefined : payload.query;
-          query = options.trustedDocuments.resolve({ documentId, query: text, extensions });
-          if (query === undefined) {
-            return refusal("Only trusted documents may run on this gateway: send a listed documentId.", "PERSISTED_QUERY_NOT_FOUND");
-          }
-        }
-        if (typeof query !== "string") return refusal("The subscribe message has no query.", "BAD_REQUEST");
-        let document: DocumentNode;
-        try {
-          document = parse(query, { maxLexicalTokens: options.limits.maxTokens });
-        } catch (error) {
-          const message = error instanceof GraphQLError ? error.message : "The document could not be parsed.";
-          return refusal(message, "GRAPHQL_PARSE_FAILED");
-        }
-        const invalid = validate(options.schema, document, rules);
-        if (invalid.length > 0) {
-          return invalid.map((error) =>
-            error instanceof OperationLimitError
-              ? error
-              : new GraphQLError(hide(error.message, options.hideSchemaDetails), {
-                  nodes: error.nodes,
-                  extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
-                }),
-          );
-        }
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return refusal("The document names no operation to run (or several: give operationName).", "BAD_REQUEST");
+        const extensions = payload.extensions as Record<string, unknown> | undefined;
+        const admitted = admission.admit(
+          {
+            // A client sending only an id (the graphql-ws payload needs a `query`) sends an empty one.
+            query: payload.query === "" ? undefined : payload.query,
+            documentId: extensions?.["documentId"] ?? (payload as { documentId?: unknown }).documentId,
+            extensions,
+            operationName: payload.operationName,
+            variables: payload.variables,
+          },
+          // Upgrades without the secret are refused in the router-only mode: every socket there is the router's.
+          admission.routerOnly,
+        );
+        if (!("document" in admitted)) return [...admitted];
+        const { document, operation, variables } = admitted;
         if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
-          return refusal("Only subscriptions run over WebSocket; send queries and mutations over HTTP.", "BAD_REQUEST");
+          return refusal("Only subscriptions run over WebSocket; send queries and mutations over HTTP.", RequestCode.BadRequest);
         }
-        const variables = payload.variables ?? {};
-        const tooCostly = checkOperationCost(options.schema, document, operation, variables, options.limits);
-        if (tooCostly) return [tooCostly];
         const requestLog = log.child({ subscription: id, ...(caller.id !== null ? { caller: caller.id } : {}) });
         const contextValue = await options.context(caller, { log: requestLog, facts: {} });
         const args: ExecutionArgs = {
@@ -171,29 +137,24 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
     wss,
   );
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = (request.url ?? "").split("?", 1)[0];
-    const refuse = (status: number, text: string): void => {
-      socket.on("error", () => undefined);
-      if (!socket.writable) {
-        socket.destroy();
-        return;
-      }
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
-    };
+  const upgradeRefusal = (request: IncomingMessage): HttpError | undefined => {
+    if ((request.url ?? "").split("?", 1)[0] !== "/graphql") return notFound();
+    if (closing || wss.clients.size >= (options.maxConnections ?? pushDefaults.WS_MAX_CONNECTIONS)) {
+      return new HttpError(RequestCode.ServiceUnavailable, "No more WebSocket connections are taken now; try again later.");
+    }
+    const notFromRouter = admission.routerRefusal(request.headers);
+    if (notFromRouter) return httpErrorFrom(notFromRouter);
     const origin = request.headers.origin;
-    const refused =
-      path !== "/graphql"
-        ? ([404, "Not Found"] as const)
-        : closing || wss.clients.size >= (options.maxConnections ?? 10_000)
-          ? ([503, "Service Unavailable"] as const)
-          : options.requiredHeader && !hasHeader(request, options.requiredHeader)
-            ? ([401, "Unauthorized"] as const)
-            : origin !== undefined && !origins.has(origin) && !sameOrigin(origin, request)
-              ? ([403, "Forbidden"] as const)
-              : undefined;
+    if (origin !== undefined && !origins.has(origin) && !sameOrigin(origin, request)) {
+      return new HttpError(ErrorCode.Forbidden, "This origin may not open a WebSocket here.");
+    }
+    return undefined;
+  };
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const refused = upgradeRefusal(request);
     if (refused) {
-      refuse(refused[0], refused[1]);
+      endSocketWithError(socket, refused);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -237,16 +198,4 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
 function sameOrigin(origin: string, request: IncomingMessage): boolean {
   const host = request.headers.host;
   return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
-}
-
-function hasHeader(request: IncomingMessage, required: { header: string; value: string }): boolean {
-  const given = request.headers[required.header];
-  if (typeof given !== "string") return false;
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(required.value).digest();
-  return timingSafeEqual(a, b);
-}
-
-function hide(message: string, hideSchemaDetails: boolean): string {
-  return hideSchemaDetails ? message.replace(/ ?Did you mean(.+?)\?$/, "") : message;
 }

@@ -13,8 +13,8 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CodatCallOutcome, CodatObserver } from "../codat/observer.js";
 import type { GatewayContext } from "../context.js";
-import { DOWNLOAD_FAILURE_REASONS, type DownloadMetrics } from "../downloads/route.js";
-import { WEBHOOK_OUTCOMES, type WebhookMetrics } from "../webhooks/route.js";
+import { DOWNLOAD_FAILURE_REASONS, type DownloadMetrics } from "../downloads/outcomes.js";
+import { WEBHOOK_OUTCOMES, type WebhookMetrics } from "../webhooks/outcomes.js";
 import { operationLabel } from "./operation-logging.js";
 
 /** Distinct operation names labelled as themselves; later ones are counted as OTHER_OPERATION. */

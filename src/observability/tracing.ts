@@ -6,13 +6,13 @@
  *
  * Off unless configured: `startTracing` returns undefined, imports nothing and registers nothing when neither
  * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) nor an exporter is given, or when
- * `OTEL_SDK_DISABLED=true` / `OTEL_TRACES_EXPORTER=none`. Every OpenTelemetry module is loaded by a dynamic import
+ * `OTEL_SDK_DISABLED=true` / `OTEL_TRACES_EXPORTER=none` (all read and checked by src/config/telemetry.ts). Every OpenTelemetry module is loaded by a dynamic import
  * below (only their types are imported statically, and erased), so the untraced gateway pays nothing.
  *
  * The SDK is assembled from its parts (tracer provider, context manager, propagator, resource) rather than with
  * @opentelemetry/sdk-node, which would bring gRPC and protobuf exporters, metrics and logs SDKs the gateway has no
  * use for (metrics are prom-client's, logs pino's). The variables that choose what happens (the endpoint, the
- * sampler, the batching) are read from `env`; the exporter (`OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`,
+ * sampler, the batching) come parsed in the configuration (`config.tracing`); the exporter (`OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`,
  * `_COMPRESSION`) and the resource (`OTEL_RESOURCE_ATTRIBUTES`) read theirs from the process environment, as
  * OpenTelemetry's own components do.
  *
@@ -38,7 +38,7 @@ import { createRequire } from "node:module";
 import type { Span } from "@opentelemetry/api";
 import type { Sampler, SpanExporter } from "@opentelemetry/sdk-trace";
 import type { CodatCallInfo, CodatObserver } from "../codat/observer.js";
-import { ConfigError } from "../config.js";
+import type { TracingConfig } from "../config.js";
 import { DOWNLOAD_PATH_PREFIX } from "../downloads/links.js";
 
 export interface Tracing {
@@ -49,7 +49,8 @@ export interface Tracing {
 }
 
 export interface TracingOptions {
-  env: NodeJS.ProcessEnv;
+  /** `config.tracing`: the OTEL_* settings. */
+  config: TracingConfig;
   /** Export here instead of OTLP (tests: an InMemorySpanExporter); tracing is on whenever one is given. */
   exporter?: SpanExporter;
   /** `batch` (default; OTEL_BSP_* apply) or `simple` (each span exported as it ends: tests). */
@@ -58,7 +59,6 @@ export interface TracingOptions {
   warn?: (message: string) => void;
 }
 
-const DEFAULT_SERVICE_NAME = "codat-customers-gateway";
 const TRACER_NAME = "codat-customers-gateway";
 /** Probes and scrapes: a span every few seconds that says nothing. */
 const UNTRACED_PATHS = /^\/(?:healthz|readyz|metrics)(?:[/?]|$)/;
@@ -71,13 +71,12 @@ let started = false;
 /**
  * Starts tracing when an exporter is configured (OTLP from the environment, or the one given), else returns
  * undefined having loaded nothing. Must run before any module that imports graphql is loaded (see the header):
- * the entry point awaits it, then imports the app with a dynamic `import()`. Throws a ConfigError for an
- * OTEL_TRACES_SAMPLER or OTEL_BSP_* value it cannot use.
+ * the entry point awaits it, then imports the app with a dynamic `import()`.
  */
 export async function startTracing(options: TracingOptions): Promise<Tracing | undefined> {
-  const { env } = options;
-  if (tracingDisabled(env)) return undefined;
-  const url = otlpTracesUrl(env);
+  const { config } = options;
+  if (config.disabled) return undefined;
+  const url = config.otlpTracesUrl;
   if (options.exporter === undefined && url === undefined) return undefined;
   if (started) throw new Error("startTracing: tracing is already started in this process");
   started = true;
@@ -96,12 +95,12 @@ export async function startTracing(options: TracingOptions): Promise<Tracing | u
       ]),
     ]);
     const [{ HttpInstrumentation }, { UndiciInstrumentation }, { GraphQLInstrumentation }] = instrumentationModules;
-    const sampler = samplerFromEnv(env, sdk);
+    const sampler = samplerOf(config.sampler, sdk);
     const exporter = options.exporter ?? (await otlpExporter(url));
     const spanProcessor =
       options.spanProcessor === "simple"
         ? new sdk.SimpleSpanProcessor({ exporter })
-        : new sdk.BatchSpanProcessor({ exporter, ...batchFromEnv(env) });
+        : new sdk.BatchSpanProcessor({ exporter, ...config.batch });
 
     if (options.warn !== undefined) {
       const warn = options.warn;
@@ -123,7 +122,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing | u
             ],
           }),
         )
-        .merge(resources.resourceFromAttributes({ "service.name": nonEmpty(env["OTEL_SERVICE_NAME"]) ?? DEFAULT_SERVICE_NAME })),
+        .merge(resources.resourceFromAttributes({ "service.name": config.serviceName })),
       spanProcessors: [spanProcessor],
       ...(sampler !== undefined ? { sampler } : {}),
     });
@@ -174,19 +173,6 @@ export async function startTracing(options: TracingOptions): Promise<Tracing | u
   }
 }
 
-function tracingDisabled(env: NodeJS.ProcessEnv): boolean {
-  const exporters = (env["OTEL_TRACES_EXPORTER"] ?? "").split(",").map((name) => name.trim().toLowerCase());
-  return env["OTEL_SDK_DISABLED"]?.trim().toLowerCase() === "true" || exporters.includes("none");
-}
-
-/** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT with the signal's path appended. */
-function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const traces = nonEmpty(env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
-  if (traces !== undefined) return traces;
-  const base = nonEmpty(env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-  return base === undefined ? undefined : `${base.replace(/\/+$/, "")}/v1/traces`;
-}
-
 async function otlpExporter(url: string | undefined): Promise<SpanExporter> {
   const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
   // Headers, timeout and compression come from the OTEL_EXPORTER_OTLP_* variables, read by the exporter.
@@ -195,65 +181,23 @@ async function otlpExporter(url: string | undefined): Promise<SpanExporter> {
 
 type Sdk = typeof import("@opentelemetry/sdk-trace");
 
-/** OTEL_TRACES_SAMPLER (+ OTEL_TRACES_SAMPLER_ARG) as the specification names them; undefined: parentbased_always_on. */
-function samplerFromEnv(env: NodeJS.ProcessEnv, sdk: Sdk): Sampler | undefined {
-  const name = nonEmpty(env["OTEL_TRACES_SAMPLER"])?.toLowerCase();
-  if (name === undefined) return undefined;
-  const ratio = (): number => {
-    const arg = nonEmpty(env["OTEL_TRACES_SAMPLER_ARG"]);
-    if (arg === undefined) return 1;
-    const value = Number(arg);
-    if (!(value >= 0 && value <= 1)) throw new ConfigError([`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 (got "${arg}")`]);
-    return value;
-  };
-  switch (name) {
+/** The sampler OTEL_TRACES_SAMPLER (+ OTEL_TRACES_SAMPLER_ARG) names; undefined: the SDK's parentbased_always_on. */
+function samplerOf(sampler: TracingConfig["sampler"], sdk: Sdk): Sampler | undefined {
+  if (sampler === undefined) return undefined;
+  switch (sampler.name) {
     case "always_on":
       return new sdk.AlwaysOnSampler();
     case "always_off":
       return new sdk.AlwaysOffSampler();
     case "traceidratio":
-      return new sdk.TraceIdRatioBasedSampler(ratio());
+      return new sdk.TraceIdRatioBasedSampler(sampler.ratio);
     case "parentbased_always_on":
       return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
     case "parentbased_always_off":
       return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
     case "parentbased_traceidratio":
-      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio()) });
-    default:
-      throw new ConfigError([
-        `OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio (got "${name}")`,
-      ]);
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(sampler.ratio) });
   }
-}
-
-/** The batch span processor's OTEL_BSP_* settings that are set; the SDK's defaults for the others. */
-function batchFromEnv(env: NodeJS.ProcessEnv): {
-  scheduledDelayMillis?: number;
-  exportTimeoutMillis?: number;
-  maxQueueSize?: number;
-  maxExportBatchSize?: number;
-} {
-  const settings: Record<string, number> = {};
-  const names = {
-    OTEL_BSP_SCHEDULE_DELAY: "scheduledDelayMillis",
-    OTEL_BSP_EXPORT_TIMEOUT: "exportTimeoutMillis",
-    OTEL_BSP_MAX_QUEUE_SIZE: "maxQueueSize",
-    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "maxExportBatchSize",
-  } as const;
-  const problems: string[] = [];
-  for (const [variable, setting] of Object.entries(names)) {
-    const raw = nonEmpty(env[variable]);
-    if (raw === undefined) continue;
-    if (/^\d+$/.test(raw)) settings[setting] = Number(raw);
-    else problems.push(`${variable} must be a whole number (got "${raw}")`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return settings;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === "" ? undefined : trimmed;
 }
 
 function pathOf(request: IncomingMessage): string {

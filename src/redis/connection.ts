@@ -28,6 +28,34 @@ export function newRedisClient(settings: RedisSettings, connectionName: string):
   return redis;
 }
 
+/**
+ * Connects, resolving once the connection is ready. A connection refused or unreachable rejects at once; one
+ * that was made but closed before it was ready (its ready check timed out: a busy Redis or process) is waited
+ * for while the client reconnects by itself.
+ */
+export function connectReady(redis: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let reached = false;
+    const onConnect = (): void => {
+      reached = true;
+    };
+    const onReady = (): void => {
+      settle();
+      resolve();
+    };
+    const onClose = (): void => {
+      if (reached) return;
+      settle();
+      reject(new Error("connection closed"));
+    };
+    const settle = (): void => {
+      redis.off("connect", onConnect).off("ready", onReady).off("close", onClose);
+    };
+    redis.on("connect", onConnect).on("ready", onReady).on("close", onClose);
+    redis.connect().catch(() => undefined);
+  });
+}
+
 /** Closes a connection: QUIT when it is open (commands sent before it are answered), else at once. */
 export async function closeRedisClient(redis: Redis): Promise<void> {
   if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());

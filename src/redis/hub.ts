@@ -84,7 +84,7 @@ export class RedisHub {
   }
 
   async #connect(): Promise<RedisConnections> {
-    const { newRedisClient, redisAddress, withTimeout, withoutRedisPassword } = await import("./connection.js");
+    const { connectReady, newRedisClient, redisAddress, withTimeout, withoutRedisPassword } = await import("./connection.js");
     const settings = this.config;
     const command = newRedisClient(settings, "codat-gateway");
     const subscriber = newRedisClient(settings, "codat-gateway-subscriber");
@@ -99,7 +99,7 @@ export class RedisHub {
     let problem: string | undefined;
     try {
       const deadline = Date.now() + settings.connectTimeoutMs;
-      await withTimeout(command.connect(), settings.connectTimeoutMs, "connect timed out");
+      await withTimeout(connectReady(command), settings.connectTimeoutMs, "connect timed out");
       // A PING slower than the command timeout on an open connection is a busy Redis (or process), not an absent
       // one: asked again while startup may still wait.
       for (;;) {

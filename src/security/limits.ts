@@ -23,7 +23,6 @@
  * Every rejection is an HTTP 400 with code BAD_USER_INPUT (`limitRejection` gives armor's rejections that code
  * rather than Apollo's generic GRAPHQL_VALIDATION_FAILED).
  */
-import type { ApolloServerPlugin } from "@apollo/server";
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
@@ -202,19 +201,4 @@ export function checkOperationCost(
   return new OperationLimitError(
     `The operation's estimated cost is ${total}; the limit is ${limits.maxCost}. Ask for fewer items per page.`,
   );
-}
-
-/** The per-request cost check, after validation (so after the shape rules) and before execution. */
-export function operationCostPlugin(limits: Pick<OperationLimits, "maxCost">): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operation, request }) {
-          if (!operation) return;
-          const error = checkOperationCost(schema, document, operation, request.variables ?? {}, limits);
-          if (error) throw error;
-        },
-      };
-    },
-  };
 }

@@ -4,8 +4,9 @@
  * bus (push-status/bus.ts) for its push operation, which the subscriptions waiting for it re-read.
  *
  * The body is read as raw bytes (a content-type parser of this route's own scope, capped at
- * CODAT_WEBHOOK_MAX_BODY_BYTES: larger is 413, the rest unread and the connection closed) so the signature is
- * checked over exactly what arrived (verify.ts). Refusals do nothing: no signature headers or a bad one → 401,
+ * CODAT_WEBHOOK_MAX_BODY_BYTES: larger is 413 BAD_USER_INPUT, the rest unread and the connection closed) so the
+ * signature is checked over exactly what arrived (verify.ts). Refusals, answered through the app's one error
+ * handler (http/errors.ts), do nothing: no signature headers or a bad one → 401,
  * a timestamp beyond ±5 min → 401, a signed body that is not a JSON object → 400, another method → 405. A
  * `webhook-id` already seen (dedupe.ts) is answered 200 and ignored. Everything else is answered 200 `{}` at
  * once (Codat waits 15 s, then retries) and the signal published after the answer; event types other than the
@@ -25,32 +26,17 @@
  * old `CompanyId` there). The migration guide's example writes the success status `Successful`; the schema's
  * enum says `Success`: both are read as `Success`.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { CodatWebhookConfig } from "../config.js";
 import type { RedisHub } from "../redis/hub.js";
-import { errorBody } from "../http/server.js";
+import { RequestCode } from "../errors.js";
+import { HttpError, httpErrorOf, methodNotAllowed } from "../http/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { PushOperationSignal, PushStatusBus } from "../push-status/bus.js";
-import { LocalWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
 import { RedisWebhookDedupe } from "../redis/webhook-dedupe.js";
+import { LocalWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
+import type { WebhookMetrics, WebhookOutcome } from "./outcomes.js";
 import { WebhookVerifier } from "./verify.js";
-
-/** What became of a webhook (the bounded `outcome` label of codat_gateway_webhooks_total). */
-export type WebhookOutcome = "accepted" | "duplicate" | "ignored" | "bad_signature" | "stale" | "too_large" | "bad_body";
-
-export const WEBHOOK_OUTCOMES: readonly WebhookOutcome[] = [
-  "accepted",
-  "duplicate",
-  "ignored",
-  "bad_signature",
-  "stale",
-  "too_large",
-  "bad_body",
-];
-
-export interface WebhookMetrics {
-  counted(outcome: WebhookOutcome): void;
-}
 
 export interface WebhookReceiverOptions {
   config: CodatWebhookConfig;
@@ -82,14 +68,14 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
 
   const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     if (request.method !== "POST") {
-      return reply.code(405).header("allow", "POST").send(errorBody("METHOD_NOT_ALLOWED", "Method not allowed."));
+      throw methodNotAllowed(["POST"]);
     }
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const verified = verifier.verify(body, request.headers);
     if (!verified.ok) {
       count(verified.reason === "stale" ? "stale" : "bad_signature");
       request.log.info({ reason: verified.reason }, "codat webhook refused");
-      return reply.code(401).send(errorBody(verified.code, verified.message));
+      throw new HttpError(verified.code, verified.message);
     }
     const webhookId = verified.webhookId;
     let event: unknown;
@@ -101,7 +87,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     if (!isRecord(event)) {
       count("bad_body");
       request.log.info({ webhookId }, "codat webhook refused: body is not a JSON object");
-      return reply.code(400).send(errorBody("BAD_REQUEST", "Request body is not a JSON object."));
+      throw new HttpError(RequestCode.BadRequest, "Request body is not a JSON object.");
     }
     const eventType = typeof event["eventType"] === "string" ? event["eventType"] : undefined;
     if (!(await dedupe.claim(webhookId))) {
@@ -131,26 +117,29 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   return {
     register(app) {
       void app.register((scope, _opts, done) => {
-        // This scope reads every body as bytes, whatever its content type (or none), up to the cap.
+        // This scope reads every body as bytes, whatever its content type (or none), up to the cap (the route's).
         scope.removeAllContentTypeParsers();
-        scope.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: config.maxBodyBytes }, (_request, payload, parsed) =>
-          parsed(null, payload),
-        );
-        scope.setErrorHandler((error: FastifyError, request, reply) => {
-          if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE" || error.statusCode === 413) {
-            count("too_large");
-            request.log.info("codat webhook refused: body too large");
-            return reply.code(413).send(errorBody("PAYLOAD_TOO_LARGE", `Request body larger than ${config.maxBodyBytes} bytes.`));
+        scope.addContentTypeParser("*", { parseAs: "buffer" }, (_request, payload, parsed) => parsed(null, payload));
+        // The app's error handler answers; this counts the bodies refused before the handler.
+        scope.addHook("onError", (request, _reply, error, done) => {
+          if (!(error instanceof HttpError)) {
+            const refusal = httpErrorOf(error, request);
+            if (refusal.statusCode === 413) {
+              count("too_large");
+              request.log.info("codat webhook refused: body too large");
+            } else if (refusal.statusCode < 500) {
+              count("bad_body");
+            }
           }
-          const status = error.statusCode ?? 500;
-          if (status >= 500) {
-            request.log.error({ err: error }, "codat webhook failed");
-            return reply.code(500).send(errorBody("INTERNAL_SERVER_ERROR", "Internal server error."));
-          }
-          count("bad_body");
-          return reply.code(status).send(errorBody("BAD_REQUEST", "Bad request."));
+          done();
         });
-        scope.route({ method: [...ALL_METHODS], url: config.path, exposeHeadRoute: false, handler: handle });
+        scope.route({
+          method: [...ALL_METHODS],
+          url: config.path,
+          exposeHeadRoute: false,
+          bodyLimit: config.maxBodyBytes,
+          handler: handle,
+        });
         done();
       });
     },

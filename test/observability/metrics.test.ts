@@ -19,7 +19,7 @@ import { OPERATION_NAME_LIMIT, OTHER_OPERATION } from "../../src/observability/m
 import { attachmentRecord, downloadUrlOf } from "../helpers/downloads.js";
 import { startStack, useStack, type Stack } from "../helpers/stack.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
-import { WEBHOOK_OUTCOMES } from "../../src/webhooks/route.js";
+import { WEBHOOK_OUTCOMES } from "../../src/webhooks/outcomes.js";
 
 interface Sample {
   name: string;

@@ -17,6 +17,7 @@ import { context, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config.js";
 import { startTracing, type Tracing } from "../../src/observability/tracing.js";
 import { attachmentRecord, downloadUrlOf } from "../helpers/downloads.js";
 import type { GraphQLResult, Stack } from "../helpers/stack.js";
@@ -30,7 +31,7 @@ let tracing: Tracing | undefined;
 let stack: Stack | undefined;
 
 beforeAll(async () => {
-  tracing = await startTracing({ env: {}, exporter, spanProcessor: "simple" });
+  tracing = await startTracing({ config: parseConfig({}).tracing, exporter, spanProcessor: "simple" });
   if (tracing === undefined) throw new Error("tracing did not start with an exporter given");
   const [{ startStack }, simulator] = await Promise.all([import("../helpers/stack.js"), import("codat-simulator")]);
   companyId = simulator.DEMO_COMPANY_ID;
@@ -96,12 +97,13 @@ function traceparentOf(span: ReadableSpan): string {
 
 describe("tracing", () => {
   it("starts nothing without an OTLP endpoint or an exporter, or when the SDK is disabled", async () => {
-    expect(await startTracing({ env: {} })).toBeUndefined();
+    const tracingOf = (env: Record<string, string>) => parseConfig(env).tracing;
+    expect(await startTracing({ config: tracingOf({}) })).toBeUndefined();
     expect(
-      await startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_SDK_DISABLED: "true" } }),
+      await startTracing({ config: tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_SDK_DISABLED: "true" }) }),
     ).toBeUndefined();
     expect(
-      await startTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_EXPORTER: "none" } }),
+      await startTracing({ config: tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_TRACES_EXPORTER: "none" }) }),
     ).toBeUndefined();
   });
 

@@ -385,6 +385,47 @@ describe("three replicas, Redis slow (a delaying proxy in front of it)", () => {
       await slowCodat.close();
     }
   }, 120_000);
+
+  it("start while Redis answers more slowly than the command timeout, once it answers in time (within REDIS_CONNECT_TIMEOUT_MS)", async () => {
+    const proxy = await startDelayProxy(redis.port, 150);
+    try {
+      let listening = false;
+      const logs: string[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+          done();
+        },
+      });
+      const gateway = createGateway(parseConfig(replicaEnv("t-slow-start:", { REDIS_URL: `redis://127.0.0.1:${proxy.port}` })), {
+        stopGracePeriodMs: 1_000,
+        logger: createLogger({ level: "info", pretty: false, secrets: [], destination }),
+      });
+      let stopped: Promise<void> | undefined;
+      const replica: Replica = { gateway, url: "", logs, stop: () => (stopped ??= gateway.stop()) };
+      started.push(replica);
+      let failed: unknown;
+      const listened = gateway.listen().then(
+        (url) => {
+          listening = true;
+          replica.url = url;
+        },
+        (error: unknown) => (failed = error),
+      );
+      // Round trips of 300 ms: the connection's ready check times out however often it is tried.
+      await waitFor(() => proxy.forwarded >= 20 || failed !== undefined, { timeoutMs: 30_000 });
+      expect(failed).toBeUndefined();
+      expect(listening).toBe(false);
+      proxy.setDelay(0);
+      await listened;
+      expect(failed).toBeUndefined();
+      expect(await fallbackGauge(replica)).toBe(0);
+      expect((await query(replica.url, DEMO_COMPANY_ID)).codes).toEqual([]);
+      await stopAll([replica]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe("startup without Redis", () => {

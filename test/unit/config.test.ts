@@ -139,4 +139,22 @@ describe("settings a person can trust", () => {
     expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })).toEqual([]);
     expect(configProblems({ ...upstream, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://otlp.example.com/v1/traces" })).toEqual([]);
   });
+
+  it("reads the sampler and batch settings when tracing is on, all their problems with the others", () => {
+    const tracing = { ...upstream, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" };
+    expect(parseConfig(tracing).tracing).toMatchObject({ disabled: false, otlpTracesUrl: "http://collector:4318/v1/traces" });
+    expect(parseConfig({ ...tracing, OTEL_TRACES_SAMPLER: "TraceIdRatio", OTEL_TRACES_SAMPLER_ARG: "0.25" }).tracing.sampler).toEqual({
+      name: "traceidratio",
+      ratio: 0.25,
+    });
+    expect(configProblems({ ...tracing, OTEL_TRACES_SAMPLER: "sometimes", OTEL_BSP_MAX_QUEUE_SIZE: "lots", PORT: "x" })).toEqual([
+      'PORT must be a whole number from 0 to 65535 (got "x")',
+      'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio (got "sometimes")',
+      'OTEL_BSP_MAX_QUEUE_SIZE must be a whole number (got "lots")',
+    ]);
+    // Off (no endpoint, or disabled): they are not read, as OpenTelemetry would not read them.
+    expect(configProblems({ ...upstream, OTEL_TRACES_SAMPLER: "sometimes" })).toEqual([]);
+    expect(parseConfig({ ...tracing, OTEL_SDK_DISABLED: "TRUE", OTEL_TRACES_SAMPLER: "sometimes" }).tracing.disabled).toBe(true);
+    expect(parseConfig({ ...tracing, OTEL_TRACES_EXPORTER: "otlp, none" }).tracing.disabled).toBe(true);
+  });
 });

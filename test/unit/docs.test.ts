@@ -1,18 +1,27 @@
 /**
- * The generated documentation is committed as `npm run docs` renders it: docs/configuration.md from
- * src/config-reference.ts, docs/performance.md from the committed bench/results/*.json. And every relative link
+ * The generated documentation is committed as `npm run docs` renders it: docs/configuration.md and `.env.example`
+ * from the configuration's models (src/config/), docs/performance.md from the committed bench/results/*.json. And every relative link
  * of the README and docs/ points at a file (and a heading) that exists (docs/deployment.md included).
  */
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { anchor, renderDocs, ROOT } from "../../scripts/docs-render.js";
 
 describe("generated docs", () => {
-  it("equal their render (run `npm run docs` after changing src/config-reference.ts or bench/results/)", async () => {
+  it("equal their render (run `npm run docs` after changing src/config/ or bench/results/)", async () => {
     for (const [file, content] of await renderDocs()) {
       expect(readFileSync(path.join(ROOT, file), "utf8"), file).toBe(content);
     }
+  });
+
+  it("pass `npm run docs -- --check`", async () => {
+    const exitCode = await new Promise<number | null>((resolve) => {
+      const child = execFile(process.execPath, ["--import", "tsx", "scripts/render-docs.ts", "--check"], { cwd: ROOT });
+      child.on("exit", resolve);
+    });
+    expect(exitCode).toBe(0);
   });
 });
 

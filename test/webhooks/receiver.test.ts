@@ -147,7 +147,7 @@ describe("POST /webhooks/codat", () => {
     const body = JSON.stringify({ ...writeEvent({ companyId: randomUUID(), pushOperationKey: randomUUID() }), pad: "x".repeat(MAX_BODY) });
     const answer = await sendWebhook(url(), SECRET, body);
     expect(answer.status).toBe(413);
-    expect(answer.body).toEqual({ error: { code: "PAYLOAD_TOO_LARGE", message: `Request body larger than ${MAX_BODY} bytes.` } });
+    expect(answer.body).toEqual({ error: { code: "BAD_USER_INPUT", message: `Request body larger than ${MAX_BODY} bytes.` } });
     expect(await webhookCount(stack.gateway.metricsUrl, "too_large")).toBeGreaterThanOrEqual(1);
   });
 
@@ -163,7 +163,7 @@ describe("POST /webhooks/codat", () => {
       let text = "";
       socket.on("data", (chunk: Buffer) => {
         text += chunk.toString("utf8");
-        if (text.includes("PAYLOAD_TOO_LARGE")) {
+        if (text.includes("BAD_USER_INPUT")) {
           socket.destroy();
           resolve(text);
         }
