@@ -143,11 +143,11 @@ export class RedisPushStatusBus implements PushStatusBus {
     };
   }
 
-  /** The poll lease on the publisher connection; Redis failing means "poll yourself". */
+  /** The poll lease on the command connection; Redis failing or down (the hub's health) means "poll yourself". */
   readonly pollLease: PollLease = {
     acquire: async (topic, ttlMs) => {
       const publisher = this.#publisher;
-      if (!publisher || publisher.status !== "ready") return true;
+      if (!publisher || this.#hub.down) return true;
       try {
         return (await (publisher as unknown as LeaseScripts).pushPollLease(this.#leaseKey(topic), this.#id, Math.ceil(ttlMs))) === 1;
       } catch {
