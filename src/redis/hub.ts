@@ -2,9 +2,11 @@
  * The one Redis hub of a replica (REDIS_URL): every feature that needs Redis — the company slots (permits), the
  * request budget, the APQ cache, the push status bus and its poll lease, the webhook dedupe — asks it for its
  * store, and they all share two connections: one for commands, one for the bus's subscriptions (a subscribed
- * connection can issue nothing else). It also keeps the one health state every feature reads and reports to
- * (health.ts): down while the command connection is not open, or once commands on it have failed for a whole
- * lease; one slow command is not down.
+ * connection can issue nothing else). It also keeps the one health state (health.ts): down while the command
+ * connection is not open, or once commands on it have failed for a whole lease; one slow command is not down.
+ * The slots and the budget report their commands to it (one streak for both) and fall back on it; the poll lease
+ * reads it; the APQ cache, the webhook dedupe and the bus, whose every command has its own answer when Redis
+ * fails, log that once per outage through the hub's OutageReporter.
  *
  * Connections are built by start() (listen() calls it; ioredis is loaded then, by a dynamic import), which waits
  * for Redis up to REDIS_CONNECT_TIMEOUT_MS and never throws: an unreachable Redis is a problem the features act
