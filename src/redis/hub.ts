@@ -5,8 +5,8 @@
  * connection can issue nothing else). It also keeps the one health state (health.ts): down while the command
  * connection is not open, or once commands on it have failed for a whole lease; one slow command is not down.
  * The slots and the budget report their commands to it (one streak for both) and fall back on it; the poll lease
- * reads it; the APQ cache, the webhook dedupe and the bus, whose every command has its own answer when Redis
- * fails, log that once per outage through the hub's OutageReporter.
+ * reads it; the APQ cache and the webhook dedupe, whose every command has its own answer when Redis fails, log
+ * that once per outage (OutageReporter), and the bus once per distinct problem in a row.
  *
  * Connections are built by start() (listen() calls it; ioredis is loaded then, by a dynamic import), which waits
  * for Redis up to REDIS_CONNECT_TIMEOUT_MS and never throws: an unreachable Redis is a problem the features act
