@@ -59,7 +59,7 @@ const COMPANIES = [DEMO_COMPANY_ID, SECOND_COMPANY_ID] as const;
 /** The gateway's default per-company cap (CODAT_MAX_CONCURRENCY_PER_COMPANY), which Codat enforces too. */
 const CAP = 10;
 /**
- * The commands the gateway's Lua scripts run (src/codat/redis-permits.ts): INFO commandstats counts them as it
+ * The commands the gateway's Lua scripts run (src/redis/permits.ts): INFO commandstats counts them as it
  * counts a client's, so they are left out of the round trips (the gateway never sends them itself).
  */
 const SCRIPT_COMMANDS = new Set(["time", "zremrangebyscore", "zcard", "zadd", "pexpire", "zrem"]);

@@ -15,7 +15,9 @@ import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./a
 import { CodatClient } from "./codat/client.js";
 import type { CodatObserver } from "./codat/observer.js";
 import { lazyRequestBudget } from "./codat/request-budget.js";
-import { RedisApqCache } from "./cache/redis-apq-cache.js";
+import { RedisApqCache } from "./redis/apq-cache.js";
+import { RedisHub } from "./redis/hub.js";
+import { redisPermits } from "./redis/permits.js";
 import { SharedSlotLimiter } from "./codat/shared-limiter.js";
 import { ConfigError, logSecrets, type Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
@@ -31,7 +33,7 @@ import { operationLoggingPlugin } from "./observability/operation-logging.js";
 import { UpstreamReadiness } from "./observability/readiness.js";
 import { CursorCodec } from "./pagination/cursor.js";
 import { LocalPushStatusBus, type PushStatusBus } from "./push-status/bus.js";
-import { RedisPushStatusBus } from "./push-status/redis-bus.js";
+import { RedisPushStatusBus } from "./redis/push-bus.js";
 import { PushStatusWatcher, type WatcherClock } from "./push-status/watcher.js";
 import { attachSubscriptions } from "./http/subscriptions.js";
 import { buildSchema } from "./schema.js";
@@ -77,9 +79,16 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       pretty: config.logPretty,
       secrets: logSecrets(config),
     });
+  // REDIS_URL: one hub (two connections, one health state) for every feature that needs Redis, started by listen().
+  const redisLog = { warn: (message: string) => logger.warn(message), info: (message: string) => logger.info(message) };
+  const hub = config.redis === undefined ? undefined : new RedisHub(config.redis, redisLog);
+  const permitCaps = {
+    maxPerKey: config.codatMaxConcurrencyPerCompany,
+    maxDownloadsPerKey: Math.min(config.codatMaxConcurrencyPerCompany, config.codatDownloadSlotsPerCompany),
+  };
   // REDIS_URL: the company slots are shared by every replica (connected by listen()); unset, per process.
   const sharedLimiter =
-    config.redis === undefined
+    hub === undefined || config.redis === undefined
       ? undefined
       : new SharedSlotLimiter({
           maxPerKey: config.codatMaxConcurrencyPerCompany,
@@ -87,11 +96,12 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           maxQueuedPerKey: config.codatMaxQueuePerCompany,
           maxQueuedDownloadsPerKey: config.codatDownloadQueuePerCompany,
           redis: config.redis,
-          log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
+          log: redisLog,
+          connect: (events) => redisPermits(hub, permitCaps, events),
+          streak: hub.streak,
         });
   // CODAT_REQUESTS_PER_MINUTE: one window for the process, or for every replica through Redis.
-  const budget =
-    config.codatRequestsPerMinute > 0 ? lazyRequestBudget({ perMinute: config.codatRequestsPerMinute, redis: config.redis }) : undefined;
+  const budget = config.codatRequestsPerMinute > 0 ? lazyRequestBudget({ perMinute: config.codatRequestsPerMinute, hub }) : undefined;
   // Built before the client, whose observers include the metrics'; the gauges read the client at scrape time.
   const metrics: GatewayMetrics | undefined = config.metricsEnabled
     ? createMetrics({
@@ -132,10 +142,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     },
   });
   // REDIS_URL: push status signals (webhooks, polls) reach the subscribers of every replica.
-  const redisBus =
-    config.redis === undefined
-      ? undefined
-      : new RedisPushStatusBus(config.redis, { warn: (message) => logger.warn(message), info: (message) => logger.info(message) });
+  const redisBus = hub === undefined ? undefined : new RedisPushStatusBus(hub);
   const pushStatus: PushStatusBus = redisBus ?? new LocalPushStatusBus();
   const pushWatcher = new PushStatusWatcher({
     client,
@@ -204,7 +211,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   });
   // CODAT_WEBHOOK_SECRET: Codat's webhooks in, as signals on the push status bus.
   const webhooks = config.codatWebhook
-    ? createWebhookReceiver({ config: config.codatWebhook, redis: config.redis, bus: pushStatus, logger, metrics: metrics?.webhooks })
+    ? createWebhookReceiver({ config: config.codatWebhook, hub, bus: pushStatus, logger, metrics: metrics?.webhooks })
     : undefined;
   webhooks?.register(app);
   const httpServer = app.server;
@@ -212,13 +219,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     metrics && config.metricsPort !== undefined ? { app: createMetricsApp(metrics.registry, logger), port: config.metricsPort } : undefined;
   let metricsUrl: string | undefined;
   // REDIS_URL: a query registered by hash (APQ) on one replica is found on all of them.
-  const apqCache =
-    config.redis === undefined
-      ? undefined
-      : new RedisApqCache({
-          redis: config.redis,
-          log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
-        });
+  const apqCache = hub === undefined ? undefined : new RedisApqCache(hub);
   const subscriptions = attachSubscriptions({
     server: httpServer,
     schema,
@@ -271,19 +272,19 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // Redis first. Something at REDIS_URL that answers, but not as Redis, stops startup whatever
       // REDIS_FAILURE_MODE says (a ConfigError naming REDIS_URL): it is a wrong URL, not an outage.
       if (config.redis !== undefined) {
-        const { redisProtocolProblem } = await import("./codat/redis-client.js");
+        const { redisProtocolProblem } = await import("./redis/connection.js");
         const problem = await redisProtocolProblem(config.redis);
         if (problem !== undefined) throw new ConfigError([problem]);
       }
-      // With REDIS_FAILURE_MODE=fail an unreachable one stops startup (RedisUnavailableError).
-      // The budget's and the APQ cache's connections meanwhile (neither stops startup).
+      // The hub's connections; with REDIS_FAILURE_MODE=fail an unreachable Redis stops startup
+      // (RedisUnavailableError, from the slots).
       try {
-        await Promise.all([sharedLimiter?.start(), budget?.start(), apqCache?.start()]);
+        await Promise.all([sharedLimiter?.start(), budget?.start(), redisBus?.start()]);
       } catch (error) {
-        await Promise.all([budget?.close(), apqCache?.close()]);
+        await budget?.close();
+        await hub?.close();
         throw error;
       }
-      await redisBus?.start();
       await apollo.start();
       await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `HTTP server listening at ${address}` });
       listening = true;
@@ -315,9 +316,10 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       if (metricsServer) await closeApp(metricsServer.app);
       await sharedLimiter?.close();
       await budget?.close();
-      await apqCache?.close();
       await webhooks?.close();
       await pushStatus.close();
+      // Last: the features above stopped using its connections.
+      await hub?.close();
     },
   };
 }

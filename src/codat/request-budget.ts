@@ -15,8 +15,10 @@
  * rather than be counted on the insurance window while the other replicas count on Redis.
  */
 import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
-import type { RedisConfig } from "../config.js";
-import { FailureStreak } from "./redis-support.js";
+import type { RedisSide } from "../redis/budget.js";
+import type { RedisHub } from "../redis/hub.js";
+
+export type { RedisSide };
 
 /** The window was spent and does not turn within the call's wait limit: `retryAfterMs` until it does. */
 export class BudgetExhausted extends Error {
@@ -40,23 +42,14 @@ export interface RequestBudget {
 export interface RequestBudgetOptions {
   /** Requests per minute (CODAT_REQUESTS_PER_MINUTE). */
   perMinute: number;
-  /** Shared by the replicas through Redis when given. */
-  redis?: RedisConfig | undefined;
+  /** Shared by the replicas through Redis (the hub's command connection and health state) when given. */
+  hub?: RedisHub | undefined;
 }
 
 /** The one key of the budget: all replicas leave through the same address. */
 const KEY = "egress";
 
 const WINDOW_SECONDS = 60;
-
-/** With Redis: the insurance window and what decides that Redis is down. */
-export interface RedisSide {
-  insurance: RateLimiterAbstract;
-  /** The connection is open. */
-  connected(): boolean;
-  streak: FailureStreak;
-  retryIntervalMs: number;
-}
 
 /** How long a call that could not reach a slow Redis in its wait limit is told to wait. */
 const SLOW_REDIS_RETRY_AFTER_MS = 1_000;
@@ -138,39 +131,19 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * The budget for these options. rate-limiter-flexible (and, with Redis, ioredis) is loaded here only, by a
- * dynamic import, so a gateway without a budget loads neither.
+ * The budget for these options. rate-limiter-flexible is loaded here only, by a dynamic import, so a gateway
+ * without a budget does not load it.
  */
 export async function createRequestBudget(options: RequestBudgetOptions): Promise<RequestBudget> {
-  const { RateLimiterMemory, RateLimiterRedis } = await import("rate-limiter-flexible");
-  const { redis } = options;
-  if (redis === undefined) {
+  const { RateLimiterMemory } = await import("rate-limiter-flexible");
+  const { hub } = options;
+  if (hub === undefined) {
     return new WindowBudget(new RateLimiterMemory({ points: options.perMinute, duration: WINDOW_SECONDS }));
   }
-  const { newRedisClient } = await import("./redis-client.js");
-  const client = newRedisClient(redis, "codat-gateway-budget");
-  // A failed first connection is not fatal here: the slots' own connection decides REDIS_FAILURE_MODE, and the
-  // insurance window answers until this one is up (ioredis keeps reconnecting).
-  await client.connect().catch(() => undefined);
-  const share = Math.max(1, Math.floor(options.perMinute / redis.expectedReplicas));
-  // No insuranceLimiter: rate-limiter-flexible would answer from it on any error, a slow command included.
-  const limiter = new RateLimiterRedis({
-    storeClient: client,
-    keyPrefix: `${redis.keyPrefix}budget`,
-    points: options.perMinute,
-    duration: WINDOW_SECONDS,
-    rejectIfRedisNotReady: true,
-  });
-  const side: RedisSide = {
-    insurance: new RateLimiterMemory({ points: share, duration: WINDOW_SECONDS }),
-    connected: () => client.status === "ready",
-    streak: new FailureStreak(redis.leaseMs),
-    retryIntervalMs: redis.retryIntervalMs,
-  };
-  return new WindowBudget(limiter, side, async () => {
-    if (client.status === "ready") await client.quit().catch(() => client.disconnect());
-    else client.disconnect();
-  });
+  const { redisBudgetWindow } = await import("../redis/budget.js");
+  const { limiter, side } = await redisBudgetWindow(hub, { perMinute: options.perMinute, windowSeconds: WINDOW_SECONDS });
+  // The hub closes the connection.
+  return new WindowBudget(limiter, side);
 }
 
 /** A budget built on first use (the client is built synchronously; the budget's modules load on demand). */

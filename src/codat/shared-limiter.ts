@@ -6,7 +6,7 @@
  *
  * A local KeyedLimiter stays in front with the same cap, queues and download share: waiting happens there, and
  * only requests that hold a local slot ask Redis, one batched script call per company and kind at a time
- * (redis-permits.ts), again every REDIS_RETRY_INTERVAL_MS while every permit is taken.
+ * (redis/permits.ts), again every REDIS_RETRY_INTERVAL_MS while every permit is taken.
  *
  * Slow is not down. A command that fails while the connection is open (it timed out: Redis, the network or this
  * process was busy) grants nothing: the request keeps waiting, within its own wait limit, and the take is asked
@@ -27,32 +27,16 @@
  * and Redis is cut, or Redis answers some but not it for a whole lease), that replica's fallback requests are
  * invisible to the others, so a company may see up to cap + floor(cap / REDIS_EXPECTED_REPLICAS) while that
  * lasts; and requests that outlive a lease (a long download) still count nowhere after it. No Redis code is
- * loaded here: the store is imported by start().
+ * loaded here: the store comes from the Redis hub (redis/permits.ts), and the streak of failed commands is the
+ * hub's one health state, shared with the request budget.
  */
 import { randomBytes } from "node:crypto";
 import { KeyedLimiter, SlotUnavailable, type AcquireOptions, type Release, type SlotLimiter } from "./limiter.js";
 import type { RedisConfig } from "../config.js";
-import { FailureStreak } from "./redis-support.js";
+import { FailureStreak, RedisUnavailableError, reasonOf } from "../redis/health.js";
+import type { PermitStore, PermitStoreEvents } from "../redis/permits.js";
 
-/** The Redis side (redis-permits.ts): every method bounded by the command timeout. */
-export interface PermitStore {
-  /**
-   * Takes permits of `key` for `ids` in order while any is free (for downloads also within their share). An id
-   * that already holds one (a take whose answer was lost) keeps it. Resolves the ids holding a permit now.
-   */
-  take(key: string, download: boolean, ids: readonly string[]): Promise<readonly string[]>;
-  /** Renews the leases of held permits, adding back any Redis lost (a restart); a ping when none are held. */
-  renew(held: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void>;
-  give(key: string, download: boolean, id: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface PermitStoreEvents {
-  /** The connection closed or failed: fall back now (no command is waited for). */
-  down(reason: string): void;
-  /** The connection is ready again: renew, then share again. */
-  ready(): void;
-}
+export { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents };
 
 export interface SharedLimiterOptions {
   maxPerKey: number;
@@ -61,13 +45,10 @@ export interface SharedLimiterOptions {
   maxQueuedDownloadsPerKey: number;
   redis: RedisConfig;
   log: { warn(message: string): void; info(message: string): void };
-  /** Tests: the store instead of Redis. */
-  connect?: (events: PermitStoreEvents) => Promise<PermitStore>;
-}
-
-/** Startup could not reach Redis (REDIS_FAILURE_MODE=fail): one line naming REDIS_URL, never its password. */
-export class RedisUnavailableError extends Error {
-  override readonly name = "RedisUnavailableError";
+  /** The store: Redis's through the hub (redis/permits.ts), or the tests' own. */
+  connect: (events: PermitStoreEvents) => Promise<PermitStore>;
+  /** The hub's streak of failed commands (its health state); default one of the limiter's own. */
+  streak?: FailureStreak;
 }
 
 /** Renewals sent while earlier ones are still unanswered (a slow Redis must not stop the leases' renewal). */
@@ -125,7 +106,7 @@ export class SharedSlotLimiter implements SlotLimiter {
 
   constructor(options: SharedLimiterOptions) {
     this.#options = options;
-    this.#streak = new FailureStreak(options.redis.leaseMs);
+    this.#streak = options.streak ?? new FailureStreak(options.redis.leaseMs);
     this.#front = new KeyedLimiter(options.maxPerKey, {
       maxDownloadsPerKey: options.maxDownloadsPerKey,
       maxQueuedPerKey: options.maxQueuedPerKey,
@@ -145,12 +126,7 @@ export class SharedSlotLimiter implements SlotLimiter {
   async start(): Promise<void> {
     const { redis } = this.#options;
     const events: PermitStoreEvents = { down: (reason) => this.#down(reason), ready: () => void this.#renew() };
-    let connect = this.#options.connect;
-    if (connect === undefined) {
-      const { connectRedisPermits } = await import("./redis-permits.js");
-      const caps = { maxPerKey: this.#options.maxPerKey, maxDownloadsPerKey: this.#options.maxDownloadsPerKey };
-      connect = (handlers) => connectRedisPermits({ ...redis, ...caps }, handlers);
-    }
+    const connect = this.#options.connect;
     let startupProblem: string | undefined;
     try {
       this.#store = await connect(events);
@@ -489,12 +465,4 @@ export class SharedSlotLimiter implements SlotLimiter {
       this.#renewals -= 1;
     }
   }
-}
-
-/** A short reason for a Redis failure: its code or message, never a URL. */
-export function reasonOf(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === "string") return code;
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/rediss?:\/\/\S*/gi, "redis://…").slice(0, 200);
 }

@@ -5,11 +5,9 @@
  * In-process: a bounded map of ids to their expiry (oldest dropped first beyond `maxIds`). With REDIS_URL:
  * `SET <prefix>webhook:<id> 1 NX PX <ttl>` so every replica sees the same ids; a Redis that fails (or is slow
  * past REDIS_COMMAND_TIMEOUT_MS) falls back to the local map, logged once per outage, rather than refusing the
- * webhook. Each replica also remembers the ids it claimed locally, so the fallback still knows them.
+ * webhook. Each replica also remembers the ids it claimed locally, so the fallback still knows them. The Redis
+ * side is redis/webhook-dedupe.ts, on the hub's command connection.
  */
-import type { Redis } from "ioredis";
-import type { RedisConfig } from "../config.js";
-import { withoutRedisPassword } from "../codat/redis-support.js";
 
 export const WEBHOOK_DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
 export const WEBHOOK_DEDUPE_MAX_IDS = 50_000;
@@ -78,79 +76,5 @@ export class LocalWebhookDedupe implements WebhookDedupe {
   close(): Promise<void> {
     this.#seen.clear();
     return Promise.resolve();
-  }
-}
-
-export interface RedisDedupeOptions {
-  redis: RedisConfig;
-  log: { warn(message: string): void; info(message: string): void };
-  local?: LocalWebhookDedupe;
-  ttlMs?: number;
-}
-
-export class RedisWebhookDedupe implements WebhookDedupe {
-  readonly #options: RedisDedupeOptions;
-  readonly #local: LocalWebhookDedupe;
-  #client: Promise<Redis> | undefined;
-  #failing = false;
-  #closed = false;
-
-  constructor(options: RedisDedupeOptions) {
-    this.#options = options;
-    this.#local = options.local ?? new LocalWebhookDedupe(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs });
-  }
-
-  async claim(id: string): Promise<boolean> {
-    try {
-      const redis = await this.#open();
-      const key = `${this.#options.redis.keyPrefix}webhook:${id}`;
-      const answer = await redis.set(key, "1", "PX", this.#options.ttlMs ?? WEBHOOK_DEDUPE_TTL_MS, "NX");
-      this.#recovered();
-      this.#local.remember(id);
-      return answer === "OK";
-    } catch (error) {
-      this.#failed(error);
-      return this.#local.claimNow(id);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
-    await this.#local.close();
-    if (client === undefined) return;
-    const redis = await client.catch(() => undefined);
-    if (redis === undefined) return;
-    if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
-    else redis.disconnect();
-  }
-
-  /** The connection, opened on the first webhook (bounded by REDIS_CONNECT_TIMEOUT_MS); it reconnects by itself. */
-  #open(): Promise<Redis> {
-    if (this.#closed) return Promise.reject(new Error("closed"));
-    this.#client ??= (async () => {
-      const { newRedisClient } = await import("../codat/redis-client.js");
-      const redis = newRedisClient(this.#options.redis, "codat-gateway-webhooks");
-      // A failed first connect is not final: ioredis keeps reconnecting, and commands fall back meanwhile.
-      await redis.connect().catch(() => undefined);
-      return redis;
-    })();
-    return this.#client;
-  }
-
-  #failed(error: unknown): void {
-    if (this.#failing) return;
-    this.#failing = true;
-    const reason = error instanceof Error ? error.message : String(error);
-    this.#options.log.warn(
-      `Webhook dedupe: Redis unavailable (${withoutRedisPassword(reason, this.#options.redis.url)}); deduplicating in this process only until it is back`,
-    );
-  }
-
-  #recovered(): void {
-    if (!this.#failing) return;
-    this.#failing = false;
-    this.#options.log.info("Webhook dedupe: Redis reachable again");
   }
 }

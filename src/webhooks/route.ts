@@ -27,19 +27,21 @@
  * enum says `Success`: both are read as `Success`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { CodatWebhookConfig, RedisConfig } from "../config.js";
+import type { CodatWebhookConfig } from "../config.js";
+import type { RedisHub } from "../redis/hub.js";
 import { RequestCode } from "../errors.js";
 import { HttpError, httpErrorOf, methodNotAllowed } from "../http/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { PushOperationSignal, PushStatusBus } from "../push-status/bus.js";
-import { LocalWebhookDedupe, RedisWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
+import { RedisWebhookDedupe } from "../redis/webhook-dedupe.js";
+import { LocalWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
 import type { WebhookMetrics, WebhookOutcome } from "./outcomes.js";
 import { WebhookVerifier } from "./verify.js";
 
 export interface WebhookReceiverOptions {
   config: CodatWebhookConfig;
   /** REDIS_URL: webhook ids deduplicated across replicas. */
-  redis?: RedisConfig | undefined;
+  hub?: RedisHub | undefined;
   bus: PushStatusBus;
   logger: Logger;
   metrics?: WebhookMetrics | undefined;
@@ -58,16 +60,10 @@ const STATUSES = new Set(["Pending", "Failed", "Success", "TimedOut"]);
 const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
-  const { config, bus, logger } = options;
+  const { config, bus } = options;
   const verifier = new WebhookVerifier(config.secret);
   const dedupe: WebhookDedupe =
-    options.dedupe ??
-    (options.redis === undefined
-      ? new LocalWebhookDedupe()
-      : new RedisWebhookDedupe({
-          redis: options.redis,
-          log: { warn: (message) => logger.warn(message), info: (message) => logger.info(message) },
-        }));
+    options.dedupe ?? (options.hub === undefined ? new LocalWebhookDedupe() : new RedisWebhookDedupe({ hub: options.hub }));
   const count = (outcome: WebhookOutcome): void => options.metrics?.counted(outcome);
 
   const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEMO_COMPANY_ID } from "codat-simulator";
 import { RateLimiterMemory, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { BudgetExhausted, WindowBudget, createRequestBudget } from "../../src/codat/request-budget.js";
-import { FailureStreak } from "../../src/codat/redis-support.js";
+import { FailureStreak } from "../../src/redis/health.js";
 import { useStack } from "../helpers/stack.js";
 
 describe("request budget (in memory)", () => {

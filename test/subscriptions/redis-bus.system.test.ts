@@ -10,7 +10,8 @@ import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import type { PushOperationSignal } from "../../src/push-status/bus.js";
-import { RedisPushStatusBus } from "../../src/push-status/redis-bus.js";
+import { RedisPushStatusBus } from "../../src/redis/push-bus.js";
+import { RedisHub } from "../../src/redis/hub.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { waitFor, waitForValue } from "../helpers/wait.js";
 import { CREATE, PUSH_UPDATED, statuses, subscribe, wsClient, type CreateResult } from "./support.js";
@@ -22,7 +23,9 @@ let redis: TestRedis;
 beforeAll(async () => {
   redis = await startRedis();
 });
+const hubs: RedisHub[] = [];
 afterAll(async () => {
+  await Promise.all(hubs.map((hub) => hub.close()));
   await redis?.stop();
 });
 
@@ -30,10 +33,17 @@ function busSettings(prefix: string) {
   return { url: redis.url, commandTimeoutMs: 200, connectTimeoutMs: 2_000, keyPrefix: prefix };
 }
 
+/** A bus on a Redis hub of its own, as each replica has. */
+function busOn(settings: ReturnType<typeof busSettings>): RedisPushStatusBus {
+  const hub = new RedisHub({ failureMode: "local", expectedReplicas: 2, leaseMs: 10_000, retryIntervalMs: 20, ...settings }, silent);
+  hubs.push(hub);
+  return new RedisPushStatusBus(hub);
+}
+
 describe("RedisPushStatusBus", () => {
   it("carries a signal from replica A to a subscriber on replica B, once each, and again after Redis restarts", async () => {
-    const a = new RedisPushStatusBus(busSettings("bus-test:"), silent);
-    const b = new RedisPushStatusBus(busSettings("bus-test:"), silent);
+    const a = busOn(busSettings("bus-test:"));
+    const b = busOn(busSettings("bus-test:"));
     await Promise.all([a.start(), b.start()]);
     const heardOnA: PushOperationSignal[] = [];
     const heardOnB: PushOperationSignal[] = [];
@@ -70,7 +80,7 @@ describe("RedisPushStatusBus", () => {
   });
 
   it("never throws while Redis is away: signals still reach this replica", async () => {
-    const bus = new RedisPushStatusBus({ ...busSettings("bus-down:"), url: "redis://127.0.0.1:1" }, silent);
+    const bus = busOn({ ...busSettings("bus-down:"), url: "redis://127.0.0.1:1" });
     await bus.start();
     const heard: PushOperationSignal[] = [];
     const leave = bus.subscribe({ companyId: DEMO_COMPANY_ID, pushOperationKey: KEY }, (signal) => heard.push(signal));

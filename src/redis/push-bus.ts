@@ -1,8 +1,8 @@
 /**
  * The push status bus across replicas (REDIS_URL): Redis pub/sub, one channel per operation,
- * `<prefix>push:<company>:<key>`. Two connections (a subscribed connection can issue nothing else): one
- * publishes (and holds the poll leases), one SUBSCRIBEs to an operation's channel only while this replica has
- * listeners for it, and UNSUBSCRIBEs when the last leaves.
+ * `<prefix>push:<company>:<key>`, on the hub's two connections (hub.ts): the command connection publishes
+ * (and holds the poll leases), the subscriber connection SUBSCRIBEs to an operation's channel only while this
+ * replica has listeners for it, and UNSUBSCRIBEs when the last leaves.
  *
  * A signal is delivered to this replica's listeners at once, then published; a message carries its publisher's
  * id, so a replica does not hear its own signals twice. Redis never breaks the bus: a failed publish is logged
@@ -12,11 +12,11 @@
  * The poll lease (`SET NX PX`, renewed by its holder) lets one replica poll an operation while the others wait
  * for its signals; without Redis, or while Redis is away, every replica polls for itself.
  *
- * ioredis is loaded (dynamic import) and connected by start(); before, signals stay local.
+ * The hub connects by start(); before, signals stay local.
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { RedisConfig } from "../config.js";
+import type { RedisHub } from "./hub.js";
 import {
   LocalPushStatusBus,
   pushOperationTopic,
@@ -24,13 +24,8 @@ import {
   type PushOperationRef,
   type PushOperationSignal,
   type PushStatusBus,
-} from "./bus.js";
-import type { PollLease } from "./watcher.js";
-
-export interface RedisBusLog {
-  warn(message: string): void;
-  info(message: string): void;
-}
+} from "../push-status/bus.js";
+import type { PollLease } from "../push-status/watcher.js";
 
 /** KEYS: lease. ARGV: holder id, ttl ms → 1 when the caller holds the lease (taken or renewed). */
 const LEASE = `
@@ -85,48 +80,45 @@ function parseMessage(text: string): Message | undefined {
 export class RedisPushStatusBus implements PushStatusBus {
   readonly #local = new LocalPushStatusBus();
   readonly #id = randomUUID();
-  readonly #settings: Pick<RedisConfig, "url" | "commandTimeoutMs" | "connectTimeoutMs" | "keyPrefix">;
-  readonly #log: RedisBusLog;
+  readonly #hub: RedisHub;
   #publisher: Redis | undefined;
   #subscriber: Redis | undefined;
   #closed = false;
   #lastWarning = "";
 
-  constructor(settings: Pick<RedisConfig, "url" | "commandTimeoutMs" | "connectTimeoutMs" | "keyPrefix">, log: RedisBusLog) {
-    this.#settings = settings;
-    this.#log = log;
+  constructor(hub: RedisHub) {
+    this.#hub = hub;
   }
 
   /** The channel of one operation's signals. */
   channelOf(ref: PushOperationRef): string {
-    return `${this.#settings.keyPrefix}push:${pushOperationTopic(ref)}`;
+    return this.#hub.key(`push:${pushOperationTopic(ref)}`);
   }
 
-  /** Loads ioredis and connects both connections; never fails (Redis away: the bus is local until it returns). */
+  readonly #onMessage = (_channel: string, text: string): void => {
+    const message = parseMessage(text);
+    if (message && message.origin !== this.#id) this.#local.deliver(message.signal);
+  };
+
+  /** After a reconnect, every channel with listeners here again (ioredis's own resubscribe may have failed). */
+  readonly #onReady = (): void => {
+    this.#resubscribe();
+  };
+
+  /** Takes the hub's connections (started by now, or started here); never fails (Redis away: local until it returns). */
   async start(): Promise<void> {
     if (this.#closed || this.#publisher) return;
-    const { newRedisClient } = await import("../codat/redis-client.js");
-    const publisher = newRedisClient(this.#settings, "codat-gateway-push-publish");
-    const subscriber = newRedisClient(this.#settings, "codat-gateway-push-subscribe");
-    this.#publisher = publisher;
+    const { command, subscriber, problem } = await this.#hub.start();
+    // close() (or another start()) may have come meanwhile.
+    if (!this.#idle()) return;
+    this.#publisher = command;
     this.#subscriber = subscriber;
-    publisher.defineCommand("pushPollLease", { numberOfKeys: 1, lua: LEASE });
-    publisher.defineCommand("pushPollRelease", { numberOfKeys: 1, lua: RELEASE });
-    subscriber.on("message", (_channel: string, text: string) => {
-      const message = parseMessage(text);
-      if (message && message.origin !== this.#id) this.#local.deliver(message.signal);
-    });
-    // After a reconnect, every channel with listeners here again (ioredis's own resubscribe may have failed).
-    subscriber.on("ready", () => {
-      this.#resubscribe();
-    });
-    await Promise.all(
-      [publisher, subscriber].map((redis) =>
-        redis.connect().catch((error: unknown) => {
-          this.#warn(`push status bus: Redis unreachable (${reasonOf(error)}); signals stay on this replica until it returns`);
-        }),
-      ),
-    );
+    command.defineCommand("pushPollLease", { numberOfKeys: 1, lua: LEASE });
+    command.defineCommand("pushPollRelease", { numberOfKeys: 1, lua: RELEASE });
+    subscriber.on("message", this.#onMessage);
+    subscriber.on("ready", this.#onReady);
+    if (problem !== undefined) this.#warn(`push status bus: Redis unreachable (${problem}); signals stay on this replica until it returns`);
+    this.#resubscribe();
   }
 
   async publish(signal: PushOperationSignal): Promise<void> {
@@ -151,11 +143,11 @@ export class RedisPushStatusBus implements PushStatusBus {
     };
   }
 
-  /** The poll lease on the publisher connection; Redis failing means "poll yourself". */
+  /** The poll lease on the command connection; Redis failing or down (the hub's health) means "poll yourself". */
   readonly pollLease: PollLease = {
     acquire: async (topic, ttlMs) => {
       const publisher = this.#publisher;
-      if (!publisher || publisher.status !== "ready") return true;
+      if (!publisher || this.#hub.down) return true;
       try {
         return (await (publisher as unknown as LeaseScripts).pushPollLease(this.#leaseKey(topic), this.#id, Math.ceil(ttlMs))) === 1;
       } catch {
@@ -170,24 +162,25 @@ export class RedisPushStatusBus implements PushStatusBus {
     },
   };
 
+  /** Stops hearing Redis (the hub closes the connections). */
   async close(): Promise<void> {
     this.#closed = true;
+    const channels = this.#local.topics().map((topic) => this.#hub.key(`push:${topic}`));
     await this.#local.close();
-    const connections = [this.#publisher, this.#subscriber];
+    const subscriber = this.#subscriber;
     this.#publisher = this.#subscriber = undefined;
-    await Promise.all(
-      connections.map(async (redis) => {
-        if (!redis) return;
-        redis.removeAllListeners("ready");
-        redis.removeAllListeners("message");
-        if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
-        else redis.disconnect();
-      }),
-    );
+    if (subscriber === undefined) return;
+    subscriber.off("message", this.#onMessage);
+    subscriber.off("ready", this.#onReady);
+    if (channels.length > 0 && subscriber.status === "ready") await subscriber.unsubscribe(...channels).catch(() => undefined);
+  }
+
+  #idle(): boolean {
+    return !this.#closed && this.#publisher === undefined;
   }
 
   #leaseKey(topic: string): string {
-    return `${this.#settings.keyPrefix}push-poll:${topic}`;
+    return this.#hub.key(`push-poll:${topic}`);
   }
 
   #command(run: (redis: Redis) => Promise<unknown>): void {
@@ -200,7 +193,7 @@ export class RedisPushStatusBus implements PushStatusBus {
   }
 
   #resubscribe(): void {
-    const channels = this.#local.topics().map((topic) => `${this.#settings.keyPrefix}push:${topic}`);
+    const channels = this.#local.topics().map((topic) => this.#hub.key(`push:${topic}`));
     if (channels.length === 0) return;
     this.#command((redis) => redis.subscribe(...channels));
   }
@@ -209,7 +202,7 @@ export class RedisPushStatusBus implements PushStatusBus {
   #warn(message: string): void {
     if (message === this.#lastWarning) return;
     this.#lastWarning = message;
-    this.#log.warn(message);
+    this.#hub.log.warn(message);
   }
 }
 

@@ -1,16 +1,35 @@
 /**
- * The Redis side of the shared company slots (shared-limiter.ts), loaded only when REDIS_URL is set. Per company
+ * The Redis side of the shared company slots (codat/shared-limiter.ts), on the hub's command connection. Per company
  * two sorted sets under one hash tag, `<prefix>{<company>}:calls` (every permit) and `…:downloads` (the download
  * share), whose members are permit ids scored by their lease's expiry in Redis's own clock (TIME), so replicas'
  * clocks never matter. Each script first drops expired leases, so a dead replica's permits return by themselves.
  *
- * Every command is bounded and the connection reconnects by itself (redis-client.ts); its 'error' events are
- * handled, never thrown.
+ * Every command is bounded and the connection reconnects by itself (connection.ts). The types are what the
+ * limiter imports (no Redis client is loaded by them).
  */
-import type { Redis } from "ioredis";
-import { newRedisClient } from "./redis-client.js";
-import { withTimeout, withoutRedisPassword } from "./redis-support.js";
-import { RedisUnavailableError, reasonOf, type PermitStore, type PermitStoreEvents } from "./shared-limiter.js";
+import { RedisUnavailableError, reasonOf } from "./health.js";
+import type { RedisHub } from "./hub.js";
+
+/** The Redis side as the limiter sees it: every method bounded by the command timeout. */
+export interface PermitStore {
+  /**
+   * Takes permits of `key` for `ids` in order while any is free (for downloads also within their share). An id
+   * that already holds one (a take whose answer was lost) keeps it. Resolves the ids holding a permit now.
+   */
+  take(key: string, download: boolean, ids: readonly string[]): Promise<readonly string[]>;
+  /** Renews the leases of held permits, adding back any Redis lost (a restart); a ping when none are held. */
+  renew(held: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void>;
+  give(key: string, download: boolean, id: string): Promise<void>;
+  /** Stops the store's events (the hub owns and closes the connection). */
+  close(): Promise<void>;
+}
+
+export interface PermitStoreEvents {
+  /** The connection closed or failed: fall back now (no command is waited for). */
+  down(reason: string): void;
+  /** The connection is ready again: renew, then share again. */
+  ready(): void;
+}
 
 /**
  * KEYS: calls, downloads. ARGV: cap, download cap (0: not a download), lease ms, ids… → the ids holding a permit
@@ -82,46 +101,39 @@ interface Scripted {
   codatGive(calls: string, downloads: string, id: string): Promise<number>;
 }
 
-export interface RedisPermitSettings {
-  url: string;
-  leaseMs: number;
-  commandTimeoutMs: number;
-  connectTimeoutMs: number;
-  keyPrefix: string;
+export interface PermitCaps {
   maxPerKey: number;
   maxDownloadsPerKey: number;
 }
 
-/** Where Redis is, for messages: scheme, host and port only (never the password). */
-export function redisAddress(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}`;
-  } catch {
-    return "(unparsable URL)";
-  }
-}
-
-export async function connectRedisPermits(settings: RedisPermitSettings, events: PermitStoreEvents): Promise<PermitStore> {
-  const redis = newRedisClient(settings, "codat-gateway");
+/**
+ * The permits on the hub's command connection, once the hub has started. Rejects with RedisUnavailableError
+ * (carrying the store, which works once Redis is back) when Redis was not reachable at start.
+ */
+export async function redisPermits(hub: RedisHub, caps: PermitCaps, events: PermitStoreEvents): Promise<PermitStore> {
+  const { command: redis, problem } = await hub.start();
+  const { leaseMs, keyPrefix } = hub.config;
   let lastError: string | undefined;
-  redis.on("error", (error: unknown) => {
+  const onError = (error: unknown): void => {
     lastError = reasonOf(error);
-  });
-  redis.on("close", () => events.down(lastError ?? "connection closed"));
-  redis.on("ready", () => events.ready());
+  };
+  const onClose = (): void => events.down(lastError ?? "connection closed");
+  const onReady = (): void => events.ready();
+  redis.on("error", onError);
+  redis.on("close", onClose);
+  redis.on("ready", onReady);
   redis.defineCommand("codatTake", { numberOfKeys: 2, lua: TAKE });
   redis.defineCommand("codatRenew", { numberOfKeys: 2, lua: RENEW });
   redis.defineCommand("codatGive", { numberOfKeys: 2, lua: GIVE });
   const scripts = redis as unknown as Scripted;
-  const keys = (key: string): [string, string] => [`${settings.keyPrefix}{${key}}:calls`, `${settings.keyPrefix}{${key}}:downloads`];
-  const cap = settings.maxPerKey;
-  const downloadCap = settings.maxDownloadsPerKey;
+  const keys = (key: string): [string, string] => [`${keyPrefix}{${key}}:calls`, `${keyPrefix}{${key}}:downloads`];
+  const cap = caps.maxPerKey;
+  const downloadCap = caps.maxDownloadsPerKey;
 
   const store: PermitStore = {
     async take(key: string, download: boolean, ids: readonly string[]): Promise<readonly string[]> {
       const [calls, downloads] = keys(key);
-      return await scripts.codatTake(calls, downloads, cap, download ? downloadCap : 0, settings.leaseMs, ...ids);
+      return await scripts.codatTake(calls, downloads, cap, download ? downloadCap : 0, leaseMs, ...ids);
     },
     async renew(held: ReadonlyMap<string, ReadonlyMap<string, boolean>>): Promise<void> {
       if (held.size === 0) {
@@ -132,7 +144,7 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
       for (const [key, permits] of held) {
         if (permits.size === 0) continue;
         const [calls, downloads] = keys(key);
-        const args: (string | number)[] = [settings.leaseMs];
+        const args: (string | number)[] = [leaseMs];
         for (const [id, isDownload] of permits) args.push(id, isDownload ? "1" : "0");
         void (pipeline as unknown as Scripted).codatRenew(calls, downloads, ...args);
       }
@@ -143,64 +155,13 @@ export async function connectRedisPermits(settings: RedisPermitSettings, events:
       const [calls, downloads] = keys(key);
       await scripts.codatGive(calls, downloads, id);
     },
-    async close(): Promise<void> {
-      redis.removeAllListeners("close");
-      redis.removeAllListeners("ready");
-      if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+    close(): Promise<void> {
+      redis.off("error", onError);
+      redis.off("close", onClose);
+      redis.off("ready", onReady);
+      return Promise.resolve();
     },
   };
-
-  try {
-    const deadline = Date.now() + settings.connectTimeoutMs;
-    await withTimeout(ready(redis), settings.connectTimeoutMs, "connect timed out");
-    // A PING slower than the command timeout on an open connection is a busy Redis (or process), not an absent
-    // one: asked again while startup may still wait.
-    for (;;) {
-      try {
-        await redis.ping();
-        break;
-      } catch (error) {
-        if (redis.status !== "ready" || Date.now() >= deadline) throw error;
-      }
-    }
-  } catch (error) {
-    const reason = lastError ?? reasonOf(error);
-    const problem = new RedisUnavailableError(
-      `REDIS_URL: cannot reach Redis at ${redisAddress(settings.url)} (${withoutRedisPassword(reason, settings.url)})`,
-    );
-    // REDIS_FAILURE_MODE=local keeps the (reconnecting) connection; fail mode closes it.
-    Object.assign(problem, { store });
-    if (redis.status === "end") void redis.connect().catch(() => undefined);
-    throw problem;
-  }
+  if (problem !== undefined) throw Object.assign(new RedisUnavailableError(problem), { store });
   return store;
-}
-
-/**
- * Connects, resolving once the connection is ready. A connection refused or unreachable rejects at once; one
- * that was made but closed before it was ready (its ready check timed out: a busy Redis or process) is waited
- * for while the client reconnects by itself.
- */
-function ready(redis: Redis): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let reached = false;
-    const onConnect = (): void => {
-      reached = true;
-    };
-    const onReady = (): void => {
-      settle();
-      resolve();
-    };
-    const onClose = (): void => {
-      if (reached) return;
-      settle();
-      reject(new Error("connection closed"));
-    };
-    const settle = (): void => {
-      redis.off("connect", onConnect).off("ready", onReady).off("close", onClose);
-    };
-    redis.on("connect", onConnect).on("ready", onReady).on("close", onClose);
-    redis.connect().catch(() => undefined);
-  });
 }

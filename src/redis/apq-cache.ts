@@ -1,0 +1,98 @@
+/**
+ * Apollo's automatic persisted queries (APQ) in Redis, so a query registered through one replica is found by
+ * hash on every other (REDIS_URL). Apollo keeps the documents it parses in memory per process (its document
+ * store holds ASTs); what replicas share is the hash → query text that APQ registers.
+ *
+ * Apollo's KeyValueCache on the hub's command connection: reads that arrive together go as one MGET (DataLoader,
+ * as Apollo's Keyv adapter did), writes as SET with PX. Keys and values keep the format the Keyv adapter wrote
+ * (`<prefix>cache::<key>`, `{"value":…,"expires":…}`), so replicas of either version share their entries.
+ *
+ * Redis being slow or away never fails an operation: a read that errs or times out (REDIS_COMMAND_TIMEOUT_MS) is
+ * a miss (the client then sends the query text again, as APQ expects), a write that fails is dropped, and the
+ * failures are logged once per outage.
+ */
+import DataLoader from "dataloader";
+import type { RedisHub } from "./hub.js";
+import { reasonOf, type OutageReporter } from "./health.js";
+
+/** The shape of Apollo's KeyValueCache (structural: Apollo takes any object with these methods). */
+export interface KeyValueCache {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void>;
+  delete(key: string): Promise<boolean>;
+}
+
+export interface KeyValueCacheSetOptions {
+  /** Seconds; null or absent: no expiry. */
+  ttl?: number | null;
+}
+
+export class RedisApqCache implements KeyValueCache {
+  readonly #hub: RedisHub;
+  readonly #outage: OutageReporter;
+  readonly #reads: DataLoader<string, string | null>;
+
+  constructor(hub: RedisHub) {
+    this.#hub = hub;
+    this.#outage = hub.outage(
+      (reason) => `APQ cache: Redis unavailable (${reason}); queries are sent in full until it is back`,
+      "APQ cache: Redis reachable again",
+    );
+    this.#reads = new DataLoader(async (keys) => this.#command().mget(...keys.map((key) => this.#key(key))), { cache: false });
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    try {
+      const text = await this.#reads.load(key);
+      this.#outage.recovered();
+      return text === null ? undefined : unwrap(text);
+    } catch (error) {
+      this.#outage.failed(reasonOf(error));
+      return undefined;
+    }
+  }
+
+  async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
+    const ttlMs = typeof options?.ttl === "number" && options.ttl > 0 ? Math.ceil(options.ttl * 1000) : undefined;
+    // Keyv's format: a string starting with ':' is escaped with one more.
+    const text = JSON.stringify({ value: value.startsWith(":") ? `:${value}` : value, expires: ttlMs && Date.now() + ttlMs });
+    try {
+      if (ttlMs === undefined) await this.#command().set(this.#key(key), text);
+      else await this.#command().set(this.#key(key), text, "PX", ttlMs);
+      this.#outage.recovered();
+    } catch (error) {
+      this.#outage.failed(reasonOf(error));
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      return (await this.#command().del(this.#key(key))) > 0;
+    } catch (error) {
+      this.#outage.failed(reasonOf(error));
+      return false;
+    }
+  }
+
+  #key(key: string): string {
+    return this.#hub.key(`cache::${key}`);
+  }
+
+  #command() {
+    const connections = this.#hub.connections;
+    if (connections === undefined) throw new Error("Redis is not connected yet");
+    return connections.command;
+  }
+}
+
+/** The query text of a stored entry; undefined for an expired or unreadable one (a miss). */
+function unwrap(text: string): string | undefined {
+  try {
+    const entry = JSON.parse(text) as { value?: unknown; expires?: unknown } | null;
+    if (typeof entry?.value !== "string") return undefined;
+    if (typeof entry.expires === "number" && entry.expires < Date.now()) return undefined;
+    return entry.value.startsWith(":") ? entry.value.slice(1) : entry.value;
+  } catch {
+    return undefined;
+  }
+}
