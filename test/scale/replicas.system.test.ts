@@ -627,15 +627,23 @@ describe("APQ across replicas", () => {
   );
 
   it("finds on replica B, by hash and in one batch, the queries registered on replica A", async () => {
-    const [a, b] = await Promise.all([startReplica("t-apq:"), startReplica("t-apq:")]);
+    // The cache's reads and writes give up after the command timeout (a miss, a registration lost): a long one
+    // here, so a busy machine delays them rather than drops them.
+    const slowOk = { REDIS_COMMAND_TIMEOUT_MS: String(LEASE_MS / 2) };
+    const [a, b] = await Promise.all([startReplica("t-apq:", slowOk), startReplica("t-apq:", slowOk)]);
     if (a === undefined || b === undefined) throw new Error("replicas did not start");
     for (const query of queries) expect((await apq(a.url, query, hashOf(query))).errors).toBeUndefined();
-    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-    await client.connect();
+    const client = await redisClient();
     // Apollo stores a registration without waiting for it.
-    await waitFor(async () => (await client.keys("t-apq:*")).length === queries.length);
+    await waitFor(async () => (await client.keys("t-apq:*")).length === queries.length, { timeoutMs: 30_000 });
     // Several hash-only requests at once: the adapter reads them in one batched MGET.
-    const onB = await Promise.all(queries.map((query) => apq(b.url, undefined, hashOf(query))));
+    const onB = await waitForValue(
+      async () => {
+        const answers = await Promise.all(queries.map((query) => apq(b.url, undefined, hashOf(query))));
+        return answers.every((answer) => answer.errors === undefined) ? answers : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     for (const answer of onB) {
       expect(answer.errors).toBeUndefined();
       expect(answer.data).toEqual({ customers: { totalCount: expect.any(Number) } });
