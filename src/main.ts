@@ -103,12 +103,6 @@ async function main(): Promise<void> {
         : `${config.mode === "test" ? "test" : "default, NODE_ENV unset"} (errors masked; set NODE_ENV=development for stack traces)`;
   logger.info(`Mode: ${modeLine}.`);
   if (tracing) logger.info("Traces: exported over OTLP/HTTP.");
-  // The one line an operator needs, whatever LOG_LEVEL hides: a log line where info lines are written, else
-  // plain text on stdout.
-  const ready = `GraphQL gateway ready at ${url}`;
-  if (logger.isLevelEnabled("info")) logger.info({ url }, ready);
-  else process.stdout.write(`${ready}\n`);
-
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -130,6 +124,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // The one line an operator needs, whatever LOG_LEVEL hides: a log line where info lines are written, else
+  // plain text on stdout. Printed once the signal handlers are in place, so whoever waits for it may stop us.
+  const ready = `GraphQL gateway ready at ${url}`;
+  if (logger.isLevelEnabled("info")) logger.info({ url }, ready);
+  else process.stdout.write(`${ready}\n`);
 }
 
 /** One line naming the variable behind a failed bind: HOST for an address that cannot be used, PORT for a taken one. */
