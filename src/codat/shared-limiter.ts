@@ -18,7 +18,8 @@
  * floor(cap / REDIS_EXPECTED_REPLICAS) (at least 1) of a company's requests in flight, counting those that still
  * hold a Redis permit, so all replicas on the fallback together stay within the cap; and it grants none before a
  * lease has passed since Redis last answered, by when the permits other replicas took through Redis have run
- * out too (as Redis would have them). One warn line when that starts, one info line when Redis is back, and
+ * out too (as Redis would have them). One warn line when that starts, one info line when Redis is back (the hub's,
+ * through `outage`, naming every feature's fallback; the limiter's own on `log` when it has no hub), and
  * `fallback` for the metrics. Back means a renewal went through: it registers every request in flight, the
  * fallback's too, before any new permit is taken from Redis; requests still waiting on the fallback queue ask
  * Redis instead; and for one more lease the replica keeps to its fallback share, while the others come back.
