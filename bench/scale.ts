@@ -62,7 +62,7 @@ const CAP = 10;
  * The commands the gateway's Lua scripts run (src/redis/permits.ts): INFO commandstats counts them as it
  * counts a client's, so they are left out of the round trips (the gateway never sends them itself).
  */
-const SCRIPT_COMMANDS = new Set(["time", "zremrangebyscore", "zcard", "zadd", "pexpire", "zrem"]);
+const SCRIPT_COMMANDS = new Set(["time", "zremrangebyscore", "zcard", "zscore", "zadd", "pexpire", "zrem"]);
 
 function parseSettings() {
   const { values } = parseArgs({

@@ -99,6 +99,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           log: redisLog,
           connect: (events) => redisPermits(hub, permitCaps, events),
           streak: hub.streak,
+          outage: hub,
         });
   // CODAT_REQUESTS_PER_MINUTE: one window for the process, or for every replica through Redis.
   const budget = config.codatRequestsPerMinute > 0 ? lazyRequestBudget({ perMinute: config.codatRequestsPerMinute, hub }) : undefined;
@@ -107,6 +108,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     ? createMetrics({
         codatSlots: () => ({ inFlight: client.totalInFlight(), queued: client.totalQueued() }),
         ...(sharedLimiter ? { redisFallback: () => sharedLimiter.fallback } : {}),
+        ...(hub ? { redisHealth: () => ({ up: hub.up, outages: hub.outages }) } : {}),
         pushStatus: () => ({
           connections: subscriptions.connections,
           watches: pushWatcher.activeWatches,

@@ -18,7 +18,8 @@
  * floor(cap / REDIS_EXPECTED_REPLICAS) (at least 1) of a company's requests in flight, counting those that still
  * hold a Redis permit, so all replicas on the fallback together stay within the cap; and it grants none before a
  * lease has passed since Redis last answered, by when the permits other replicas took through Redis have run
- * out too (as Redis would have them). One warn line when that starts, one info line when Redis is back, and
+ * out too (as Redis would have them). One warn line when that starts, one info line when Redis is back (the hub's,
+ * through `outage`, naming every feature's fallback; the limiter's own on `log` when it has no hub), and
  * `fallback` for the metrics. Back means a renewal went through: it registers every request in flight, the
  * fallback's too, before any new permit is taken from Redis; requests still waiting on the fallback queue ask
  * Redis instead; and for one more lease the replica keeps to its fallback share, while the others come back.
@@ -49,6 +50,11 @@ export interface SharedLimiterOptions {
   connect: (events: PermitStoreEvents) => Promise<PermitStore>;
   /** The hub's streak of failed commands (its health state); default one of the limiter's own. */
   streak?: FailureStreak;
+  /**
+   * The hub, the one reporter of a Redis outage: told when the slots fall back and when they are shared again,
+   * instead of the limiter's own lines on `log`.
+   */
+  outage?: { reportDown(reason: string, slotsPerCompany: number): void; reportUp(): void };
 }
 
 /** Renewals sent while earlier ones are still unanswered (a slow Redis must not stop the leases' renewal). */
@@ -143,6 +149,8 @@ export class SharedSlotLimiter implements SlotLimiter {
     if (startupProblem === undefined) {
       this.#shared = true;
       this.#toShared();
+    } else if (this.#options.outage !== undefined) {
+      this.#options.outage.reportDown(`${startupProblem}; REDIS_FAILURE_MODE=local`, this.fallbackCap);
     } else {
       this.#options.log.warn(
         `${startupProblem}; REDIS_FAILURE_MODE=local: starting with at most ${this.fallbackCap} slots per company on this replica (after ${this.#options.redis.leaseMs} ms) until Redis is reachable`,
@@ -417,9 +425,11 @@ export class SharedSlotLimiter implements SlotLimiter {
     if (this.#closed || !this.#shared) return;
     this.#shared = false;
     this.#streak.reset();
-    this.#options.log.warn(
-      `Redis unreachable (${reason}): company slots fall back to at most ${this.fallbackCap} per company on this replica (from a lease after Redis last answered) until it is back`,
-    );
+    if (this.#options.outage !== undefined) this.#options.outage.reportDown(reason, this.fallbackCap);
+    else
+      this.#options.log.warn(
+        `Redis unreachable (${reason}): company slots fall back to at most ${this.fallbackCap} per company on this replica (from a lease after Redis last answered) until it is back`,
+      );
     for (const [name, pump] of this.#pumps) {
       if (pump.running) continue;
       for (const waiter of pump.queue.splice(0)) this.#toFallback(waiter);
@@ -456,7 +466,8 @@ export class SharedSlotLimiter implements SlotLimiter {
       if (registered && !this.#shared) {
         this.#shared = true;
         this.#graceUntil = Date.now() + this.#options.redis.leaseMs;
-        this.#options.log.info("Redis reachable again: company slots are shared by the replicas again");
+        if (this.#options.outage !== undefined) this.#options.outage.reportUp();
+        else this.#options.log.info("Redis reachable again: company slots are shared by the replicas again");
         this.#toShared();
       }
     } catch (error) {

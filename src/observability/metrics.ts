@@ -36,6 +36,8 @@ export interface MetricsOptions {
   operationNameLimit?: number;
   /** With REDIS_URL: whether the company slots run on the local fallback cap (Redis unreachable). */
   redisFallback?: () => boolean;
+  /** With REDIS_URL: the hub's health state (up as last reported) and the outages it reported so far. */
+  redisHealth?: () => { up: boolean; outages: number };
   /** Push status subscriptions: WebSocket connections open, operations watched, poll loops running. */
   pushStatus?: () => { connections: number; watches: number; pollLoops: number };
 }
@@ -120,6 +122,23 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       "1 while Redis is unreachable and each replica limits a company to its local share of the slots (REDIS_EXPECTED_REPLICAS), else 0.",
       () => (redisFallback() ? 1 : 0),
     );
+  }
+  const redisHealth = options.redisHealth;
+  if (redisHealth !== undefined) {
+    sampled(
+      "redis_up",
+      "1 while this replica's Redis hub reports Redis up, 0 while it is down (the features run on their fallbacks).",
+      () => (redisHealth().up ? 1 : 0),
+    );
+    new Counter({
+      name: `${PREFIX}redis_outages_total`,
+      help: "Redis outages this replica's hub reported (each one warn line: Redis down), startup included.",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(redisHealth().outages);
+      },
+    });
   }
   const downloadsInFlight = new Gauge({
     name: `${PREFIX}downloads_in_flight`,

@@ -8,12 +8,11 @@
  * (`<prefix>cache::<key>`, `{"value":…,"expires":…}`), so replicas of either version share their entries.
  *
  * Redis being slow or away never fails an operation: a read that errs or times out (REDIS_COMMAND_TIMEOUT_MS) is
- * a miss (the client then sends the query text again, as APQ expects), a write that fails is dropped, and the
- * failures are logged once per outage.
+ * a miss (the client then sends the query text again, as APQ expects), and a write that fails is dropped. The hub
+ * logs an outage (one line for every feature), not the cache.
  */
 import DataLoader from "dataloader";
 import type { RedisHub } from "./hub.js";
-import { reasonOf, type OutageReporter } from "./health.js";
 
 /** The shape of Apollo's KeyValueCache (structural: Apollo takes any object with these methods). */
 export interface KeyValueCache {
@@ -29,25 +28,18 @@ export interface KeyValueCacheSetOptions {
 
 export class RedisApqCache implements KeyValueCache {
   readonly #hub: RedisHub;
-  readonly #outage: OutageReporter;
   readonly #reads: DataLoader<string, string | null>;
 
   constructor(hub: RedisHub) {
     this.#hub = hub;
-    this.#outage = hub.outage(
-      (reason) => `APQ cache: Redis unavailable (${reason}); queries are sent in full until it is back`,
-      "APQ cache: Redis reachable again",
-    );
     this.#reads = new DataLoader(async (keys) => this.#command().mget(...keys.map((key) => this.#key(key))), { cache: false });
   }
 
   async get(key: string): Promise<string | undefined> {
     try {
       const text = await this.#reads.load(key);
-      this.#outage.recovered();
       return text === null ? undefined : unwrap(text);
-    } catch (error) {
-      this.#outage.failed(reasonOf(error));
+    } catch {
       return undefined;
     }
   }
@@ -59,17 +51,15 @@ export class RedisApqCache implements KeyValueCache {
     try {
       if (ttlMs === undefined) await this.#command().set(this.#key(key), text);
       else await this.#command().set(this.#key(key), text, "PX", ttlMs);
-      this.#outage.recovered();
-    } catch (error) {
-      this.#outage.failed(reasonOf(error));
+    } catch {
+      // Dropped: the next request registers the query again (the hub logs an outage).
     }
   }
 
   async delete(key: string): Promise<boolean> {
     try {
       return (await this.#command().del(this.#key(key))) > 0;
-    } catch (error) {
-      this.#outage.failed(reasonOf(error));
+    } catch {
       return false;
     }
   }

@@ -5,8 +5,10 @@
  * connection can issue nothing else). It also keeps the one health state (health.ts): down while the command
  * connection is not open, or once commands on it have failed for a whole lease; one slow command is not down.
  * The slots and the budget report their commands to it (one streak for both) and fall back on it; the poll lease
- * reads it; the APQ cache and the webhook dedupe, whose every command has its own answer when Redis fails, log
- * that once per outage (OutageReporter), and the bus once per distinct problem in a row.
+ * reads it; the APQ cache and the webhook dedupe answer each failed command themselves (a miss, the process's
+ * own dedupe). The hub is the one reporter of an outage: the slots, which run whenever REDIS_URL is set, tell it
+ * when they fall back (reportDown) and when they are shared again (reportUp); it writes one warn line naming
+ * everything that falls back and one info line when Redis is back, and keeps `up` and `outages` for the metrics.
  *
  * Connections are built by start() (listen() calls it; ioredis is loaded then, by a dynamic import), which waits
  * for Redis up to REDIS_CONNECT_TIMEOUT_MS and never throws: an unreachable Redis is a problem the features act
@@ -15,7 +17,7 @@
  */
 import type { Redis } from "ioredis";
 import type { RedisConfig } from "../config.js";
-import { FailureStreak, OutageReporter, reasonOf, type OutageLog } from "./health.js";
+import { FailureStreak, reasonOf, type OutageLog } from "./health.js";
 
 export interface RedisConnections {
   command: Redis;
@@ -31,6 +33,8 @@ export class RedisHub {
   /** The replica's logger, for the features' lines about Redis. */
   readonly log: OutageLog;
   #started: Promise<RedisConnections> | undefined;
+  #reportedDown = false;
+  #outages = 0;
   #connections: RedisConnections | undefined;
 
   constructor(config: RedisConfig, log: OutageLog) {
@@ -64,9 +68,34 @@ export class RedisHub {
     this.streak.reset();
   }
 
-  /** A feature's log-once-per-outage lines (see OutageReporter), on the hub's logger. */
-  outage(warning: (reason: string) => string, recovery: string): OutageReporter {
-    return new OutageReporter(this.log, warning, recovery);
+  /** Whether Redis is up as last reported (reportDown/reportUp): the metric's codat_gateway_redis_up. */
+  get up(): boolean {
+    return !this.#reportedDown;
+  }
+
+  /** Outages reported so far (reportDown while up): the metric's codat_gateway_redis_outages_total. */
+  get outages(): number {
+    return this.#outages;
+  }
+
+  /**
+   * Redis is down (the slots fell back, or startup could not reach it): one warn line per outage naming what
+   * falls back; `reason` names no password. `slotsPerCompany` is the slots' fallback share.
+   */
+  reportDown(reason: string, slotsPerCompany: number): void {
+    if (this.#reportedDown) return;
+    this.#reportedDown = true;
+    this.#outages += 1;
+    this.log.warn(
+      `Redis down (${maskPassword(reason, this.config.url)}): until it is back, company slots fall back to at most ${slotsPerCompany} per company on this replica (floor(cap / REDIS_EXPECTED_REPLICAS), from a lease after Redis last answered), the request budget to this replica's share, APQ lookups miss (queries are sent in full), webhook dedupe runs in this process only, and push operations are polled by this replica`,
+    );
+  }
+
+  /** Redis is back (the slots are shared again): one info line. */
+  reportUp(): void {
+    if (!this.#reportedDown) return;
+    this.#reportedDown = false;
+    this.log.info("Redis back: company slots, request budget, APQ cache, webhook dedupe and push status are shared by the replicas again");
   }
 
   /** Builds and connects both connections (once; later calls share the first). */
@@ -124,4 +153,15 @@ export class RedisHub {
     this.#connections = { command, subscriber, problem };
     return this.#connections;
   }
+}
+
+/** `reason` with REDIS_URL's password masked (connection.ts's withoutRedisPassword, which loads ioredis). */
+function maskPassword(reason: string, url: string): string {
+  let password = "";
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // An unparsable URL carries no password we could find; config.ts refuses one anyway.
+  }
+  return password ? reason.split(password).join("***") : reason;
 }

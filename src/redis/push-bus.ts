@@ -108,7 +108,7 @@ export class RedisPushStatusBus implements PushStatusBus {
   /** Takes the hub's connections (started by now, or started here); never fails (Redis away: local until it returns). */
   async start(): Promise<void> {
     if (this.#closed || this.#publisher) return;
-    const { command, subscriber, problem } = await this.#hub.start();
+    const { command, subscriber } = await this.#hub.start();
     // close() (or another start()) may have come meanwhile.
     if (!this.#idle()) return;
     this.#publisher = command;
@@ -117,7 +117,7 @@ export class RedisPushStatusBus implements PushStatusBus {
     command.defineCommand("pushPollRelease", { numberOfKeys: 1, lua: RELEASE });
     subscriber.on("message", this.#onMessage);
     subscriber.on("ready", this.#onReady);
-    if (problem !== undefined) this.#warn(`push status bus: Redis unreachable (${problem}); signals stay on this replica until it returns`);
+    // Redis unreachable at start: the hub's one line says so (signals stay on this replica meanwhile).
     this.#resubscribe();
   }
 
@@ -200,7 +200,8 @@ export class RedisPushStatusBus implements PushStatusBus {
 
   /** One warning per distinct problem in a row (a Redis that is away would otherwise log every signal). */
   #warn(message: string): void {
-    if (message === this.#lastWarning) return;
+    // While Redis is down the hub's one line covers it.
+    if (this.#hub.down || message === this.#lastWarning) return;
     this.#lastWarning = message;
     this.#hub.log.warn(message);
   }

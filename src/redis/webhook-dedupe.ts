@@ -1,11 +1,10 @@
 /**
  * The webhook dedupe across replicas (webhooks/dedupe.ts) on the hub's command connection:
  * `SET <prefix>webhook:<id> 1 NX PX <ttl>`. A Redis that fails (or is slow past REDIS_COMMAND_TIMEOUT_MS) falls
- * back to the local map, logged once per outage, rather than refusing the webhook; the ids claimed in Redis are
+ * back to the local map (the hub logs the outage) rather than refusing the webhook; the ids claimed in Redis are
  * remembered locally too, so the fallback still knows them.
  */
 import { LocalWebhookDedupe, WEBHOOK_DEDUPE_TTL_MS, type WebhookDedupe } from "../webhooks/dedupe.js";
-import { reasonOf, type OutageReporter } from "./health.js";
 import type { RedisHub } from "./hub.js";
 
 export interface RedisDedupeOptions {
@@ -17,15 +16,10 @@ export interface RedisDedupeOptions {
 export class RedisWebhookDedupe implements WebhookDedupe {
   readonly #options: RedisDedupeOptions;
   readonly #local: LocalWebhookDedupe;
-  readonly #outage: OutageReporter;
 
   constructor(options: RedisDedupeOptions) {
     this.#options = options;
     this.#local = options.local ?? new LocalWebhookDedupe(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs });
-    this.#outage = options.hub.outage(
-      (reason) => `Webhook dedupe: Redis unavailable (${reason}); deduplicating in this process only until it is back`,
-      "Webhook dedupe: Redis reachable again",
-    );
   }
 
   async claim(id: string): Promise<boolean> {
@@ -35,11 +29,9 @@ export class RedisWebhookDedupe implements WebhookDedupe {
       const redis = hub.connections?.command;
       if (redis === undefined) throw new Error("Redis is not connected");
       const answer = await redis.set(hub.key(`webhook:${id}`), "1", "PX", this.#options.ttlMs ?? WEBHOOK_DEDUPE_TTL_MS, "NX");
-      this.#outage.recovered();
       this.#local.remember(id);
       return answer === "OK";
-    } catch (error) {
-      this.#outage.failed(reasonOf(error));
+    } catch {
       return this.#local.claimNow(id);
     }
   }
