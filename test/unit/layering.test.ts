@@ -106,6 +106,17 @@ describe("layering", () => {
     expect(unexpected, "upward imports (fix them, or list them in EXCEPTIONS with a reason)").toEqual([]);
   });
 
+  it("the simulator takes the gateway's Codat types from one module, simulator/src/codat-types.ts", () => {
+    const simulator = path.join(ROOT, "simulator");
+    const files = ["src", "test", "scripts"].flatMap((dir) => sourceFiles(path.join(simulator, dir)));
+    const intoGateway = files.flatMap((file) =>
+      relativeImports(file)
+        .filter((specifier) => path.resolve(path.dirname(file), specifier).startsWith(SRC + path.sep))
+        .map((specifier) => `${path.relative(simulator, file).split(path.sep).join("/")} → ${specifier}`),
+    );
+    expect(intoGateway).toEqual(["src/codat-types.ts → ../../src/codat/types.js"]);
+  });
+
   it("lists no exception that no longer occurs", () => {
     const occurring = new Set(upwardImports());
     expect(Object.keys(EXCEPTIONS).filter((edge) => !occurring.has(edge))).toEqual([]);
