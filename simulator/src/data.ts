@@ -2,7 +2,7 @@
  * Deterministic demo data (CONTRACT.md "Embedded simulator demo data"): a seeded PRNG and fixed base dates, so
  * every start (and every simulator instance) serves byte-identical data. Nothing here reads the clock.
  */
-import type { CodatAddress, CodatContact, CodatCustomer, CodatCustomerStatus, CodatPhoneNumber } from "../../src/codat/types.js";
+import type { CodatAddress, CodatContact, CodatCustomer, CodatCustomerStatus, CodatPhoneNumber } from "./codat-types.js";
 import {
   CONNECTION_SCHEMA,
   CUSTOMER_SCHEMA,

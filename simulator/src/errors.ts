@@ -3,7 +3,7 @@
  * `correlationId` (32 hex chars, like Codat's), so clients can rely on that shape everywhere.
  */
 import { randomBytes } from "node:crypto";
-import type { CodatErrorMessage } from "../../src/codat/types.js";
+import type { CodatErrorMessage } from "./codat-types.js";
 
 /** Which Codat service names the error (Codat's own examples use these two). */
 export type CodatService = "ClientsApi" | "PublicApi" | "PullApi" | "PushApi";

@@ -15,7 +15,7 @@
  * this one is pending, exactly as in the real platform.
  */
 import { randomUUID } from "node:crypto";
-import type { CodatCustomer } from "../../src/codat/types.js";
+import type { CodatCustomer } from "./codat-types.js";
 import type { ValidationItem } from "./errors.js";
 import type { RequestContext } from "./server.js";
 import type { CompanyData, PushOperationRecord } from "./store.js";

@@ -7,7 +7,7 @@
  * Which one a connection gets: the example named like the connection's `platformName` (the demo companies use
  * Xero, QuickBooks Online and Sage Business Cloud Accounting); any other platform gets the spec's first example.
  */
-import type { CodatPushOption } from "../../src/codat/types.js";
+import type { CodatPushOption } from "./codat-types.js";
 import cut from "./push-options.json" with { type: "json" };
 import type { CodatConnection } from "./store.js";
 

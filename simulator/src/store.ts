@@ -5,11 +5,10 @@
  * `Dataset.upsert`, never mutates it. That lets the store cache each record's JSON text (list pages are built
  * by concatenating cached strings) and cache sorted views per `orderBy`, both invalidated by identity/version.
  */
-import type { CodatAttachment, CodatCustomer, CodatPushOperation } from "../../src/codat/types.js";
-import type { components as Platform } from "../../src/codat/__generated__/platform.js";
+import type { CodatAttachment, CodatConnection, CodatCustomer, CodatPushOperation } from "./codat-types.js";
 import { compileOrderBy, type CompiledOrder, type DatasetSchema } from "./query.js";
 
-export type CodatConnection = Platform["schemas"]["Connection"];
+export type { CodatConnection };
 /** A stored push operation (Sync for Expenses `PushOperation`; the POST/PUT responses add `data`). */
 export type PushOperationRecord = CodatPushOperation;
 

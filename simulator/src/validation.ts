@@ -13,7 +13,7 @@
  *
  * Field names in messages are PascalCase with indexes (`Addresses[1].Type`), the way Codat's messages spell them.
  */
-import type { CodatCustomer } from "../../src/codat/types.js";
+import type { CodatCustomer } from "./codat-types.js";
 import { SimHttpError, type ValidationItem } from "./errors.js";
 
 /** `validatorName` of shape errors (immediate 400). */

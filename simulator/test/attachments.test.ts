@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CodatAttachment, CodatAttachments, CodatErrorMessage } from "../../src/codat/types.js";
+import type { CodatAttachment, CodatAttachments, CodatErrorMessage } from "../src/codat-types.js";
 import {
   ATTACHMENT_CHUNK_SIZE,
   ATTACHMENT_CUSTOMER_ID,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CodatCustomer, CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
+import type { CodatCustomer, CodatCustomersPage, CodatErrorMessage } from "../src/codat-types.js";
 import {
   AWKWARD_CUSTOMER_ID,
   DEMO_COMPANY_ID,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CodatCreateCustomerResponse, CodatErrorMessage, CodatPushOperation } from "../../src/codat/types.js";
+import type { CodatCreateCustomerResponse, CodatErrorMessage, CodatPushOperation } from "../src/codat-types.js";
 import {
   DEMO_COMPANY_ID,
   DEMO_CONNECTION_ID,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import type { CodatCreateCustomerResponse, CodatPushOperation } from "../../src/codat/types.js";
+import type { CodatCreateCustomerResponse, CodatPushOperation } from "../src/codat-types.js";
 import {
   ATTACHMENT_CUSTOMER_ID,
   AWKWARD_CUSTOMER_ID,

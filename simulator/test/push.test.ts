@@ -7,7 +7,7 @@ import type {
   CodatPushOperation,
   CodatPushOperationsPage,
   CodatPushOption,
-} from "../../src/codat/types.js";
+} from "../src/codat-types.js";
 import {
   CUSTOMER_LIMITS,
   CUSTOMER_PUSH_OPTIONS,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CodatCustomersPage, CodatErrorMessage } from "../../src/codat/types.js";
+import type { CodatCustomersPage, CodatErrorMessage } from "../src/codat-types.js";
 import {
   DEMO_COMPANY_ID,
   DEMO_CONNECTION_ID,

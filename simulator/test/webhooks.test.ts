@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CodatCreateCustomerResponse } from "../../src/codat/types.js";
+import type { CodatCreateCustomerResponse } from "../src/codat-types.js";
 import { waitFor } from "../../test/helpers/wait.js";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock, startSimulator, type Simulator, type SimulatorOptions } from "../src/index.js";
 import { pushCustomersPath, sendJson } from "./helpers.js";

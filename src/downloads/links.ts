@@ -23,10 +23,9 @@
  */
 import { createHmac } from "node:crypto";
 import { errors, jwtVerify, SignJWT, type JWTPayload } from "jose";
+import { DOWNLOAD_PATH_PREFIX } from "../paths.js";
 import { wellFormed } from "./headers.js";
 
-/** The download route's path prefix (the token follows it). */
-export const DOWNLOAD_PATH_PREFIX = "/downloads/";
 /** Longest file name carried in a token, in UTF-8 bytes; longer names are shortened, keeping the extension. */
 export const NAME_MAX_BYTES = 200;
 /** Longest token accepted; a real one is far shorter (ids are capped at 512 characters). */

@@ -30,7 +30,8 @@ import { currentRequestLog } from "../observability/request-log.js";
 import type { DownloadFailureReason, DownloadMetrics } from "./outcomes.js";
 import { freeChunk } from "./free-chunk.js";
 import { DOWNLOAD_SECURITY_HEADERS, contentDisposition, safeContentType } from "./headers.js";
-import { DOWNLOAD_PATH_PREFIX, type DownloadLinks, type RefusalReason } from "./links.js";
+import { DOWNLOAD_PATH_PREFIX } from "../paths.js";
+import { type DownloadLinks, type RefusalReason } from "./links.js";
 
 export interface DownloadRouteOptions {
   client: CodatClient;

@@ -39,7 +39,7 @@ import type { Span } from "@opentelemetry/api";
 import type { Sampler, SpanExporter } from "@opentelemetry/sdk-trace";
 import type { CodatCallInfo, CodatObserver } from "../codat/observer.js";
 import type { TracingConfig } from "../config.js";
-import { DOWNLOAD_PATH_PREFIX } from "../downloads/links.js";
+import { DOWNLOAD_PATH_PREFIX } from "../paths.js";
 
 export interface Tracing {
   /** Give this to the Codat client (`observers`): a span per Codat call, parent of its HTTP attempts. */
