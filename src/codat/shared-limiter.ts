@@ -389,7 +389,8 @@ export class SharedSlotLimiter implements SlotLimiter {
           for (const waiter of batch) {
             waiter.uncertain = false;
             if (!granted.has(waiter.id)) continue;
-            pump.queue.splice(pump.queue.indexOf(waiter), 1);
+            const index = pump.queue.indexOf(waiter);
+            if (index !== -1) pump.queue.splice(index, 1);
             if (!waiter.grant(true)) store.give(key, download, waiter.id).catch(() => undefined);
           }
           if (granted.size >= batch.length) continue;
@@ -430,11 +431,10 @@ export class SharedSlotLimiter implements SlotLimiter {
       this.#options.log.warn(
         `Redis unreachable (${reason}): company slots fall back to at most ${this.fallbackCap} per company on this replica (from a lease after Redis last answered) until it is back`,
       );
-    for (const [name, pump] of this.#pumps) {
-      if (pump.running) continue;
-      for (const waiter of pump.queue.splice(0)) this.#toFallback(waiter);
-      this.#pumps.delete(name);
-    }
+    // Every waiter moves now, those of a take still unanswered too (should Redis grant it after all, the permit
+    // goes back: the waiter is settled, or it is granted once, as shared).
+    for (const pump of this.#pumps.values()) for (const waiter of pump.queue.splice(0)) this.#toFallback(waiter);
+    this.#pumps.clear();
   }
 
   /** Back on Redis: the waiters left on the fallback queues ask Redis now. */
