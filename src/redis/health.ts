@@ -58,29 +58,3 @@ export interface OutageLog {
   warn(message: string): void;
   info(message: string): void;
 }
-
-/**
- * A feature's one line when Redis fails it and one when Redis answers it again (a Redis that is away would
- * otherwise log every request): `failed` warns once per outage, `recovered` says so once.
- */
-export class OutageReporter {
-  #failing = false;
-
-  constructor(
-    private readonly log: OutageLog,
-    private readonly warning: (reason: string) => string,
-    private readonly recovery: string,
-  ) {}
-
-  failed(reason: string): void {
-    if (this.#failing) return;
-    this.#failing = true;
-    this.log.warn(this.warning(reason));
-  }
-
-  recovered(): void {
-    if (!this.#failing) return;
-    this.#failing = false;
-    this.log.info(this.recovery);
-  }
-}

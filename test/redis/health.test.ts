@@ -4,7 +4,7 @@
  * outage is logged once, and its recovery once.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FailureStreak, OutageReporter } from "../../src/redis/health.js";
+import { FailureStreak } from "../../src/redis/health.js";
 
 const LEASE_MS = 1_000;
 
@@ -48,25 +48,5 @@ describe("FailureStreak", () => {
     expect(streak.failed()).toBeUndefined();
     expect(streak.failed()).toBeUndefined();
     expect(streak.down).toBe(false);
-  });
-});
-
-describe("OutageReporter", () => {
-  it("warns once per outage and says once that Redis is back", () => {
-    const lines: string[] = [];
-    const log = { warn: (message: string) => lines.push(`warn ${message}`), info: (message: string) => lines.push(`info ${message}`) };
-    const reporter = new OutageReporter(log, (reason) => `X: Redis unavailable (${reason})`, "X: Redis reachable again");
-    reporter.recovered();
-    reporter.failed("ECONNREFUSED");
-    reporter.failed("ECONNREFUSED");
-    reporter.failed("Command timed out");
-    reporter.recovered();
-    reporter.recovered();
-    reporter.failed("ECONNRESET");
-    expect(lines).toEqual([
-      "warn X: Redis unavailable (ECONNREFUSED)",
-      "info X: Redis reachable again",
-      "warn X: Redis unavailable (ECONNRESET)",
-    ]);
   });
 });
