@@ -1,7 +1,7 @@
 /**
  * Customers by (companyId, id), batched. Codat has no "get many by id" endpoint, but its list endpoint takes a
  * query, so the ids of one company become `id=a||id=b||…` list calls, each query kept under Codat's
- * 2048-character limit (about 45 UUIDs). Ids that cannot be embedded safely in a query expression (Codat
+ * 2048-character limit (49 UUIDs). Ids that cannot be embedded safely in a query expression (Codat
  * documents no escaping) go to the single-customer endpoint instead.
  *
  * Miss policy: a customer absent from Codat's answer is `null`; a failed call fails only the keys it carried.
