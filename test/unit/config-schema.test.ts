@@ -4,29 +4,16 @@
  * `parseConfig` asks for under several environments. (docs/configuration.md and `.env.example` are generated from
  * the models: test/unit/docs.test.ts.)
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_SECTIONS, parseConfig } from "../../src/config.js";
 import { variableDocs } from "../../src/config/fields.js";
+import { code, sourceFiles } from "../helpers/source.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const CONFIG_DIR = path.join(ROOT, "src", "config");
 const NAME = /^[A-Z][A-Z0-9_]*$/;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "__generated__" ? [] : sourceFiles(full);
-    return entry.name.endsWith(".ts") ? [full] : [];
-  });
-}
-
-/** Source text without comments (a comment naming a variable is not a read). */
-const code = (file: string): string =>
-  readFileSync(file, "utf8")
-    .replace(/\/\*[\s\S]*?\*\//g, "")
-    .replace(/^\s*\/\/.*$/gm, "");
 
 /** The variables `text` reads by name: env["X"], env.X, process.env.X, and src/config/'s read(env, "X"). */
 function namesRead(text: string): string[] {

@@ -6,9 +6,9 @@
  * that remain are listed in EXCEPTIONS, each with its reason. Folders not in the table are not checked here.
  * Import cycles are the other half: `madge --circular` in `npm run lint`.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { code, sourceFiles } from "../helpers/source.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SRC = path.join(ROOT, "src");
@@ -43,20 +43,6 @@ const EXCEPTIONS: Readonly<Record<string, string>> = {
   "observability/readiness.ts → codat/client.ts": "type only: readiness probes the Codat client it is handed",
   "observability/readiness.ts → http/server.ts": "type only: readiness implements the server's Readiness interface",
 };
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "__generated__" ? [] : sourceFiles(full);
-    return entry.name.endsWith(".ts") ? [full] : [];
-  });
-}
-
-/** Source text without comments (an import named in a comment is not an import). */
-const code = (file: string): string =>
-  readFileSync(file, "utf8")
-    .replace(/\/\*[\s\S]*?\*\//g, "")
-    .replace(/^\s*\/\/.*$/gm, "");
 
 /** The relative specifiers a file imports: static `import`/`export … from`, side-effect imports, `import("…")`. */
 function relativeImports(file: string): string[] {
