@@ -30,7 +30,7 @@ export default defineConfig({
         test: {
           name: "default",
           include: ["test/**/*.test.ts", "simulator/test/**/*.test.ts"],
-          exclude: ["**/*.slow.test.ts", "**/*.system.test.ts"],
+          exclude: ["**/*.slow.test.ts", "**/*.system.test.ts", "**/*.browser.test.ts"],
         },
       },
       {
@@ -48,6 +48,11 @@ export default defineConfig({
         extends: true,
         // Gigabytes through three servers on a busy two-core machine: generous bounds, since nothing here measures time.
         test: { name: "slow", include: ["test/**/*.slow.test.ts", "simulator/test/**/*.slow.test.ts"], testTimeout: 300_000 },
+      },
+      {
+        extends: true,
+        // A real Chromium (test/helpers/chromium.ts) against built assets and a gateway on the simulator: one file at a time.
+        test: { name: "browser", include: ["test/**/*.browser.test.ts"], maxWorkers: 1, testTimeout: 120_000, hookTimeout: 120_000 },
       },
     ],
   },
