@@ -123,6 +123,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     deadlineMs: config.codatDeadlineMs,
     maxConcurrentPerCompany: config.codatMaxConcurrencyPerCompany,
     streamIdleTimeoutMs: config.codatStreamIdleTimeoutMs,
+    maxResponseBytes: config.codatMaxResponseBytes,
     maxDownloadsPerCompany: config.codatDownloadSlotsPerCompany,
     maxQueuedPerCompany: config.codatMaxQueuePerCompany,
     maxQueuedDownloadsPerCompany: config.codatDownloadQueuePerCompany,

@@ -21,7 +21,7 @@ import { HTTPError, type Options } from "ky";
 import { budgetExhausted, mapUpstreamError, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "./errors.js";
 import { SlotUnavailable, type Release, type SlotLimiter } from "./limiter.js";
 import { BudgetExhausted, type RequestBudget } from "./request-budget.js";
-import { nodeBodyOf, send } from "./transport.js";
+import { send } from "./transport.js";
 import { nextRetryDelay, type RetryPolicy } from "./retry.js";
 
 export type Transport = "json" | "stream";
@@ -36,6 +36,8 @@ export interface CallSettings {
   attemptTimeoutMs: number;
   /** Longest gap in a streamed body. */
   streamIdleTimeoutMs: number;
+  /** Largest decoded JSON answer accepted (CODAT_MAX_RESPONSE_BYTES); beyond it UPSTREAM_ERROR, not retried. */
+  maxResponseBytes?: number | undefined;
   transport: Transport;
   /** The caller's signal: aborts the attempt in flight, a queued slot request and any wait. */
   signal: AbortSignal | undefined;
@@ -117,7 +119,7 @@ export class CodatCall {
    */
   finish(): void {
     clearTimeout(this.#timer);
-    // A streamed body still follows the caller's abort; it unlinks when it is done (holdSlotUntilBodyEnds).
+    // A streamed body still follows the caller's abort; it unlinks when it is over (#attempt's releaseOnce).
     if (!this.#holdingBody) this.#unlinkCaller();
   }
 
@@ -200,6 +202,16 @@ export class CodatCall {
     onSlot?.(performance.now() - queuedAt, limiter.queued(limiterKey));
     const request = input instanceof Request && (init === undefined || Object.keys(init).length === 0) ? input : new Request(input, init);
     const json = this.#settings.transport === "json";
+    // A streamed body keeps the slot until it is over (ended, failed, or cancelled by its reader), or the
+    // request is aborted (a body that is never read would otherwise pin the slot for good), released once.
+    let released = false;
+    const releaseOnce = (): void => {
+      if (released) return;
+      released = true;
+      this.signal.removeEventListener("abort", releaseOnce);
+      release();
+      if (this.#holdingBody) this.#unlinkCaller();
+    };
     let response: Response;
     try {
       response = await send(request, {
@@ -207,56 +219,25 @@ export class CodatCall {
         timeoutMs: Math.max(1, Math.min(this.#settings.attemptTimeoutMs, this.#deadlineAt - Date.now())),
         streamIdleTimeoutMs: this.#settings.streamIdleTimeoutMs,
         streamError: upstreamUnavailable,
+        maxBodyBytes: this.#settings.maxResponseBytes,
+        onStreamDone: releaseOnce,
         signal: this.signal,
       });
     } catch (error) {
-      release();
+      releaseOnce();
       throw error;
     }
     this.lastStatus = response.status;
     // A JSON answer is complete (or an error answer, whose capped text is buffered): Codat is done with the slot.
-    if (json || nodeBodyOf(response) === undefined) {
-      release();
+    if (json || !response.ok || response.body === null) {
+      releaseOnce();
       return response;
     }
     this.#holdingBody = true;
-    return holdSlotUntilBodyEnds(response, release, this.signal, () => this.#unlinkCaller());
-  }
-}
-
-/**
- * Keeps a streamed response's slot until its body is finished, then releases it exactly once: when the body
- * ends, fails or is destroyed by its reader, or the request is aborted (a body that is never read would
- * otherwise pin the slot for good; the abort is also what releases at once, while the body's own `close`
- * follows only once its socket has closed). A response without a body releases at once.
- */
-function holdSlotUntilBodyEnds(response: Response, release: Release, requestSignal: AbortSignal | undefined, unlink: () => void): Response {
-  const body = nodeBodyOf(response);
-  if (body === undefined) {
-    release();
-    unlink();
+    if (this.signal.aborted) releaseOnce();
+    else this.signal.addEventListener("abort", releaseOnce, { once: true });
     return response;
   }
-  let released = false;
-  const done = (): void => {
-    if (released) return;
-    released = true;
-    requestSignal?.removeEventListener("abort", done);
-    body.off("end", done);
-    body.off("error", done);
-    body.off("close", done);
-    release();
-    unlink();
-  };
-  if (requestSignal?.aborted || body.destroyed) {
-    done();
-    return response;
-  }
-  requestSignal?.addEventListener("abort", done, { once: true });
-  body.once("end", done);
-  body.once("error", done);
-  body.once("close", done);
-  return response;
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts (then no retry follows). */

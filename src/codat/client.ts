@@ -3,11 +3,12 @@
  * names its route template for the observers, and hands the call to the pipeline (pipeline.ts: ky over undici,
  * deadline, company slot, retries, error mapping, schema validation).
  */
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { badUserInput } from "../errors.js";
 import { opaqueSegment, uuidSegment } from "./paths.js";
 import { CodatPipeline, limiterKey, type CodatClientOptions, type RequestSpec } from "./pipeline.js";
-import { contentCodings, decodedBody, takeNodeBody } from "./transport.js";
+import { contentCodings, decodedBody } from "./transport.js";
 import {
   validAttachment,
   validAttachments,
@@ -250,9 +251,10 @@ export class CodatClient {
     const contentLength = response.headers.get("content-length");
     // The length of an encoded body is that of the encoded bytes, not of what is passed on after decoding.
     if (contentLength && /^\d+$/.test(contentLength) && encodings.length === 0) download.contentLength = Number(contentLength);
-    // The Node stream the transport kept beside the Response (none for HEAD or a body-less status).
-    const raw = takeNodeBody(response);
-    if (raw !== undefined) download.body = decodedBody(raw, encodings);
+    // The web body as a Node stream for the route's pipeline (none for HEAD or a body-less status): the same
+    // chunks, one read at a time; destroying it cancels the body, which closes Codat's connection.
+    if (response.body !== null)
+      download.body = decodedBody(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>, { highWaterMark: 0 }), encodings);
     return download;
   }
 }

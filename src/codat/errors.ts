@@ -11,6 +11,7 @@ import { HTTPError, NetworkError } from "ky";
 import { ErrorCode, gatewayError, type UpstreamInfo } from "../errors.js";
 import { isAttemptTimeout, retryAfterMs } from "./retry.js";
 import type { CodatErrorMessage } from "./types.js";
+import { ResponseTooLargeError } from "./transport.js";
 
 /** Codat's field-level validation for a rejected write (`ErrorMessage.validation`). */
 export type CodatValidation = NonNullable<CodatErrorMessage["validation"]>;
@@ -54,6 +55,9 @@ export function mapUpstreamError(error: unknown): GraphQLError {
   if (error instanceof HTTPError) return fromHttpError(error);
   if (isAttemptTimeout(error)) return upstreamTimeout();
   if (error instanceof NetworkError) return upstreamUnavailable();
+  if (error instanceof ResponseTooLargeError) {
+    return gatewayError(ErrorCode.UpstreamError, "Codat's answer was larger than the gateway accepts (CODAT_MAX_RESPONSE_BYTES)");
+  }
   // Anything else escaped ky's classification (a body that did not decode, most likely). Report it as an
   // upstream failure without its message, which may carry the URL.
   return gatewayError(ErrorCode.UpstreamError, MESSAGES[ErrorCode.UpstreamError]);

@@ -34,6 +34,11 @@ export interface CodatClientOptions {
   deadlineMs?: number;
   /** Longest gap between two chunks of a download's body before it fails (UPSTREAM_UNAVAILABLE), default 30 000 ms. */
   streamIdleTimeoutMs?: number;
+  /**
+   * Largest decoded JSON answer accepted, default 32 MiB (CODAT_MAX_RESPONSE_BYTES): beyond it the call fails
+   * UPSTREAM_ERROR at once, not retried, with the rest of the body unread.
+   */
+  maxResponseBytes?: number;
   /** Retries after the first attempt, default 3. */
   retryLimit?: number;
   /** First backoff ceiling, default 250 ms; doubles per retry with full jitter, capped by retryMaxDelayMs. */
@@ -92,6 +97,7 @@ export class CodatPipeline {
   readonly #baseUrl: string;
   readonly #attemptTimeoutMs: number;
   readonly #streamIdleTimeoutMs: number;
+  readonly #maxResponseBytes: number;
   readonly #policy: RetryPolicy;
   readonly #deadlineMs: number;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
@@ -106,6 +112,7 @@ export class CodatPipeline {
     this.#random = options.random;
     this.#attemptTimeoutMs = positiveInt(options.attemptTimeoutMs ?? codatDefaults.attemptTimeoutMs, "attemptTimeoutMs");
     this.#streamIdleTimeoutMs = positiveInt(options.streamIdleTimeoutMs ?? codatDefaults.streamIdleTimeoutMs, "streamIdleTimeoutMs");
+    this.#maxResponseBytes = positiveInt(options.maxResponseBytes ?? codatDefaults.maxResponseBytes, "maxResponseBytes");
     this.#baseUrl = normalizeBaseUrl(options.baseUrl);
     this.#deadlineMs = positiveInt(options.deadlineMs ?? codatDefaults.deadlineMs, "deadlineMs");
     this.#policy = {
@@ -190,6 +197,7 @@ export class CodatPipeline {
       deadlineMs: this.#deadlineMs,
       attemptTimeoutMs: this.#attemptTimeoutMs,
       streamIdleTimeoutMs: this.#streamIdleTimeoutMs,
+      maxResponseBytes: this.#maxResponseBytes,
       transport,
       signal: spec.signal,
       onRetry: info === undefined ? this.#onRetry : this.#observers.retryReporter(this.#onRetry, info),

@@ -4,19 +4,23 @@
  * README "Benchmarks"). ky does what it is there for (building the Request, HTTPError with the error body read,
  * NetworkError for a failed fetch) and receives real `Response`s:
  *
- * - a JSON answer (`body: "json"`) is read whole inside the attempt and returned as a Response whose body holds
- *   those bytes (a one-chunk stream: once read, the Response keeps nothing of them) and whose headers are
- *   Codat's. A connection that breaks mid-body fails the attempt as a network error (retried like any), and the
- *   company slot is free as soon as Codat is done;
- * - a streamed answer (`body: "stream"`, downloads) resolves at the headers; its bytes are a Node stream
- *   (`takeNodeBody`), never a web stream, piped straight to the client;
+ * - a JSON answer (`body: "json"`) is read whole inside the attempt, decoded and counted against `maxBodyBytes`
+ *   (CODAT_MAX_RESPONSE_BYTES: beyond it the attempt fails with `ResponseTooLargeError`, never retried), and
+ *   returned as a Response whose body holds those bytes (a one-chunk stream: once read, the Response keeps
+ *   nothing of them) and whose headers are Codat's. A connection that breaks mid-body fails the attempt as a
+ *   network error (retried like any), and the company slot is free as soon as Codat is done;
+ * - a streamed answer (`body: "stream"`, downloads) resolves at the headers; its body is a web `ReadableStream`
+ *   fed from undici's Node stream one chunk per read (no buffering of its own, so backpressure reaches the
+ *   socket), whose failures are coded (`streamError()`), and `onStreamDone` is told once when it is over
+ *   (ended, failed, or cancelled by its reader);
  * - an error status (any 4xx/5xx) carries its (capped) text as its body, which ky reads into HTTPError
  *   and errors.ts quotes from.
  *
  * Failures are what any `fetch` reports: the signal's reason when aborted, otherwise `TypeError("fetch failed",
  * { cause })` (ky's NetworkError), the cause naming what failed — undici's `UND_ERR_HEADERS_TIMEOUT` or
  * `UND_ERR_BODY_TIMEOUT` for an attempt that took too long (retry.ts `isAttemptTimeout`). A body that does not
- * decode is passed on as zlib's error (Codat's answer, not a network failure). Errors never carry the URL.
+ * decode is passed on as zlib's error, one too large as `ResponseTooLargeError` (Codat's answer, not a network
+ * failure). Errors never carry the URL.
  *
  * Time limits cost no JavaScript timer here: undici's own `headersTimeout` bounds the wait for the headers (the
  * attempt timeout) and `bodyTimeout` every gap between body chunks (the attempt timeout for JSON, the stream
@@ -45,6 +49,23 @@ export interface AttemptOptions {
    * socket error, which can name addresses.
    */
   streamError: () => Error;
+  /** Largest decoded JSON body accepted (CODAT_MAX_RESPONSE_BYTES); beyond it `ResponseTooLargeError`. */
+  maxBodyBytes?: number | undefined;
+  /** A streamed body is over (ended, failed, or cancelled by its reader): called once, for streamed bodies only. */
+  onStreamDone?: (() => void) | undefined;
+}
+
+/**
+ * A JSON answer larger, once decoded, than CODAT_MAX_RESPONSE_BYTES: read no further, its bytes dropped. Not a
+ * network failure (the same answer would come again): errors.ts reports it as UPSTREAM_ERROR, retry.ts never
+ * repeats it. Counted while decoding, so a small compressed body that decodes to gigabytes stops at the cap.
+ */
+export class ResponseTooLargeError extends Error {
+  readonly code = "CODAT_RESPONSE_TOO_LARGE";
+  constructor(readonly limitBytes: number) {
+    super(`Codat's answer is larger than ${limitBytes} bytes`);
+    this.name = "ResponseTooLargeError";
+  }
 }
 
 /** Most of an error answer that is kept (Codat's are a few hundred bytes; errors.ts quotes at most 200 chars). */
@@ -60,37 +81,6 @@ const agent = new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, 
 
 /** Statuses whose Response may not carry a body (the Response constructor throws otherwise). */
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
-
-/**
- * The Node body of a streamed answer from `send`, under a property only this module knows. Not a module-level
- * WeakMap keyed by the Response: V8's young-generation collector keeps such a map's values alive for as long as
- * the map itself (old) until the next full GC.
- */
-const EXTRAS = Symbol("codat.transport.extras");
-
-interface Extras {
-  stream?: Readable | undefined;
-}
-
-function extrasOf(response: Response): Extras | undefined {
-  return (response as Response & { [EXTRAS]?: Extras })[EXTRAS];
-}
-
-/**
- * Claims the body of a successful streamed answer from `send` as a Node stream, once (undefined for any other
- * Response, one without a body, or a second claim).
- */
-export function takeNodeBody(response: Response): Readable | undefined {
-  const state = extrasOf(response);
-  const stream = state?.stream;
-  if (state) state.stream = undefined;
-  return stream;
-}
-
-/** The Node body of a streamed answer, without claiming it (to watch its lifecycle). */
-export function nodeBodyOf(response: Response): Readable | undefined {
-  return extrasOf(response)?.stream;
-}
 
 /**
  * One attempt: `request` (ky's Request) over undici. Rejects with `options.signal`'s reason when aborted, and
@@ -143,7 +133,7 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
   try {
     if (!hasBody) body.resume();
     else if (!ok) content = await readChunks(body, answer.headers["content-encoding"], MAX_ERROR_BODY_BYTES);
-    else if (json) content = await readChunks(body, answer.headers["content-encoding"], Infinity);
+    else if (json) content = await readJson(body, answer.headers, options.maxBodyBytes ?? Infinity);
     else stream = codedStream(body, signal, options.streamError);
   } catch (error) {
     body.destroy();
@@ -156,18 +146,63 @@ export async function send(request: Request, options: AttemptOptions): Promise<R
     // Response built from bytes keeps them as its body's source for as long as it lives, and each copy of a
     // page is fresh external memory for V8 to account for (measured: joining the chunks here as well as in
     // the reader's text() doubled the full collections). An error body is small: its bytes, joined.
-    const webBody = content === null ? null : ok ? chunkStream(content) : Buffer.concat(content);
+    const webBody = stream
+      ? webStream(stream, options.onStreamDone)
+      : content === null
+        ? null
+        : ok
+          ? chunkStream(content)
+          : Buffer.concat(content);
     response = new Response(webBody, { status, headers: responseHeaders });
   } catch (error) {
     // A status outside 200–599, or a header the Headers class refuses: not an answer we can pass on.
     body.destroy();
+    stream?.destroy();
     throw new TypeError("fetch failed", { cause: error });
   }
-  if (ok && hasBody && !json) {
-    const carried: Extras = { stream: stream ?? body };
-    Object.defineProperty(response, EXTRAS, { value: carried });
-  }
   return response;
+}
+
+/**
+ * A streamed body as a web stream: one chunk handed over per read (the chunks themselves, so the reader may free
+ * them), the Node stream paused in between, so the socket is read only as fast as the reader reads. Its
+ * failure is the reader's (the coded error object itself: see `isStreamIdleTimeout`); cancelling it destroys
+ * the Node stream, which closes Codat's connection. `onDone` runs once when it is over, however it ends.
+ */
+function webStream(node: Readable, onDone: (() => void) | undefined): ReadableStream<Uint8Array> {
+  let over = false;
+  const done = (): void => {
+    if (over) return;
+    over = true;
+    onDone?.();
+  };
+  node.once("close", done);
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        node.on("data", (chunk: Buffer) => {
+          controller.enqueue(chunk);
+          node.pause();
+        });
+        node.once("end", () => {
+          controller.close();
+          done();
+        });
+        node.once("error", (error) => {
+          controller.error(error);
+          done();
+        });
+      },
+      pull() {
+        node.resume();
+      },
+      cancel(reason) {
+        node.destroy(reason instanceof Error ? reason : undefined);
+        done();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** A body of the given chunks, each given up as it is read. */
@@ -188,7 +223,7 @@ function chunkStream(chunks: Buffer[]): ReadableStream<Uint8Array> {
 function failure(error: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason;
   const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
-  if (typeof code === "string" && code.startsWith("Z_")) return error;
+  if (error instanceof ResponseTooLargeError || (typeof code === "string" && code.startsWith("Z_"))) return error;
   return new TypeError("fetch failed", { cause: error });
 }
 
@@ -202,11 +237,40 @@ function headerPairs(headers: Record<string, string | string[] | undefined>): [s
   return pairs;
 }
 
+/**
+ * A whole JSON body, decoded, as its chunks; `ResponseTooLargeError` as soon as it passes `limit` bytes (a
+ * declared length beyond it fails before any byte is read).
+ */
+async function readJson(
+  raw: Dispatcher.ResponseData["body"],
+  headers: Dispatcher.ResponseData["headers"],
+  limit: number,
+): Promise<Buffer[]> {
+  const encoding = headers["content-encoding"];
+  const codings = contentCodings(Array.isArray(encoding) ? encoding.join(",") : (encoding ?? null));
+  // The common case, a whole plain body: its chunks as undici hands them over (no async iteration).
+  if (codings.length === 0) {
+    if (Number(headers["content-length"]) > limit) throw new ResponseTooLargeError(limit);
+    return allChunks(raw, limit);
+  }
+  const source = decodedBody(raw, codings);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    const buffer = chunk as Buffer;
+    length += buffer.byteLength;
+    if (length > limit) {
+      source.destroy();
+      throw new ResponseTooLargeError(limit);
+    }
+    chunks.push(buffer);
+  }
+  return chunks;
+}
+
 /** A whole (JSON or error) body, decoded, as its chunks; at most `limit` bytes of it (the rest is dropped). */
 async function readChunks(raw: Dispatcher.ResponseData["body"], encoding: string | string[] | undefined, limit: number): Promise<Buffer[]> {
   const codings = contentCodings(Array.isArray(encoding) ? encoding.join(",") : (encoding ?? null));
-  // The common case, a whole plain body: its chunks as undici hands them over (no async iteration).
-  if (codings.length === 0 && limit === Infinity) return allChunks(raw);
   const source = codings.length === 0 ? raw : decodedBody(raw, codings);
   const chunks: Buffer[] = [];
   let length = 0;
@@ -223,11 +287,23 @@ async function readChunks(raw: Dispatcher.ResponseData["body"], encoding: string
   return chunks;
 }
 
-/** Every chunk of a body, once it has ended; rejects with its error, or when it closes before its end. */
-function allChunks(raw: Readable): Promise<Buffer[]> {
+/**
+ * Every chunk of a body, once it has ended; rejects with its error, when it closes before its end, or with
+ * `ResponseTooLargeError` as soon as it passes `limit` bytes (the rest unread, the connection closed).
+ */
+function allChunks(raw: Readable, limit: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    raw.on("data", (chunk: Buffer) => chunks.push(chunk));
+    let length = 0;
+    raw.on("data", (chunk: Buffer) => {
+      length += chunk.byteLength;
+      if (length > limit) {
+        reject(new ResponseTooLargeError(limit));
+        raw.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
     raw.once("end", () => {
       resolve(chunks);
     });

@@ -61,6 +61,11 @@ const calls = z.object({
     description:
       "A download whose Codat body sends nothing for this long fails: the client's connection is cut mid-body (a failed download, never a short file), the slot freed.",
   }),
+  CODAT_MAX_RESPONSE_BYTES: describe(integer(1024, 1024 ** 3).default(32 * 1024 * 1024), {
+    default: "`33554432` (32 MiB)",
+    description:
+      "Largest Codat JSON answer accepted, counted as it is decoded (a small gzip body that inflates to gigabytes stops here): beyond it the call fails `UPSTREAM_ERROR`, not retried, and one warn line is logged. Downloads are not JSON and have no such cap.",
+  }),
   READY_CHECK_UPSTREAM: describe(flag().optional(), {
     default: "`true` when `CODAT_API_KEY` is set",
     description: "`true`: `/readyz` answers 503 until Codat has accepted the credentials once (one cheap call at startup).",
@@ -89,6 +94,7 @@ const callDefaults = defaultsOf(calls);
 export const codatDefaults = {
   attemptTimeoutMs: callDefaults.CODAT_TIMEOUT_MS,
   streamIdleTimeoutMs: callDefaults.CODAT_STREAM_IDLE_TIMEOUT_MS,
+  maxResponseBytes: callDefaults.CODAT_MAX_RESPONSE_BYTES,
   deadlineMs: callDefaults.CODAT_DEADLINE_MS,
   maxConcurrentPerCompany: callDefaults.CODAT_MAX_CONCURRENCY_PER_COMPANY,
   maxDownloadsPerCompany: callDefaults.CODAT_DOWNLOAD_SLOTS_PER_COMPANY,
@@ -126,6 +132,8 @@ export function parseCodat(env: Env, problems: string[], http: { production: boo
     codatMaxConcurrencyPerCompany: c.CODAT_MAX_CONCURRENCY_PER_COMPANY,
     /** CODAT_STREAM_IDLE_TIMEOUT_MS: longest gap between two chunks of a download's body from Codat before it fails. */
     codatStreamIdleTimeoutMs: c.CODAT_STREAM_IDLE_TIMEOUT_MS,
+    /** CODAT_MAX_RESPONSE_BYTES: largest decoded JSON answer accepted from Codat. */
+    codatMaxResponseBytes: c.CODAT_MAX_RESPONSE_BYTES,
     /** Of those slots, how many attachment downloads may hold at once (CODAT_DOWNLOAD_SLOTS_PER_COMPANY). */
     codatDownloadSlotsPerCompany: c.CODAT_DOWNLOAD_SLOTS_PER_COMPANY,
     /** Calls that may wait for a company's slots before RATE_LIMITED (CODAT_MAX_QUEUE_PER_COMPANY). */

@@ -1,6 +1,6 @@
 /**
  * The undici transport under ky: a successful JSON answer is a real Response with its headers and the whole
- * body, a streamed one carries a Node stream claimed once, an error answer an ordinary (capped) body; connection
+ * body (capped), a streamed one a web body read chunk by chunk and told over once, an error answer an ordinary (capped) body; connection
  * reuse; timeouts and failures before the headers as fetch's network error that names its cause; and,
  * through the client, error bodies, decoding, idle bodies and mid-body failures that never surface as raw
  * socket errors.
@@ -13,11 +13,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient } from "../../src/codat/client.js";
 import { upstreamUnavailable } from "../../src/codat/errors.js";
-import { nodeBodyOf, send, takeNodeBody, type AttemptOptions } from "../../src/codat/transport.js";
+import { ResponseTooLargeError, send, type AttemptOptions } from "../../src/codat/transport.js";
 import { errorCodeOf } from "../../src/errors.js";
-import { COMPANY, CONNECTION, useFakeCodat, hang, sendJson } from "./fake-codat.js";
+import { COMPANY, CONNECTION, customersPage, useFakeCodat, hang, sendJson, sendText } from "./fake-codat.js";
 
-async function text(body: Readable | null | undefined): Promise<string> {
+async function text(body: Readable | ReadableStream<Uint8Array> | null | undefined): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of body ?? []) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks).toString("utf8");
@@ -36,7 +36,7 @@ const stream: AttemptOptions = { ...json, body: "stream" };
 describe("send", () => {
   const fake = useFakeCodat();
 
-  it("hands a JSON answer over as a Response with its headers and whole body, and a streamed one as a Node stream with its headers, once", async () => {
+  it("hands a JSON answer over as a Response with its headers and whole body, and a streamed one as a web body, its end told once", async () => {
     fake.always((_request, response) => {
       response.writeHead(200, { "content-type": "text/plain", "x-answer": "42" });
       response.end("hello");
@@ -45,17 +45,16 @@ describe("send", () => {
     const whole = await send(new Request(`${fake.origin}/a`, { headers: { accept: "*/*" } }), json);
     expect(whole.status).toBe(200);
     expect(whole.headers.get("x-answer")).toBe("42");
-    expect(takeNodeBody(whole)).toBeUndefined();
     expect(await whole.text()).toBe("hello");
 
-    const streamed = await send(new Request(`${fake.origin}/b`), stream);
+    let over = 0;
+    const streamed = await send(new Request(`${fake.origin}/b`), { ...stream, onStreamDone: () => (over += 1) });
     expect(streamed.headers.get("x-answer")).toBe("42");
     expect(streamed.headers.get("content-type")).toBe("text/plain");
-    const body = nodeBodyOf(streamed);
-    expect(body).toBeDefined();
-    expect(takeNodeBody(streamed)).toBe(body);
-    expect(takeNodeBody(streamed)).toBeUndefined();
-    expect(await text(body)).toBe("hello");
+    expect(streamed.body).toBeInstanceOf(ReadableStream);
+    expect(over).toBe(0);
+    expect(await streamed.text()).toBe("hello");
+    await waitFor(() => over === 1);
 
     // Only the headers it was given: the transport adds none of its own.
     expect(fake.received.map((r) => r.headers["accept"])).toEqual(["*/*", undefined]);
@@ -70,7 +69,7 @@ describe("send", () => {
     });
     for (let i = 0; i < 3; i += 1) expect(await (await send(new Request(`${fake.origin}/${i}`), json)).text()).toBe("abc");
     const streamed = await send(new Request(`${fake.origin}/s`), stream);
-    expect(await text(takeNodeBody(streamed))).toBe("abc");
+    expect(await text(streamed.body)).toBe("abc");
     // The pool takes the socket back once the body's end has been processed.
     await new Promise((resolve) => setImmediate(resolve));
     expect(await (await send(new Request(`${fake.origin}/after`), json)).text()).toBe("abc");
@@ -94,7 +93,7 @@ describe("send", () => {
     });
     const head = await send(new Request(`${fake.origin}/x`, { method: "HEAD" }), stream);
     expect(head.body).toBeNull();
-    expect(nodeBodyOf(head)).toBeUndefined();
+
     const empty = await send(new Request(`${fake.origin}/y`), json);
     expect(empty.status).toBe(204);
     expect(empty.body).toBeNull();
@@ -122,6 +121,52 @@ describe("send", () => {
     expect(body).toMatchObject({ message: "fetch failed", cause: { code: "UND_ERR_BODY_TIMEOUT" } });
   });
 
+  it("caps a JSON answer as it is decoded: a declared length, a chunked body and a gzip bomb all stop at maxBodyBytes", async () => {
+    const limit = 64 * 1024;
+    // 64 MiB of JSON that gzips to about 64 KiB: stopped after about one window of it decoded, not inflated whole.
+    const bomb = gzipSync(Buffer.from(`[${'"x",'.repeat(16 * 1024 * 1024)}"x"]`));
+    fake.always((request, response) => {
+      if (request.path === "/declared") {
+        sendText(response, 200, "x".repeat(limit + 1));
+        return;
+      }
+      if (request.path === "/chunked") {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.write("x".repeat(limit));
+        response.end("y");
+        return;
+      }
+      if (request.path === "/bomb") {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        response.end(bomb);
+        return;
+      }
+      sendText(response, 200, "x".repeat(limit));
+    });
+    const capped = { ...json, maxBodyBytes: limit };
+    for (const path of ["/declared", "/chunked", "/bomb"]) {
+      const error = await rejection(send(new Request(`${fake.origin}${path}`), capped));
+      expect(error, path).toBeInstanceOf(ResponseTooLargeError);
+    }
+    expect((await (await send(new Request(`${fake.origin}/exact`), capped)).text()).length).toBe(limit);
+  });
+
+  it("tells a streamed body's reader's cancel as its end, once, and closes the upstream body", async () => {
+    fake.always((_request, response) => {
+      response.writeHead(200, { "content-type": "application/octet-stream" });
+      response.write(Buffer.alloc(1024));
+      // …and more that never comes.
+    });
+    let over = 0;
+    const streamed = await send(new Request(`${fake.origin}/file`), { ...stream, onStreamDone: () => (over += 1) });
+    const reader = streamed.body!.getReader();
+    expect((await reader.read()).value?.byteLength).toBe(1024);
+    await reader.cancel();
+    await waitFor(() => over === 1);
+    await waitFor(() => fake.received.length === 1);
+    expect(over).toBe(1);
+  });
+
   it("fails as a network error that names the cause when nothing listens", async () => {
     const server = createNetServer();
     server.listen(0, "127.0.0.1");
@@ -141,6 +186,24 @@ describe("downloads through the transport", () => {
   const client = (baseUrl = fake.origin) =>
     new CodatClient({ baseUrl, apiKey: "k", retryInitialDelayMs: 5, retryMaxDelayMs: 10, retryLimit: 1 });
   const download = (codat: CodatClient) => codat.downloadCustomerAttachment(COMPANY, CONNECTION, "c", "a");
+
+  it("fails a JSON answer beyond maxResponseBytes UPSTREAM_ERROR at once, without a retry, and frees the slot", async () => {
+    fake.always((_request, response) => sendJson(response, 200, customersPage(200)));
+    const codat = new CodatClient({
+      baseUrl: fake.origin,
+      apiKey: "k",
+      retryInitialDelayMs: 5,
+      retryMaxDelayMs: 10,
+      retryLimit: 3,
+      maxResponseBytes: 4096,
+    });
+    const error = await rejection(codat.listCustomers(COMPANY, { page: 1, pageSize: 200 }));
+    expect(errorCodeOf(error)).toBe("UPSTREAM_ERROR");
+    expect((error as Error).message).toContain("larger than the gateway accepts");
+    expect((error as Error).message).not.toContain(fake.origin);
+    expect(fake.received).toHaveLength(1);
+    expect(codat.inFlight(COMPANY)).toBe(0);
+  });
 
   it("reads a 4xx error body (Codat's text reaches the message) and frees the slot", async () => {
     fake.always((_request, response) => sendJson(response, 400, { statusCode: 400, error: "Attachment id is malformed" }));
