@@ -6,9 +6,10 @@
  * alignment of Codat's own window; one tenant can never empty a whole minute in a second.
  *
  * Calls that find the bucket empty wait in one FIFO queue per company, and each token that comes goes to the
- * waiting company that was served least recently (round robin, equal weights; a company that starts waiting
- * takes its turn before the one served last): while tenant B keeps hundreds of calls waiting, tenant A's call is
- * served by the next token (1/rate: 63 ms at 1,000 a minute; one more per other company waiting).
+ * waiting company that was served least recently (round robin, equal weights), except that a company that starts
+ * waiting goes first, once (a sparse flow, as in FQ-CoDel): while tenant B keeps hundreds of calls waiting, tenant
+ * A's ordinary query is served by the next token (1/rate: 63 ms at 1,000 a minute), and while both keep calls
+ * waiting they alternate.
  * Nothing is reserved for a company that wants nothing: a lone tenant gets the whole rate (idle shares are lent,
  * never hoarded). Per grant the work is O(companies waiting).
  *
@@ -23,6 +24,9 @@
  * (redis/fair-budget.ts, the same algorithm in one Lua script), where the companies waiting on other replicas
  * count in the round robin too.
  */
+
+/** Ahead of every company served so far: a company that starts waiting is served first (in order of arrival). */
+const NEWCOMER = 1e12;
 
 /** The window was spent and does not turn within the call's wait limit: `retryAfterMs` until it may. */
 export class BudgetExhausted extends Error {
@@ -98,8 +102,9 @@ export class MemoryBudgetStore implements BudgetStore {
       this.#tokens = Math.min(this.rate.burst, this.#tokens + (now - this.#updatedAt) * this.rate.perMs);
       this.#updatedAt = now;
     }
-    // A company that (re)joins takes its turn after those served longer ago, before the one served last.
-    for (const company of wants.keys()) if (!this.#last.has(company)) this.#last.set(company, this.#seq - 0.5);
+    // A company that starts waiting goes first, once (a sparse flow, as in FQ-CoDel): an ordinary query is served
+    // by the next token; companies that keep waiting take turns.
+    for (const company of wants.keys()) if (!this.#last.has(company)) this.#last.set(company, this.#seq - NEWCOMER);
     const order = [...wants.keys()].sort((a, b) => (this.#last.get(a) ?? 0) - (this.#last.get(b) ?? 0));
     const left = new Map(wants);
     const granted = new Map<string, number>();

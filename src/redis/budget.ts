@@ -7,7 +7,7 @@
  * clocks never matter.
  *
  * One script call per round of a replica's asks: it refills the bucket, then hands out its whole tokens in
- * round robin over every waiting company, least recently served first: a token whose turn is another replica's
+ * round robin over every waiting company, least recently served first (one that starts waiting first): a token whose turn is another replica's
  * company stays in the bucket for it (one per company per round), so the round robin holds across replicas.
  * The types are what the budget imports (no Redis client is loaded by them).
  */
@@ -48,8 +48,8 @@ local want = {}
 for i = 4, #ARGV, 2 do
   want[ARGV[i]] = tonumber(ARGV[i + 1])
   redis.call('ZADD', KEYS[3], now + ttl, ARGV[i])
-  -- a company that (re)joins takes its turn after those served longer ago, before the one served last
-  redis.call('HSETNX', KEYS[2], ARGV[i], tostring(seq - 0.5))
+  -- a company that starts waiting goes first, once (in order of arrival); those that keep waiting take turns
+  redis.call('HSETNX', KEYS[2], ARGV[i], tostring(seq - 1e12))
 end
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 if #lapsed > 0 then
