@@ -9,7 +9,8 @@
  * waiting company that was served least recently (round robin, equal weights), except that a company that starts
  * waiting goes first, once (a sparse flow, as in FQ-CoDel): while tenant B keeps hundreds of calls waiting, tenant
  * A's ordinary query is served by the next token (1/rate: 63 ms at 1,000 a minute), and while both keep calls
- * waiting they alternate.
+ * waiting they alternate. A company that stops waiting keeps its turn until every company still waiting has been
+ * served after it, so one sending a call at a time still gets one token per round, not every token.
  * Nothing is reserved for a company that wants nothing: a lone tenant gets the whole rate (idle shares are lent,
  * never hoarded). Per grant the work is O(companies waiting).
  *
@@ -122,6 +123,12 @@ export class MemoryBudgetStore implements BudgetStore {
         progress = true;
       }
     }
+    // A company that waits no more keeps its turn until every company still waiting was served after it: only
+    // then does it count as a newcomer again (so a tenant sending one call at a time gets every other token, not
+    // every one).
+    let floor = Infinity;
+    for (const company of wants.keys()) floor = Math.min(floor, this.#last.get(company) ?? Infinity);
+    for (const [company, last] of this.#last) if (!wants.has(company) && last < floor) this.#last.delete(company);
     const waitMs = this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / this.rate.perMs);
     return Promise.resolve({ granted, waitMs, tokens: Math.floor(this.#tokens) });
   }
@@ -131,8 +138,8 @@ export class MemoryBudgetStore implements BudgetStore {
     return Promise.resolve();
   }
 
-  leave(companies: readonly string[]): Promise<void> {
-    for (const company of companies) this.#last.delete(company);
+  leave(_companies: readonly string[]): Promise<void> {
+    // Its turn is kept until the companies still waiting have all been served after it (take).
     return Promise.resolve();
   }
 }

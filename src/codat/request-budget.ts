@@ -17,7 +17,15 @@
 import type { FailureStreak } from "../redis/health.js";
 import type { RedisBudgetBucket } from "../redis/budget.js";
 import type { RedisHub } from "../redis/hub.js";
-import { BudgetExhausted, FairBudget, MemoryBudgetStore, bucketRate, type BudgetGrant, type BudgetStore, type RequestBudget } from "./fair-budget.js";
+import {
+  BudgetExhausted,
+  FairBudget,
+  MemoryBudgetStore,
+  bucketRate,
+  type BudgetGrant,
+  type BudgetStore,
+  type RequestBudget,
+} from "./fair-budget.js";
 
 export { BudgetExhausted, type RequestBudget };
 

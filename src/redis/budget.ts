@@ -2,8 +2,10 @@
  * The request budget's bucket in Redis (codat/fair-budget.ts), one for every replica (they share an egress
  * address), on the hub's command connection. Three keys under one hash tag: `<prefix>{budget}:bucket` (tokens,
  * when it was last refilled, the grant sequence), `…:last` (per waiting company, the sequence of its last grant)
- * and `…:waiting` (the companies waiting on any replica, scored by when their registration lapses: a replica
- * renews them with every ask, and says when they wait no more). Time is Redis's own (TIME), so the replicas'
+ * and `…:waiting` (one member per company and replica waiting for it, scored by when it lapses: a replica renews
+ * its members with every ask, and removes them when it waits for the company no more; the turn of a company no
+ * replica waits for is forgotten once every company still waiting was served after it). Every script is
+ * O(companies waiting). Time is Redis's own (TIME), so the replicas'
  * clocks never matter.
  *
  * One script call per round of a replica's asks: it refills the bucket, then hands out its whole tokens in
@@ -11,6 +13,7 @@
  * company stays in the bucket for it (one per company per round), so the round robin holds across replicas.
  * The types are what the budget imports (no Redis client is loaded by them).
  */
+import { randomBytes } from "node:crypto";
 import type { RedisHub } from "./hub.js";
 
 /** The Redis side as the budget sees it: every method bounded by the command timeout, rejecting on failure. */
@@ -27,8 +30,9 @@ export interface BucketShape {
 }
 
 /**
- * KEYS: bucket, last, waiting. ARGV: tokens per ms, burst, registration ms, then company, count pairs →
- * company, granted pairs, then the wait (ms) and the whole tokens left.
+ * KEYS: bucket, last, waiting. ARGV: tokens per ms, burst, registration ms, replica, then company, count pairs →
+ * company, granted pairs, then the wait (ms) and the whole tokens left. `waiting` holds one member per replica and
+ * company (`company|replica`), so a company waits while any replica waits for it.
  */
 const TAKE = `
 local t = redis.call('TIME')
@@ -36,6 +40,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
+local replica = ARGV[4]
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'seq')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
@@ -45,39 +50,41 @@ if now > ts then
   ts = now
 end
 local want = {}
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   want[ARGV[i]] = tonumber(ARGV[i + 1])
-  redis.call('ZADD', KEYS[3], now + ttl, ARGV[i])
+  redis.call('ZADD', KEYS[3], now + ttl, ARGV[i] .. '|' .. replica)
   -- a company that starts waiting goes first, once (in order of arrival); those that keep waiting take turns
   redis.call('HSETNX', KEYS[2], ARGV[i], tostring(seq - 1e12))
 end
-local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
-if #lapsed > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  redis.call('HDEL', KEYS[2], unpack(lapsed))
-end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local seen = {}
 local order = {}
-for _, company in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  order[#order + 1] = { company, tonumber(redis.call('HGET', KEYS[2], company)) or 0 }
+for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local company = string.sub(member, 1, string.find(member, '|', 1, true) - 1)
+  if not seen[company] then
+    seen[company] = true
+    order[#order + 1] = { company, tonumber(redis.call('HGET', KEYS[2], company)) or (seq - 1e12) }
+  end
 end
 table.sort(order, function(a, b) return a[2] < b[2] end)
 local granted = {}
 local free = math.floor(tokens)
 local progress = true
+local left = 0
 while free >= 1 and progress do
   progress = false
   for _, entry in ipairs(order) do
     if free < 1 then break end
     local company = entry[1]
-    local left = want[company]
-    if left == nil then
+    local n = want[company]
+    if n == nil then
       -- another replica's company: one token stays for it, once
       if not entry[3] then
         entry[3] = true
         free = free - 1
       end
-    elseif left > 0 then
-      want[company] = left - 1
+    elseif n > 0 then
+      want[company] = n - 1
       granted[company] = (granted[company] or 0) + 1
       tokens = tokens - 1
       free = free - 1
@@ -85,6 +92,19 @@ while free >= 1 and progress do
       redis.call('HSET', KEYS[2], company, seq)
       progress = true
     end
+  end
+end
+for _, n in pairs(want) do left = left + n end
+-- a company no replica waits for keeps its turn until every company still waiting was served after it
+local floor = nil
+for _, entry in ipairs(order) do
+  local last = tonumber(redis.call('HGET', KEYS[2], entry[1]))
+  if last ~= nil and (floor == nil or last < floor) then floor = last end
+end
+if floor ~= nil then
+  local turns = redis.call('HGETALL', KEYS[2])
+  for i = 1, #turns, 2 do
+    if not seen[turns[i]] and tonumber(turns[i + 1]) < floor then redis.call('HDEL', KEYS[2], turns[i]) end
   end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', ts, 'seq', seq)
@@ -97,7 +117,7 @@ for company, count in pairs(granted) do
   out[#out + 1] = count
 end
 local wait = 0
-if tokens < 1 then wait = math.ceil((1 - tokens) / rate) elseif free < 1 then wait = 1 end
+if left > 0 then wait = math.ceil((math.floor(tokens) + 1 - tokens) / rate) end
 out[#out + 1] = wait
 out[#out + 1] = math.floor(tokens)
 return out
@@ -111,17 +131,16 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(math.min(tonumber(ARGV[2]), token
 return 1
 `;
 
-/** KEYS: last, waiting. ARGV: companies. */
+/** KEYS: waiting. ARGV: replica, companies: this replica waits for them no more (their turns stay: TAKE). */
 const LEAVE = `
-redis.call('ZREM', KEYS[2], unpack(ARGV))
-redis.call('HDEL', KEYS[1], unpack(ARGV))
+for i = 2, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i] .. '|' .. ARGV[1]) end
 return 1
 `;
 
 interface Scripted {
   codatBudgetTake(bucket: string, last: string, waiting: string, ...args: (string | number)[]): Promise<(string | number)[]>;
   codatBudgetRefund(bucket: string, count: number, burst: number): Promise<number>;
-  codatBudgetLeave(last: string, waiting: string, ...companies: string[]): Promise<number>;
+  codatBudgetLeave(waiting: string, replica: string, ...companies: string[]): Promise<number>;
 }
 
 /**
@@ -132,13 +151,14 @@ export async function redisBudgetBucket(hub: RedisHub, shape: BucketShape, regis
   const { command } = await hub.start();
   command.defineCommand("codatBudgetTake", { numberOfKeys: 3, lua: TAKE });
   command.defineCommand("codatBudgetRefund", { numberOfKeys: 1, lua: REFUND });
-  command.defineCommand("codatBudgetLeave", { numberOfKeys: 2, lua: LEAVE });
+  command.defineCommand("codatBudgetLeave", { numberOfKeys: 1, lua: LEAVE });
+  const replica = randomBytes(6).toString("hex");
   const scripts = command as unknown as Scripted;
   const prefix = `${hub.config.keyPrefix}{budget}`;
   const [bucket, last, waiting] = [`${prefix}:bucket`, `${prefix}:last`, `${prefix}:waiting`];
   return {
     async take(wants) {
-      const args: (string | number)[] = [shape.perMs, shape.burst, registrationMs];
+      const args: (string | number)[] = [shape.perMs, shape.burst, registrationMs, replica];
       for (const [company, count] of wants) args.push(company, count);
       const out = await scripts.codatBudgetTake(bucket, last, waiting, ...args);
       const granted = new Map<string, number>();
@@ -149,7 +169,7 @@ export async function redisBudgetBucket(hub: RedisHub, shape: BucketShape, regis
       await scripts.codatBudgetRefund(bucket, count, shape.burst);
     },
     async leave(companies) {
-      if (companies.length > 0) await scripts.codatBudgetLeave(last, waiting, ...companies);
+      if (companies.length > 0) await scripts.codatBudgetLeave(waiting, replica, ...companies);
     },
   };
 }

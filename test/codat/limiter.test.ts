@@ -209,7 +209,9 @@ describe("client concurrency", () => {
     const held = codat.listCustomers(COMPANY, { page: 1, pageSize: 1 });
     await waitFor(() => fake.received.length === 1);
     const controller = new AbortController();
-    const cancelled = codat.listCustomers(COMPANY, { page: 2, pageSize: 1 }, { signal: controller.signal }).catch((error: unknown) => error);
+    const cancelled = codat
+      .listCustomers(COMPANY, { page: 2, pageSize: 1 }, { signal: controller.signal })
+      .catch((error: unknown) => error);
     // The queue (1) is full: refused at once, RATE_LIMITED, and nothing spent.
     const refused = await Promise.all(
       Array.from({ length: 5 }, () => codat.listCustomers(COMPANY, { page: 3, pageSize: 1 }).catch((error: unknown) => error)),

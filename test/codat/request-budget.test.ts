@@ -4,13 +4,12 @@
  * test/scale/budget-fairness.system.test.ts). Time is vitest's fake clock: every assertion is on order and counts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { DEMO_COMPANY_ID } from "codat-simulator";
 import { BudgetExhausted, FairBudget, MemoryBudgetStore, bucketRate, type BudgetStore } from "../../src/codat/fair-budget.js";
-import { FailoverBudgetStore, createRequestBudget } from "../../src/codat/request-budget.js";
+import { FailoverBudgetStore } from "../../src/codat/request-budget.js";
 import type { RedisBudgetBucket } from "../../src/redis/budget.js";
 import { FailureStreak } from "../../src/redis/health.js";
 import { useStack } from "../helpers/stack.js";
-import { waitFor } from "../helpers/wait.js";
 
 const MINUTE = 60_000;
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { bucketRate } from "../../src/codat/fair-budget.js";
 import type { CodatObserver } from "../../src/codat/observer.js";
 import { parseConfig } from "../../src/config.js";
 import { useStack } from "../helpers/stack.js";
@@ -96,6 +97,8 @@ describe("two tenants over a low request budget", () => {
       body: JSON.stringify({ query: many(30), variables: { companyId: SECOND_COMPANY_ID } }),
     }).catch(() => undefined);
     await waitFor(() => client.budgetWaiting(SECOND_COMPANY_ID) > 0, { timeoutMs: 30_000 });
+    // B's burst has reached the simulator: from here on, B's requests are its turns.
+    await waitFor(() => requestsOf(b) >= bucketRate(PER_MINUTE).burst, { timeoutMs: 30_000 });
 
     const tries = 3;
     const latencies: number[] = [];
