@@ -29,6 +29,9 @@
 /** Ahead of every company served so far: a company that starts waiting is served first (in order of arrival). */
 const NEWCOMER = 1e12;
 
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** The window was spent and does not turn within the call's wait limit: `retryAfterMs` until it may. */
 export class BudgetExhausted extends Error {
   override readonly name = "BudgetExhausted";
@@ -156,6 +159,7 @@ export interface FairBudgetOptions {
 interface Waiter {
   settled: boolean;
   grant(): void;
+  fail(error: Error): void;
 }
 
 /** The queues in front of a store: one per company, served in the store's fair order. */
@@ -216,13 +220,20 @@ export class FairBudget implements RequestBudget {
         grant: () => {
           if (settle()) resolve();
         },
+        fail: (error) => {
+          if (settle()) reject(error);
+        },
       };
       const onAbort = (): void => {
         if (settle()) reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted", { cause: signal?.reason }));
       };
-      const timer = setTimeout(() => {
-        if (settle()) reject(new BudgetExhausted(Math.max(this.estimateMs(key), 1_000)));
-      }, maxWaitMs);
+      // (A limit beyond setTimeout's range is no limit but the signal's.)
+      const timer =
+        maxWaitMs <= MAX_TIMER_MS
+          ? setTimeout(() => {
+              if (settle()) reject(new BudgetExhausted(Math.max(this.estimateMs(key), 1_000)));
+            }, maxWaitMs)
+          : undefined;
       signal?.addEventListener("abort", onAbort, { once: true });
       let queue = this.#queues.get(key);
       if (queue === undefined) this.#queues.set(key, (queue = []));
@@ -304,8 +315,11 @@ export class FairBudget implements RequestBudget {
     return Promise.resolve();
   }
 
+  /** Refuses every call still waiting (RATE_LIMITED: nothing was sent) and stops asking the store. */
   close(): Promise<void> {
     this.#closed = true;
+    for (const queue of this.#queues.values()) for (const waiter of queue) waiter.fail(new BudgetExhausted(1_000));
+    this.#queues.clear();
     return this.#onClose();
   }
 }

@@ -123,6 +123,16 @@ describe("request budget (in memory)", () => {
     expect(short.waiting()).toBe(0);
   });
 
+  it("refuses the calls still waiting when closed (nothing was sent)", async () => {
+    const budget = budgetOf(60);
+    for (let i = 0; i < bucketRate(60).burst; i += 1) await budget.take("b", undefined, 0);
+    const waiting = budget.take("b", undefined, MINUTE).catch((error: unknown) => error);
+    await budget.close();
+    expect(await waiting).toBeInstanceOf(BudgetExhausted);
+    expect(budget.waiting()).toBe(0);
+    await expect(budget.take("a", undefined, MINUTE)).rejects.toBeInstanceOf(BudgetExhausted);
+  });
+
   it("a call that gives up while waiting spends nothing: its token goes to the next", async () => {
     const budget = budgetOf(60);
     for (let i = 0; i < bucketRate(60).burst; i += 1) await budget.take("b", undefined, 0);
