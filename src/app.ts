@@ -101,8 +101,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
           streak: hub.streak,
           outage: hub,
         });
-  // CODAT_REQUESTS_PER_MINUTE: one window for the process, or for every replica through Redis.
-  const budget = config.codatRequestsPerMinute > 0 ? lazyRequestBudget({ perMinute: config.codatRequestsPerMinute, hub }) : undefined;
+  // CODAT_REQUESTS_PER_MINUTE: one fair bucket for the process, or for every replica through Redis.
+  const budget =
+    config.codatRequestsPerMinute > 0
+      ? lazyRequestBudget({ perMinute: config.codatRequestsPerMinute, maxWaiting: config.codatBudgetMaxWaiting, hub })
+      : undefined;
   // Built before the client, whose observers include the metrics'; the gauges read the client at scrape time.
   const metrics: GatewayMetrics | undefined = config.metricsEnabled
     ? createMetrics({

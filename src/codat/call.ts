@@ -8,7 +8,8 @@
  * - its deadline: one timer for the whole call, covering queueing, attempts and sleeps. Before each sleep the
  *   retry plan checks that the wait ends before the deadline; if not, the call stops and reports the last
  *   failure rather than sleeping into a timeout;
- * - its company slot: taken at the start of each attempt (the attempt timeout only starts once the request is
+ * - its company slot, then its budget token: taken at the start of each attempt (the token only once the slot is
+ *   held, so only a request about to be sent spends one) (the attempt timeout only starts once the request is
  *   sent, so queueing does not eat into it) and given back when the attempt's response body is finished —
  *   never held during a sleep between attempts;
  * - its transport: undici's Agent under ky (transport.ts). The attempt timeout is undici's headers/body
@@ -47,7 +48,7 @@ export interface CallSettings {
   random?: (() => number) | undefined;
   /** Longest wait for a company slot per attempt (within the deadline); default the deadline alone. */
   maxQueueWaitMs?: number | undefined;
-  /** Codat's per-IP request budget: each attempt takes one request from it (waiting like for a slot) first. */
+  /** Codat's per-IP request budget: each attempt takes one request from it once it holds its slot, just before sending. */
   budget?: RequestBudget | undefined;
   /** Told each time an attempt got its slot (observers only: without it no clock is read). */
   onSlot?: ((waitMs: number, queued: number) => void) | undefined;
@@ -177,24 +178,29 @@ export class CodatCall {
     // Queueing for the slot is bounded by the deadline (the signal); the attempt timeout starts at the send.
     const { onSlot, limiter, limiterKey } = this.#settings;
     const queuedAt = onSlot === undefined ? 0 : performance.now();
-    let release: Release;
+    let release: Release | undefined;
     try {
-      // The budget first: a call waiting for the next minute's window holds no company slot meanwhile.
-      await this.#settings.budget?.take(this.signal, this.#settings.maxQueueWaitMs ?? this.#settings.deadlineMs);
+      // Waits are bounded by the call's wait limit and by what is left of its deadline: a call that cannot start
+      // in time is refused at once (limiter.ts, fair-budget.ts), before anything is sent.
+      const maxWaitMs = Math.max(0, Math.min(this.#settings.maxQueueWaitMs ?? Infinity, this.#deadlineAt - Date.now()));
       release = await limiter.acquire(limiterKey, {
         signal: this.signal,
         kind: this.#settings.transport === "stream" ? "download" : "call",
-        maxWaitMs: this.#settings.maxQueueWaitMs,
+        maxWaitMs,
       });
+      // The budget's token last, holding the slot: only a request about to be sent spends one (a call refused
+      // or cancelled in the company queue spends nothing; each retry takes its own).
+      await this.#settings.budget?.take(limiterKey, this.signal, Math.max(0, Math.min(maxWaitMs, this.#deadlineAt - Date.now())));
     } catch (error) {
-      // A full queue, a wait that ran out, or the deadline passing in the queue: the company's slots were busy
-      // throughout, and nothing was sent. A caller's own abort stays what it was.
+      release?.();
+      // A full queue, a wait that ran out or would, or the deadline passing in the queue: the company's slots (or
+      // the budget) were busy throughout, and nothing was sent. A caller's own abort stays what it was.
       if (error instanceof BudgetExhausted) {
         this.#slotError = budgetExhausted(error.retryAfterMs);
         throw this.#slotError;
       }
       if (error instanceof SlotUnavailable || (this.#deadline.signal.aborted && !this.#settings.signal?.aborted)) {
-        this.#slotError = slotUnavailable();
+        this.#slotError = slotUnavailable(error instanceof SlotUnavailable ? error.retryAfterMs : undefined);
         throw this.#slotError;
       }
       throw error;

@@ -105,6 +105,11 @@ export class CodatClient {
     return this.#pipeline.limiter.queued(limiterKey(companyId));
   }
 
+  /** Calls holding a company slot and waiting for their turn in the request budget (of one company, or all). */
+  budgetWaiting(companyId?: string): number {
+    return this.#pipeline.budget?.waiting(companyId === undefined ? undefined : limiterKey(companyId)) ?? 0;
+  }
+
   /** Requests in flight to Codat, all companies together. */
   totalInFlight(): number {
     return this.#pipeline.limiter.totalInFlight();

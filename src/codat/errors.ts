@@ -72,9 +72,9 @@ export function upstreamTimeout(): GraphQLError {
  * No company slot could be had: too many of the company's requests are already waiting, or none became free
  * before the call's queue wait or deadline ran out. Nothing was sent to Codat; the client may try again.
  */
-export function slotUnavailable(): GraphQLError {
+export function slotUnavailable(retryAfterMs?: number): GraphQLError {
   return gatewayError(ErrorCode.RateLimited, "Too many requests for this company are waiting for Codat; try again shortly", {
-    extensions: { retryAfterSeconds: 1 },
+    extensions: { retryAfterSeconds: Math.max(1, Math.ceil((retryAfterMs ?? 0) / 1000)) },
   });
 }
 

@@ -6,8 +6,14 @@
  * Two kinds of work share a key's slots. Calls (JSON requests) may use all of them; downloads, which hold their
  * slot for as long as a browser takes to read the file, may hold at most `maxDownloadsPerKey`, so a company's
  * queries and writes always keep the rest however many downloads stall. Each kind waits in its own queue, and
- * a freed slot goes to the longest-waiting eligible waiter of either. Queues are bounded (a full queue refuses
- * at once) and so is every wait (`maxWaitMs`, and the caller's signal): overload is refused, never piled up.
+ * a freed slot goes to the longest-waiting eligible waiter of either.
+ *
+ * Admission is by deadline, not by count (issue 27, part 3): a request that finds no free slot is refused at once
+ * only when it cannot start within its wait limit (`maxWaitMs`: the queue timeout, or what is left of its
+ * deadline) — estimated as the rounds of the key's slots ahead of it (its place in the queue / the cap) times the
+ * observed service time (a moving average of how long a slot is held). Otherwise it waits, and the limit still
+ * bounds the wait. A generous hard cap on the waiting requests per key bounds memory (a full queue refuses at
+ * once). Overload is refused, never piled up; a burst that drains in time is served.
  */
 
 /** Gives the slot back. Idempotent, so every exit path may call it without double-counting. */
@@ -15,18 +21,28 @@ export type Release = () => void;
 
 export type SlotKind = "call" | "download";
 
-/** Why no slot was given: the key's queue for this kind was full, or the wait ran out. */
+/** Why no slot was given: the key's queue was full, the wait would run out (`too_late`), or it did. */
 export class SlotUnavailable extends Error {
   override readonly name = "SlotUnavailable";
-  constructor(readonly reason: "queue_full" | "wait_timeout") {
-    super(reason === "queue_full" ? "too many requests are waiting for a slot" : "no slot became free in time");
+  constructor(
+    readonly reason: "queue_full" | "wait_timeout" | "too_late",
+    /** The estimated wait for a slot, when known (the retry hint). */
+    readonly retryAfterMs?: number,
+  ) {
+    super(
+      reason === "queue_full"
+        ? "too many requests are waiting for a slot"
+        : reason === "too_late"
+          ? "no slot would become free in time"
+          : "no slot became free in time",
+    );
   }
 }
 
 export interface LimiterOptions {
   /** Slots downloads may hold per key; default all of them. */
   maxDownloadsPerKey?: number;
-  /** Calls that may wait per key; default unbounded. */
+  /** Calls that may wait per key (the memory cap; admission is by deadline); default unbounded. */
   maxQueuedPerKey?: number;
   /** Downloads that may wait per key; default unbounded. */
   maxQueuedDownloadsPerKey?: number;
@@ -35,7 +51,10 @@ export interface LimiterOptions {
 export interface AcquireOptions {
   signal?: AbortSignal | undefined;
   kind?: SlotKind;
-  /** Longest wait in the queue before SlotUnavailable("wait_timeout"); default no limit but the signal's. */
+  /**
+   * Longest wait in the queue before SlotUnavailable("wait_timeout"); one foreseeably longer is refused at once
+   * (SlotUnavailable("too_late")). Default no limit but the signal's.
+   */
   maxWaitMs?: number | undefined;
 }
 
@@ -61,7 +80,12 @@ interface Waiter {
   grant: () => void;
 }
 
+/** Weight of the newest observation in the moving average of the service time. */
+const SERVICE_ALPHA = 0.2;
+
 interface KeyState {
+  /** Moving average of how long this key's calls hold a slot (ms); undefined until one is released. */
+  serviceMs: number | undefined;
   active: number;
   downloads: number;
   calls: Waiter[];
@@ -75,6 +99,8 @@ export class KeyedLimiter implements SlotLimiter {
   readonly #maxQueuedDownloads: number;
   readonly #keys = new Map<string, KeyState>();
   #seq = 0;
+  /** Moving average of how long a slot is held (ms), over every key; undefined until one is released. */
+  #serviceMs: number | undefined;
 
   constructor(maxConcurrentPerKey: number, options: LimiterOptions = {}) {
     this.#max = count(maxConcurrentPerKey, "maxConcurrentPerKey", 1);
@@ -100,7 +126,12 @@ export class KeyedLimiter implements SlotLimiter {
     }
     if (queue.length >= (download ? this.#maxQueuedDownloads : this.#maxQueued)) {
       this.#forgetIfIdle(key, state);
-      return Promise.reject(new SlotUnavailable("queue_full"));
+      return Promise.reject(new SlotUnavailable("queue_full", this.estimateWaitMs(key)));
+    }
+    const estimate = download ? 0 : this.estimateWaitMs(key);
+    if (maxWaitMs !== undefined && estimate > maxWaitMs) {
+      this.#forgetIfIdle(key, state);
+      return Promise.reject(new SlotUnavailable("too_late", estimate));
     }
     return new Promise<Release>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -127,6 +158,24 @@ export class KeyedLimiter implements SlotLimiter {
       signal?.addEventListener("abort", onAbort, { once: true });
       if (maxWaitMs !== undefined) timer = setTimeout(() => leave(new SlotUnavailable("wait_timeout")), Math.max(0, maxWaitMs));
     });
+  }
+
+  /**
+   * The estimated wait of a call arriving now for `key`: the rounds of slots ahead of it (the waiting calls
+   * ahead and itself / the cap) times the observed service time of the key's calls (of every key's until the
+   * key has its own). 0 when a slot is free, or before any call released one.
+   */
+  estimateWaitMs(key: string): number {
+    const state = this.#keys.get(key);
+    const serviceMs = state?.serviceMs ?? this.#serviceMs;
+    if (state === undefined || serviceMs === undefined) return 0;
+    if (state.calls.length === 0 && this.#eligible(state, false)) return 0;
+    return Math.ceil(Math.ceil((state.calls.length + 1) / this.#max) * serviceMs);
+  }
+
+  /** The moving average of how long a slot is held (ms); undefined before any was released. */
+  get serviceMs(): number | undefined {
+    return this.#serviceMs;
   }
 
   /** Requests currently holding a slot for `key`. */
@@ -171,7 +220,7 @@ export class KeyedLimiter implements SlotLimiter {
   #state(key: string): KeyState {
     let state = this.#keys.get(key);
     if (!state) {
-      state = { active: 0, downloads: 0, calls: [], downloadQueue: [] };
+      state = { serviceMs: undefined, active: 0, downloads: 0, calls: [], downloadQueue: [] };
       this.#keys.set(key, state);
     }
     return state;
@@ -179,9 +228,16 @@ export class KeyedLimiter implements SlotLimiter {
 
   #releaser(key: string, state: KeyState, download: boolean): Release {
     let released = false;
+    const grantedAt = performance.now();
     return () => {
       if (released) return;
       released = true;
+      // Calls only: a download holds its slot for as long as a browser takes to read.
+      if (!download) {
+        const held = performance.now() - grantedAt;
+        state.serviceMs = average(state.serviceMs, held);
+        this.#serviceMs = average(this.#serviceMs, held);
+      }
       state.active -= 1;
       if (download) state.downloads -= 1;
       this.#grantWaiters(state);
@@ -212,6 +268,10 @@ export class KeyedLimiter implements SlotLimiter {
       this.#keys.delete(key);
     }
   }
+}
+
+function average(current: number | undefined, sample: number): number {
+  return current === undefined ? sample : current + SERVICE_ALPHA * (sample - current);
 }
 
 function count(value: number, name: string, min: number): number {

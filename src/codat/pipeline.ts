@@ -70,7 +70,7 @@ export interface CodatClientOptions {
   limiter?: SlotLimiter;
   /**
    * Codat's per-IP request budget (CODAT_REQUESTS_PER_MINUTE, request-budget.ts): every attempt takes one
-   * request from it before its company slot. None: no budget.
+   * request from it once it holds its company slot, just before it is sent. None: no budget.
    */
   budget?: RequestBudget;
 }
@@ -104,7 +104,8 @@ export class CodatPipeline {
   readonly #random: (() => number) | undefined;
   readonly #observers: CallObservers;
   readonly #maxQueueWaitMs: number;
-  readonly #budget: RequestBudget | undefined;
+  /** Codat's request budget, when there is one (the client's `budgetWaiting`). */
+  readonly budget: RequestBudget | undefined;
 
   constructor(options: CodatClientOptions) {
     this.#observers = new CallObservers(options.observers ?? []);
@@ -136,7 +137,7 @@ export class CodatPipeline {
         ),
       });
     this.#maxQueueWaitMs = positiveInt(options.maxQueueWaitMs ?? codatDefaults.maxQueueWaitMs, "maxQueueWaitMs");
-    this.#budget = options.budget;
+    this.budget = options.budget;
 
     // Compressed answers: Codat pages can be large, and transport.ts decodes them.
     const headers: Record<string, string> = { accept: "application/json", "accept-encoding": "gzip, deflate, br" };
@@ -203,7 +204,7 @@ export class CodatPipeline {
       onRetry: info === undefined ? this.#onRetry : this.#observers.retryReporter(this.#onRetry, info),
       random: this.#random,
       maxQueueWaitMs: this.#maxQueueWaitMs,
-      budget: this.#budget,
+      budget: this.budget,
       onSlot: info === undefined ? undefined : this.#observers.slotReporter(info),
     });
     try {

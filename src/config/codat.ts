@@ -43,8 +43,9 @@ const calls = z.object({
   CODAT_DOWNLOAD_SLOTS_PER_COMPANY: describe(integer(1, 100).default(4), {
     description: "Of a company's slots, how many attachment downloads may hold at once; queries and writes always keep the rest.",
   }),
-  CODAT_MAX_QUEUE_PER_COMPANY: describe(integer(0, 100_000).default(100), {
-    description: "Calls that may wait for a company's slots; one more is refused at once with `RATE_LIMITED` (`retryAfterSeconds: 1`).",
+  CODAT_MAX_QUEUE_PER_COMPANY: describe(integer(0, 100_000).default(5_000), {
+    description:
+      "Hard cap (memory) on the calls that may wait for a company's slots; one more is refused at once with `RATE_LIMITED`. Below it a call waits unless it foreseeably cannot start within its wait limit (then `RATE_LIMITED` at once, `retryAfterSeconds` from the estimate).",
   }),
   CODAT_DOWNLOAD_QUEUE_PER_COMPANY: describe(integer(0, 10_000).default(10), {
     description: "Downloads that may wait for their share of the slots; one more is answered 429 with `Retry-After: 1`.",
@@ -55,7 +56,11 @@ const calls = z.object({
   CODAT_REQUESTS_PER_MINUTE: describe(integer(0, 1_000_000).optional(), {
     default: "`1000` with `CODAT_API_KEY`, else `0`",
     description:
-      "Codat's per-IP request budget: attempts per minute from this gateway (all replicas with `REDIS_URL`); beyond it a call waits up to `CODAT_QUEUE_TIMEOUT_MS` for the next minute, else `RATE_LIMITED` with `retryAfterSeconds`. `0` = off.",
+      "Codat's per-IP request budget: attempts per minute from this gateway (all replicas with `REDIS_URL`), shared fairly between the companies that want it (a token bucket with a round robin, see operations.md); a call waits up to `CODAT_QUEUE_TIMEOUT_MS` for its turn, else `RATE_LIMITED` with `retryAfterSeconds`. `0` = off.",
+  }),
+  CODAT_BUDGET_MAX_WAITING: describe(integer(1, 1_000_000).default(10_000), {
+    description:
+      "Hard cap (memory) on the calls waiting for their turn in the request budget, all companies together; one more is refused at once with `RATE_LIMITED`.",
   }),
   CODAT_STREAM_IDLE_TIMEOUT_MS: describe(integer(100, 600_000).default(30_000), {
     description:
@@ -148,6 +153,8 @@ export function parseCodat(env: Env, problems: string[], http: { production: boo
      * has no such limit). 0 turns it off.
      */
     codatRequestsPerMinute: c.CODAT_REQUESTS_PER_MINUTE ?? (apiKeySet ? 1_000 : 0),
+    /** Calls that may wait for the request budget, all companies together (CODAT_BUDGET_MAX_WAITING). */
+    codatBudgetMaxWaiting: c.CODAT_BUDGET_MAX_WAITING,
     /**
      * READY_CHECK_UPSTREAM: check Codat's acceptance of the credentials at startup (and at most once per
      * READY_CHECK_INTERVAL_SECONDS after a refusal) before /readyz says ready. Default on when a real key is set.

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { waitFor } from "../helpers/wait.js";
 import { CodatClient, type CodatClientOptions } from "../../src/codat/client.js";
 import { KeyedLimiter } from "../../src/codat/limiter.js";
+import type { RequestBudget } from "../../src/codat/request-budget.js";
 import { errorCodeOf } from "../../src/errors.js";
 import { COMPANY, CONNECTION, useFakeCodat, OTHER_COMPANY, after, customersPage, hang, sendJson, type Responder } from "./fake-codat.js";
 
@@ -88,6 +89,40 @@ describe("KeyedLimiter", () => {
     expect(order).toEqual(["download", "call"]);
   });
 
+  it("admits by deadline: waits while its estimated start is within its wait limit, refused at once beyond it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
+    try {
+      const cap = 2;
+      const serviceMs = 100;
+      const limiter = new KeyedLimiter(cap, { maxQueuedPerKey: 1_000 });
+      // One observed round: slots held `serviceMs` each.
+      const first = await Promise.all([limiter.acquire("a"), limiter.acquire("a")]);
+      vi.advanceTimersByTime(serviceMs);
+      for (const release of first) release();
+      expect(limiter.serviceMs).toBe(serviceMs);
+      const holders = await Promise.all([limiter.acquire("a"), limiter.acquire("a")]);
+      // With a 250 ms limit: the 1st and 2nd waiters start after one round, the 3rd and 4th after two; the 5th's
+      // third round (300 ms) is past it.
+      const limitMs = 250;
+      const admitted = Array.from({ length: 4 }, () => limiter.acquire("a", { maxWaitMs: limitMs }));
+      expect(limiter.queued("a")).toBe(4);
+      await expect(limiter.acquire("a", { maxWaitMs: limitMs })).rejects.toMatchObject({
+        name: "SlotUnavailable",
+        reason: "too_late",
+        retryAfterMs: 3 * serviceMs,
+      });
+      // A longer limit is admitted (no count refuses it), and an idle company is never estimated.
+      const patient = limiter.acquire("a", { maxWaitMs: 10 * serviceMs });
+      expect(limiter.estimateWaitMs("b")).toBe(0);
+      (await limiter.acquire("b", { maxWaitMs: 0 }))();
+      for (const release of holders) release();
+      for (const waiter of [...admitted, patient]) (await waiter)();
+      expect(limiter.inFlight("a")).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("refuses at once when a kind's queue is full", async () => {
     const limiter = new KeyedLimiter(1, { maxDownloadsPerKey: 1, maxQueuedPerKey: 1, maxQueuedDownloadsPerKey: 0 });
     const held = await limiter.acquire("a");
@@ -146,6 +181,52 @@ describe("client concurrency", () => {
 
   const client = (overrides: Partial<CodatClientOptions> = {}) =>
     new CodatClient({ baseUrl: fake.origin, retryInitialDelayMs: 5, retryMaxDelayMs: 10, ...overrides });
+
+  it("spends a budget token only on a request sent: none for calls refused or cancelled in the company queue, one per retry", async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let failFirst = true;
+    fake.always(async (request, response) => {
+      if (request.path.includes(COMPANY)) await gate;
+      if (request.path.includes(OTHER_COMPANY) && failFirst) {
+        failFirst = false;
+        sendJson(response, 503, {});
+        return;
+      }
+      sendJson(response, 200, customersPage(1));
+    });
+    const taken: string[] = [];
+    const budget: RequestBudget = {
+      take: (key) => {
+        taken.push(key);
+        return Promise.resolve();
+      },
+      waiting: () => 0,
+      start: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const codat = client({ maxConcurrentPerCompany: 1, maxQueuedPerCompany: 1, budget });
+    const held = codat.listCustomers(COMPANY, { page: 1, pageSize: 1 });
+    await waitFor(() => fake.received.length === 1);
+    const controller = new AbortController();
+    const cancelled = codat
+      .listCustomers(COMPANY, { page: 2, pageSize: 1 }, { signal: controller.signal })
+      .catch((error: unknown) => error);
+    // The queue (1) is full: refused at once, RATE_LIMITED, and nothing spent.
+    const refused = await Promise.all(
+      Array.from({ length: 5 }, () => codat.listCustomers(COMPANY, { page: 3, pageSize: 1 }).catch((error: unknown) => error)),
+    );
+    for (const error of refused) expect(errorCodeOf(error)).toBe("RATE_LIMITED");
+    controller.abort(new Error("client went away"));
+    expect(await cancelled).toEqual(new Error("client went away"));
+    open();
+    await held;
+    expect(taken).toEqual([COMPANY]);
+    // A retried call takes one token per attempt sent.
+    await codat.listCustomers(OTHER_COMPANY, { page: 1, pageSize: 1 });
+    expect(taken).toEqual([COMPANY, OTHER_COMPANY, OTHER_COMPANY]);
+    expect(fake.received).toHaveLength(3);
+  });
 
   it("keeps at most N requests per company in flight without blocking other companies", async () => {
     // Requests for COMPANY are held until the gate opens; OTHER_COMPANY is answered at once.

@@ -82,7 +82,7 @@ describe("one Redis hub per replica", () => {
     expect((await sendWebhook(webhookUrl, SECRET, writeEvent(ref))).status).toBe(200);
     await waitFor(() => heard.length > 0);
     expect(await probe.keys("hub:webhook:*")).toHaveLength(1);
-    expect(await probe.keys("hub:budget*")).not.toHaveLength(0);
+    expect(await probe.keys("hub:{budget}:*")).not.toHaveLength(0);
     leave();
 
     const names = await gatewayConnections();

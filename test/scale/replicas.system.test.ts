@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, SECOND_COMPANY_ID, startSimulator, type Simulator } from "codat-simulator";
 import { createGateway, type Gateway } from "../../src/app.js";
+import { bucketRate } from "../../src/codat/fair-budget.js";
 import { parseConfig } from "../../src/config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { freePort, pings, startRedis, type TestRedis } from "../helpers/redis.js";
@@ -579,7 +580,7 @@ describe("request budget across replicas", () => {
     };
   }
 
-  it("shares one window: the replicas together send at most CODAT_REQUESTS_PER_MINUTE, and each its share while Redis is down", async () => {
+  it("shares one bucket: the replicas together send at most CODAT_REQUESTS_PER_MINUTE, and each its share while Redis is down", async () => {
     // A wait limit far shorter than the window's minute (a spent window refuses at once) but longer than the
     // fallback's first lease, when the company slots grant nothing.
     const env = { CODAT_REQUESTS_PER_MINUTE: "12", CODAT_QUEUE_TIMEOUT_MS: "10000", REDIS_LEASE_MS: String(FALLBACK_LEASE_MS) };
@@ -593,12 +594,13 @@ describe("request budget across replicas", () => {
     expect(shared.codes).toEqual(Array.from({ length: 30 - sent }, () => "RATE_LIMITED"));
     for (const seconds of shared.retryAfter) expect(seconds).toEqual(expect.any(Number));
 
-    // Redis away: each replica answers from its insurance window, floor(12 / 3) = 4 requests.
+    // Redis away: each replica answers from its insurance bucket, floor(12 / 3) = 4 a minute: its burst at once,
+    // and no more within the wait (the next token is further away than the 10 s wait: refused at once).
     await redis.stop();
     for (const replica of replicas) await waitFor(async () => (await fallbackGauge(replica)) === 1, { timeoutMs: 30_000 });
     simulator.resetRequests();
     const alone = await budgetLoad(urls, 30);
-    expect(simulator.requests).toHaveLength(3 * Math.floor(12 / 3));
+    expect(simulator.requests).toHaveLength(3 * bucketRate(Math.floor(12 / 3)).burst);
     expect(alone.codes.filter((code) => code !== "RATE_LIMITED")).toEqual([]);
     console.info(`scale: budget 12/min over 3 replicas: ${sent} of 30 sent with Redis, ${30 - alone.codes.length} without`);
     await redis.restart();
