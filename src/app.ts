@@ -19,7 +19,7 @@ import { RedisApqCache } from "./redis/apq-cache.js";
 import { RedisHub } from "./redis/hub.js";
 import { redisPermits } from "./redis/permits.js";
 import { SharedSlotLimiter } from "./codat/shared-limiter.js";
-import { ConfigError, logSecrets, type Config } from "./config.js";
+import { ConfigError, isLoopbackHost, logSecrets, type Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
@@ -177,6 +177,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     routerSecret: config.routerSecret,
     // No "Did you mean …?" hints about the schema in production.
     hideSchemaDetails: config.production,
+    // `_service { sdl }`: the router's (ROUTER_SECRET), or anyone's when nobody is authenticated on loopback.
+    serviceSdlOpen: config.auth === undefined && isLoopbackHost(config.host),
     includeStacktrace,
   });
 
