@@ -66,6 +66,8 @@ export interface GatewayOptions {
   codatObservers?: readonly CodatObserver[];
   /** The push status watcher's clock (its polls and subscription deadlines); default the real one. */
   pushStatusClock?: WatcherClock;
+  /** The WebSocket endpoint's clock (init deadline, heartbeat, token expiry); default the real one. */
+  websocketClock?: WatcherClock;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -234,6 +236,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     maxMessageBytes: config.limits.maxRequestBytes,
     logger,
     maxConnections: config.pushStatus.maxConnections,
+    ...config.websocket,
+    ...(options.websocketClock ? { clock: options.websocketClock } : {}),
   });
   const apollo = new ApolloServer<GatewayContext>({
     schema,

@@ -110,11 +110,10 @@ beforeAll(async () => {
   // `_service { sdl }` is refused to a caller's token: it is the router's).
   const refused = await stack.graphql(`{ _service { sdl } }`, {}, bearer(tokenA));
   expect(refused.errors?.[0]?.extensions?.["code"]).toBe("FORBIDDEN");
-  const sdl = { data: { _service: { sdl: printSchema() } } };
   project = writeGrafbaseProject([
     {
       name: "customers",
-      sdl: sdl.data!._service.sdl,
+      sdl: printSchema(),
       url: tap.url,
       // Subscriptions go straight to the gateway's graphql-ws endpoint (the tap is HTTP only).
       websocketUrl: stack.url.replace(/^http:/, "ws:"),

@@ -44,9 +44,7 @@ describe("parseConfig", () => {
   it("turns introspection off in production unless asked", () => {
     const production = { NODE_ENV: "production", AUTH_MODE: "none", CODAT_BASE_URL: "http://127.0.0.1:9" };
     expect(parseConfig(production).introspection).toBe(false);
-    expect(parseConfig({ ...production, GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(
-      true,
-    );
+    expect(parseConfig({ ...production, GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
   });
 
   it("reports every bad variable at once, one line each, without echoing URLs", () => {
@@ -110,7 +108,9 @@ describe("settings a person can trust", () => {
     expect(configProblems({ ...production, CODAT_API_KEY: "k" })).toHaveLength(1);
     expect(parseConfig({ ...production, AUTH_MODE: "none" })).toMatchObject({ production: true, auth: undefined });
     expect(parseConfig({ ...production, ALLOW_UNAUTHENTICATED: "true" })).toMatchObject({ production: true, auth: undefined });
-    expect(configProblems({ ...production, AUTH_MODE: "jwt", AUTH_JWT_SECRET: "s".repeat(32), AUTH_ISSUER: "i", AUTH_AUDIENCE: "a" })).toEqual([]);
+    expect(
+      configProblems({ ...production, AUTH_MODE: "jwt", AUTH_JWT_SECRET: "s".repeat(32), AUTH_ISSUER: "i", AUTH_AUDIENCE: "a" }),
+    ).toEqual([]);
     // Outside production the default stands.
     expect(configProblems({ CODAT_BASE_URL: "http://127.0.0.1:9" })).toEqual([]);
   });
