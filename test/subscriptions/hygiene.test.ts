@@ -40,6 +40,14 @@ async function open(url: string, autoPong = true): Promise<RawSocket> {
   return raw;
 }
 
+/** A ping answered: whatever the gateway sent before its pong has arrived. */
+function roundTrip(raw: RawSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    raw.socket.once("pong", () => resolve());
+    raw.socket.ping();
+  });
+}
+
 async function authenticate(raw: RawSocket, payload?: Record<string, unknown>): Promise<void> {
   const acked = new Promise<string>((resolve) => raw.socket.once("message", (data: Buffer) => resolve(data.toString())));
   raw.socket.send(JSON.stringify({ type: "connection_init", ...(payload ? { payload } : {}) }));
@@ -58,6 +66,8 @@ describe("sockets that have not authenticated", () => {
   it("are closed 4408 at the init deadline, and not before", async () => {
     const raw = await open(stack.wsUrl);
     stack.wsClock!.advance(settings.websocket.connectionInitTimeoutMs - 1);
+    // A round trip: a close the gateway had sent would arrive before this pong.
+    await roundTrip(raw);
     expect(raw.socket.readyState).toBe(WebSocket.OPEN);
     stack.wsClock!.advance(1);
     expect(await raw.closed).toBe(4408);
@@ -104,10 +114,7 @@ describe("the heartbeat", () => {
     await waitFor(() => alive.pings === 1 && dead.pings === 1);
     // The live socket's pong arrives; the dead one never answers.
     // A round trip on the live socket: its automatic pong to the gateway's ping was sent before this answer.
-    await new Promise<void>((resolve) => {
-      alive.socket.once("pong", () => resolve());
-      alive.socket.ping();
-    });
+    await roundTrip(alive);
     stack.wsClock!.advance(interval);
     expect(await dead.closed).toBe(1006);
     await waitFor(() => alive.pings === 2);
