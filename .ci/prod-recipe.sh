@@ -122,7 +122,8 @@ for _ in $(seq 1 300); do
 done
 sim_url="$(grep -o 'listening on http://[^ ]*' "$sim_log" | cut -d' ' -f3)"
 [ -n "$sim_url" ] || { cat "$sim_log" >&2; fail "simulator did not start"; }
-upstream=(CODAT_BASE_URL="$sim_url" CODAT_API_KEY=prod-recipe-key)
+# AUTH_MODE explicit: production refuses the default (no authentication) unless it is set; here on loopback.
+upstream=(CODAT_BASE_URL="$sim_url" CODAT_API_KEY=prod-recipe-key AUTH_MODE=none)
 
 # CMD, as USER node, in /app as the COPY lines laid it out.
 log="$work/cmd.log"

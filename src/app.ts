@@ -19,7 +19,7 @@ import { RedisApqCache } from "./redis/apq-cache.js";
 import { RedisHub } from "./redis/hub.js";
 import { redisPermits } from "./redis/permits.js";
 import { SharedSlotLimiter } from "./codat/shared-limiter.js";
-import { ConfigError, logSecrets, type Config } from "./config.js";
+import { ConfigError, isLoopbackHost, logSecrets, type Config } from "./config.js";
 import { createContextFactory, type GatewayContext } from "./context.js";
 import { DownloadLinks } from "./downloads/links.js";
 import { createDownloadRoute } from "./downloads/route.js";
@@ -66,6 +66,8 @@ export interface GatewayOptions {
   codatObservers?: readonly CodatObserver[];
   /** The push status watcher's clock (its polls and subscription deadlines); default the real one. */
   pushStatusClock?: WatcherClock;
+  /** The WebSocket endpoint's clock (init deadline, heartbeat, token expiry); default the real one. */
+  websocketClock?: WatcherClock;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -181,6 +183,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     routerSecret: config.routerSecret,
     // No "Did you mean …?" hints about the schema in production.
     hideSchemaDetails: config.production,
+    // `_service { sdl }`: the router's (ROUTER_SECRET), or anyone's when nobody is authenticated on loopback.
+    serviceSdlOpen: config.auth === undefined && isLoopbackHost(config.host),
     includeStacktrace,
   });
 
@@ -236,6 +240,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     maxMessageBytes: config.limits.maxRequestBytes,
     logger,
     maxConnections: config.pushStatus.maxConnections,
+    ...config.websocket,
+    ...(options.websocketClock ? { clock: options.websocketClock } : {}),
   });
   const apollo = new ApolloServer<GatewayContext>({
     schema,

@@ -9,6 +9,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { printSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLArgument, GraphQLInputField, GraphQLSchema } from "graphql";
 import { isInputObjectType, isInterfaceType, isObjectType, parse, valueFromAST } from "graphql";
+import { resolveEntitiesAlone } from "./resolvers/entities.js";
 import { resolvers } from "./resolvers/index.js";
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../schema");
@@ -23,7 +24,10 @@ export function loadTypeDefs(): string {
 }
 
 export function buildSchema(): GraphQLSchema {
-  return withInternalDefaults(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers }]));
+  const schema = withInternalDefaults(buildSubgraphSchema([{ typeDefs: parse(loadTypeDefs()), resolvers }]));
+  // One malformed representation fails alone, not the whole batch.
+  resolveEntitiesAlone(schema);
+  return schema;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface Caller {
   id: string | null;
   /** Lower-cased company ids the caller may use, or "*" for all. */
   companies: "*" | ReadonlySet<string>;
+  /** When the caller's token expires (ms since the epoch, its `exp`); unset when authentication is off. */
+  expiresAt?: number | undefined;
 }
 
 /** AUTH_MODE=none: the gateway trusts whoever reaches it (only allowed on loopback or the simulator). */
@@ -71,7 +73,13 @@ export function createJwtAuthenticator(config: JwtAuthConfig): Authenticator {
       if (error instanceof joseErrors.JWTExpired) throw new AuthenticationError("The bearer token has expired.");
       throw new AuthenticationError("The bearer token is invalid.");
     }
-    return { id: String(payload.sub), companies: companiesFrom(payload[config.companiesClaim]) };
+    // `sub` names the caller in logs and download links: a string, never `{}`, `true` or `123` stringified.
+    if (typeof payload.sub !== "string" || payload.sub.trim() === "") throw new AuthenticationError("The bearer token is invalid.");
+    return {
+      id: payload.sub,
+      companies: companiesFrom(payload[config.companiesClaim]),
+      ...(typeof payload.exp === "number" ? { expiresAt: payload.exp * 1000 } : {}),
+    };
   };
 }
 

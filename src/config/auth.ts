@@ -34,7 +34,7 @@ const manifest = z.string().transform((file, ctx) => {
 const mode = z.object({
   AUTH_MODE: describe(oneOf(["none", "jwt"], { phrase: "none or jwt", lowercase: true }).default("none"), {
     description:
-      "`jwt`: every GraphQL request needs a bearer JWT; `none`: no caller authentication (refused at startup with a real `CODAT_API_KEY` on a non-loopback `HOST` unless `ALLOW_UNAUTHENTICATED=true`).",
+      "`jwt`: every GraphQL request needs a bearer JWT; `none`: no caller authentication (refused at startup with a real `CODAT_API_KEY` on a non-loopback `HOST` unless `ALLOW_UNAUTHENTICATED=true`). With `NODE_ENV=production` it must be set explicitly (or `ALLOW_UNAUTHENTICATED=true`; not needed on the embedded simulator).",
   }),
 });
 
@@ -88,7 +88,11 @@ export const authSections: Section[] = [
   },
 ];
 
-export function parseAuth(env: Env, problems: string[], context: { codatApiKey: string | undefined; host: string; useSimulator: boolean }) {
+export function parseAuth(
+  env: Env,
+  problems: string[],
+  context: { codatApiKey: string | undefined; host: string; useSimulator: boolean; production: boolean },
+) {
   const { AUTH_MODE } = parseSection(mode, env, problems);
   const a = parseSection(access, env, problems);
   // A mode the gateway does not know is reported above, and nothing more is said of authentication.
@@ -96,6 +100,12 @@ export function parseAuth(env: Env, problems: string[], context: { codatApiKey: 
   let auth: JwtAuthConfig | undefined;
   if (AUTH_MODE === "jwt") {
     auth = jwtAuth(env, parseSection(jwt, env, problems), problems);
+  } else if (modeValid && context.production && !context.useSimulator && read(env, "AUTH_MODE") === undefined && !a.ALLOW_UNAUTHENTICATED) {
+    // Production must choose: the default (no authentication) is never assumed there, whatever the upstream
+    // (ALLOW_UNAUTHENTICATED=true is a choice too).
+    problems.push(
+      "AUTH_MODE must be set with NODE_ENV=production: AUTH_MODE=jwt to authenticate callers, or AUTH_MODE=none explicitly when a proxy in front authenticates them",
+    );
   } else if (modeValid) {
     // A real key reaches every company of the account: never serve it unauthenticated to a network.
     const exposed = context.codatApiKey !== undefined && !context.useSimulator && !isLoopbackHost(context.host);

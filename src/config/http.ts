@@ -46,6 +46,10 @@ const limits = z.object({
     description:
       "Estimated cost limit: 1 per field, × `first`/`last` for connections, × representations for `_entities`, × 5 for other lists.",
   }),
+  MAX_CODAT_CALLS_PER_OPERATION: describe(integer(1, 100_000).default(60), {
+    description:
+      "Most Codat calls one operation is predicted to make (list pages, customers by id in batches of 49 per company, one per other `nodes` id or `_entities` representation, one per customer's `attachments`); beyond, `BAD_USER_INPUT` naming the estimate, before any call. The default serves a page of 50 customers with their attachments.",
+  }),
   MAX_REQUEST_BYTES: describe(integer(1_024, 104_857_600).default(1_048_576), {
     description: "Largest GraphQL request body (413 beyond).",
   }),
@@ -106,6 +110,7 @@ export function parseHttp(env: Env, problems: string[]) {
     maxAliases: l.MAX_ALIASES,
     maxDirectives: l.MAX_DIRECTIVES,
     maxCost: l.MAX_QUERY_COST,
+    maxCodatCalls: l.MAX_CODAT_CALLS_PER_OPERATION,
     maxTokens: l.MAX_TOKENS,
     maxRequestBytes: l.MAX_REQUEST_BYTES,
   };

@@ -44,7 +44,12 @@ export function parseConfig(env: Env): Config {
 function buildConfig(env: Env, problems: string[]) {
   const http = parseHttp(env, problems);
   const codat = parseCodat(env, problems, http);
-  const auth = parseAuth(env, problems, { codatApiKey: codat.codatApiKey, host: http.host, useSimulator: codat.useSimulator });
+  const auth = parseAuth(env, problems, {
+    codatApiKey: codat.codatApiKey,
+    host: http.host,
+    useSimulator: codat.useSimulator,
+    production: http.production,
+  });
   const redis = parseRedis(env, problems, { signingSecretSet: read(env, "SIGNING_SECRET") !== undefined });
   const webhooks = parseWebhooks(env, problems);
   const push = parsePush(env, problems, { webhooks: read(env, "CODAT_WEBHOOK_SECRET") !== undefined });

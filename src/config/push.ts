@@ -17,7 +17,18 @@ const push = z.object({
       "The longest a subscription waits for a final status (less when the operation's `timeoutInMinutes` plus a minute ends sooner), then `UPSTREAM_TIMEOUT`.",
   }),
   WS_MAX_CONNECTIONS: describe(integer(1, 1_000_000).default(10_000), {
-    description: "WebSocket (subscription) connections one process holds at once; an upgrade beyond is answered 503.",
+    description:
+      "Authenticated WebSocket (subscription) connections one process holds at once, sockets still authenticating included; an upgrade beyond is answered 503.",
+  }),
+  WS_MAX_UNAUTHENTICATED_CONNECTIONS: describe(integer(1, 1_000_000).default(100), {
+    description:
+      "WebSocket connections that have not authenticated yet (no `connection_init` accepted), within `WS_MAX_CONNECTIONS`; a new one beyond closes the oldest of them (1013).",
+  }),
+  WS_CONNECTION_INIT_TIMEOUT_MS: describe(integer(100, 600_000).default(10_000), {
+    description: "A new WebSocket must send `connection_init` within this (closed 4408 otherwise).",
+  }),
+  WS_PING_INTERVAL_MS: describe(integer(100, 3_600_000).default(30_000), {
+    description: "Every WebSocket is pinged this often; one that has not answered the previous ping is closed as dead.",
   }),
 });
 
@@ -53,6 +64,15 @@ export function parsePush(env: Env, problems: string[], shared: { webhooks: bool
       maxWaitMs: p.PUSH_STATUS_MAX_WAIT_MS,
       /** WS_MAX_CONNECTIONS: WebSocket connections this process holds at once; beyond, 503. */
       maxConnections: p.WS_MAX_CONNECTIONS,
+    },
+    /** The WebSocket endpoint's hygiene (http/subscriptions.ts). */
+    websocket: {
+      /** WS_MAX_UNAUTHENTICATED_CONNECTIONS: sockets not authenticated yet, within WS_MAX_CONNECTIONS. */
+      maxUnauthenticatedConnections: p.WS_MAX_UNAUTHENTICATED_CONNECTIONS,
+      /** WS_CONNECTION_INIT_TIMEOUT_MS: connection_init must come within this. */
+      connectionInitTimeoutMs: p.WS_CONNECTION_INIT_TIMEOUT_MS,
+      /** WS_PING_INTERVAL_MS: the heartbeat. */
+      pingIntervalMs: p.WS_PING_INTERVAL_MS,
     },
   };
 }

@@ -31,7 +31,9 @@ import {
   type ValidationRule,
 } from "graphql";
 import { ErrorCode, RequestCode, maskError } from "../errors.js";
-import { checkOperationCost, limitRejection, operationShapeRules, type OperationLimits } from "../security/limits.js";
+import { checkEstimate, costReport, estimateOperation } from "../security/estimate.js";
+import { limitRejection, operationShapeRules, type OperationLimits } from "../security/limits.js";
+import { boundedMessage, serviceSdlRefusal } from "../security/guards.js";
 import type { TrustedDocuments } from "../security/trusted-documents.js";
 
 export interface AdmissionOptions {
@@ -40,8 +42,13 @@ export interface AdmissionOptions {
   trustedDocuments?: TrustedDocuments | undefined;
   /** ROUTER_SECRET: only requests carrying this header and value are served (the router-only subgraph mode). */
   routerSecret?: { header: string; value: string } | undefined;
-  /** Drop "Did you mean …?" hints about the schema (production). */
+  /** Drop "Did you mean …?" hints about the schema (production), from every error (variable errors too). */
   hideSchemaDetails: boolean;
+  /**
+   * Whether `_service { sdl }` is served to a caller that is not the router: only when authentication is off on
+   * a loopback HOST (the router, with ROUTER_SECRET, is always served).
+   */
+  serviceSdlOpen?: boolean | undefined;
   /** Stack traces and internal details in errors (development only). */
   includeStacktrace: boolean;
 }
@@ -171,29 +178,47 @@ export class Admission {
     const operation = resolveOperation(document, request.operationName);
     if (operation instanceof GraphQLError) return [operation];
     const variables = request.variables ?? {};
-    const tooCostly = checkOperationCost(this.#options.schema, document, operation, variables, this.#options.limits);
+    const notForCaller = this.#serviceRefusal(document, operation, fromRouter);
+    if (notForCaller) return [notForCaller];
+    const estimate = estimateOperation(this.#options.schema, document, operation, variables);
+    const tooCostly = checkEstimate(estimate, this.#options.limits);
     if (tooCostly) return [tooCostly];
     return { document, operation, variables };
   }
 
   /**
    * For Apollo's plugins: drops the hints (in place of Apollo's hideSchemaDetailsFromClientErrors, which does
-   * the same) and checks the cost once the operation is resolved.
+   * the same), refuses `_service` to callers other than the router, and checks the estimate (cost and Codat
+   * calls) once the operation is resolved; reports the estimate in `extensions.cost` when the request asks
+   * (`"extensions": { "cost": true }`).
    */
   apolloPlugin(): ApolloServerPlugin {
     const { limits } = this.#options;
+    const serviceRefusal = (document: DocumentNode, operation: OperationDefinitionNode) =>
+      // Past the HTTP guard, in the router-only mode every request is the router's.
+      this.#serviceRefusal(document, operation, this.routerOnly);
     const validationDidEnd = async (errors?: readonly Error[]): Promise<void> => {
       if (errors) this.#hideSuggestions(errors);
     };
     const validationDidStart = this.#options.hideSchemaDetails ? { validationDidStart: async () => validationDidEnd } : {};
     return {
       async requestDidStart() {
+        let report: Record<string, number> | undefined;
         return {
           ...validationDidStart,
           async didResolveOperation({ schema, document, operation, request }) {
             if (!operation) return;
-            const error = checkOperationCost(schema, document, operation, request.variables ?? {}, limits);
+            const notForCaller = serviceRefusal(document, operation);
+            if (notForCaller) throw notForCaller;
+            const estimate = estimateOperation(schema, document, operation, request.variables ?? {});
+            if (request.extensions?.["cost"] === true) report = costReport(estimate, limits);
+            const error = checkEstimate(estimate, limits);
             if (error) throw error;
+          },
+          async willSendResponse({ response }) {
+            if (report === undefined || response.body.kind !== "single") return;
+            const result = response.body.singleResult;
+            result.extensions = { ...result.extensions, cost: report };
           },
         };
       },
@@ -202,14 +227,25 @@ export class Admission {
 
   /** Apollo's formatError, and the WebSocket's (formatGraphQLError). */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    return maskError(limitRejection(formatted, error), error, { includeStacktrace: this.#options.includeStacktrace });
+    return maskError(this.#bounded(limitRejection(formatted, error)), error, { includeStacktrace: this.#options.includeStacktrace });
   }
 
   /** formatError for a GraphQLError in hand (the WebSocket's results and refusals). */
   formatGraphQLError(error: GraphQLError): GraphQLFormattedError {
-    return maskError(limitRejection(error.toJSON(), error), error.originalError ?? error, {
+    return maskError(this.#bounded(limitRejection(error.toJSON(), error)), error.originalError ?? error, {
       includeStacktrace: this.#options.includeStacktrace,
     });
+  }
+
+  /** No hints in production, and no long echo of a client's value (see security/guards.ts). */
+  #bounded(formatted: GraphQLFormattedError): GraphQLFormattedError {
+    const message = boundedMessage(formatted.message, this.#options.hideSchemaDetails);
+    return message === formatted.message ? formatted : { ...formatted, message };
+  }
+
+  #serviceRefusal(document: DocumentNode, operation: OperationDefinitionNode, fromRouter: boolean): GraphQLError | undefined {
+    if (fromRouter || this.#options.serviceSdlOpen === true) return undefined;
+    return serviceSdlRefusal(document, operation);
   }
 
   #hideSuggestions(errors: readonly Error[]): void {

@@ -2,14 +2,27 @@
  * GraphQL subscriptions over WebSocket on `/graphql` (graphql-ws's `graphql-transport-ws` protocol, on the same
  * HTTP server and port as the HTTP endpoint). The guards mirror http/graphql.ts:
  *
- *   upgrade: path `/graphql` only (any other is answered 404 and dropped) → router secret (ROUTER_SECRET) →
- *   Origin (absent, the gateway's own, or one of CORS_ORIGINS; else 403) →
+ *   upgrade: path `/graphql` only (any other is answered 404 and dropped) → room (below; else 503) → router
+ *   secret (ROUTER_SECRET) → Origin (absent, the gateway's own, or one of CORS_ORIGINS; else 403) →
  *   connection_init: the caller from `payload.authorization` (or `Authorization`; else the upgrade request's
  *   Authorization header, as a router forwards it), verified like the HTTP Authorization header; a refused token closes the socket with 4403 Forbidden before anything runs, and no
- *   connection_init within the wait closes it with 4408 →
- *   subscribe: at most `maxSubscriptionsPerConnection` at once → GraphQL admission (graphql/admission.ts, the
- *   same steps as HTTP: trusted documents, parse, validation and limits, the operation, cost) → subscriptions only
- *   (queries and mutations go over HTTP) → execution with the caller's scoped context.
+ *   connection_init within WS_CONNECTION_INIT_TIMEOUT_MS closes it with 4408 →
+ *   subscribe: the token not expired (else 4403) → at most `maxSubscriptionsPerConnection` at once → GraphQL
+ *   admission (graphql/admission.ts, the same steps as HTTP: trusted documents, parse, validation and limits,
+ *   the operation, cost) → subscriptions only (queries and mutations go over HTTP) → execution with the
+ *   caller's scoped context.
+ *
+ * Socket hygiene (issue 27), every wait on one injected clock (`clock`, tests use a manual one):
+ *
+ * - Room: authenticated sockets count toward WS_MAX_CONNECTIONS (503 beyond); sockets that have not
+ *   authenticated yet have their own small cap (WS_MAX_UNAUTHENTICATED_CONNECTIONS) inside it. A new upgrade
+ *   that finds no room for one more unauthenticated socket drops the oldest unauthenticated one (close 1013 Try
+ *   Again Later) rather than being refused: sockets that never authenticate cannot keep real clients out, who
+ *   send connection_init as soon as they are open.
+ * - Heartbeat: every socket is pinged every WS_PING_INTERVAL_MS; one that has not answered the previous ping by
+ *   the next is dead and terminated (graphql-ws's own keep-alive is off: it runs on real timers only).
+ * - Token expiry: an authenticated socket's rights end with its token (`exp`): it is closed 4403 Forbidden then,
+ *   which ends its running subscriptions; a subscribe arriving after `exp` is refused the same way.
  *
  * Every error reaches the client through the admission's formatter, the same as Apollo's: coded errors as they
  * are, anything else as INTERNAL_SERVER_ERROR, never a stack trace or an upstream URL. A refused upgrade is
@@ -27,6 +40,7 @@ import { ErrorCode, RequestCode } from "../errors.js";
 import type { Admission } from "../graphql/admission.js";
 import type { Logger } from "../observability/logger.js";
 import { pushDefaults } from "../config/push.js";
+import { realWatcherClock, type WatcherClock } from "../push-status/watcher.js";
 import { HttpError, endSocketWithError, httpErrorFrom, notFound } from "./errors.js";
 
 export interface SubscriptionEndpointOptions {
@@ -46,6 +60,12 @@ export interface SubscriptionEndpointOptions {
   maxSubscriptionsPerConnection?: number;
   /** How long a new socket may take to send connection_init (default 10 000 ms). */
   connectionInitTimeoutMs?: number;
+  /** Sockets not authenticated yet, at most (default 100, within maxConnections). */
+  maxUnauthenticatedConnections?: number;
+  /** Every socket is pinged this often; one that did not answer the previous ping is terminated (default 30 000 ms). */
+  pingIntervalMs?: number;
+  /** The clock of the init deadline, the heartbeat and token expiry (default the real one). */
+  clock?: WatcherClock;
   /** How long stop() waits for clients to answer the close before dropping them (default 1 000 ms). */
   closeGraceMs?: number;
 }
@@ -62,6 +82,20 @@ type Extra = { socket: WebSocket; request: IncomingMessage };
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 export const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 10_000;
 
+/** graphql-ws's close codes the hygiene uses. */
+const CLOSE_FORBIDDEN = 4403;
+const CLOSE_INIT_TIMEOUT = 4408;
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/** What the endpoint knows of one socket: its timers (cancelled on close) and whether its last ping was answered. */
+interface SocketState {
+  authenticated: boolean;
+  awaitingPong: boolean;
+  cancelInit: () => void;
+  cancelPing: () => void;
+  cancelExpiry: () => void;
+}
+
 export function attachSubscriptions(options: SubscriptionEndpointOptions): SubscriptionEndpoint {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
   const origins = new Set(options.corsOrigins);
@@ -69,7 +103,76 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
   const { admission } = options;
   const log = options.logger;
+  const clock = options.clock ?? realWatcherClock;
+  const maxConnections = options.maxConnections ?? pushDefaults.WS_MAX_CONNECTIONS;
+  const maxUnauthenticated = Math.min(options.maxUnauthenticatedConnections ?? 100, maxConnections);
+  const initTimeoutMs = options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS;
+  const pingIntervalMs = options.pingIntervalMs ?? 30_000;
+  const states = new Map<WebSocket, SocketState>();
+  /** Sockets open but not authenticated yet, oldest first. */
+  const unauthenticated = new Set<WebSocket>();
+  let authenticatedCount = 0;
   let closing = false;
+
+  wss.on("connection", (socket: WebSocket) => {
+    const state: SocketState = {
+      authenticated: false,
+      awaitingPong: false,
+      cancelInit: () => undefined,
+      cancelPing: () => undefined,
+      cancelExpiry: () => undefined,
+    };
+    states.set(socket, state);
+    unauthenticated.add(socket);
+    state.cancelInit = clock.setTimer(initTimeoutMs, () => {
+      if (!state.authenticated) socket.close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout");
+    });
+    const beat = (): void => {
+      if (state.awaitingPong) {
+        socket.terminate();
+        return;
+      }
+      state.awaitingPong = true;
+      socket.ping();
+      state.cancelPing = clock.setTimer(pingIntervalMs, beat);
+    };
+    state.cancelPing = clock.setTimer(pingIntervalMs, beat);
+    socket.on("pong", () => {
+      state.awaitingPong = false;
+    });
+    socket.once("close", () => {
+      state.cancelInit();
+      state.cancelPing();
+      state.cancelExpiry();
+      states.delete(socket);
+      if (!unauthenticated.delete(socket) && state.authenticated) authenticatedCount--;
+    });
+  });
+
+  /** A socket's caller was accepted: it counts as authenticated, and its rights end with its token. */
+  const authenticated = (socket: WebSocket, caller: Caller): void => {
+    const state = states.get(socket);
+    if (!state || state.authenticated) return;
+    state.authenticated = true;
+    state.cancelInit();
+    if (unauthenticated.delete(socket)) authenticatedCount++;
+    if (caller.expiresAt !== undefined) {
+      state.cancelExpiry = clock.setTimer(Math.max(0, caller.expiresAt - clock.now()), () => {
+        socket.close(CLOSE_FORBIDDEN, "Forbidden: the token expired");
+      });
+    }
+  };
+
+  /** Room for one more unauthenticated socket, dropping the oldest ones if need be; false when there is none. */
+  const makeRoom = (): boolean => {
+    while (unauthenticated.size >= maxUnauthenticated || authenticatedCount + unauthenticated.size >= maxConnections) {
+      const oldest = unauthenticated.values().next();
+      if (oldest.done) return false;
+      unauthenticated.delete(oldest.value);
+      oldest.value.close(CLOSE_TRY_AGAIN_LATER, "Try again later");
+    }
+    return true;
+  };
 
   const format = (error: GraphQLError): GraphQLFormattedError => {
     const formatted = admission.formatGraphQLError(error);
@@ -82,13 +185,16 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
     {
-      connectionInitWaitTimeout: options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
+      // The init deadline runs on the endpoint's clock (above).
+      connectionInitWaitTimeout: 0,
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         // A router (or a server-side client) may carry the token on the upgrade request instead; browsers cannot.
         const given = params["authorization"] ?? params["Authorization"] ?? ctx.extra.request.headers.authorization;
         try {
-          callers.set(ctx, await options.authenticate(typeof given === "string" ? given : undefined));
+          const caller = await options.authenticate(typeof given === "string" ? given : undefined);
+          callers.set(ctx, caller);
+          authenticated(ctx.extra.socket, caller);
           return true;
         } catch (error) {
           if (!(error instanceof AuthenticationError)) log.error({ err: error }, "subscription authentication failed");
@@ -98,6 +204,10 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
       onSubscribe: async (ctx, id, payload) => {
         const caller = callers.get(ctx);
         if (!caller) return refusal("Send connection_init first.", ErrorCode.Unauthenticated);
+        if (caller.expiresAt !== undefined && clock.now() >= caller.expiresAt) {
+          ctx.extra.socket.close(CLOSE_FORBIDDEN, "Forbidden: the token expired");
+          return refusal("The bearer token has expired.", ErrorCode.Unauthenticated);
+        }
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
           return refusal(`At most ${maxSubscriptions} subscriptions may run at once on one connection.`, ErrorCode.RateLimited);
         }
@@ -135,11 +245,13 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => format(error)),
     },
     wss,
+    // graphql-ws's keep-alive off: the heartbeat above runs on the endpoint's clock.
+    0,
   );
 
   const upgradeRefusal = (request: IncomingMessage): HttpError | undefined => {
     if ((request.url ?? "").split("?", 1)[0] !== "/graphql") return notFound();
-    if (closing || wss.clients.size >= (options.maxConnections ?? pushDefaults.WS_MAX_CONNECTIONS)) {
+    if (closing || authenticatedCount >= maxConnections) {
       return new HttpError(RequestCode.ServiceUnavailable, "No more WebSocket connections are taken now; try again later.");
     }
     const notFromRouter = admission.routerRefusal(request.headers);
@@ -152,7 +264,11 @@ export function attachSubscriptions(options: SubscriptionEndpointOptions): Subsc
   };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const refused = upgradeRefusal(request);
+    const refused =
+      upgradeRefusal(request) ??
+      (makeRoom()
+        ? undefined
+        : new HttpError(RequestCode.ServiceUnavailable, "No more WebSocket connections are taken now; try again later."));
     if (refused) {
       endSocketWithError(socket, refused);
       return;

@@ -21,6 +21,8 @@ export interface CustomerKey {
 
 /** Codat rejects queries of 2048 characters or more. */
 export const MAX_QUERY_LENGTH = 2047;
+/** Most keys in one DataLoader batch (its query-length chunks are split further by idQueries). */
+export const CUSTOMER_BATCH_SIZE = 1000;
 /** Characters that cannot take part in a query operator, so an id made of them cannot change the expression. */
 const EMBEDDABLE_ID = /^[A-Za-z0-9._:@-]+$/;
 
@@ -139,6 +141,6 @@ export function createCustomerLoader(
       return keys.map((key) => results.get(customerKeyOf(key)) ?? null);
     },
     // The batch function splits by query length itself, so DataLoader need not cap batches by count.
-    { cacheKeyFn: customerKeyOf, maxBatchSize: 1000 },
+    { cacheKeyFn: customerKeyOf, maxBatchSize: CUSTOMER_BATCH_SIZE },
   );
 }

@@ -3,6 +3,8 @@
  * page loader per list, the same cursor rules for all.
  */
 import type DataLoader from "dataloader";
+import { badUserInput } from "../errors.js";
+import { MAX_QUERY_LENGTH } from "../loaders/customers.js";
 import type { ListPageKey } from "../loaders/index.js";
 import { resolveConnection, type ConnectionArgs } from "../pagination/connection.js";
 import type { CursorCodec } from "../pagination/cursor.js";
@@ -14,6 +16,19 @@ export interface ListArgs extends ConnectionArgs {
   orderBy?: string | null | undefined;
 }
 
+/** Longest `orderBy` (one field name, maybe with a `-`): anything longer is no field of Codat's. */
+export const MAX_ORDER_BY_LENGTH = 256;
+
+/** `query` under Codat's own limit (2048 characters) and `orderBy` under MAX_ORDER_BY_LENGTH, else BAD_USER_INPUT. */
+function checkListText(args: ListArgs): void {
+  if (args.query != null && args.query.length > MAX_QUERY_LENGTH) {
+    throw badUserInput(`"query" must be at most ${MAX_QUERY_LENGTH} characters (got ${args.query.length}).`, "query");
+  }
+  if (args.orderBy != null && args.orderBy.length > MAX_ORDER_BY_LENGTH) {
+    throw badUserInput(`"orderBy" must be at most ${MAX_ORDER_BY_LENGTH} characters (got ${args.orderBy.length}).`, "orderBy");
+  }
+}
+
 export function listConnection<T, N>(
   kind: string,
   args: ListArgs,
@@ -21,6 +36,7 @@ export function listConnection<T, N>(
   pages: DataLoader<ListPageKey, { results?: T[] | null; totalResults: number }, string>,
   map: (item: T) => N,
 ): Promise<Connection<N>> {
+  checkListText(args);
   const { companyId, first, after, last, before } = args;
   const query = args.query ?? undefined;
   const orderBy = args.orderBy ?? undefined;

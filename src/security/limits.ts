@@ -15,10 +15,13 @@
  * Cost is ours, per request (it depends on variables), because armor's cost-limit prices a field by its depth
  * and cannot multiply by a list's size: 1 per field; a list field's selection counts once per item it can
  * return — its `first`/`last` argument (Relay connections; the default page size when neither is given), the
- * number of `representations` for `_entities`, and LIST_FACTOR for other lists (addresses, contacts,
+ * number of `representations` for `_entities` and of `ids` for `nodes`, and LIST_FACTOR for other lists (addresses, contacts,
  * attachments…). A connection's size counts its items once: its `edges`/`nodes` lists do not multiply again.
  * So `customers(first: 500) { edges { node { contacts { phone { number } } } } }` costs about 500 × 5 × 5.
- * Introspection costs 1 per root field. Fragments are priced once per type and reused at every spread.
+ * Introspection costs 1 per root field. Fragments are priced once per type and reused at every spread. Variables
+ * count as the operation runs with them: those sent, and the document's defaults for the others
+ * (`effectiveVariables`), so `$f: Int = 500` costs what a literal 500 costs. The Codat calls an operation will
+ * make are predicted beside the cost (codat-calls.ts).
  *
  * Every rejection is an HTTP 400 with code BAD_USER_INPUT (`limitRejection` gives armor's rejections that code
  * rather than Apollo's generic GRAPHQL_VALIDATION_FAILED).
@@ -56,6 +59,8 @@ export interface OperationLimits {
   maxAliases: number;
   maxDirectives: number;
   maxCost: number;
+  /** MAX_CODAT_CALLS_PER_OPERATION: most Codat calls an operation is predicted to make (unset: not limited). */
+  maxCodatCalls?: number | undefined;
 }
 
 /** Root fields whose subtrees read only the schema: priced 1 each. */
@@ -91,7 +96,12 @@ export function operationShapeRules(limits: OperationLimits): ValidationRule[] {
 
 /** For formatError: Apollo reports a validation rule's error as GRAPHQL_VALIDATION_FAILED; a limit is BAD_USER_INPUT. */
 export function limitRejection(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  if (!(error instanceof GraphQLError) || !(error.originalError instanceof OperationLimitError)) return formatted;
+  // A limit's error directly (armor's rules), or wrapped by graphql-js (a JSON literal refused in validation).
+  let cause: unknown = error instanceof GraphQLError ? error.originalError : undefined;
+  for (let hops = 0; hops < 3 && !(cause instanceof OperationLimitError); hops++) {
+    cause = cause instanceof GraphQLError ? cause.originalError : undefined;
+  }
+  if (!(cause instanceof OperationLimitError)) return formatted;
   return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BadUserInput } };
 }
 
@@ -161,15 +171,32 @@ function isConnectionField(field: GraphQLField<unknown, unknown>): boolean {
   return field.args.some((arg) => arg.name === "first") && field.args.some((arg) => arg.name === "last");
 }
 
-function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
+/** The items a list field returns: its `first`/`last`, its `representations` or `ids`, else LIST_FACTOR. */
+export function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
   for (const name of ["first", "last"]) {
     const value = args[name];
     if (typeof value === "number") return Math.max(value, 0);
   }
   if (isConnectionField(field)) return DEFAULT_PAGE_SIZE;
-  const representations = args["representations"];
-  if (Array.isArray(representations)) return representations.length;
+  for (const name of ["representations", "ids"]) {
+    const list = args[name];
+    if (Array.isArray(list)) return list.length;
+  }
   return LIST_FACTOR;
+}
+
+/** The variables an operation runs with: those sent, and the document's defaults for the others. */
+export function effectiveVariables(operation: OperationDefinitionNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const definitions = operation.variableDefinitions ?? [];
+  if (!definitions.some((definition) => definition.defaultValue !== undefined)) return variables;
+  const effective: Record<string, unknown> = { ...variables };
+  for (const definition of definitions) {
+    const name = definition.variable.name.value;
+    if (definition.defaultValue !== undefined && effective[name] === undefined) {
+      effective[name] = valueFromASTUntyped(definition.defaultValue);
+    }
+  }
+  return effective;
 }
 
 /** The estimated cost of an operation (see the module comment). */
@@ -185,7 +212,7 @@ export function operationCost(
       : operation.operation === OperationTypeNode.SUBSCRIPTION
         ? schema.getSubscriptionType()
         : schema.getQueryType();
-  return root ? new CostMeter(schema, document, variables).cost(operation.selectionSet, root) : 0;
+  return root ? new CostMeter(schema, document, effectiveVariables(operation, variables)).cost(operation.selectionSet, root) : 0;
 }
 
 /** The cost check (depth, aliases and directives are validation rules: `operationShapeRules`). */

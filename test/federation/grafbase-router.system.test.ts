@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createClient, type Client } from "graphql-ws";
 import { WebSocket } from "ws";
 import { AWKWARD_CUSTOMER_ID, DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { printSchema } from "../../src/schema.js";
 import { useStack } from "../helpers/stack.js";
 import { INVOICES_SDL, startInvoicesSubgraph, type InvoiceRecord, type InvoicesSubgraph } from "../helpers/invoices-subgraph.js";
 import {
@@ -105,13 +106,14 @@ beforeAll(async () => {
   invoices = await startInvoicesSubgraph(records);
   tap = await startSubgraphTap(stack.url);
 
-  // The gateway's SDL as a router's tooling gets it: from `_service { sdl }` (which needs a token in JWT mode).
-  const sdl = await stack.graphql<{ _service: { sdl: string } }>(`{ _service { sdl } }`, {}, bearer(tokenA));
-  expect(sdl.errors).toBeUndefined();
+  // The gateway's SDL as a router's tooling gets it: `npm run schema:print` (in JWT mode without ROUTER_SECRET,
+  // `_service { sdl }` is refused to a caller's token: it is the router's).
+  const refused = await stack.graphql(`{ _service { sdl } }`, {}, bearer(tokenA));
+  expect(refused.errors?.[0]?.extensions?.["code"]).toBe("FORBIDDEN");
   project = writeGrafbaseProject([
     {
       name: "customers",
-      sdl: sdl.data!._service.sdl,
+      sdl: printSchema(),
       url: tap.url,
       // Subscriptions go straight to the gateway's graphql-ws endpoint (the tap is HTTP only).
       websocketUrl: stack.url.replace(/^http:/, "ws:"),

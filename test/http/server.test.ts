@@ -50,7 +50,7 @@ describe("HTTP routes", () => {
 });
 
 describe("production mode", () => {
-  const stack = useStack({ env: { NODE_ENV: "production" } });
+  const stack = useStack({ env: { NODE_ENV: "production", AUTH_MODE: "none" } });
 
   it("turns off introspection and the landing page", async () => {
     const page = await fetch(stack.url, { headers: { accept: "text/html" } });

@@ -135,7 +135,7 @@ describe("jwt mode in production", () => {
   const stack = useStack({ env: jwtEnv({ NODE_ENV: "production" }) });
 
   it("never executes an operation without a token, whatever the Accept header (no landing-page bypass for APQ hashes)", async () => {
-    const query = "{ __typename _service { sdl } }";
+    const query = "{ __typename }";
     const sha256Hash = createHash("sha256").update(query).digest("hex");
     // An authenticated client registers the operation as an automatic persisted query…
     const registered = await postRaw(

@@ -120,7 +120,7 @@ describe("production: the hints dropped both ways", () => {
   let stack: SubscriptionStack;
   let client: Client;
   beforeAll(async () => {
-    stack = await startSubscriptionStack({ env: { NODE_ENV: "production" } });
+    stack = await startSubscriptionStack({ env: { NODE_ENV: "production", AUTH_MODE: "none" } });
     client = wsClient(stack.wsUrl);
   });
   afterAll(async () => {

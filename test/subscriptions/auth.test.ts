@@ -110,10 +110,19 @@ describe("the connection cap", () => {
     await capped?.close();
   });
 
-  it("answers an upgrade beyond WS_MAX_CONNECTIONS with 503, and takes one again once a socket closes", async () => {
+  it("answers an upgrade beyond WS_MAX_CONNECTIONS authenticated sockets with 503, and takes one again once a socket closes", async () => {
     capped = await startSubscriptionStack({ env: { WS_MAX_CONNECTIONS: "2" } });
     const held = [0, 1].map(() => new WebSocket(capped!.wsUrl, "graphql-transport-ws"));
     await Promise.all(held.map((socket) => new Promise((resolve) => socket.once("open", resolve))));
+    // Authenticated (AUTH_MODE=none accepts any connection_init): sockets that never authenticate hold no slot
+    // for long (see hygiene.test.ts).
+    await Promise.all(
+      held.map((socket) => {
+        const acked = new Promise((resolve) => socket.once("message", resolve));
+        socket.send(JSON.stringify({ type: "connection_init" }));
+        return acked;
+      }),
+    );
     expect(await upgrade(capped.wsUrl)).toBe(503);
     const closed = new Promise((resolve) => held[0]!.once("close", resolve));
     held[0]!.close();

@@ -18,6 +18,8 @@ export interface SubscriptionStack {
   wsUrl: string;
   /** The gateway's clock (its polls and deadlines), when started with `gatewayClock`. */
   clock: ManualClock | undefined;
+  /** The WebSocket endpoint's clock (init deadline, heartbeat, token expiry), when started with `wsClock`. */
+  wsClock: ManualClock | undefined;
   graphql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -33,16 +35,20 @@ export interface SubscriptionStackOptions {
   env?: Record<string, string>;
   /** A ManualClock for the gateway's push status watcher. */
   gatewayClock?: boolean;
+  /** A ManualClock for the WebSocket endpoint (starting now, so real tokens' `exp` fall in its future). */
+  wsClock?: boolean;
 }
 
 export async function startSubscriptionStack(options: SubscriptionStackOptions = {}): Promise<SubscriptionStack> {
   const simulator = await startSimulator(options.simulator ?? {});
   const clock = options.gatewayClock ? new ManualClock(Date.now()) : undefined;
+  const wsClock = options.wsClock ? new ManualClock(Date.now()) : undefined;
   const config = parseConfig({ CODAT_BASE_URL: simulator.url, PORT: "0", HOST: "127.0.0.1", ...options.env });
   const gateway = createGateway(config, {
     stopGracePeriodMs: 1_000,
     logger: createLogger({ level: "silent", pretty: false, secrets: [] }),
     ...(clock ? { pushStatusClock: clock satisfies WatcherClock } : {}),
+    ...(wsClock ? { websocketClock: wsClock } : {}),
   });
   const url = await gateway.listen();
   return {
@@ -51,6 +57,7 @@ export async function startSubscriptionStack(options: SubscriptionStackOptions =
     url,
     wsUrl: url.replace(/^http/, "ws"),
     clock,
+    wsClock,
     async graphql(query, variables, headers = {}) {
       const response = await fetch(url, {
         method: "POST",

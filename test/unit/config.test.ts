@@ -42,10 +42,9 @@ describe("parseConfig", () => {
   });
 
   it("turns introspection off in production unless asked", () => {
-    expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9" }).introspection).toBe(false);
-    expect(parseConfig({ NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(
-      true,
-    );
+    const production = { NODE_ENV: "production", AUTH_MODE: "none", CODAT_BASE_URL: "http://127.0.0.1:9" };
+    expect(parseConfig(production).introspection).toBe(false);
+    expect(parseConfig({ ...production, GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
   });
 
   it("reports every bad variable at once, one line each, without echoing URLs", () => {
@@ -99,6 +98,21 @@ describe("settings a person can trust", () => {
     expect(parseConfig(upstream)).toMatchObject({ development: false, mode: "default" });
     expect(parseConfig({ ...upstream, NODE_ENV: "test" })).toMatchObject({ development: false, mode: "test" });
     expect(parseConfig({ ...upstream, NODE_ENV: "development" })).toMatchObject({ development: true, mode: "development" });
+  });
+
+  it("refuses production with the default AUTH_MODE (no authentication) unless it is set explicitly", () => {
+    const production = { NODE_ENV: "production", CODAT_BASE_URL: "http://127.0.0.1:9" };
+    expect(configProblems(production)).toEqual([
+      "AUTH_MODE must be set with NODE_ENV=production: AUTH_MODE=jwt to authenticate callers, or AUTH_MODE=none explicitly when a proxy in front authenticates them",
+    ]);
+    expect(configProblems({ ...production, CODAT_API_KEY: "k" })).toHaveLength(1);
+    expect(parseConfig({ ...production, AUTH_MODE: "none" })).toMatchObject({ production: true, auth: undefined });
+    expect(parseConfig({ ...production, ALLOW_UNAUTHENTICATED: "true" })).toMatchObject({ production: true, auth: undefined });
+    expect(
+      configProblems({ ...production, AUTH_MODE: "jwt", AUTH_JWT_SECRET: "s".repeat(32), AUTH_ISSUER: "i", AUTH_AUDIENCE: "a" }),
+    ).toEqual([]);
+    // Outside production the default stands.
+    expect(configProblems({ CODAT_BASE_URL: "http://127.0.0.1:9" })).toEqual([]);
   });
 
   it("refuses production without an upstream unless the simulator is asked for by name", () => {
