@@ -77,8 +77,10 @@ async function simulator(options: Partial<SimulatorOptions> = {}): Promise<{ sim
   return { sim, clock };
 }
 
+/** Creates a customer; without a sync after it unless `allowSyncOnPushComplete` is given (the write webhooks alone). */
 async function create(sim: Simulator, body: Record<string, unknown>, params: Record<string, string | number> = {}) {
-  const res = await sendJson<CodatCreateCustomerResponse>(sim, pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, params), {
+  const query = { allowSyncOnPushComplete: "false", ...params };
+  const res = await sendJson<CodatCreateCustomerResponse>(sim, pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, query), {
     body,
   });
   expect(res.status).toBe(200);
@@ -154,7 +156,8 @@ describe("simulator webhooks", () => {
     const customerId = (await create(sim, { customerName: "To Update Ltd", status: "Active" })).data?.id ?? "";
     clock.advance(100);
     await waitFor(() => receiver.received.length === 3);
-    const update = await sendJson<CodatCreateCustomerResponse>(sim, pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, customerId), {
+    const updatePath = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, customerId, { allowSyncOnPushComplete: "false" });
+    const update = await sendJson<CodatCreateCustomerResponse>(sim, updatePath, {
       method: "PUT",
       body: { customerName: "Updated Ltd", status: "Active" },
     });

@@ -22,10 +22,16 @@ describe("simulator → gateway webhooks", () => {
     env: { CODAT_WEBHOOK_SECRET: SECRET },
   });
 
-  async function createCustomer(customer: Record<string, unknown>): Promise<string> {
+  /** `allowSync: false` leaves out the sync (and its read.completed) that follows a push by default. */
+  async function createCustomer(customer: Record<string, unknown>, allowSync = true): Promise<string> {
     webhookUrl = `${stack.origin}/webhooks/codat`;
     const created = await stack.graphql<CreateResult>(CREATE, {
-      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer },
+      input: {
+        companyId: DEMO_COMPANY_ID,
+        connectionId: DEMO_CONNECTION_ID,
+        customer,
+        ...(allowSync ? {} : { allowSyncOnPushComplete: false }),
+      },
     });
     expect(created.errors).toBeUndefined();
     const operation = created.data?.createCustomer.pushOperation;
@@ -57,7 +63,7 @@ describe("simulator → gateway webhooks", () => {
 
   it("a gateway that refused a delivery (down, 5xx) gets it again on the simulator's retry, once", async () => {
     webhookUrl = `${stack.origin}/webhooks/codat`;
-    const key = await createCustomer({ customerName: "Retried Ltd" });
+    const key = await createCustomer({ customerName: "Retried Ltd" }, false);
     const seen: PushOperationSignal[] = [];
     stack.gateway.pushStatus.subscribe({ companyId: DEMO_COMPANY_ID, pushOperationKey: key }, (signal) => seen.push(signal));
     // The first attempt goes to a path the gateway does not serve (404), the retry to the webhook route.
