@@ -143,7 +143,7 @@ export interface Simulator {
   readonly webhookDeliveries: readonly WebhookDelivery[];
   /**
    * A change made in the accounting platform: upserts the company's customer (a new record object;
-   * `modifiedDate` and `sourceModifiedDate` are the clock's now unless given) and, unless `sync: false`, runs a
+   * `modifiedDate` and `sourceModifiedDate` become the clock's now) and, unless `sync: false`, runs a
    * sync at once, announced with `read.completed` (`recordsModified: true` for customers). Returns that sync.
    * Throws for an unknown company.
    */
@@ -240,11 +240,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const company = companyOf(companyId);
       const now = new Date(state.now()).toISOString();
       // A new record object (never a mutation): the store caches JSON and sort orders by identity.
-      company.customers.upsert({
-        ...customer,
-        modifiedDate: customer.modifiedDate ?? now,
-        sourceModifiedDate: customer.sourceModifiedDate ?? now,
-      });
+      company.customers.upsert({ ...customer, modifiedDate: now, sourceModifiedDate: now });
       syncs.changed(company, "customers");
       return editOptions.sync === false ? undefined : runSync(company, ["customers"], "edit");
     },

@@ -1,6 +1,7 @@
 /**
  * Codat's webhooks end to end: the simulator announces each completed push to the gateway's own webhook route
- * (signed, as Codat does), and the gateway turns it into a signal on its push status bus.
+ * (signed, as Codat does), and the gateway turns it into a signal on its push status bus; its syncs' read.completed
+ * reach the same route.
  */
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock } from "codat-simulator";
 import { describe, expect, it } from "vitest";
@@ -81,5 +82,22 @@ describe("simulator → gateway webhooks", () => {
       [2, 200],
     ]);
     expect(await webhookCount(stack.gateway.metricsUrl, "accepted")).toBe(accepted + 1);
+  });
+
+  it("the simulator's syncs reach the route as read.completed: accepted when customers changed, unchanged when not", async () => {
+    webhookUrl = `${stack.origin}/webhooks/codat`;
+    // The earlier tests' deliveries (their pushes' syncs included) have all been answered before counting.
+    await waitFor(() => stack.simulator.webhookDeliveries.every((d) => d.status !== undefined || d.error !== undefined));
+    const accepted = await webhookCount(stack.gateway.metricsUrl, "accepted");
+    const unchanged = await webhookCount(stack.gateway.metricsUrl, "unchanged");
+    const [customer] = stack.simulator.store.company(DEMO_COMPANY_ID)?.customers.all() ?? [];
+    if (customer === undefined) throw new Error("no demo customer");
+    const edit = stack.simulator.editCustomer(DEMO_COMPANY_ID, { ...customer, customerName: "Edited In Xero Ltd" });
+    const quiet = stack.simulator.sync(DEMO_COMPANY_ID);
+    for (const sync of [edit, quiet]) {
+      await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.eventId === sync?.id && d.status === 200));
+    }
+    expect(await webhookCount(stack.gateway.metricsUrl, "accepted")).toBe(accepted + 1);
+    expect(await webhookCount(stack.gateway.metricsUrl, "unchanged")).toBe(unchanged + 1);
   });
 });
