@@ -366,7 +366,7 @@ describe("simulator syncs (read.completed)", () => {
     const [customer] = sim.store.company(DEMO_COMPANY_ID)?.customers.all() ?? [];
     if (customer === undefined) throw new Error("no demo customer");
     sim.editCustomer(DEMO_COMPANY_ID, { ...customer, customerName: "Only Here Ltd" }, { sync: false });
-    const other = sim.store.companies.values().find((c) => c.id !== DEMO_COMPANY_ID);
+    const other = [...sim.store.companies.values()].find((c) => c.id !== DEMO_COMPANY_ID);
     if (other === undefined) throw new Error("no second company");
     expect(sim.sync(other.id).dataTypes).toMatchObject([{ recordsModified: false }]);
     expect(sim.sync(DEMO_COMPANY_ID).dataTypes).toMatchObject([{ recordsModified: true }]);

@@ -41,7 +41,7 @@ let app: FastifyInstance;
 let receiver: WebhookReceiver;
 
 beforeAll(async () => {
-  app = Fastify({ loggerInstance: silentLogger() });
+  app = Fastify();
   app.setErrorHandler(httpErrorHandler);
   receiver = createWebhookReceiver({
     config: { secret: SECRET, path: URL_PATH, maxBodyBytes: 262_144 },
