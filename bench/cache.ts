@@ -301,8 +301,13 @@ async function operate(
   let retryAfterMs: number | undefined;
   try {
     let body: Buffer;
+    const request = postJson(url, payload);
     try {
-      body = await client.send(postJson(url, payload));
+      body = await client.send(request).catch((error: unknown) => {
+        // A kept-alive socket the server closed just as it was reused: a read is sent again, once (as browsers do).
+        if (kind !== "write" && (error as NodeJS.ErrnoException).code === "ECONNRESET") return client.send(request);
+        throw error;
+      });
     } catch (error) {
       // GraphQL errors may come with a non-200 status; the body still says which.
       if (!(error instanceof HttpStatusError)) throw error;
@@ -473,7 +478,8 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
     cwd: repoDir,
     env: { NODE_ENV: settings.nodeEnv },
   });
-  const client = new HttpClient(settings.users);
+  // Users pause for seconds (think time, retryAfter): idle sockets close before the gateway's 5 s keep-alive does.
+  const client = new HttpClient(settings.users, { idleTimeoutMs: 3_000 });
   try {
     const url = gateway.info.url;
     await sim.call("setWebhookUrl", `${new URL(url).origin}/webhooks/codat`);
