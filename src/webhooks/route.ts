@@ -9,8 +9,8 @@
  * handler (http/errors.ts), do nothing: no signature headers or a bad one → 401,
  * a timestamp beyond ±5 min → 401, a signed body that is not a JSON object → 400, another method → 405. A
  * `webhook-id` already seen (dedupe.ts) is answered 200 and ignored. Everything else is answered 200 `{}` at
- * once (Codat waits 15 s, then retries) and the signal published after the answer; event types other than the
- * write ones are accepted and ignored, so Codat does not retry them.
+ * once (Codat waits 15 s, then retries) and the signal published after the answer; event types it does not read
+ * are accepted and ignored, so Codat does not retry them.
  *
  * Data changes (changes.ts): a verified, deduplicated `read.completed[.initial]` with records modified,
  * `{dataType}.write.successful`, `connection.*` or `company.deleted` also becomes a DataChange handed to
