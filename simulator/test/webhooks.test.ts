@@ -306,7 +306,8 @@ describe("simulator syncs (read.completed)", () => {
       { allowSyncOnPushComplete: "true" },
     );
     clock.advance(100);
-    await waitFor(() => reads().length === 1);
+    // Both: the write.unsuccessful and the read.completed (none left in flight for the next test).
+    await waitFor(() => receiver.received.length === 2);
     expect(modified(reads()[0])).toEqual([["customers", false]]);
     expect(schemaErrors(READ_COMPLETED, reads()[0])).toEqual([]);
   });

@@ -72,6 +72,8 @@ describe("simulator → gateway webhooks", () => {
     clock.advance(1_000);
     await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.pushOperationKey === key && d.status === 404));
     webhookUrl = `${stack.origin}/webhooks/codat`;
+    // The earlier tests' deliveries (the read.completed of their pushes' syncs too) are all answered before counting.
+    await waitFor(() => stack.simulator.webhookDeliveries.every((d) => d.status !== undefined || d.error !== undefined));
     const accepted = await webhookCount(stack.gateway.metricsUrl, "accepted");
     clock.advance(1_000);
     await waitForValue(() => seen.find((s) => s.source === "webhook"));
