@@ -47,7 +47,7 @@ import { BenchChild } from "./lib/child.js";
 import { BENCH_CONNECTION_ID, benchCompanyId } from "./lib/companies.js";
 import { HttpClient, HttpStatusError, postJson } from "./lib/http.js";
 import { BACKGROUND_WARNING_CORES, describeError } from "./lib/pair.js";
-import { BackgroundCpu } from "./lib/proc.js";
+import { BackgroundCpu, readCpuMs } from "./lib/proc.js";
 import { summarize, type LatencySummary } from "./lib/stats.js";
 import { renderTable } from "./lib/table.js";
 import { target, type Table, type Target } from "./scenarios/types.js";
@@ -246,6 +246,8 @@ interface SideResult {
   syncsAcknowledged: number;
   renames: number;
   completedAfterEnd: number;
+  /** The gateway's CPU over the measured minutes, per served operation. */
+  gatewayCpuMsPerOp: number;
   backgroundCores: number;
 }
 
@@ -486,12 +488,14 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
     log(`cache ${side}: ${settings.users} users for ${settings.minutes} budget minute(s)…`);
     const background = new BackgroundCpu([gateway.pid, sim.pid]);
     const callsBefore = (await sim.call<{ requests: number }>("stats")).requests;
+    const cpuBefore = readCpuMs(gateway.pid);
     const start = performance.now();
     const phase = new Phase(side, start + settings.minutes * 60_000);
     const users = Array.from({ length: settings.users }, (_, user) => runUser(phase, settings, url, client, user));
     const changes = runChanges(phase, settings, sim, start);
     await sleep(phase.end - performance.now());
     const callsAtEnd = (await sim.call<{ requests: number }>("stats")).requests;
+    const gatewayCpuMs = readCpuMs(gateway.pid) - cpuBefore;
     const backgroundCores = background.stop();
     // Operations in flight at the end finish (they are not counted as served) before the gateway stops.
     await Promise.all([...users, changes]);
@@ -529,6 +533,7 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
       syncsAcknowledged: phase.syncsAcknowledged,
       renames: phase.renameCount,
       completedAfterEnd: phase.records.filter((r) => r.endedAt > phase.end).length,
+      gatewayCpuMsPerOp: served.length === 0 ? Number.NaN : gatewayCpuMs / served.length,
       backgroundCores,
     };
   } finally {
@@ -571,6 +576,7 @@ function resultTable(results: SideResult[]): Table {
               .map(([code, n]) => `${n} ${code}`)
               .join(", "),
       ),
+      row("gateway CPU per served operation (ms)", (r) => fixed(r.gatewayCpuMsPerOp, 2)),
       row("stale serves (flagged)", (r) => String(r.staleServes)),
       row("stale age p50 / max (s)", (r) =>
         r.staleServes === 0 ? "–" : `${fixed(r.staleAgeSeconds.p50)} / ${fixed(r.staleAgeSeconds.max)}`,
