@@ -13,6 +13,16 @@
  *   - `resetMaxInFlight`;
  *   - `stop`   → closes the simulator and exits 0.
  *
+ * For the cache benchmark (bench/cache.ts):
+ *   - `--companies N` adds N more generated companies (`--customers` each, default 200) with the ids `benchCompanyId(i)`;
+ *   - `--webhook-secret whsec_…` makes it announce pushes and syncs as Codat's signed webhooks to the URL set by
+ *     `setWebhookUrl` (payload: the URL; none until then);
+ *   - `sync` (payload `{ edits: [{ companyId, customerId?, customerName }], companyIds }`): the edits are made as in
+ *     the accounting platform (`editCustomer`, no sync; no customerId = the company's first customer), then each
+ *     company is synced, announced with read.completed → `{ edited: [{ companyId, customerId, customerName }],
+ *     syncs: [{ id, companyId, modified }] }` (the sync ids are the events' ids);
+ *   - `deliveries` (payload: event ids) → `{ [eventId]: status of the last attempt }` for those attempted so far.
+ *
  * Besides the demo data it serves `SCALE_COMPANY_ID` (1,000 generated customers) for the scaling scenario.
  *
  * The per-company concurrency limit (429 beyond 10 in flight) is lifted: both sides are measured against an
@@ -21,15 +31,42 @@
  */
 import { parseArgs } from "node:util";
 import { createScaleCompany, startSimulator } from "codat-simulator";
+import { benchCompanyId } from "./lib/companies.js";
 import { announceReady, serveIpc } from "./lib/ipc.js";
 
-const { values } = parseArgs({ options: { latency: { type: "string", default: "0" } } });
-const latencyMs = Number(values.latency);
-if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new Error(`--latency must be a whole number of ms, got ${values.latency}`);
+const { values } = parseArgs({
+  options: {
+    latency: { type: "string", default: "0" },
+    companies: { type: "string", default: "0" },
+    customers: { type: "string", default: "200" },
+    "webhook-secret": { type: "string" },
+  },
+});
+const whole = (name: "latency" | "companies" | "customers"): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got ${values[name]}`);
+  return n;
+};
+const latencyMs = whole("latency");
 
-const sim = await startSimulator({ host: "127.0.0.1", port: 0, latencyMs, maxConcurrentPerCompany: 1_000_000 });
+let webhookUrl: string | undefined;
+const webhookSecret = values["webhook-secret"];
+const sim = await startSimulator({
+  host: "127.0.0.1",
+  port: 0,
+  latencyMs,
+  maxConcurrentPerCompany: 1_000_000,
+  ...(webhookSecret === undefined ? {} : { webhooks: { url: () => webhookUrl, secret: webhookSecret } }),
+});
 // The scaling scenario pages up to 500 customers and looks up 200 by id: more than the demo company has.
 sim.store.addCompany(createScaleCompany(1_000));
+for (let i = 0; i < whole("companies"); i++) sim.store.addCompany(createScaleCompany(whole("customers"), benchCompanyId(i)));
+
+interface SyncRequest {
+  /** Without a customerId, the company's first customer (the first row of its first page). */
+  edits?: { companyId: string; customerId?: string; customerName: string }[];
+  companyIds?: string[];
+}
 
 let drained = 0;
 const drain = (): void => {
@@ -62,6 +99,31 @@ serveIpc(async (type, payload) => {
     case "resetMaxInFlight":
       sim.resetMaxInFlight();
       return null;
+    case "setWebhookUrl":
+      webhookUrl = typeof payload === "string" ? payload : undefined;
+      return null;
+    case "sync": {
+      const request = (payload ?? {}) as SyncRequest;
+      const edited: { companyId: string; customerId: string; customerName: string }[] = [];
+      for (const edit of request.edits ?? []) {
+        const customers = sim.store.company(edit.companyId)?.customers;
+        const customer = edit.customerId === undefined ? customers?.all()[0] : customers?.get(edit.customerId);
+        if (customer === undefined) throw new Error(`no customer ${edit.customerId ?? "at all"} in ${edit.companyId}`);
+        sim.editCustomer(edit.companyId, { ...customer, customerName: edit.customerName }, { sync: false });
+        edited.push({ companyId: edit.companyId, customerId: customer.id, customerName: edit.customerName });
+      }
+      const syncs = (request.companyIds ?? []).map((companyId) => {
+        const sync = sim.sync(companyId);
+        return { id: sync.id, companyId, modified: sync.dataTypes.some((d) => d.recordsModified) };
+      });
+      return { edited, syncs };
+    }
+    case "deliveries": {
+      const ids = new Set(Array.isArray(payload) ? payload.map(String) : []);
+      const last: Record<string, number | string> = {};
+      for (const d of sim.webhookDeliveries) if (ids.has(d.eventId)) last[d.eventId] = d.status ?? d.error ?? "pending";
+      return last;
+    }
     case "stop":
       clearInterval(timer);
       await sim.close();

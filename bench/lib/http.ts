@@ -44,8 +44,17 @@ export function getJson(url: string): PreparedRequest {
 export class HttpClient {
   readonly #agent: Agent;
 
-  constructor(maxSockets: number) {
-    this.#agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  /**
+   * `idleTimeoutMs`: an idle kept-alive socket is closed after this long (below the server's keep-alive timeout,
+   * 5 s for the gateway, so a client that paused never reuses a socket the server is closing at that moment).
+   */
+  constructor(maxSockets: number, options: { idleTimeoutMs?: number } = {}) {
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: maxSockets,
+      ...(options.idleTimeoutMs === undefined ? {} : { timeout: options.idleTimeoutMs }),
+    });
   }
 
   /** Sends the request; resolves with the body of a 200, rejects with HttpStatusError otherwise. */

@@ -16,7 +16,9 @@ import { registerConnectionRoutes } from "./routes/connections.js";
 import { registerCustomerRoutes } from "./routes/customers.js";
 import { registerPushRoutes } from "./routes/push.js";
 import { DEFAULT_PUSH_DELAY_MS, Router, SimulatorState, createRequestListener, listen, type RecordedRequest } from "./server.js";
-import type { SimulatorStore } from "./store.js";
+import type { CodatCustomer } from "./codat-types.js";
+import type { CompanyData, SimulatorStore } from "./store.js";
+import { SYNCED_DATA_TYPES, SyncTracker, type SyncRecord } from "./syncs.js";
 import { WebhookSender, type SimulatorWebhookOptions, type WebhookDelivery } from "./webhooks.js";
 
 export {
@@ -70,9 +72,11 @@ export {
   PHONE_TYPES,
   SOURCE_MODIFIED_VALIDATOR,
 } from "./validation.js";
+export { MAX_SYNC_RECORDS, SYNCED_DATA_TYPES, type DataTypeRead, type SyncRecord } from "./syncs.js";
 export {
   DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
   WEBHOOK_ANSWER_TIMEOUT_MS,
+  readCompletedEvent,
   writeEvent,
   type SimulatorWebhookOptions,
   type WebhookDelivery,
@@ -109,7 +113,8 @@ export interface SimulatorOptions {
   clock?: SimulatorClock;
   /**
    * When set, each completed customer push is announced to `url` as Codat announces it: a signed
-   * `customers.write.successful|unsuccessful` webhook, retried on failure (webhooks.ts). Default: none sent.
+   * `customers.write.successful|unsuccessful` webhook, retried on failure (webhooks.ts), and each sync (syncs.ts)
+   * with a signed `read.completed`. Default: none sent.
    */
   webhooks?: SimulatorWebhookOptions;
 }
@@ -136,6 +141,21 @@ export interface Simulator {
   resetMaxInFlight(): void;
   /** Webhook delivery attempts, in order (empty without `SimulatorOptions.webhooks`). */
   readonly webhookDeliveries: readonly WebhookDelivery[];
+  /**
+   * A change made in the accounting platform: upserts the company's customer (a new record object;
+   * `modifiedDate` and `sourceModifiedDate` become the clock's now) and, unless `sync: false`, runs a
+   * sync at once, announced with `read.completed` (`recordsModified: true` for customers). Returns that sync.
+   * Throws for an unknown company.
+   */
+  editCustomer(companyId: string, customer: CodatCustomer & { id: string }, options?: { sync?: boolean }): SyncRecord | undefined;
+  /**
+   * Runs a sync of the company now (default: every data type the simulator serves), announced with
+   * `read.completed`: `recordsModified` is true for a data type changed since the company's last sync, false
+   * otherwise. Throws for an unknown company.
+   */
+  sync(companyId: string, dataTypes?: readonly string[]): SyncRecord;
+  /** The syncs run so far, oldest first (the latest MAX_SYNC_RECORDS). */
+  readonly syncs: readonly SyncRecord[];
   /** Closes the server and destroys all sockets (hung requests and streams included). */
   close(): Promise<void>;
 }
@@ -156,7 +176,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (!(pushDelayMs >= 0)) throw new RangeError("pushDelayMs must be >= 0");
   const state = new SimulatorState(options.clock ?? realClock(options.now));
   const webhooks = options.webhooks ? new WebhookSender(options.webhooks, state) : undefined;
-  if (webhooks) state.onPushCompleted = (company, operation, type) => webhooks.pushCompleted(company, operation, type);
+  const syncs = new SyncTracker();
+  const runSync = (company: CompanyData, dataTypes: readonly string[], reason: SyncRecord["reason"]): SyncRecord => {
+    const record = syncs.sync(company, dataTypes, reason, state.now());
+    webhooks?.syncCompleted(company, record);
+    return record;
+  };
+  state.onPushCompleted = (company, operation, type, allowSync) => {
+    webhooks?.pushCompleted(company, operation, type);
+    const dataType = operation.dataType ?? "customers";
+    if (operation.status === "Success") syncs.changed(company, dataType);
+    if (allowSync) runSync(company, [dataType], "push");
+  };
+  const companyOf = (companyId: string): CompanyData => {
+    const company = store.company(companyId);
+    if (company === undefined) throw new Error(`No company was found with ID ${companyId}`);
+    return company;
+  };
   const listener = createRequestListener(
     {
       store,
@@ -199,6 +235,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     get webhookDeliveries() {
       return webhooks?.deliveries ?? [];
+    },
+    editCustomer(companyId, customer, editOptions = {}) {
+      const company = companyOf(companyId);
+      const now = new Date(state.now()).toISOString();
+      // A new record object (never a mutation): the store caches JSON and sort orders by identity.
+      company.customers.upsert({ ...customer, modifiedDate: now, sourceModifiedDate: now });
+      syncs.changed(company, "customers");
+      return editOptions.sync === false ? undefined : runSync(company, ["customers"], "edit");
+    },
+    sync: (companyId, dataTypes = SYNCED_DATA_TYPES) => runSync(companyOf(companyId), dataTypes, "manual"),
+    get syncs() {
+      return syncs.records;
     },
     close: () => running.close(),
   };

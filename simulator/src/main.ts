@@ -2,7 +2,7 @@
  * `npm run simulator`: runs the Codat simulator on its own. Flags: `--port N` (default 4010), `--host H`
  * (default 127.0.0.1), `--latency MS` (default 0), `--push-delay MS` (default 300: how long pushes stay
  * Pending), `--api-key KEY` (default: no auth), `--webhook-url URL` and `--webhook-secret whsec_…` (both or neither:
- * completed pushes announced as Codat's signed webhooks). Configuration comes
+ * completed pushes and syncs announced as Codat's signed webhooks). Configuration comes
  * from flags only, never from the environment, so it cannot pick up the gateway's real Codat credentials.
  */
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID, EMPTY_COMPANY_ID, startSimulator } from "./index.js";
@@ -91,7 +91,7 @@ const sim = await startSimulator({
 console.log(`Codat simulator listening on ${sim.url}`);
 console.log(`  demo company:    ${DEMO_COMPANY_ID} (connection ${DEMO_CONNECTION_ID})`);
 console.log(`  other companies: ${SECOND_COMPANY_ID}, ${EMPTY_COMPANY_ID} (no customers)`);
-if (flags.webhookUrl !== undefined) console.log(`  webhooks:        completed pushes POSTed to ${flags.webhookUrl}`);
+if (flags.webhookUrl !== undefined) console.log(`  webhooks:        completed pushes and syncs POSTed to ${flags.webhookUrl}`);
 if (flags.latencyMs > 0) console.log(`  latency:         ${flags.latencyMs} ms per response`);
 console.log(`  try: curl '${sim.url}/companies/${DEMO_COMPANY_ID}/data/customers?pageSize=2'`);
 

@@ -30,6 +30,8 @@ export interface CustomerPush {
   draft: CustomerDraft;
   timeoutInMinutes: number | null;
   forceUpdate: boolean;
+  /** Codat's `allowSyncOnPushComplete` (default true): a sync of the data type follows the push (syncs.ts). */
+  allowSyncOnPushComplete: boolean;
 }
 
 function iso(ms: number): string {
@@ -76,9 +78,12 @@ export function startCustomerPush(ctx: RequestContext, push: CustomerPush): stri
   const delayMs = ctx.pushDelayMs;
   const complete = () => {
     completeCustomerPush(push, customerId, operation.pushOperationKey, ctx.now(), delayMs);
-    // Every outcome is announced (webhooks.ts), as Codat's {dataType}.write.successful|unsuccessful.
+    // Every outcome is announced (webhooks.ts), as Codat's {dataType}.write.successful|unsuccessful, and followed
+    // by a sync when allowed (syncs.ts).
     const done = push.company.pushOperations.get(operation.pushOperationKey);
-    if (done && done.status !== "Pending") ctx.pushCompleted?.(push.company, done, push.kind === "create" ? "Create" : "Update");
+    if (done && done.status !== "Pending") {
+      ctx.pushCompleted?.(push.company, done, push.kind === "create" ? "Create" : "Update", push.allowSyncOnPushComplete);
+    }
   };
   // Even with no delay the answer says Pending (as Codat's always does); the operation is done by the time
   // the client can poll it.

@@ -68,8 +68,11 @@ export interface RequestContext {
   schedule(delayMs: number, task: () => void): void;
   /** Attachment downloads served so far (see `Simulator.downloads`). */
   downloads: DownloadRecord[];
-  /** Tells the simulator a push operation reached its final status (its webhooks, when configured). */
-  pushCompleted?: (company: CompanyData, operation: PushOperationRecord, type: "Create" | "Update") => void;
+  /**
+   * Tells the simulator a push operation reached its final status (its webhooks, when configured, and the sync
+   * that follows it when `allowSync`, syncs.ts).
+   */
+  pushCompleted?: (company: CompanyData, operation: PushOperationRecord, type: "Create" | "Update", allowSync: boolean) => void;
 }
 
 export type RouteHandler = (ctx: RequestContext) => SimResponse | Promise<SimResponse>;
@@ -276,8 +279,9 @@ export class SimulatorState {
   readonly idempotency: IdempotencyStore;
   readonly downloads: DownloadRecord[] = [];
   readonly now: () => number;
-  /** Called when a push operation completes (set by startSimulator when webhooks are configured). */
-  onPushCompleted: ((company: CompanyData, operation: PushOperationRecord, type: "Create" | "Update") => void) | undefined = undefined;
+  /** Called when a push operation completes (set by startSimulator: webhooks, syncs). */
+  onPushCompleted:
+    ((company: CompanyData, operation: PushOperationRecord, type: "Create" | "Update", allowSync: boolean) => void) | undefined = undefined;
   private readonly cancels = new Set<() => void>();
 
   constructor(readonly clock: SimulatorClock = realClock()) {
@@ -524,7 +528,7 @@ async function route(
     pushDelayMs: settings.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS,
     schedule: (delayMs, task) => state.schedule(delayMs, task),
     downloads: state.downloads,
-    pushCompleted: (company, operation, type) => state.onPushCompleted?.(company, operation, type),
+    pushCompleted: (company, operation, type, allowSync) => state.onPushCompleted?.(company, operation, type, allowSync),
   };
   try {
     return await matched.handler(ctx);

@@ -5,7 +5,13 @@
  * `webhook-id` (one per event, the same on every retry), `webhook-timestamp` (the simulator clock, per attempt)
  * and `webhook-signature` (`v1,<base64 HMAC-SHA256>` by the reference library, `standardwebhooks`).
  *
- * The body is Codat's `DataTypeWriteWebhook` (codatio/oas, yaml/Webhooks.yaml; examples in codatio/codat-docs,
+ * After each sync (syncs.ts: a push with `allowSyncOnPushComplete`, `Simulator.editCustomer()`, `Simulator.sync()`)
+ * it POSTs a `read.completed` the same way: Codat's `ReadCompletedWebhook` (codatio/oas, yaml/Codat-Platform.yaml
+ * `webhooks:`, vendored in openapi/codat/platform-webhooks.yaml), `{ id (the sync's), eventType, generatedDate,
+ * payload: { referenceCompany, modifiedFromDate, dataTypes: [{ connectionId, dataType, recordsModified, status,
+ * issues }] } }`.
+ *
+ * The body of a write event is Codat's `DataTypeWriteWebhook` (codatio/oas, yaml/Webhooks.yaml; examples in codatio/codat-docs,
  * docs/using-the-api/webhooks/migrating-to-new-event-types.md): `{ id, eventType, generatedDate, payload: { id
  * (the push operation key), type, referenceCompany: { id, name, description, links }, connectionId,
  * requestedOnDate, completedOnDate, status, record, attachmentId } }`.
@@ -19,6 +25,7 @@ import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import type { SimulatorState } from "./server.js";
 import type { CompanyData, PushOperationRecord } from "./store.js";
+import type { SyncRecord } from "./syncs.js";
 
 export interface SimulatorWebhookOptions {
   /** Where to POST; a function is read at each attempt (a receiver that listens after the simulator starts). */
@@ -39,9 +46,10 @@ export const WEBHOOK_ANSWER_TIMEOUT_MS = 15_000;
 export interface WebhookDelivery {
   eventType: string;
   webhookId: string;
-  /** The event's own `id` (the body's). */
+  /** The event's own `id` (the body's; a read.completed's is its sync's id). */
   eventId: string;
-  pushOperationKey: string;
+  /** The push operation a write event announces (none for read.completed). */
+  pushOperationKey?: string;
   /** 1 for the first attempt. */
   attempt: number;
   /** Simulator clock time the attempt was sent. */
@@ -58,7 +66,7 @@ interface Pending {
   eventType: string;
   webhookId: string;
   eventId: string;
-  pushOperationKey: string;
+  pushOperationKey?: string;
   body: string;
 }
 
@@ -88,6 +96,17 @@ export class WebhookSender {
     });
   }
 
+  /** A sync completed: announce it (read.completed, `recordsModified` per data type). */
+  syncCompleted(company: CompanyData, sync: SyncRecord): void {
+    const event = readCompletedEvent(company, sync);
+    this.#send({
+      eventType: event.eventType,
+      webhookId: `msg_${randomUUID().replaceAll("-", "")}`,
+      eventId: event.id,
+      body: JSON.stringify(event),
+    });
+  }
+
   #send(pending: Pending, attempt = 1): void {
     const delay = this.#delays[attempt - 1];
     if (delay === undefined || this.#state.closing.signal.aborted) return;
@@ -105,7 +124,7 @@ export class WebhookSender {
       eventType: pending.eventType,
       webhookId: pending.webhookId,
       eventId: pending.eventId,
-      pushOperationKey: pending.pushOperationKey,
+      ...(pending.pushOperationKey === undefined ? {} : { pushOperationKey: pending.pushOperationKey }),
       attempt,
       sentAt,
       ok: false,
@@ -162,12 +181,7 @@ export function writeEvent(
     payload: {
       id: operation.pushOperationKey,
       type,
-      referenceCompany: {
-        id: company.id,
-        name: company.name,
-        description: "",
-        links: { portal: `https://app.codat.io/companies/${company.id}/summary` },
-      },
+      referenceCompany: referenceCompany(company),
       connectionId: operation.dataConnectionKey,
       requestedOnDate: operation.requestedOnUtc,
       completedOnDate: operation.completedOnUtc ?? new Date(nowMs).toISOString(),
@@ -176,5 +190,31 @@ export function writeEvent(
       record: success && recordId !== null ? { id: recordId } : null,
       attachmentId: null,
     },
+  };
+}
+
+/** Codat's ReadCompletedWebhook for a completed sync. */
+export function readCompletedEvent(
+  company: CompanyData,
+  sync: SyncRecord,
+): { id: string; eventType: "read.completed"; generatedDate: string; payload: Record<string, unknown> } {
+  return {
+    id: sync.id,
+    eventType: "read.completed",
+    generatedDate: sync.completedOn,
+    payload: {
+      referenceCompany: referenceCompany(company),
+      modifiedFromDate: sync.modifiedFromDate,
+      dataTypes: sync.dataTypes.map((read) => ({ ...read, issues: [] })),
+    },
+  };
+}
+
+function referenceCompany(company: CompanyData): Record<string, unknown> {
+  return {
+    id: company.id,
+    name: company.name,
+    description: "",
+    links: { portal: `https://app.codat.io/companies/${company.id}/summary` },
   };
 }

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CodatCreateCustomerResponse } from "../src/codat-types.js";
 import { waitFor } from "../../test/helpers/wait.js";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock, startSimulator, type Simulator, type SimulatorOptions } from "../src/index.js";
-import { pushCustomersPath, sendJson } from "./helpers.js";
+import { webhookRef, schemaErrors } from "../../test/helpers/openapi.js";
+import { customersPath, getJson, pushCustomersPath, sendJson } from "./helpers.js";
 
 const SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 
@@ -77,8 +78,10 @@ async function simulator(options: Partial<SimulatorOptions> = {}): Promise<{ sim
   return { sim, clock };
 }
 
+/** Creates a customer; without a sync after it unless `allowSyncOnPushComplete` is given (the write webhooks alone). */
 async function create(sim: Simulator, body: Record<string, unknown>, params: Record<string, string | number> = {}) {
-  const res = await sendJson<CodatCreateCustomerResponse>(sim, pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, params), {
+  const query = { allowSyncOnPushComplete: "false", ...params };
+  const res = await sendJson<CodatCreateCustomerResponse>(sim, pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, undefined, query), {
     body,
   });
   expect(res.status).toBe(200);
@@ -154,7 +157,8 @@ describe("simulator webhooks", () => {
     const customerId = (await create(sim, { customerName: "To Update Ltd", status: "Active" })).data?.id ?? "";
     clock.advance(100);
     await waitFor(() => receiver.received.length === 3);
-    const update = await sendJson<CodatCreateCustomerResponse>(sim, pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, customerId), {
+    const updatePath = pushCustomersPath(DEMO_COMPANY_ID, DEMO_CONNECTION_ID, customerId, { allowSyncOnPushComplete: "false" });
+    const update = await sendJson<CodatCreateCustomerResponse>(sim, updatePath, {
       method: "PUT",
       body: { customerName: "Updated Ltd", status: "Active" },
     });
@@ -246,6 +250,135 @@ describe("simulator webhooks", () => {
     const done = await sendJson<{ status: string }>(sim, `/companies/${DEMO_COMPANY_ID}/push/${op.pushOperationKey}`, { method: "GET" });
     expect(done.body.status).toBe("Success");
     // A delivery is recorded when its attempt starts, synchronously with the completion.
+    expect(sim.webhookDeliveries).toEqual([]);
+    expect(receiver.received).toEqual([]);
+  });
+});
+
+describe("simulator syncs (read.completed)", () => {
+  const READ_COMPLETED = webhookRef("platform-webhooks", "read.completed");
+  const reads = (): Received["event"][] => receiver.received.map((r) => r.event).filter((e) => e.eventType === "read.completed");
+  const modified = (event: Received["event"] | undefined): unknown =>
+    (event?.payload["dataTypes"] as { dataType: string; recordsModified: boolean }[] | undefined)?.map((d) => [
+      d.dataType,
+      d.recordsModified,
+    ]);
+
+  it("follows a successful push with a sync, announced as a signed read.completed in Codat's shape (recordsModified: true)", async () => {
+    const { sim, clock } = await simulator();
+    const op = await create(sim, { customerName: "Synced Ltd", status: "Active" }, { allowSyncOnPushComplete: "true" });
+    clock.advance(100);
+    await waitFor(() => receiver.received.length === 2);
+    expect(receiver.failures).toEqual([]);
+    expect(receiver.received.map((r) => r.event.eventType).sort()).toEqual(["customers.write.successful", "read.completed"]);
+    const [read] = reads();
+    const completed = new Date(clock.now()).toISOString();
+    expect(read).toEqual({
+      id: sim.syncs[0]?.id,
+      eventType: "read.completed",
+      generatedDate: completed,
+      payload: {
+        referenceCompany: {
+          id: DEMO_COMPANY_ID,
+          name: expect.any(String) as unknown,
+          description: "",
+          links: { portal: `https://app.codat.io/companies/${DEMO_COMPANY_ID}/summary` },
+        },
+        modifiedFromDate: null,
+        dataTypes: [{ connectionId: DEMO_CONNECTION_ID, dataType: "customers", recordsModified: true, status: "Complete", issues: [] }],
+      },
+    });
+    expect(schemaErrors(READ_COMPLETED, read)).toEqual([]);
+    expect(sim.syncs).toMatchObject([{ companyId: DEMO_COMPANY_ID, reason: "push", completedOn: completed }]);
+    // The pushed customer is what changed.
+    const listed = await getJson<{ results: { id: string }[] }>(sim, customersPath(DEMO_COMPANY_ID, { query: `id=${op.data?.id}` }));
+    expect(listed.body.results).toHaveLength(1);
+    await waitFor(() => sim.webhookDeliveries.length === 2 && sim.webhookDeliveries.every((d) => d.ok));
+    expect(sim.webhookDeliveries.find((d) => d.eventType === "read.completed")).toMatchObject({ eventId: read?.id, attempt: 1 });
+    expect(sim.webhookDeliveries.find((d) => d.eventType === "read.completed")?.pushOperationKey).toBeUndefined();
+  });
+
+  it("syncs after a failed push too (Codat's default), with recordsModified: false", async () => {
+    const { sim, clock } = await simulator();
+    await create(
+      sim,
+      { customerName: "Bad Currency Ltd", status: "Active", defaultCurrency: "pounds" },
+      { allowSyncOnPushComplete: "true" },
+    );
+    clock.advance(100);
+    // Both: the write.unsuccessful and the read.completed (none left in flight for the next test).
+    await waitFor(() => receiver.received.length === 2);
+    expect(modified(reads()[0])).toEqual([["customers", false]]);
+    expect(schemaErrors(READ_COMPLETED, reads()[0])).toEqual([]);
+  });
+
+  it("with allowSyncOnPushComplete=false, leaves the change to the next sync; a sync with no change says recordsModified: false", async () => {
+    const { sim, clock } = await simulator();
+    await create(sim, { customerName: "Later Ltd", status: "Active" });
+    clock.advance(100);
+    await waitFor(() => receiver.received.length === 1);
+    expect(reads()).toEqual([]);
+    expect(sim.syncs).toEqual([]);
+
+    const first = sim.sync(DEMO_COMPANY_ID);
+    await waitFor(() => reads().length === 1);
+    expect(modified(reads()[0])).toEqual([["customers", true]]);
+    expect(first).toMatchObject({
+      reason: "manual",
+      modifiedFromDate: null,
+      dataTypes: [{ dataType: "customers", recordsModified: true }],
+    });
+
+    clock.advance(60_000);
+    const second = sim.sync(DEMO_COMPANY_ID);
+    await waitFor(() => reads().length === 2);
+    expect(modified(reads()[1])).toEqual([["customers", false]]);
+    expect(reads()[1]?.payload["modifiedFromDate"]).toBe(first.completedOn);
+    expect(second.modifiedFromDate).toBe(first.completedOn);
+    for (const read of reads()) expect(schemaErrors(READ_COMPLETED, read)).toEqual([]);
+    expect(sim.syncs.map((s) => s.id)).toEqual([first.id, second.id]);
+  });
+
+  it("announces a change made in the platform (editCustomer) at once, or at the next sync with sync: false", async () => {
+    const { sim, clock } = await simulator();
+    const [customer] = sim.store.company(DEMO_COMPANY_ID)?.customers.all() ?? [];
+    if (customer === undefined) throw new Error("no demo customer");
+    const edited = sim.editCustomer(DEMO_COMPANY_ID, { ...customer, customerName: "Renamed In Xero Ltd" });
+    await waitFor(() => reads().length === 1);
+    expect(edited).toMatchObject({ reason: "edit", dataTypes: [{ dataType: "customers", recordsModified: true }] });
+    expect(reads()[0]?.id).toBe(edited?.id);
+    const read = await getJson<{ customerName: string; modifiedDate: string }>(
+      sim,
+      `/companies/${DEMO_COMPANY_ID}/data/customers/${customer.id}`,
+    );
+    expect(read.body).toMatchObject({ customerName: "Renamed In Xero Ltd", modifiedDate: new Date(clock.now()).toISOString() });
+
+    expect(sim.editCustomer(DEMO_COMPANY_ID, { ...customer, customerName: "Quietly Renamed Ltd" }, { sync: false })).toBeUndefined();
+    expect(sim.syncs).toHaveLength(1);
+    sim.sync(DEMO_COMPANY_ID);
+    await waitFor(() => reads().length === 2);
+    expect(modified(reads()[1])).toEqual([["customers", true]]);
+    expect(() => sim.sync("00000000-0000-4000-8000-000000000000")).toThrow(/No company/);
+    expect(() => sim.editCustomer("nope", customer)).toThrow(/No company/);
+  });
+
+  it("keeps one company's changes to itself", async () => {
+    const { sim } = await simulator();
+    const [customer] = sim.store.company(DEMO_COMPANY_ID)?.customers.all() ?? [];
+    if (customer === undefined) throw new Error("no demo customer");
+    sim.editCustomer(DEMO_COMPANY_ID, { ...customer, customerName: "Only Here Ltd" }, { sync: false });
+    const other = [...sim.store.companies.values()].find((c) => c.id !== DEMO_COMPANY_ID);
+    if (other === undefined) throw new Error("no second company");
+    expect(sim.sync(other.id).dataTypes).toMatchObject([{ recordsModified: false }]);
+    expect(sim.sync(DEMO_COMPANY_ID).dataTypes).toMatchObject([{ recordsModified: true }]);
+    await waitFor(() => reads().length === 2);
+  });
+
+  it("records syncs without the webhooks option, and sends nothing", async () => {
+    const clock = new ManualClock(Date.now());
+    const sim = await startSimulator({ pushDelayMs: 100, clock });
+    started.push(sim);
+    expect(sim.sync(DEMO_COMPANY_ID).dataTypes).toMatchObject([{ dataType: "customers", recordsModified: false }]);
     expect(sim.webhookDeliveries).toEqual([]);
     expect(receiver.received).toEqual([]);
   });

@@ -9,8 +9,13 @@
  * handler (http/errors.ts), do nothing: no signature headers or a bad one → 401,
  * a timestamp beyond ±5 min → 401, a signed body that is not a JSON object → 400, another method → 405. A
  * `webhook-id` already seen (dedupe.ts) is answered 200 and ignored. Everything else is answered 200 `{}` at
- * once (Codat waits 15 s, then retries) and the signal published after the answer; event types other than the
- * write ones are accepted and ignored, so Codat does not retry them.
+ * once (Codat waits 15 s, then retries) and the signal published after the answer; event types it does not read
+ * are accepted and ignored, so Codat does not retry them.
+ *
+ * Data changes (changes.ts): a verified, deduplicated `read.completed[.initial]` with records modified,
+ * `{dataType}.write.successful`, `connection.*` or `company.deleted` also becomes a DataChange handed to
+ * `dataChanges` (the read cache) after the answer. A read that modified nothing is counted `unchanged`, an event
+ * of these types in a shape Codat does not send `bad_shape`; both are answered 200 and do nothing else.
  *
  * The event's shape, Codat's `DataTypeWriteWebhook` (codatio/oas, yaml/Webhooks.yaml; the examples in
  * codatio/codat-docs, docs/using-the-api/webhooks/migrating-to-new-event-types.md, "PushOperationStatusChanged"):
@@ -34,6 +39,8 @@ import { HttpError, httpErrorOf, methodNotAllowed } from "../http/errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { PushOperationSignal, PushStatusBus } from "../push-status/bus.js";
 import { RedisWebhookDedupe } from "../redis/webhook-dedupe.js";
+import { readDataChange } from "./changes.js";
+import type { DataChangeSink } from "./data-changes.js";
 import { LocalWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
 import type { WebhookMetrics, WebhookOutcome } from "./outcomes.js";
 import { WebhookVerifier } from "./verify.js";
@@ -47,6 +54,8 @@ export interface WebhookReceiverOptions {
   metrics?: WebhookMetrics | undefined;
   /** Overrides the dedupe (tests). */
   dedupe?: WebhookDedupe;
+  /** Told of each data change Codat announces (the read cache), after the webhook was answered. */
+  dataChanges?: DataChangeSink | undefined;
 }
 
 export interface WebhookReceiver {
@@ -96,20 +105,46 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       return reply.code(200).send({});
     }
     const signal = writeSignal(eventType, event["payload"]);
-    if (signal === undefined) {
-      count("ignored");
-      request.log.debug({ webhookId, eventType }, "codat webhook ignored: not a write event with a push operation and a company");
+    const reading = readDataChange(event);
+    const change = reading.outcome === "changed" ? reading.change : undefined;
+    if (signal === undefined && change === undefined) {
+      const outcome =
+        reading.outcome === "unchanged"
+          ? "unchanged"
+          : reading.outcome === "bad_shape" || (eventType !== undefined && WRITE_EVENT.test(eventType))
+            ? "bad_shape"
+            : "ignored";
+      count(outcome);
+      request.log.debug({ webhookId, eventType, outcome }, "codat webhook: nothing to do");
       return reply.code(200).send({});
     }
     count("accepted");
     request.log.info(
-      { webhookId, eventType, companyId: signal.companyId, pushOperationKey: signal.pushOperationKey, status: signal.status },
+      {
+        webhookId,
+        eventType,
+        companyId: signal?.companyId ?? change?.companyId,
+        pushOperationKey: signal?.pushOperationKey,
+        status: signal?.status,
+        dataTypes: change?.dataTypes.slice(0, 20),
+      },
       "codat webhook accepted",
     );
-    // The answer first (Codat waits 15 s at most); the bus's listeners after it.
+    // The answer first (Codat waits 15 s at most); the bus's listeners and the data change's sink after it.
     const log = request.log;
     setImmediate(() => {
-      bus.publish(signal).catch((error: unknown) => log.warn({ err: error, webhookId }, "codat webhook: publishing its signal failed"));
+      if (signal !== undefined) {
+        bus.publish(signal).catch((error: unknown) => log.warn({ err: error, webhookId }, "codat webhook: publishing its signal failed"));
+      }
+      const sink = options.dataChanges;
+      if (change !== undefined && sink !== undefined) {
+        const failed = (error: unknown): void => log.warn({ err: error, webhookId }, "codat webhook: handing on its data change failed");
+        try {
+          Promise.resolve(sink.dataChanged(change)).catch(failed);
+        } catch (error) {
+          failed(error);
+        }
+      }
     });
     return reply.code(200).send({});
   };
@@ -164,6 +199,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** An id (Codat's are UUIDs): printable ASCII without spaces, as changes.ts reads them too. */
 function nonEmpty(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 && value.length <= 256 ? value : undefined;
+  return typeof value === "string" && /^[\x21-\x7e]{1,256}$/.test(value) ? value : undefined;
 }

@@ -16,8 +16,15 @@ export { convertNullable };
 
 /** The vendored specs (see openapi/codat/README.md for their provenance). */
 export const SPEC_DIR = path.resolve(import.meta.dirname, "../../openapi/codat");
-export type SpecName = "accounting-customers" | "sync-for-expenses-customers" | "lending-customers" | "platform-connections";
-const SPECS: SpecName[] = ["accounting-customers", "sync-for-expenses-customers", "lending-customers", "platform-connections"];
+export type SpecName =
+  "accounting-customers" | "sync-for-expenses-customers" | "lending-customers" | "platform-connections" | "platform-webhooks";
+const SPECS: SpecName[] = [
+  "accounting-customers",
+  "sync-for-expenses-customers",
+  "lending-customers",
+  "platform-connections",
+  "platform-webhooks",
+];
 
 export function specId(name: SpecName): string {
   return `https://codat-openapi.local/${name}.json`;
@@ -50,6 +57,12 @@ export function componentRef(spec: SpecName, schema: string): string {
 export function responseRef(spec: SpecName, path: string, method: string, status: string): string {
   const esc = (s: string) => encodeURIComponent(s.replace(/~/g, "~0").replace(/\//g, "~1"));
   return `${specId(spec)}#/paths/${esc(path)}/${method}/responses/${status}/content/${esc("application/json")}/schema`;
+}
+
+/** JSON pointer to the body schema of one of Codat's webhooks, e.g. ("platform-webhooks", "read.completed"). */
+export function webhookRef(spec: SpecName, eventType: string): string {
+  const esc = (s: string) => encodeURIComponent(s.replace(/~/g, "~0").replace(/\//g, "~1"));
+  return `${specId(spec)}#/webhooks/${esc(eventType)}/post/requestBody/content/${esc("application/json")}/schema`;
 }
 
 export function validatorFor(ref: string): ValidateFunction {

@@ -23,11 +23,12 @@ const specs = SPEC_DIRS.flatMap((dir) => {
 });
 
 describe("vendored OpenAPI specs", () => {
-  it("finds the four Codat subsets", () => {
+  it("finds the five Codat subsets", () => {
     expect(specs.filter((file) => path.dirname(file) === SPEC_DIR).map((file) => path.basename(file))).toEqual([
       "accounting-customers.yaml",
       "lending-customers.yaml",
       "platform-connections.yaml",
+      "platform-webhooks.yaml",
       "sync-for-expenses-customers.yaml",
     ]);
   });

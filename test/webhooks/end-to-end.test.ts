@@ -1,6 +1,7 @@
 /**
  * Codat's webhooks end to end: the simulator announces each completed push to the gateway's own webhook route
- * (signed, as Codat does), and the gateway turns it into a signal on its push status bus.
+ * (signed, as Codat does), and the gateway turns it into a signal on its push status bus; its syncs' read.completed
+ * reach the same route.
  */
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, ManualClock } from "codat-simulator";
 import { describe, expect, it } from "vitest";
@@ -22,10 +23,16 @@ describe("simulator → gateway webhooks", () => {
     env: { CODAT_WEBHOOK_SECRET: SECRET },
   });
 
-  async function createCustomer(customer: Record<string, unknown>): Promise<string> {
+  /** `allowSync: false` leaves out the sync (and its read.completed) that follows a push by default. */
+  async function createCustomer(customer: Record<string, unknown>, allowSync = true): Promise<string> {
     webhookUrl = `${stack.origin}/webhooks/codat`;
     const created = await stack.graphql<CreateResult>(CREATE, {
-      input: { companyId: DEMO_COMPANY_ID, connectionId: DEMO_CONNECTION_ID, customer },
+      input: {
+        companyId: DEMO_COMPANY_ID,
+        connectionId: DEMO_CONNECTION_ID,
+        customer,
+        ...(allowSync ? {} : { allowSyncOnPushComplete: false }),
+      },
     });
     expect(created.errors).toBeUndefined();
     const operation = created.data?.createCustomer.pushOperation;
@@ -57,7 +64,7 @@ describe("simulator → gateway webhooks", () => {
 
   it("a gateway that refused a delivery (down, 5xx) gets it again on the simulator's retry, once", async () => {
     webhookUrl = `${stack.origin}/webhooks/codat`;
-    const key = await createCustomer({ customerName: "Retried Ltd" });
+    const key = await createCustomer({ customerName: "Retried Ltd" }, false);
     const seen: PushOperationSignal[] = [];
     stack.gateway.pushStatus.subscribe({ companyId: DEMO_COMPANY_ID, pushOperationKey: key }, (signal) => seen.push(signal));
     // The first attempt goes to a path the gateway does not serve (404), the retry to the webhook route.
@@ -65,6 +72,8 @@ describe("simulator → gateway webhooks", () => {
     clock.advance(1_000);
     await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.pushOperationKey === key && d.status === 404));
     webhookUrl = `${stack.origin}/webhooks/codat`;
+    // The earlier tests' deliveries (the read.completed of their pushes' syncs too) are all answered before counting.
+    await waitFor(() => stack.simulator.webhookDeliveries.every((d) => d.status !== undefined || d.error !== undefined));
     const accepted = await webhookCount(stack.gateway.metricsUrl, "accepted");
     clock.advance(1_000);
     await waitForValue(() => seen.find((s) => s.source === "webhook"));
@@ -75,5 +84,22 @@ describe("simulator → gateway webhooks", () => {
       [2, 200],
     ]);
     expect(await webhookCount(stack.gateway.metricsUrl, "accepted")).toBe(accepted + 1);
+  });
+
+  it("the simulator's syncs reach the route as read.completed: accepted when customers changed, unchanged when not", async () => {
+    webhookUrl = `${stack.origin}/webhooks/codat`;
+    // The earlier tests' deliveries (their pushes' syncs included) have all been answered before counting.
+    await waitFor(() => stack.simulator.webhookDeliveries.every((d) => d.status !== undefined || d.error !== undefined));
+    const accepted = await webhookCount(stack.gateway.metricsUrl, "accepted");
+    const unchanged = await webhookCount(stack.gateway.metricsUrl, "unchanged");
+    const [customer] = stack.simulator.store.company(DEMO_COMPANY_ID)?.customers.all() ?? [];
+    if (customer === undefined) throw new Error("no demo customer");
+    const edit = stack.simulator.editCustomer(DEMO_COMPANY_ID, { ...customer, customerName: "Edited In Xero Ltd" });
+    const quiet = stack.simulator.sync(DEMO_COMPANY_ID);
+    for (const sync of [edit, quiet]) {
+      await waitFor(() => stack.simulator.webhookDeliveries.some((d) => d.eventId === sync?.id && d.status === 200));
+    }
+    expect(await webhookCount(stack.gateway.metricsUrl, "accepted")).toBe(accepted + 1);
+    expect(await webhookCount(stack.gateway.metricsUrl, "unchanged")).toBe(unchanged + 1);
   });
 });

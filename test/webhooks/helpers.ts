@@ -76,3 +76,52 @@ export async function webhookCount(metricsUrl: string | undefined, outcome: stri
   const line = text.split("\n").find((l) => l.startsWith(`codat_gateway_webhooks_total{outcome="${outcome}"}`));
   return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
+
+/** A `read.completed` (or `read.completed.initial`) event in Codat's ReadCompletedWebhook shape (codatio/oas, yaml/Codat-Platform.yaml). */
+export function readCompletedEvent(fields: {
+  companyId: string;
+  /** Data type → recordsModified. */
+  dataTypes: Record<string, boolean>;
+  eventType?: string;
+  generatedDate?: string;
+}): Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    eventType: fields.eventType ?? "read.completed",
+    generatedDate: fields.generatedDate ?? new Date().toISOString(),
+    payload: {
+      referenceCompany: { id: fields.companyId, name: "Toft stores", description: "", links: { portal: "https://app.codat.io/" } },
+      modifiedFromDate: "2022-10-23T00:00:00.000Z",
+      dataTypes: Object.entries(fields.dataTypes).map(([dataType, recordsModified]) => ({
+        connectionId: randomUUID(),
+        dataType,
+        recordsModified,
+        status: "Complete",
+        issues: [],
+      })),
+    },
+  };
+}
+
+/** A `connection.*` event in Codat's ConnectionWebhook shape. */
+export function connectionEvent(companyId: string, eventType: string): Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    eventType,
+    generatedDate: new Date().toISOString(),
+    payload: {
+      referenceCompany: { id: companyId, name: "Toft stores", description: "" },
+      connection: { id: randomUUID(), integrationKey: "gbol", platformName: "Xero", status: "Linked", sourceType: "Accounting" },
+    },
+  };
+}
+
+/** A `company.deleted` event in Codat's CompanyWebhook shape (the payload is the company itself). */
+export function companyDeletedEvent(companyId: string): Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    eventType: "company.deleted",
+    generatedDate: new Date().toISOString(),
+    payload: { id: companyId, name: "Toft stores", description: "", redirect: "https://link.codat.io/company/x" },
+  };
+}

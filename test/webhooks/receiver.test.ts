@@ -91,12 +91,15 @@ describe("POST /webhooks/codat", () => {
 
   it("accepts and ignores event types it does not handle, and write events without a key or company", async () => {
     const ignoredBefore = await webhookCount(stack.gateway.metricsUrl, "ignored");
+    const badShapeBefore = await webhookCount(stack.gateway.metricsUrl, "bad_shape");
     const company = { id: randomUUID(), eventType: "company.created", generatedDate: new Date().toISOString(), payload: {} };
     expect((await sendWebhook(url(), SECRET, company)).status).toBe(200);
     const noCompany = writeEvent({ companyId: "", pushOperationKey: randomUUID() });
     expect((await sendWebhook(url(), SECRET, noCompany)).status).toBe(200);
     expect((await sendWebhook(url(), SECRET, { eventType: 42 })).status).toBe(200);
-    expect(await webhookCount(stack.gateway.metricsUrl, "ignored")).toBe(ignoredBefore + 3);
+    expect(await webhookCount(stack.gateway.metricsUrl, "ignored")).toBe(ignoredBefore + 2);
+    // A write event the gateway cannot read (no company) is counted as such.
+    expect(await webhookCount(stack.gateway.metricsUrl, "bad_shape")).toBe(badShapeBefore + 1);
   });
 
   it("refuses a bad signature with 401 and publishes nothing", async () => {

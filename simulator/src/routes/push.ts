@@ -15,21 +15,21 @@ const PUSH_BODY_LIMIT = 1024 * 1024;
 
 async function pushParams(ctx: RequestContext) {
   const timeoutInMinutes = optionalIntParam(ctx, "timeoutInMinutes");
-  // Validated (a typo should fail loudly) but without effect: there is no sync to run after a push here.
-  boolParam(ctx, "allowSyncOnPushComplete", true);
+  // Codat's default: a sync of the data type runs once the push completes (syncs.ts), announced by read.completed.
+  const allowSyncOnPushComplete = boolParam(ctx, "allowSyncOnPushComplete", true);
   const forceUpdate = boolParam(ctx, "forceUpdate", false);
   const body = await ctx.readBody(PUSH_BODY_LIMIT);
   // Checked here too: with an Idempotency-Key the body was already read (under the server's general limit).
   if (body.length > PUSH_BODY_LIMIT) throw new SimHttpError(413, "Request body too large.");
   const draft = parseCustomerBody(body);
-  return { timeoutInMinutes, forceUpdate, draft };
+  return { timeoutInMinutes, forceUpdate, allowSyncOnPushComplete, draft };
 }
 
 export function registerPushRoutes(router: Router): void {
   router.post("/companies/:companyId/connections/:connectionId/push/customers", async (ctx) => {
     const company = requireCompany(ctx);
     const connection = requireConnection(ctx, company);
-    const { timeoutInMinutes, draft } = await pushParams(ctx);
+    const { timeoutInMinutes, allowSyncOnPushComplete, draft } = await pushParams(ctx);
     const body = startCustomerPush(ctx, {
       company,
       connectionId: connection.id,
@@ -38,6 +38,7 @@ export function registerPushRoutes(router: Router): void {
       draft,
       timeoutInMinutes,
       forceUpdate: false,
+      allowSyncOnPushComplete,
     });
     return jsonText(200, body);
   });
@@ -47,7 +48,7 @@ export function registerPushRoutes(router: Router): void {
     const connection = requireConnection(ctx, company);
     const id = ctx.params["customerId"] ?? "";
     if (!company.customers.get(id)) throw new SimHttpError(404, `No data available for customers with ID ${id}`, "PublicApi");
-    const { timeoutInMinutes, forceUpdate, draft } = await pushParams(ctx);
+    const { timeoutInMinutes, forceUpdate, allowSyncOnPushComplete, draft } = await pushParams(ctx);
     const body = startCustomerPush(ctx, {
       company,
       connectionId: connection.id,
@@ -56,6 +57,7 @@ export function registerPushRoutes(router: Router): void {
       draft,
       timeoutInMinutes,
       forceUpdate,
+      allowSyncOnPushComplete,
     });
     return jsonText(200, body);
   });
