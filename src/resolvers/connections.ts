@@ -21,11 +21,11 @@ export function listConnection<T, N>(
   pages: DataLoader<ListPageKey, { results?: T[] | null; totalResults: number }, string>,
   map: (item: T) => N,
 ): Promise<Connection<N>> {
-  const { companyId, first, after, last, before } = args;
+  const { companyId, first, after, last, before, page, pageSize } = args;
   const query = args.query ?? undefined;
   const orderBy = args.orderBy ?? undefined;
   return resolveConnection(
-    { first, after, last, before },
+    { first, after, last, before, page, pageSize },
     { kind, companyId, query, orderBy },
     cursors,
     async (page, pageSize) => {

@@ -162,7 +162,7 @@ function isConnectionField(field: GraphQLField<unknown, unknown>): boolean {
 }
 
 function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
-  for (const name of ["first", "last"]) {
+  for (const name of ["first", "last", "pageSize"]) {
     const value = args[name];
     if (typeof value === "number") return Math.max(value, 0);
   }
