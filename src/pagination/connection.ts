@@ -78,8 +78,9 @@ function numberedPage(args: ConnectionArgs): { page: number; pageSize: number } 
     throw badUserInput(`"pageSize" must be between 1 and ${MAX_NUMBERED_PAGE_SIZE} (got ${pageSize}).`, "pageSize");
   }
   const page = args.page ?? 1;
-  if (!Number.isInteger(page) || page < 1 || (page - 1) * pageSize > MAX_OFFSET) {
-    throw badUserInput(`"page" must be a page number from 1 (got ${page}).`, "page");
+  const lastPage = Math.floor(MAX_OFFSET / pageSize) + 1;
+  if (!Number.isInteger(page) || page < 1 || page > lastPage) {
+    throw badUserInput(`"page" must be between 1 and ${lastPage} for pageSize ${pageSize} (got ${page}).`, "page");
   }
   return { page, pageSize };
 }

@@ -116,6 +116,8 @@ describe("customers(page, pageSize)", () => {
     [{ pageSize: 0 }, "pageSize"],
     [{ page: 0 }, "page"],
     [{ page: -1, pageSize: 5 }, "page"],
+    // Beyond any offset a cursor can carry (9 digits): 50,000,000 pages of 20.
+    [{ page: 50_000_001, pageSize: 20 }, "page"],
   ])("refuses %j with BAD_USER_INPUT naming %s, before any Codat call", async (args, argumentName) => {
     const result = await customers(args);
     expect(result.data?.customers ?? null).toBeNull();
