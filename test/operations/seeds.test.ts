@@ -695,6 +695,44 @@ describe("ACC_GO: Accounting, Go", () => {
   });
 });
 
+describe("ACC_TS and ACC_GO: attachments and the model, with their own ids", () => {
+  it.each([
+    ["ACC_TS", "string", "string", "string"],
+    ["ACC_GO", "eos", "incidunt", "libero"],
+  ])(
+    "%s: list_attachments (%s), get_attachment (%s), download_attachment (%s) → null: no such customer",
+    async (_seed, listId, getId, downloadId) => {
+      const list = await stack.graphql(LIST_ATTACHMENTS, { companyId: COMPANY_ID, connectionId: CONNECTION_ID, customerId: listId });
+      expect(list.errors).toBeUndefined();
+      expect(list.data).toEqual({ customer: null });
+      for (const customerId of [getId, downloadId]) {
+        // attachmentId '8a210b68-…' as printed (the seeds reuse the company id there).
+        const get = await stack.graphql(GET_ATTACHMENT, {
+          attachmentId: COMPANY_ID,
+          companyId: COMPANY_ID,
+          connectionId: CONNECTION_ID,
+          customerId,
+        });
+        expect(get.errors).toBeUndefined();
+        expect(get.data).toEqual({ customerAttachment: null });
+      }
+    },
+  );
+
+  it("ACC_PY and ACC_GO: get_create_update_model is the same call, answered alike", async () => {
+    const result = await stack.graphql<{ customerCreateUpdateModel: { type: string; properties: { name: string }[] } }>(MODEL, {
+      companyId: COMPANY_ID,
+      connectionId: CONNECTION_ID,
+    });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.customerCreateUpdateModel.type).toBe("OBJECT");
+    expect(result.data!.customerCreateUpdateModel.properties.map((p) => p.name)).toEqual(
+      expect.arrayContaining(["customerName", "status", "addresses"]),
+    );
+    expect(stack.upstream().map((r) => r.path)).toEqual([`/companies/${COMPANY_ID}/connections/${CONNECTION_ID}/options/customers`]);
+  });
+});
+
 describe("LENDING_PY: Lending, Python", () => {
   it("list: query='id=e3334455-1aed-4e71-ab43-6bccf12092ee' (no such customer: an empty page)", async () => {
     const result = await stack.graphql(LIST, {
