@@ -719,7 +719,7 @@ describe("ACC_TS and ACC_GO: attachments and the model, with their own ids", () 
     },
   );
 
-  it("ACC_PY and ACC_GO: get_create_update_model is the same call, answered alike", async () => {
+  it("model: ACC_PY's and ACC_GO's get_create_update_model is the same call, answered alike", async () => {
     const result = await stack.graphql<{ customerCreateUpdateModel: { type: string; properties: { name: string }[] } }>(MODEL, {
       companyId: COMPANY_ID,
       connectionId: CONNECTION_ID,
