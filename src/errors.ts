@@ -102,6 +102,12 @@ export interface UpstreamInfo {
   correlationId?: string;
   /** The JSON pointer of the first field of a malformed answer (never its value). */
   field?: string;
+  /** Codat's `canBeRetried` as it says it (`True`, `False`, `Unknown`). */
+  canBeRetried?: string;
+  /** Codat's machine-readable `detailedErrorCode`. */
+  detailedErrorCode?: number;
+  /** The Codat service that answered (`PublicApi`, `PushApi`, …). */
+  service?: string;
 }
 
 export interface GatewayErrorOptions {

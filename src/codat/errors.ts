@@ -2,7 +2,8 @@
  * The one place where a failed Codat call becomes a coded GraphQLError (CONTRACT.md "Errors").
  *
  * What may leave this module: a fixed message per code, for 4xx answers Codat's own `error` text after
- * sanitising, the upstream status, Codat's correlation id and a retry hint. What never leaves it: the request
+ * sanitising, the upstream status, Codat's correlation id, `canBeRetried`, `detailedErrorCode` and `service`
+ * (each only when it is the short token or integer Codat's ErrorMessage schema says), and a retry hint. What never leaves it: the request
  * URL or base URL, headers (so never the API key), the raw body, and the original error or its stack — ky's
  * errors put the full URL in their message, so they are never wrapped or chained.
  */
@@ -171,6 +172,13 @@ function fromHttpError(error: HTTPError): GraphQLError {
   const upstream: UpstreamInfo = { status };
   const correlationId = safeCorrelationId(body?.correlationId);
   if (correlationId !== undefined) upstream.correlationId = correlationId;
+  // Codat's own detail, passed on when it is the short token or number the ErrorMessage schema says it is.
+  const canBeRetried = safeToken(body?.canBeRetried, 16);
+  if (canBeRetried !== undefined) upstream.canBeRetried = canBeRetried;
+  const detailedErrorCode = body?.detailedErrorCode;
+  if (typeof detailedErrorCode === "number" && Number.isSafeInteger(detailedErrorCode)) upstream.detailedErrorCode = detailedErrorCode;
+  const service = safeToken(body?.service, 64);
+  if (service !== undefined) upstream.service = service;
 
   const extensions: Record<string, unknown> = {};
   if (status === 429 || status === 503) {
@@ -203,6 +211,11 @@ function errorBody(data: unknown): Partial<Record<keyof CodatErrorMessage, unkno
     }
   }
   return isRecord(value) ? value : undefined;
+}
+
+/** A short word (letters, digits, `.`, `_`, `-`), else undefined: nothing else in these fields is passed on. */
+function safeToken(value: unknown, max: number): string | undefined {
+  return typeof value === "string" && value.length <= max && /^[A-Za-z0-9._-]+$/.test(value) ? value : undefined;
 }
 
 /** Correlation ids are opaque tokens; anything else in that field is not passed on. */

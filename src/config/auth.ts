@@ -59,7 +59,8 @@ const access = z.object({
   }),
   CORS_ORIGINS: describe(origins.optional(), {
     default: "none (no cross-origin access)",
-    description: "Comma-separated browser origins allowed to call `/graphql` (exact match, e.g. `https://app.example.com`).",
+    description:
+      "Comma-separated browser origins allowed to call `/graphql` and to fetch download links (exact match, e.g. `https://app.example.com`).",
   }),
   ROUTER_SECRET: describe(z.string().min(16, { error: "must be at least 16 characters" }).optional(), {
     default: "unset (open)",

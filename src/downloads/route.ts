@@ -78,6 +78,12 @@ export function createDownloadRoute(options: DownloadRouteOptions): RawRoute {
   return {
     method: ["GET", "HEAD"],
     url: `${DOWNLOAD_PATH_PREFIX}:token`,
+    // A browser app on one of CORS_ORIGINS may fetch() the link and read the file's name and size.
+    cors: {
+      methods: ["GET", "HEAD"],
+      allowedHeaders: ["authorization", "x-request-id", "traceparent", "baggage", "sentry-trace"],
+      exposedHeaders: ["content-disposition", "content-length", "content-type", "x-request-id"],
+    },
     async handle(req, res, params, accessFacts) {
       let caller: string | undefined;
       try {

@@ -93,6 +93,9 @@ const ALLOWED_HEADERS = [
   "apollographql-client-version",
   "x-request-id",
   "traceparent",
+  // Tracing and error-reporting SDKs (Sentry, OpenTelemetry) add these to every fetch of the browser app.
+  "baggage",
+  "sentry-trace",
 ];
 
 declare module "fastify" {

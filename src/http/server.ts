@@ -20,6 +20,7 @@ import { httpDefaults } from "../config/http.js";
 import { withRequestLog } from "../observability/request-log.js";
 import { HttpError, endSocketWithError, httpErrorHandler, methodNotAllowed, notFound, replyError } from "./errors.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
+import { corsHeaders, registerPreflight, type RawCors } from "./raw-cors.js";
 
 /**
  * A route that writes Node's response itself (streaming): fastify hands it the raw request and response, with
@@ -30,6 +31,8 @@ export interface RawRoute {
   /** A fastify path pattern, e.g. `/downloads/:token`. */
   url: string;
   handle(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, facts: RequestFacts): Promise<void>;
+  /** Answer CORS for CORS_ORIGINS (raw-cors.ts): the route's methods, a preflight, the headers a script may read. */
+  cors?: RawCors;
 }
 
 export interface Readiness {
@@ -149,12 +152,16 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   if (options.metrics) serveMetrics(app, options.metrics);
 
+  const origins = new Set(options.corsOrigins);
   for (const route of options.routes ?? []) {
+    const cors = route.cors;
+    if (cors) registerPreflight(app, route.url, origins, cors);
     app.route({
       method: route.method,
       url: route.url,
       exposeHeadRoute: false,
       handler: async (request, reply) => {
+        if (cors) corsHeaders(request, reply, origins, cors);
         // The route writes the response itself, at the client's pace; fastify steps aside, and with it the
         // headers set on the reply (x-request-id): they go on Node's response first.
         reply.hijack();

@@ -98,3 +98,37 @@ export function fromGlobalId(id: string, argumentName = "id"): NodeRef {
   if (!ref) throw invalid();
   return ref;
 }
+
+/** The Codat id field of each type, for the hint when its global `id` is passed where a Codat id is expected. */
+const CODAT_ID_FIELD: Record<NodeType, string> = {
+  Customer: "customerId",
+  Attachment: "attachmentId",
+  PushOperation: "pushOperationKey",
+  DataConnection: "connectionId",
+};
+
+/**
+ * Refuses a global `id` passed where Codat's own id is expected (`customerId`, `companyId`, …): without this it
+ * would reach Codat as an id no record has, and read as a silent null. BAD_USER_INPUT naming the argument, with
+ * the field to use instead. A Codat id is never mistaken for one: only a canonical base64url JSON array naming a
+ * type of this gateway decodes.
+ */
+export function rejectGlobalId(value: unknown, argumentName: string): void {
+  if (typeof value !== "string" || !value.startsWith("WyJ")) return;
+  let ref: NodeRef;
+  try {
+    ref = fromGlobalId(value, argumentName);
+  } catch {
+    return;
+  }
+  throw badUserInput(
+    `${argumentName} takes Codat's id, but got a global id (the \`id\` of a ${ref.type}). ` +
+      `Pass the object's \`${CODAT_ID_FIELD[ref.type]}\` instead, or fetch it with node(id:).`,
+    argumentName,
+  );
+}
+
+/** `rejectGlobalId` for each of several arguments (the ones a field takes as Codat ids). */
+export function rejectGlobalIds(args: Record<string, unknown>, names: readonly string[], prefix = ""): void {
+  for (const name of names) rejectGlobalId(args[name], `${prefix}${name}`);
+}

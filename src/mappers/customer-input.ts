@@ -6,7 +6,7 @@
  * is Codat's and the platform's to judge, so no request Codat would accept is refused here.
  */
 import type { CodatAddress, CodatContact, CodatCustomer, CodatPhoneNumber } from "../codat/types.js";
-import type { AddressInput, ContactInput, CustomerInput, PhoneNumberInput } from "../__generated__/resolvers-types.js";
+import type { AddressInput, ContactInput, CustomerInput, CustomerPatchInput, PhoneNumberInput } from "../__generated__/resolvers-types.js";
 import { badUserInput } from "../errors.js";
 
 export const MAX_TEXT = 1000;
@@ -91,10 +91,26 @@ export function toCodatCustomer(input: CustomerInput, path: string, id?: string)
     status: input.status ?? "Active",
     addresses: list(input.addresses, `${path}.addresses`, address),
     contacts: list(input.contacts, `${path}.contacts`, contact),
+    modifiedDate: input.modifiedDate ?? undefined,
     sourceModifiedDate: input.sourceModifiedDate ?? undefined,
     metadata: input.metadata ? compact({ isDeleted: input.metadata.isDeleted ?? undefined }) : undefined,
     supplementalData: supplementalData(input.supplementalData, `${path}.supplementalData`),
   });
+}
+
+/**
+ * The fields a `patchCustomer` sets, in Codat's shape: only the keys present in the input (an omitted field is
+ * kept by the caller of this), `null` where the input clears one. `status` cannot be cleared (Codat requires it),
+ * so `null` there keeps it too. The same checks as `toCodatCustomer`.
+ */
+export function toCodatCustomerPatch(input: CustomerPatchInput, path: string): Partial<CodatCustomer> {
+  const mapped: Record<string, unknown> = toCodatCustomer({ ...input, status: input.status ?? undefined }, path);
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined || (key === "status" && value === null)) continue;
+    patch[key] = value === null ? null : mapped[key];
+  }
+  return patch;
 }
 
 /** Drops undefined members so the body carries only what the caller set. */

@@ -51,6 +51,10 @@ export interface PageInfo {
   hasPreviousPage: boolean;
   startCursor: string | null;
   endCursor: string | null;
+  /** The page's number in the list counted in pages of `pageSize` (1-based), null when the page is not on a boundary. */
+  pageNumber: number | null;
+  pageSize: number | null;
+  totalPages: number | null;
 }
 
 export interface Edge<T> {

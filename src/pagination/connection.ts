@@ -12,12 +12,19 @@ import type { CursorCodec, ListIdentity } from "./cursor.js";
 
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 20;
+/** Codat's largest page: the most `pageSize` takes (page-number mode is one Codat call per page). */
+export const MAX_NUMBERED_PAGE_SIZE = 5000;
+/** Cursors carry offsets of at most 9 digits: a numbered page must start below this. */
+const MAX_OFFSET = 999_999_999;
 
 export interface ConnectionArgs {
   first?: number | null | undefined;
   after?: string | null | undefined;
   last?: number | null | undefined;
   before?: string | null | undefined;
+  /** Page-number mode (1-based), beside the cursor arguments; see resolveConnection. */
+  page?: number | null | undefined;
+  pageSize?: number | null | undefined;
 }
 
 export interface ListPage<T> {
@@ -52,6 +59,38 @@ function checkCount(value: number | null | undefined, name: string): number | un
 }
 
 /**
+ * Page-number mode: `page` (1-based, default 1) and `pageSize` (1 to 5,000, default 20) name one Codat page,
+ * fetched with exactly one call. The cursor arguments cannot be combined with it (BAD_USER_INPUT, before any
+ * call); its edges carry the same cursors as any page, so `after: endCursor` continues from it.
+ */
+function numberedPage(args: ConnectionArgs): { page: number; pageSize: number } | undefined {
+  if (args.page == null && args.pageSize == null) return undefined;
+  const conflicting = (["first", "last", "after", "before"] as const).filter((name) => args[name] != null);
+  if (conflicting.length > 0) {
+    const name = args.page != null ? "page" : "pageSize";
+    throw badUserInput(
+      `"${name}" cannot be combined with ${conflicting.map((c) => `"${c}"`).join(", ")}: page with page/pageSize, or with the cursor arguments, not both.`,
+      name,
+    );
+  }
+  const pageSize = args.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_NUMBERED_PAGE_SIZE) {
+    throw badUserInput(`"pageSize" must be between 1 and ${MAX_NUMBERED_PAGE_SIZE} (got ${pageSize}).`, "pageSize");
+  }
+  const page = args.page ?? 1;
+  const lastPage = Math.floor(MAX_OFFSET / pageSize) + 1;
+  if (!Number.isInteger(page) || page < 1 || page > lastPage) {
+    throw badUserInput(`"page" must be between 1 and ${lastPage} for pageSize ${pageSize} (got ${page}).`, "page");
+  }
+  return { page, pageSize };
+}
+
+/** Whole pages of `size` in a list of `total` items (at least 1: an empty list is one empty page). */
+function pagesOf(total: number, size: number): number {
+  return Math.max(1, Math.ceil(total / size));
+}
+
+/**
  * Validates the arguments (before any upstream call), fetches the window and builds the connection.
  * `map` turns a DTO into the node the schema resolves.
  */
@@ -62,6 +101,27 @@ export async function resolveConnection<T, N>(
   fetchPage: FetchPage<T>,
   map: (item: T) => N,
 ): Promise<Connection<N>> {
+  const numbered = numberedPage(args);
+  if (numbered !== undefined) {
+    const { page, pageSize } = numbered;
+    const result = await fetchPage(page, pageSize);
+    const start = (page - 1) * pageSize;
+    const items = result.results.slice(0, pageSize);
+    const totalCount = result.totalResults;
+    const cursorAt = cursors.pageEncoder(list, start, start + items.length);
+    const edges = items.map((item, i) => new LazyEdge(start + i, map(item), cursorAt));
+    return {
+      edges,
+      nodes: edges.map((edge) => edge.node),
+      totalCount,
+      pageInfo: new LazyPageInfo(Math.min(start, totalCount) > 0, start + edges.length < totalCount, edges[0], edges.at(-1), {
+        pageNumber: page,
+        pageSize,
+        totalPages: pagesOf(totalCount, pageSize),
+      }),
+    };
+  }
+
   let first = checkCount(args.first, "first");
   const last = checkCount(args.last, "last");
   const afterOffset = args.after != null ? cursors.decode(list, args.after, "after") : undefined;
@@ -114,12 +174,26 @@ export async function resolveConnection<T, N>(
   // pageInfo.startCursor or endCursor) is encoded, and the first one signs the page's range for all the others.
   const cursorAt = cursors.pageEncoder(list, start, start + items.length);
   const edges = items.map((item, i) => new LazyEdge(start + i, map(item), cursorAt));
+  // A cursor page of n items is page (start / n + 1) of a list in pages of n when it starts on such a boundary.
+  const size = first ?? last ?? Math.max(1, end - start);
+  const numbering = {
+    pageNumber: start % size === 0 ? start / size + 1 : null,
+    pageSize: size,
+    totalPages: pagesOf(totalCount, size),
+  };
   return {
     edges,
     nodes: edges.map((edge) => edge.node),
     totalCount,
-    pageInfo: new LazyPageInfo(Math.min(start, totalCount) > 0, start + edges.length < totalCount, edges[0], edges.at(-1)),
+    pageInfo: new LazyPageInfo(Math.min(start, totalCount) > 0, start + edges.length < totalCount, edges[0], edges.at(-1), numbering),
   };
+}
+
+/** Where a page sits in the list counted in pages of its own size (`pageNumber` null when it is not on a boundary). */
+interface PageNumbering {
+  pageNumber: number | null;
+  pageSize: number;
+  totalPages: number;
 }
 
 /*
@@ -135,14 +209,22 @@ class LazyPageInfo {
   readonly #firstEdge: LazyEdge<unknown> | undefined;
   readonly #lastEdge: LazyEdge<unknown> | undefined;
 
+  readonly pageNumber: number | null;
+  readonly pageSize: number;
+  readonly totalPages: number;
+
   constructor(
     readonly hasPreviousPage: boolean,
     readonly hasNextPage: boolean,
     firstEdge: LazyEdge<unknown> | undefined,
     lastEdge: LazyEdge<unknown> | undefined,
+    numbering: PageNumbering,
   ) {
     this.#firstEdge = firstEdge;
     this.#lastEdge = lastEdge;
+    this.pageNumber = numbering.pageNumber;
+    this.pageSize = numbering.pageSize;
+    this.totalPages = numbering.totalPages;
   }
 
   get startCursor(): string | null {

@@ -11,7 +11,7 @@ type NodeParent = ResolversInterfaceTypes<ResolversParentTypes>["Node"];
 import { toCustomer, type DataConnection as DataConnectionModel } from "../models/index.js";
 import type { GatewayContext } from "../context.js";
 import { badUserInput } from "../errors.js";
-import { fromGlobalId, toGlobalId, type NodeRef, type NodeType } from "../ids/global-id.js";
+import { fromGlobalId, rejectGlobalIds, toGlobalId, type NodeRef, type NodeType } from "../ids/global-id.js";
 import { listConnection } from "./connections.js";
 import { callOptionsOf } from "../loaders/index.js";
 
@@ -61,10 +61,15 @@ async function companyConnections({ client, signal }: GatewayContext, companyId:
 }
 
 export const Query: QueryResolvers = {
-  customers: (_parent, args, { loaders, cursors }) =>
-    listConnection("customers", args, cursors, loaders.customerPage, (dto) => toCustomer(args.companyId, dto)),
+  customers: (_parent, args, { loaders, cursors }) => {
+    rejectGlobalIds(args, ["companyId"]);
+    return listConnection("customers", args, cursors, loaders.customerPage, (dto) => toCustomer(args.companyId, dto));
+  },
 
-  customer: (_parent, { companyId, customerId }, { loaders }) => loaders.customer.load({ companyId, id: customerId }),
+  customer: (_parent, { companyId, customerId }, { loaders }) => {
+    rejectGlobalIds({ companyId, customerId }, ["companyId", "customerId"]);
+    return loaders.customer.load({ companyId, id: customerId });
+  },
 
   node: (_parent, { id }, ctx) => resolveNode(ctx, fromGlobalId(id)),
 
@@ -81,13 +86,21 @@ export const Query: QueryResolvers = {
     });
   },
 
-  customerAttachment: (_parent, { companyId, connectionId, customerId, attachmentId }, { loaders }) =>
-    loaders.customerAttachment.load({ companyId, connectionId, customerId, attachmentId }),
+  customerAttachment: (_parent, { companyId, connectionId, customerId, attachmentId }, { loaders }) => {
+    const ids = { companyId, connectionId, customerId, attachmentId };
+    rejectGlobalIds(ids, ["companyId", "connectionId", "customerId", "attachmentId"]);
+    return loaders.customerAttachment.load(ids);
+  },
 
-  pushOperation: (_parent, { companyId, pushOperationKey }, { loaders }) => loaders.pushOperation.load({ companyId, pushOperationKey }),
+  pushOperation: (_parent, { companyId, pushOperationKey }, { loaders }) => {
+    rejectGlobalIds({ companyId, pushOperationKey }, ["companyId", "pushOperationKey"]);
+    return loaders.pushOperation.load({ companyId, pushOperationKey });
+  },
 
-  pushOperations: (_parent, args, { loaders, cursors }) =>
-    listConnection("pushOperations", args, cursors, loaders.pushOperationPage, (operation) => operation),
+  pushOperations: (_parent, args, { loaders, cursors }) => {
+    rejectGlobalIds(args, ["companyId"]);
+    return listConnection("pushOperations", args, cursors, loaders.pushOperationPage, (operation) => operation);
+  },
 
   connections: (_parent, { companyId }, ctx) => companyConnections(ctx, companyId),
 

@@ -37,11 +37,11 @@ export function listConnection<T, N>(
   map: (item: T) => N,
 ): Promise<Connection<N>> {
   checkListText(args);
-  const { companyId, first, after, last, before } = args;
+  const { companyId, first, after, last, before, page, pageSize } = args;
   const query = args.query ?? undefined;
   const orderBy = args.orderBy ?? undefined;
   return resolveConnection(
-    { first, after, last, before },
+    { first, after, last, before, page, pageSize },
     { kind, companyId, query, orderBy },
     cursors,
     async (page, pageSize) => {

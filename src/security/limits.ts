@@ -171,9 +171,9 @@ function isConnectionField(field: GraphQLField<unknown, unknown>): boolean {
   return field.args.some((arg) => arg.name === "first") && field.args.some((arg) => arg.name === "last");
 }
 
-/** The items a list field returns: its `first`/`last`, its `representations` or `ids`, else LIST_FACTOR. */
+/** The items a list field returns: its `first`/`last`/`pageSize`, its `representations` or `ids`, else LIST_FACTOR. */
 export function listSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number {
-  for (const name of ["first", "last"]) {
+  for (const name of ["first", "last", "pageSize"]) {
     const value = args[name];
     if (typeof value === "number") return Math.max(value, 0);
   }

@@ -66,12 +66,84 @@ describe("validation on a rejected write", () => {
     expect(Object.keys(error as object)).not.toContain("validation");
     expect(JSON.parse(JSON.stringify(error))).toEqual({
       message: "Codat rejected the request as invalid: Validation failed",
-      extensions: { code: "BAD_USER_INPUT", upstream: { status: 400, correlationId: "corr-400" } },
+      extensions: {
+        code: "BAD_USER_INPUT",
+        upstream: { status: 400, correlationId: "corr-400", canBeRetried: "False", service: "PushApi" },
+      },
     });
     expect(fake.received).toHaveLength(1);
   });
 
+  it("keeps Codat's itemId (the field path) of every validation item", async () => {
+    fake.always((_request, response) =>
+      sendJson(response, 400, {
+        statusCode: 400,
+        error: "Validation failed",
+        validation: {
+          errors: [
+            { itemId: "contacts[0].phone[1].type", message: "Contacts[0].Phone[1].Type must be a string", validatorName: "RequestBody" },
+          ],
+          warnings: [{ itemId: "addresses[0].postalCode", message: "Postal code looks short", validatorName: "Address" }],
+        },
+      }),
+    );
+    const codat = new CodatClient({ baseUrl: fake.origin });
+    const error: unknown = await codat
+      .createCustomer(COMPANY, CONNECTION, { status: "Active" }, { idempotencyKey: "k-2" })
+      .catch((e: unknown) => e);
+    expect(codatValidationOf(error)).toEqual({
+      errors: [
+        { itemId: "contacts[0].phone[1].type", message: "Contacts[0].Phone[1].Type must be a string", validatorName: "RequestBody" },
+      ],
+      warnings: [{ itemId: "addresses[0].postalCode", message: "Postal code looks short", validatorName: "Address" }],
+    });
+  });
+
   it("is absent when Codat sent none", () => {
     expect(codatValidationOf(new Error("x"))).toBeUndefined();
+  });
+});
+
+describe("Codat's error detail in extensions.upstream", () => {
+  const fake = useFakeCodat();
+  const codat = () => new CodatClient({ baseUrl: fake.origin });
+
+  it("passes canBeRetried, detailedErrorCode and service as Codat's ErrorMessage gives them", async () => {
+    fake.always((_request, response) =>
+      sendJson(response, 404, {
+        statusCode: 404,
+        service: "PublicApi",
+        error: "No data available for customers with ID x",
+        correlationId: "corr-404",
+        canBeRetried: "Unknown",
+        detailedErrorCode: 40401,
+      }),
+    );
+    const error: unknown = await codat()
+      .listCustomers(COMPANY, { page: 1, pageSize: 1 })
+      .catch((e: unknown) => e);
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+      extensions: {
+        code: "NOT_FOUND",
+        upstream: { status: 404, correlationId: "corr-404", canBeRetried: "Unknown", detailedErrorCode: 40401, service: "PublicApi" },
+      },
+    });
+  });
+
+  it("drops values that are not the short token or integer the schema says (nothing of Codat's text leaks through them)", async () => {
+    fake.always((_request, response) =>
+      sendJson(response, 404, {
+        statusCode: 404,
+        service: "see https://internal.example:8443/x",
+        error: "Not found",
+        canBeRetried: { nested: true },
+        detailedErrorCode: "40401",
+      }),
+    );
+    const error: unknown = await codat()
+      .listCustomers(COMPANY, { page: 1, pageSize: 1 })
+      .catch((e: unknown) => e);
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ extensions: { code: "NOT_FOUND", upstream: { status: 404 } } });
+    expect(JSON.stringify(error)).not.toMatch(/internal\.example|nested|40401/);
   });
 });
