@@ -168,9 +168,10 @@ describe("GET retries", () => {
     const { json } = await failure(list(client({ deadlineMs: 300, retryLimit: 1_000, retryInitialDelayMs: 20, retryMaxDelayMs: 40 })));
     expect(["UPSTREAM_ERROR", "UPSTREAM_TIMEOUT"]).toContain((json["extensions"] as Record<string, unknown>)["code"]);
     // 1 000 retries of at least 60 ms each cannot fit in 300 ms: the deadline stopped it, long before the limit.
-    expect(fake.received.length).toBeGreaterThanOrEqual(1);
-    expect(fake.received.length).toBeLessThan(1_000);
-    expect(retries).toHaveLength(fake.received.length - 1);
+    // (On a busy machine an attempt may be cut by the deadline before Codat sees it, so at most one request
+    // more than the retries planned reached Codat, and possibly fewer.)
+    expect(retries.length).toBeLessThan(1_000);
+    expect(fake.received.length).toBeLessThanOrEqual(retries.length + 1);
   });
 
   it("retries a connection reset before and in the middle of the response", async () => {
