@@ -26,7 +26,9 @@ const many = (calls: number): string =>
 
 describe("a burst that drains in time is served whole", () => {
   const LATENCY_MS = 20;
-  const stack = useStack({ simulator: { latencyMs: LATENCY_MS } });
+  // The wait limit raised from 10 s: on a quiet machine the burst drains in ~3 s with the defaults
+  // (npm run bench:fairness); a CI machine under load must not make it a race.
+  const stack = useStack({ simulator: { latencyMs: LATENCY_MS }, env: { CODAT_QUEUE_TIMEOUT_MS: "60000", CODAT_DEADLINE_MS: "60000" } });
 
   it("200 concurrent operations over two companies (600 Codat calls): 0 errors, never more than the cap in flight per company", async () => {
     const cap = parseConfig({}).codatMaxConcurrencyPerCompany;
@@ -110,9 +112,9 @@ describe("two tenants over a low request budget", () => {
       // B still had calls waiting for the budget: A was not served after them.
       expect(client.budgetWaiting(SECOND_COMPANY_ID)).toBeGreaterThan(0);
     }
-    // At the simulator: between the start of each of A's calls and its arrival, at most two of B's requests (a
-    // token B got just before A asked, and B's in the same round when a late timer found two tokens); in FIFO
-    // order A would have waited behind every one of B's waiting calls (9 or more: B holds its 10 slots).
+    // At the simulator: between the start of each of A's calls and its arrival, at most the bucket's burst of B's
+    // requests (one B got just before A asked, and B's in A's round when a late timer found several tokens); in
+    // FIFO order A would have waited behind every one of B's waiting calls (9 or more: B holds its 10 slots).
     const order = stack.upstream().map((request) => (request.path.toLowerCase().includes(a) ? "a" : "b"));
     expect(bAtAStart).toHaveLength(tries);
     let bSoFar = 0;
@@ -120,7 +122,7 @@ describe("two tenants over a low request budget", () => {
     for (const who of order) {
       if (who === "b") bSoFar += 1;
       else {
-        expect(bSoFar - (bAtAStart[aSoFar] ?? 0)).toBeLessThanOrEqual(2);
+        expect(bSoFar - (bAtAStart[aSoFar] ?? 0)).toBeLessThanOrEqual(bucketRate(PER_MINUTE).burst);
         aSoFar += 1;
       }
     }
