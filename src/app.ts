@@ -66,6 +66,8 @@ export interface GatewayOptions {
   codatObservers?: readonly CodatObserver[];
   /** The push status watcher's clock (its polls and subscription deadlines); default the real one. */
   pushStatusClock?: WatcherClock;
+  /** Where the built GraphiQL explorer is (default dist/explorer/, see http/explorer.ts). */
+  explorerDir?: string;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -193,7 +195,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     headersTimeoutMs: config.httpHeadersTimeoutMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
     admission,
-    landingPage: config.introspection,
+    // Sandbox (Apollo's plugin below) with introspection on; the bundled GraphiQL when EXPLORER=graphiql.
+    landingPage: config.explorer.landingPage === "graphiql" ? config.explorer.graphiql : config.introspection,
+    explorer: config.explorer.graphiql
+      ? { landingPage: config.explorer.landingPage === "graphiql", ...(options.explorerDir ? { dir: options.explorerDir } : {}) }
+      : undefined,
     readiness: () => (!listening ? { ready: false, reason: "starting or stopping" } : (upstreamReadiness?.current() ?? { ready: true })),
     // METRICS_PORT keeps /metrics off the port clients reach.
     metrics: metrics && config.metricsPort === undefined ? metrics.registry : undefined,
@@ -255,7 +261,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         httpServer,
         stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000,
       }),
-      config.introspection
+      config.introspection && config.explorer.landingPage === "sandbox"
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],
