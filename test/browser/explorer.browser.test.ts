@@ -104,6 +104,8 @@ describe("GraphiQL explorer", () => {
   let browser: Browser;
   let page: Page;
   let observed: Observed;
+  /** The page load's share of what was observed (requests, bytes on the wire), for the figures in test-results/. */
+  let load = { requests: 0, transferredBytes: 0 };
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     stack = await startSubscriptionStack({
@@ -136,6 +138,7 @@ describe("GraphiQL explorer", () => {
     expect(await violationsIn(page)).toEqual([]);
     expect(observed.cspViolations).toEqual([]);
     await page.screenshot({ path: new URL("explorer-loaded.png", ARTIFACTS).pathname });
+    load = { requests: observed.requests.length, transferredBytes: observed.responseBytes };
   });
 
   it("runs a typed query with the headers editor's headers and the CSRF-prevention header", async () => {
@@ -204,6 +207,7 @@ describe("GraphiQL explorer", () => {
       new URL("explorer.json", ARTIFACTS),
       `${JSON.stringify(
         {
+          load,
           requests: observed.requests.length,
           requestsByPath: countBy(observed.requests.map((request) => new URL(request.url).pathname.replace(/-[\w-]+\./, "-<hash>."))),
           webSockets: observed.sockets.length,
@@ -213,5 +217,22 @@ describe("GraphiQL explorer", () => {
         2,
       )}\n`,
     );
+  });
+
+  it("is linked from the Sandbox landing page, also when Apollo's CDN is out of reach", async () => {
+    const sandbox = await browser.newPage();
+    // Offline, as on a train: whatever is not loopback fails.
+    await sandbox.route(
+      (url) => !LOOPBACK.has(url.hostname),
+      (route) => route.abort("internetdisconnected"),
+    );
+    await sandbox.goto(new URL("/graphql", stack.url).href);
+    const link = sandbox.getByRole("link", { name: "Offline explorer: GraphiQL" });
+    await link.waitFor({ state: "visible" });
+    await sandbox.screenshot({ path: new URL("sandbox-offline.png", ARTIFACTS).pathname });
+    await link.click();
+    await sandbox.waitForURL((url) => url.pathname === "/graphiql");
+    await sandbox.locator(".graphiql-query-editor .CodeMirror").waitFor();
+    await sandbox.close();
   });
 });
