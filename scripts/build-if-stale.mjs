@@ -42,7 +42,12 @@ export const OUTPUTS = ["dist/main.js", "simulator/dist/index.js", "dist/explore
 export const RECORD = "dist/.build-inputs.sha256";
 const PENDING = `${RECORD}.pending`;
 /** The commands `npm run build` runs; a pruned install has none of them. */
-export const BUILD_TOOLS = ["node_modules/.bin/graphql-codegen", "node_modules/.bin/tsc", "node_modules/.bin/tsx", "node_modules/.bin/esbuild"];
+export const BUILD_TOOLS = [
+  "node_modules/.bin/graphql-codegen",
+  "node_modules/.bin/tsc",
+  "node_modules/.bin/tsx",
+  "node_modules/.bin/esbuild",
+];
 
 /** sha256 over every input file's path and bytes, in a fixed order; a missing input counts as absent. */
 export function inputsHash(root) {
