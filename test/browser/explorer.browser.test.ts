@@ -14,6 +14,8 @@ import { startSubscriptionStack, type SubscriptionStack } from "../subscriptions
 
 const ARTIFACTS = new URL("../../test-results/", import.meta.url);
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** A page rendering on a busy two-core machine: a generous bound for what will happen (Playwright's own is 30 s). */
+const PATIENCE = { timeoutMs: 30_000 };
 
 /** What the page did: every request and WebSocket it opened, and every CSP violation it reported. */
 interface Observed {
@@ -85,7 +87,7 @@ async function response<T>(page: Page, ready: (parsed: T) => boolean): Promise<T
       } catch {
         return undefined; // empty, or still streaming in
       }
-    });
+    }, PATIENCE);
   } catch (error) {
     throw new Error(`the response pane holds ${JSON.stringify(last)}`, { cause: error });
   }
@@ -131,7 +133,7 @@ describe("GraphiQL explorer", () => {
     expect(answer?.headers()["content-security-policy"]).toContain("script-src 'self'");
     // The schema arrives (introspection over HTTP), and the documentation explorer can show it.
     await page.locator(".graphiql-query-editor .CodeMirror").waitFor();
-    await waitFor(() => observed.requests.some((request) => request.method === "POST" && request.url.endsWith("/graphql")));
+    await waitFor(() => observed.requests.some((request) => request.method === "POST" && request.url.endsWith("/graphql")), PATIENCE);
     await page.waitForLoadState("networkidle");
     const hosts = new Set(observed.requests.map((request) => new URL(request.url).host));
     expect([...hosts].every((host) => LOOPBACK.has(new URL(`http://${host}`).hostname))).toBe(true);
@@ -192,9 +194,9 @@ describe("GraphiQL explorer", () => {
     // The push completes upstream; the gateway's next poll reads it and the explorer shows it.
     simulatorClock.advance(300);
     const before = stack.pushReads(key);
-    const delay = await waitForValue(() => gatewayClock.pendingDelays().find((ms) => ms <= 2_000));
+    const delay = await waitForValue(() => gatewayClock.pendingDelays().find((ms) => ms <= 2_000), PATIENCE);
     gatewayClock.advance(delay);
-    await waitFor(() => stack.pushReads(key) > before);
+    await waitFor(() => stack.pushReads(key) > before, PATIENCE);
     await response<Update>(page, (r) => r.data?.pushOperationUpdated.status === "SUCCESS");
     await page.screenshot({ path: new URL("explorer-subscription.png", ARTIFACTS).pathname });
 
