@@ -7,8 +7,8 @@
  *   GET /graphiql/assets/<name>        the bundle's files (content hash in the name), cached for a year, immutable
  *
  * The page itself runs no inline script or style; it derives the endpoint and the WebSocket URL from its own
- * location, so it works behind a path prefix (PUBLIC_URL) as it does on loopback. The build precompresses every
- * file (`<name>.gz`); a client that accepts gzip gets those bytes.
+ * location, so it works behind a path prefix (PUBLIC_URL) as it does on loopback. The build precompresses the text
+ * files (`<name>.gz`); a client that accepts gzip gets those bytes.
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -106,20 +106,35 @@ const notBuilt = () =>
   new HttpError(RequestCode.ServiceUnavailable, "The GraphiQL explorer is not built: run `npm run build` (or `npm run build:explorer`).");
 
 export interface ExplorerOptions {
-  /** The built explorer (defaultExplorerDir()); read when the routes are registered. */
+  /** The built explorer (defaultExplorerDir()). */
   dir?: string;
+}
+
+/** Built explorers read so far, by folder: read on first use, once per process however many gateways serve them. */
+const loaded = new Map<string, ExplorerFiles>();
+
+function filesIn(dir: string): ExplorerFiles | undefined {
+  let files = loaded.get(dir);
+  if (!files) {
+    // Not remembered when missing: a build that lands later is served without a restart.
+    files = loadExplorer(dir);
+    if (files) loaded.set(dir, files);
+  }
+  return files;
 }
 
 /**
  * Serves the explorer on `app`; the returned function answers a request with the page (the `/graphql` landing page
- * with EXPLORER=graphiql uses it).
+ * with EXPLORER=graphiql uses it). The files are read on the first request, not before: a gateway whose explorer is
+ * never opened never reads them.
  */
 export function registerExplorer(
   app: FastifyInstance,
   options: ExplorerOptions = {},
 ): (request: FastifyRequest, reply: FastifyReply) => FastifyReply {
-  const files = loadExplorer(options.dir ?? defaultExplorerDir());
+  const dir = options.dir ?? defaultExplorerDir();
   const page = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const files = filesIn(dir);
     if (!files) throw notBuilt();
     void reply
       .header("cache-control", "no-cache")
@@ -130,7 +145,7 @@ export function registerExplorer(
   };
   app.get(EXPLORER_PATH, page);
   app.get<{ Params: { name: string } }>(`${EXPLORER_ASSETS_PATH}:name`, (request, reply) => {
-    const asset = files?.assets.get(request.params.name);
+    const asset = filesIn(dir)?.assets.get(request.params.name);
     if (!asset) throw notFound();
     void reply.header("cache-control", IMMUTABLE);
     return send(request, reply, asset);
