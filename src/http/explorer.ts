@@ -20,23 +20,30 @@ import { HttpError, notFound } from "./errors.js";
 export const EXPLORER_PATH = "/graphiql";
 export const EXPLORER_ASSETS_PATH = `${EXPLORER_PATH}/assets/`;
 
+/** A Host header that is a plain host name or IP address, with an optional port: safe to name in the policy. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
+
 /**
- * The page's policy: its own scripts, styles and fonts only; requests to its own origin (HTTP and WebSocket — CSP 3's
- * `'self'` covers ws:/wss: on the page's host and port); `data:` images only (the editors' icons); never framed.
+ * The page's policy: its own scripts, styles, fonts and images only; requests to its own origin, HTTP and WebSocket
+ * (CSP 3's `'self'` covers ws:/wss: on the page's host and port; older browsers need them named, so the request's
+ * own host is, when it is a plain host[:port]); never framed, no plugins, no forms, no <base>.
  */
-export const EXPLORER_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "worker-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export function explorerCsp(host?: string): string {
+  const own = host !== undefined && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : "";
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    `connect-src 'self'${own}`,
+    "worker-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -138,7 +145,7 @@ export function registerExplorer(
     if (!files) throw notBuilt();
     void reply
       .header("cache-control", "no-cache")
-      .header("content-security-policy", EXPLORER_CSP)
+      .header("content-security-policy", explorerCsp(request.headers.host))
       .header("referrer-policy", "no-referrer")
       .header("x-frame-options", "DENY");
     return send(request, reply, files.page);

@@ -11,7 +11,7 @@ import { startSimulator, type Simulator } from "codat-simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { parseConfig } from "../../src/config.js";
-import { EXPLORER_CSP, withExplorerLink } from "../../src/http/explorer.js";
+import { explorerCsp, withExplorerLink } from "../../src/http/explorer.js";
 import { createLogger } from "../../src/observability/logger.js";
 
 const PAGE = `<!doctype html><html><head><link rel="stylesheet" href="graphiql/assets/graphiql-AbC123.css"></head><body><div id="root"></div></body></html>`;
@@ -79,11 +79,11 @@ describe("GET /graphiql outside production", () => {
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(page.headers.get("cache-control")).toBe("no-cache");
     const csp = page.headers.get("content-security-policy");
-    expect(csp).toBe(EXPLORER_CSP);
+    expect(csp).toBe(explorerCsp(new URL(gateway.origin).host));
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("style-src 'self'");
-    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain(`connect-src 'self' ws://${new URL(gateway.origin).host} wss://${new URL(gateway.origin).host}`);
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain("unsafe");
     expect(page.headers.get("x-content-type-options")).toBe("nosniff");
@@ -140,7 +140,7 @@ describe("production with EXPLORER=graphiql", () => {
     expect((await gateway.get("/graphiql")).status).toBe(200);
     const landing = await gateway.get("/graphql", { accept: "text/html" });
     expect(landing.status).toBe(200);
-    expect(landing.headers.get("content-security-policy")).toBe(EXPLORER_CSP);
+    expect(landing.headers.get("content-security-policy")).toBe(explorerCsp(new URL(gateway.origin).host));
     expect(landing.headers.get("cache-control")).toBe("no-cache");
     expect(await landing.text()).toBe(PAGE);
   });
@@ -185,6 +185,18 @@ describe("EXPLORER", () => {
     expect(parseConfig({ ...base, NODE_ENV: "production" }).explorer).toEqual({ landingPage: "sandbox", graphiql: false });
     expect(parseConfig({ ...base, NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).explorer.graphiql).toBe(true);
     expect(() => parseConfig({ ...base, EXPLORER: "playground" })).toThrow(/EXPLORER.*sandbox or graphiql/);
+  });
+});
+
+describe("the page's policy", () => {
+  it("names the request's own host for WebSockets only when it is a plain host[:port]", () => {
+    expect(explorerCsp("127.0.0.1:4000")).toContain("connect-src 'self' ws://127.0.0.1:4000 wss://127.0.0.1:4000;");
+    expect(explorerCsp("[::1]:4000")).toContain("connect-src 'self' ws://[::1]:4000 wss://[::1]:4000;");
+    expect(explorerCsp("api.example.com")).toContain("connect-src 'self' ws://api.example.com wss://api.example.com;");
+    for (const hostile of ["evil.example; script-src *", "a b", "x'", "", "host:port:1"]) {
+      expect(explorerCsp(hostile)).toContain("connect-src 'self';");
+    }
+    expect(explorerCsp(undefined)).toContain("connect-src 'self';");
   });
 });
 
