@@ -15,7 +15,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** What dist/ and simulator/dist/ are built from: sources, schema, the vendored specs and the build's own settings. */
+/**
+ * What dist/ and simulator/dist/ are built from: sources (the gateway's, the simulator's and the browser explorer's),
+ * schema, the vendored specs and the build's own settings.
+ */
 export const INPUTS = [
   "src",
   "simulator/src",
@@ -28,16 +31,23 @@ export const INPUTS = [
   "package.json",
   "package-lock.json",
   "scripts/gen-rest-types.ts",
+  "explorer",
+  "scripts/build-explorer.mjs",
 ];
 /** Written by the build, not its input. */
 const GENERATED = new Set(["__generated__"]);
 /** The gateway's and the simulator's build outputs; without any of them a build is due. */
-export const OUTPUTS = ["dist/main.js", "simulator/dist/index.js"];
+export const OUTPUTS = ["dist/main.js", "simulator/dist/index.js", "dist/explorer/index.html"];
 /** Where the build records its inputs' hash (dist/ is rebuilt and shipped as a whole, so the record goes with it). */
 export const RECORD = "dist/.build-inputs.sha256";
 const PENDING = `${RECORD}.pending`;
 /** The commands `npm run build` runs; a pruned install has none of them. */
-export const BUILD_TOOLS = ["node_modules/.bin/graphql-codegen", "node_modules/.bin/tsc", "node_modules/.bin/tsx"];
+export const BUILD_TOOLS = [
+  "node_modules/.bin/graphql-codegen",
+  "node_modules/.bin/tsc",
+  "node_modules/.bin/tsx",
+  "node_modules/.bin/esbuild",
+];
 
 /** sha256 over every input file's path and bytes, in a fixed order; a missing input counts as absent. */
 export function inputsHash(root) {

@@ -68,6 +68,8 @@ export interface GatewayOptions {
   pushStatusClock?: WatcherClock;
   /** The WebSocket endpoint's clock (init deadline, heartbeat, token expiry); default the real one. */
   websocketClock?: WatcherClock;
+  /** Where the built GraphiQL explorer is (default dist/explorer/, see http/explorer.ts). */
+  explorerDir?: string;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -201,7 +203,11 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     headersTimeoutMs: config.httpHeadersTimeoutMs,
     requestTimeoutMs: config.httpRequestTimeoutMs,
     admission,
-    landingPage: config.introspection,
+    // Sandbox (Apollo's plugin below) with introspection on; the bundled GraphiQL when EXPLORER=graphiql.
+    landingPage: config.explorer.landingPage === "graphiql" ? config.explorer.graphiql : config.introspection,
+    explorer: config.explorer.graphiql
+      ? { landingPage: config.explorer.landingPage === "graphiql", ...(options.explorerDir ? { dir: options.explorerDir } : {}) }
+      : undefined,
     readiness: () => (!listening ? { ready: false, reason: "starting or stopping" } : (upstreamReadiness?.current() ?? { ready: true })),
     // METRICS_PORT keeps /metrics off the port clients reach.
     metrics: metrics && config.metricsPort === undefined ? metrics.registry : undefined,
@@ -265,7 +271,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
         httpServer,
         stopGracePeriodMillis: options.stopGracePeriodMs ?? 10_000,
       }),
-      config.introspection
+      config.introspection && config.explorer.landingPage === "sandbox"
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],

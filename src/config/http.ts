@@ -4,6 +4,9 @@ import type { OperationLimits } from "../security/limits.js";
 import { defaultsOf, describe, flag, httpUrl, integer, oneOf, parseSection, type Env, type Section } from "./fields.js";
 
 const MODES = ["production", "development", "test"] as const;
+/** The browser explorers: Apollo Sandbox (a page from Apollo's CDN) or the bundled GraphiQL (offline, see http/explorer.ts). */
+export const EXPLORERS = ["sandbox", "graphiql"] as const;
+export type Explorer = (typeof EXPLORERS)[number];
 
 const server = z.object({
   HOST: describe(
@@ -22,6 +25,11 @@ const server = z.object({
   GRAPHQL_INTROSPECTION: describe(flag().optional(), {
     default: "on, except in production",
     description: "`true`/`false`: force introspection and the landing page on or off.",
+  }),
+  EXPLORER: describe(oneOf(EXPLORERS, { phrase: "sandbox or graphiql", lowercase: true }).optional(), {
+    default: "`sandbox` (off in production)",
+    description:
+      "What a browser opening `/graphql` gets: `sandbox` (Apollo Sandbox, loaded from Apollo's CDN) or `graphiql` (the bundled GraphiQL, no internet needed). The bundled explorer is always at `/graphiql` when the landing page is on; in production both are off unless `GRAPHQL_INTROSPECTION=true`, or `EXPLORER=graphiql` (which turns on `/graphiql` and the `/graphql` landing page, not introspection).",
   }),
   PUBLIC_URL: describe(httpUrl().optional(), {
     default: "`http://<bound address>:<port>` (a wildcard bind becomes loopback)",
@@ -124,6 +132,14 @@ export function parseHttp(env: Env, problems: string[]) {
     mode,
     /** Introspection and the Sandbox landing page; off in production unless GRAPHQL_INTROSPECTION=true. */
     introspection: s.GRAPHQL_INTROSPECTION ?? !production,
+    /**
+     * The browser explorer: which one `GET /graphql` shows (EXPLORER), and whether the bundled GraphiQL is served at
+     * `/graphiql` — with the landing page (introspection on), or whenever EXPLORER=graphiql is asked for by name.
+     */
+    explorer: {
+      landingPage: s.EXPLORER ?? "sandbox",
+      graphiql: (s.GRAPHQL_INTROSPECTION ?? !production) || s.EXPLORER === "graphiql",
+    } satisfies { landingPage: Explorer; graphiql: boolean },
     /** Secret for signing cursors and download links; random per process when unset. */
     signingSecret: s.SIGNING_SECRET,
     /**

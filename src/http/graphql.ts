@@ -40,8 +40,12 @@ export interface GraphQLEndpointOptions {
   maxBodyBytes: number;
   /** The GraphQL admission pipeline: its router secret and trusted documents run here, the rest in Apollo. */
   admission: Admission;
-  /** Whether the Sandbox landing page is served (outside production, or GRAPHQL_INTROSPECTION=true). */
+  /** Whether the landing page is served (outside production, GRAPHQL_INTROSPECTION=true, or EXPLORER=graphiql). */
   landingPage: boolean;
+  /** Answers a landing page request itself (the bundled GraphiQL, EXPLORER=graphiql); else Apollo's landing page plugin does. */
+  landingPageHandler?: ((request: FastifyRequest, reply: FastifyReply) => FastifyReply) | undefined;
+  /** Rewrites Apollo's landing page HTML (a link to the bundled GraphiQL, see http/explorer.ts). */
+  landingPageRewrite?: ((html: string) => string) | undefined;
   /** OPERATION_TIMEOUT_MS: an operation's deadline, from its context's creation; default 60 000 ms. */
   operationTimeoutMs?: number | undefined;
 }
@@ -140,6 +144,14 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
       if (!reply.hasHeader("vary")) void reply.header("vary", "Origin");
       done(null, payload);
     });
+    const rewrite = options.landingPageRewrite;
+    if (rewrite) {
+      scope.addHook("onSend", (request, reply, payload, done) => {
+        const type = reply.getHeader("content-type");
+        const html = typeof payload === "string" && typeof type === "string" && type.startsWith("text/html");
+        done(null, html && wantsLandingPage(request, options.landingPage) ? rewrite(payload) : payload);
+      });
+    }
 
     // Apollo decides what a body means: JSON (two media types) parsed here, anything else handed over as text
     // (so CSRF prevention and Apollo's own 400s answer it, as they would on any integration).
@@ -150,7 +162,9 @@ export function registerGraphQL(app: FastifyInstance, options: GraphQLEndpointOp
     const timeoutMs = options.operationTimeoutMs ?? httpDefaults.OPERATION_TIMEOUT_MS;
     const timeoutMessage = `The operation took longer than ${timeoutMs} ms.`;
     let apolloHandler: RouteHandlerMethod | undefined;
+    const landingPageHandler = options.landingPageHandler;
     const handler: RouteHandlerMethod = function (request, reply) {
+      if (landingPageHandler && wantsLandingPage(request, options.landingPage)) return landingPageHandler(request, reply);
       apolloHandler ??= fastifyApolloHandler(options.apollo(), {
         // The landing page needs no context; any operation has a caller by now.
         context: (req: FastifyRequest, res: FastifyReply) =>

@@ -19,6 +19,7 @@ import type { Logger } from "../observability/logger.js";
 import { httpDefaults } from "../config/http.js";
 import { withRequestLog } from "../observability/request-log.js";
 import { HttpError, endSocketWithError, httpErrorHandler, methodNotAllowed, notFound, replyError } from "./errors.js";
+import { EXPLORER_PATH, registerExplorer, withExplorerLink, type ExplorerOptions } from "./explorer.js";
 import { registerGraphQL, type GraphQLEndpointOptions } from "./graphql.js";
 import { corsHeaders, registerPreflight, type RawCors } from "./raw-cors.js";
 
@@ -60,6 +61,11 @@ export interface HttpAppOptions extends GraphQLEndpointOptions {
    * 30 000 ms. It bounds receiving the request only: a response (a long download) takes as long as it takes.
    */
   requestTimeoutMs?: number;
+  /**
+   * The bundled GraphiQL at /graphiql (http/explorer.ts), when given; `landingPage`: it is also what a browser
+   * opening /graphql gets (EXPLORER=graphiql), instead of Apollo's landing page.
+   */
+  explorer?: (ExplorerOptions & { landingPage: boolean }) | undefined;
 }
 
 declare module "fastify" {
@@ -178,10 +184,19 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     });
   }
 
-  registerGraphQL(app, options);
+  const explorerPage = options.explorer ? registerExplorer(app, options.explorer) : undefined;
+  // GraphiQL as the landing page (EXPLORER=graphiql), or a link to it on Apollo's.
+  registerGraphQL(
+    app,
+    !explorerPage
+      ? options
+      : options.explorer?.landingPage
+        ? { ...options, landingPageHandler: explorerPage }
+        : { ...options, landingPageRewrite: withExplorerLink },
+  );
 
   app.setNotFoundHandler((request, reply) => {
-    const allowed = allowedMethods(request.url.split("?", 1)[0] ?? "", options.routes ?? [], options.metrics !== undefined);
+    const allowed = allowedMethods(request.url.split("?", 1)[0] ?? "", options.routes ?? [], options.metrics !== undefined, !!explorerPage);
     return replyError(request, reply, allowed !== undefined ? methodNotAllowed(allowed) : notFound());
   });
 
@@ -252,9 +267,10 @@ function routeOf(request: FastifyRequest): string {
 }
 
 /** The methods of a route this app serves, for a 405; undefined when it serves no such path (a 404). */
-function allowedMethods(pathname: string, routes: RawRoute[], metrics: boolean): string[] | undefined {
+function allowedMethods(pathname: string, routes: RawRoute[], metrics: boolean, explorer: boolean): string[] | undefined {
   if (pathname === "/graphql") return ["GET", "POST", "OPTIONS"];
   if (pathname === "/healthz" || pathname === "/readyz" || (metrics && pathname === "/metrics")) return ["GET", "HEAD"];
+  if (explorer && pathname === EXPLORER_PATH) return ["GET", "HEAD"];
   for (const route of routes) {
     const prefix = route.url.slice(0, route.url.indexOf(":"));
     if (prefix.length > 0 && pathname.startsWith(prefix) && !pathname.slice(prefix.length).includes("/") && pathname.length > prefix.length)
