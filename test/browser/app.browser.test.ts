@@ -95,7 +95,7 @@ describe("reference app", () => {
     });
     expect(listCalls(stack)).toHaveLength(1);
     await step(page, "02-scrolled", async () => {
-      await page.locator('[data-testid="customers"]').evaluate((list) => list.scrollTo(0, list.scrollHeight));
+      await page.locator('[data-testid="customers"]').evaluate("(list) => list.scrollTo(0, list.scrollHeight)");
       await expect.poll(() => rows(page).count(), WAIT).toBe(2 * PAGE_SIZE);
     });
     expect(listCalls(stack)).toHaveLength(2);
@@ -104,10 +104,13 @@ describe("reference app", () => {
 
   it("searches, opens a customer and shows its contacts, addresses and attachments", async () => {
     const name = (
-      await stack.graphql<{ customer: { customerName: string } }>(`query($c: ID!, $id: ID!) { customer(companyId: $c, customerId: $id) { customerName } }`, {
-        c: DEMO_COMPANY_ID,
-        id: ATTACHMENT_CUSTOMER_ID,
-      })
+      await stack.graphql<{ customer: { customerName: string } }>(
+        `query($c: ID!, $id: ID!) { customer(companyId: $c, customerId: $id) { customerName } }`,
+        {
+          c: DEMO_COMPANY_ID,
+          id: ATTACHMENT_CUSTOMER_ID,
+        },
+      )
     ).data!.customer.customerName;
     await step(page, "03-customer-detail", async () => {
       await page.getByLabel("Search by name").fill(name);
@@ -130,7 +133,7 @@ describe("reference app", () => {
     await step(page, "04-downloaded", async () => {
       const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
       digest = createHash("sha256")
-        .update(readFileSync((await download.path())!))
+        .update(readFileSync(await download.path()))
         .digest("hex");
     });
     // The one file the simulator served for that click.
@@ -246,7 +249,9 @@ describe("reference app with PERSISTED_OPERATIONS from its own manifest", () => 
       expect(parsed.query).toBeUndefined();
       expect(Object.keys(manifest)).toContain(parsed.extensions?.persistedQuery?.sha256Hash);
     }
-    const subscribe = frames.map((f) => JSON.parse(f) as { type: string; payload?: { query?: string } }).find((m) => m.type === "subscribe");
+    const subscribe = frames
+      .map((f) => JSON.parse(f) as { type: string; payload?: { query?: string } })
+      .find((m) => m.type === "subscribe");
     expect(subscribe?.payload?.query).toBe("");
 
     // An edited document (one more field) from the same page: refused before it runs, and nothing reaches Codat.

@@ -6,13 +6,13 @@ import { CustomerList } from "./components/CustomerList";
 
 /** The simulator's demo company, the default outside a URL that names one (`?company=<id>`). */
 const DEMO_COMPANY_ID = "8a210b68-6988-11ed-a1eb-0242ac120002";
+const configured: unknown = import.meta.env["VITE_COMPANY_ID"];
+const DEFAULT_COMPANY_ID = typeof configured === "string" && configured !== "" ? configured : DEMO_COMPANY_ID;
 
 type Panel = { kind: "none" } | { kind: "detail"; customerId: string } | { kind: "new" } | { kind: "edit"; customerId: string };
 
 export function App() {
-  const [companyId, setCompanyId] = useState(
-    () => new URLSearchParams(window.location.search).get("company") ?? import.meta.env["VITE_COMPANY_ID"] ?? DEMO_COMPANY_ID,
-  );
+  const [companyId, setCompanyId] = useState(() => new URLSearchParams(window.location.search).get("company") ?? DEFAULT_COMPANY_ID);
   const [connectionId, setConnectionId] = useState<string>();
   const [panel, setPanel] = useState<Panel>({ kind: "none" });
 

@@ -29,8 +29,9 @@ const persisted = new PersistedQueryLink({
 });
 
 /** The bearer token on every HTTP request (the gateway's AUTH_MODE decides whether one is needed). */
-const auth = new SetContextLink(({ headers }) => {
+const auth = new SetContextLink((context) => {
   const token = currentToken();
+  const headers = context["headers"] as Record<string, string> | undefined;
   return { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } };
 });
 

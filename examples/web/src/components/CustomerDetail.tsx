@@ -101,7 +101,8 @@ function CustomerFields(props: { customer: FragmentType<typeof CustomerDetailFra
         <ul data-testid="contacts">
           {customer.contacts.map((contact, i) => (
             <li key={i}>
-              {contact.name ?? "(no name)"} {contact.email} {contact.phone.map((p) => `${p.type.toLowerCase()}: ${p.number ?? ""}`).join(", ")}
+              {contact.name ?? "(no name)"} {contact.email}{" "}
+              {contact.phone.map((p) => `${p.type.toLowerCase()}: ${p.number ?? ""}`).join(", ")}
             </li>
           ))}
         </ul>

@@ -1,4 +1,4 @@
-import { useApolloClient, useMutation, useQuery } from "@apollo/client/react";
+import { skipToken, useApolloClient, useMutation, useQuery } from "@apollo/client/react";
 import { useRef, useState } from "react";
 import { graphql, useFragment } from "../__generated__";
 import type { CustomerInput, CustomerStatus } from "../__generated__/graphql";
@@ -109,13 +109,15 @@ type Errors = Partial<Record<Field | "form", string[]>>;
  * Codat's validation messages land on the fields they name, the gateway's coded errors on the field their
  * `argumentName` names.
  */
-export function CustomerForm(props: { companyId: string; connectionId: string; customerId: string | undefined; onDone: (customerId?: string) => void }) {
+export function CustomerForm(props: {
+  companyId: string;
+  connectionId: string;
+  customerId: string | undefined;
+  onDone: (customerId?: string) => void;
+}) {
   const { companyId, connectionId, customerId } = props;
   const model = useQuery(CustomerModelQuery, { variables: { companyId, connectionId } });
-  const existing = useQuery(CustomerForEditQuery, {
-    variables: { companyId, customerId: customerId ?? "" },
-    skip: customerId === undefined,
-  });
+  const existing = useQuery(CustomerForEditQuery, customerId === undefined ? skipToken : { variables: { companyId, customerId } });
   const customer = useFragment(CustomerFormFragment, existing.data?.customer ?? null);
   const client = useApolloClient();
   const [create, creating] = useMutation(CreateCustomerMutation);
@@ -206,7 +208,12 @@ export function CustomerForm(props: { companyId: string; connectionId: string; c
           : (
               await update({
                 variables: {
-                  input: { companyId, connectionId, customerId, customer: { ...input, sourceModifiedDate: customer?.sourceModifiedDate ?? null } },
+                  input: {
+                    companyId,
+                    connectionId,
+                    customerId,
+                    customer: { ...input, sourceModifiedDate: customer?.sourceModifiedDate ?? null },
+                  },
                 },
               })
             ).data?.updateCustomer.pushOperation;
@@ -255,7 +262,10 @@ export function CustomerForm(props: { companyId: string; connectionId: string; c
               <select id={`field-${name}`} name={name} defaultValue={current?.toString() ?? ""}>
                 {!option.required && <option value="">—</option>}
                 {choices.map((choice) => (
-                  <option key={choice.value} value={field === "status" ? STATUSES[choice.value?.toLowerCase() ?? ""] : (choice.value ?? "")}>
+                  <option
+                    key={choice.value}
+                    value={field === "status" ? STATUSES[choice.value?.toLowerCase() ?? ""] : (choice.value ?? "")}
+                  >
                     {choice.displayName ?? choice.value}
                   </option>
                 ))}
@@ -280,7 +290,12 @@ export function CustomerForm(props: { companyId: string; connectionId: string; c
           {message}
         </p>
       ))}
-      {push && (push.state ? <PushResult state={push.state} /> : <PushStatus companyId={companyId} pushOperationKey={push.key} onFinished={finished} />)}
+      {push &&
+        (push.state ? (
+          <PushResult state={push.state} />
+        ) : (
+          <PushStatus companyId={companyId} pushOperationKey={push.key} onFinished={finished} />
+        ))}
       <div className="actions">
         <button type="submit" disabled={sending || (push !== undefined && push.state === undefined)}>
           {customerId === undefined ? "Create" : "Save"}

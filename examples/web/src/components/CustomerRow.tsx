@@ -9,7 +9,11 @@ export const CustomerRowFragment = graphql(`
   }
 `);
 
-export function CustomerRow(props: { customer: FragmentType<typeof CustomerRowFragment>; selectedId: string | undefined; onSelect: (id: string) => void }) {
+export function CustomerRow(props: {
+  customer: FragmentType<typeof CustomerRowFragment>;
+  selectedId: string | undefined;
+  onSelect: (id: string) => void;
+}) {
   const customer = useFragment(CustomerRowFragment, props.customer);
   return (
     <li className={customer.customerId === props.selectedId ? "selected" : undefined}>

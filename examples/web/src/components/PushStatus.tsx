@@ -45,7 +45,10 @@ export function PushStatus(props: { companyId: string; pushOperationKey: string;
   const status = data?.pushOperationUpdated.status ?? "PENDING";
   return (
     <div className="push">
-      Push <output data-testid="push-status" data-status={status}>{status}</output>
+      Push{" "}
+      <output data-testid="push-status" data-status={status}>
+        {status}
+      </output>
       {error && <ErrorList error={error} />}
     </div>
   );
