@@ -67,7 +67,7 @@ docker_copy /app/schema ./schema
 docker_healthcheck node -e 'fetch(`http://127.0.0.1:${process.env.PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))'
 docker_cmd node --max-semi-space-size=16 --max-old-space-size=1024 dist/main.js
 
-for dev in typescript tsx vitest @graphql-codegen/cli openapi-typescript yaml node esbuild codat-simulator; do
+for dev in typescript tsx vitest @graphql-codegen/cli openapi-typescript yaml node esbuild codat-simulator codat-gateway-web react vite; do
   [ ! -e "$image/node_modules/$dev" ] || fail "dev dependency $dev is still installed"
 done
 say "runtime /app: $(du -sh "$image" | cut -f1), node_modules $(du -sh "$image/node_modules" | cut -f1)"

@@ -13,7 +13,8 @@ const config: CodegenConfig = {
   generates: {
     "src/__generated__/": {
       preset: "client",
-      presetConfig: { persistedDocuments: { hashAlgorithm: "sha256" } },
+      // getFragmentData, not useFragment: it is a plain function, and Apollo Client has a hook of that name.
+      presetConfig: { persistedDocuments: { hashAlgorithm: "sha256" }, fragmentMasking: { unmaskFunctionName: "getFragmentData" } },
       documentTransforms: [addTypenameSelectionDocumentTransform],
       config: {
         enumsAsTypes: true,

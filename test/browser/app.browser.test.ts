@@ -95,15 +95,18 @@ describe("reference app", () => {
     });
     expect(listCalls(stack)).toHaveLength(1);
     await step(page, "02-scrolled", async () => {
-      await page.locator('[data-testid="customers"]').evaluate("(list) => list.scrollTo(0, list.scrollHeight)");
+      // As a user scrolls: the wheel over the list.
+      await page.locator('[data-testid="customers"]').hover();
+      await page.mouse.wheel(0, 10_000);
       await expect.poll(() => rows(page).count(), WAIT).toBe(2 * PAGE_SIZE);
     });
     expect(listCalls(stack)).toHaveLength(2);
     expect(listCalls(stack).map((r) => r.query["page"])).toEqual(["1", "2"]);
   });
 
+  let attachmentCustomerName = "";
   it("searches, opens a customer and shows its contacts, addresses and attachments", async () => {
-    const name = (
+    const name = (attachmentCustomerName = (
       await stack.graphql<{ customer: { customerName: string } }>(
         `query($c: ID!, $id: ID!) { customer(companyId: $c, customerId: $id) { customerName } }`,
         {
@@ -111,7 +114,7 @@ describe("reference app", () => {
           id: ATTACHMENT_CUSTOMER_ID,
         },
       )
-    ).data!.customer.customerName;
+    ).data!.customer.customerName);
     await step(page, "03-customer-detail", async () => {
       await page.getByLabel("Search by name").fill(name);
       await page.getByLabel("Search by name").press("Enter");
@@ -191,6 +194,33 @@ describe("reference app", () => {
     });
     expect(await status.getAttribute("data-status")).toBe("FAILED");
   });
+
+  it("edits a customer: the whole record is sent back with its addresses and contacts, and the detail shows the change", async () => {
+    await page.getByRole("button", { name: "Close" }).click();
+    await page.getByLabel("Search by name").fill(attachmentCustomerName);
+    await page.getByLabel("Search by name").press("Enter");
+    await page.locator('[data-testid="customers"] li button', { hasText: attachmentCustomerName }).first().click();
+    const detail = page.locator('[data-testid="customer-detail"]');
+    await detail.locator('[data-testid="addresses"] li').first().waitFor();
+    const addresses = await detail.locator('[data-testid="addresses"] li').count();
+    const contacts = await detail.locator('[data-testid="contacts"] li').count();
+    await detail.getByRole("button", { name: "Edit" }).click();
+    const form = page.locator('[data-testid="customer-form"]');
+    const phone = "+44 20 7946 0958";
+    await form.locator('[data-field="phone"] input').fill(phone);
+    await form.getByRole("button", { name: "Save" }).click();
+    const status = form.locator('[data-testid="push-status"]');
+    await expect.poll(() => status.getAttribute("data-status"), WAIT).toBe("PENDING");
+    const sent = JSON.parse(stack.upstream().find((r) => r.method === "PUT")!.body!) as { addresses: unknown[]; contacts: unknown[] };
+    expect([sent.addresses.length, sent.contacts.length]).toEqual([addresses, contacts]);
+    await step(page, "08-edited", async () => {
+      clock.advance(PUSH_DELAY_MS);
+      await expect.poll(() => status.getAttribute("data-status"), WAIT).toBe("SUCCESS");
+      await form.getByRole("button", { name: "Close" }).click();
+      await expect.poll(() => detail.textContent(), WAIT).toContain(phone);
+    });
+    expect(await detail.locator('[data-testid="addresses"] li').count()).toBe(addresses);
+  });
 });
 
 describe("reference app with AUTH_MODE=jwt", () => {
@@ -199,11 +229,11 @@ describe("reference app with AUTH_MODE=jwt", () => {
     const token = await mint({ sub: "browser", codat_company_ids: [SECOND_COMPANY_ID] });
     const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
     await page.addInitScript((value) => sessionStorage.setItem("gateway.token", value), token);
-    await step(page, "08-forbidden", async () => {
+    await step(page, "09-forbidden", async () => {
       await page.goto(`${app().origin}/?company=${DEMO_COMPANY_ID}`);
       await page.locator('[data-code="FORBIDDEN"]').first().waitFor();
     });
-    await step(page, "09-granted", async () => {
+    await step(page, "10-granted", async () => {
       await page.goto(`${app().origin}/?company=${SECOND_COMPANY_ID}`);
       await expect.poll(() => rows(page).count(), WAIT).toBeGreaterThan(0);
     });
@@ -225,7 +255,7 @@ describe("reference app with PERSISTED_OPERATIONS from its own manifest", () => 
     const frames: string[] = [];
     page.on("websocket", (socket) => socket.on("framesent", (frame) => frames.push(String(frame.payload))));
 
-    await step(page, "10-persisted-list", async () => {
+    await step(page, "11-persisted-list", async () => {
       await page.goto(`${app().origin}/?company=${DEMO_COMPANY_ID}`);
       await expect.poll(() => rows(page).count(), WAIT).toBe(PAGE_SIZE);
     });
@@ -236,7 +266,7 @@ describe("reference app with PERSISTED_OPERATIONS from its own manifest", () => 
     await form.getByRole("button", { name: "Create" }).click();
     const status = form.locator('[data-testid="push-status"]');
     await expect.poll(() => status.getAttribute("data-status"), WAIT).toBe("PENDING");
-    await step(page, "11-persisted-push", async () => {
+    await step(page, "12-persisted-push", async () => {
       clock.advance(PUSH_DELAY_MS);
       await expect.poll(() => status.getAttribute("data-status"), WAIT).toBe("SUCCESS");
       await page.locator('[data-testid="customers"] li button', { hasText: name }).waitFor();

@@ -1,13 +1,14 @@
 // `npm run dev:web`: the gateway in watch mode (on its embedded simulator unless .env names a Codat key) and Vite's
 // dev server, which proxies /graphql (HTTP and WebSocket) and /downloads to it, so the app has one origin. Download
-// links are built on PUBLIC_URL, Vite's address here. Ctrl-C stops both.
+// links are built on PUBLIC_URL, Vite's address here. GATEWAY_PORT (4000) and WEB_PORT (5173) move them. Ctrl-C stops both.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const web = fileURLToPath(new URL("..", import.meta.url));
 const gatewayPort = process.env["GATEWAY_PORT"] ?? "4000";
-const appUrl = "http://127.0.0.1:5173";
+const webPort = process.env["WEB_PORT"] ?? "5173";
+const appUrl = `http://127.0.0.1:${webPort}`;
 
 const children = [
   spawn("npm", ["run", "dev"], {
@@ -15,7 +16,11 @@ const children = [
     stdio: "inherit",
     env: { ...process.env, PORT: gatewayPort, HOST: "127.0.0.1", PUBLIC_URL: appUrl },
   }),
-  spawn("npx", ["vite"], { cwd: web, stdio: "inherit", env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` } }),
+  spawn("npx", ["vite", "--port", webPort], {
+    cwd: web,
+    stdio: "inherit",
+    env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` },
+  }),
 ];
 const stop = () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");

@@ -1,4 +1,4 @@
-import { graphql, useFragment, type FragmentType } from "../__generated__";
+import { graphql, getFragmentData, type FragmentType } from "../__generated__";
 
 export const AttachmentLinkFragment = graphql(`
   fragment AttachmentLink_attachment on Attachment {
@@ -15,7 +15,7 @@ export const AttachmentLinkFragment = graphql(`
  * the detail query asks for fresh links each time it is opened.
  */
 export function AttachmentLink(props: { attachment: FragmentType<typeof AttachmentLinkFragment> }) {
-  const attachment = useFragment(AttachmentLinkFragment, props.attachment);
+  const attachment = getFragmentData(AttachmentLinkFragment, props.attachment);
   const name = attachment.name ?? "attachment";
   return (
     <li>

@@ -1,5 +1,5 @@
 import { useQuery } from "@apollo/client/react";
-import { graphql, useFragment, type FragmentType } from "../__generated__";
+import { graphql, getFragmentData, type FragmentType } from "../__generated__";
 import { AttachmentLink } from "./AttachmentLink";
 import { ErrorList } from "./ErrorList";
 
@@ -78,7 +78,7 @@ export function CustomerDetail(props: { companyId: string; connectionId: string;
 }
 
 function CustomerFields(props: { customer: FragmentType<typeof CustomerDetailFragment> }) {
-  const customer = useFragment(CustomerDetailFragment, props.customer);
+  const customer = getFragmentData(CustomerDetailFragment, props.customer);
   return (
     <>
       <h2>{customer.customerName ?? "(no name)"}</h2>

@@ -1,7 +1,13 @@
 import { skipToken, useApolloClient, useMutation, useQuery } from "@apollo/client/react";
 import { useRef, useState } from "react";
-import { graphql, useFragment } from "../__generated__";
-import type { CustomerInput, CustomerStatus } from "../__generated__/graphql";
+import { graphql, getFragmentData } from "../__generated__";
+import type {
+  AddressFieldsFragment as AddressFieldsFragmentType,
+  AddressInput,
+  CustomerForm_CustomerFragment,
+  CustomerInput,
+  CustomerStatus,
+} from "../__generated__/graphql";
 import { fieldOfMessage, shownErrors } from "../errors";
 import { addCustomerToLists } from "../list-update";
 import { ErrorList } from "./ErrorList";
@@ -45,6 +51,33 @@ const CustomerFormFragment = graphql(`
     taxNumber
     status
     sourceModifiedDate
+    addresses {
+      ...AddressFields
+    }
+    contacts {
+      name
+      email
+      status
+      phone {
+        number
+        type
+      }
+      address {
+        ...AddressFields
+      }
+    }
+  }
+`);
+
+const AddressFieldsFragment = graphql(`
+  fragment AddressFields on Address {
+    type
+    line1
+    line2
+    city
+    region
+    postalCode
+    country
   }
 `);
 
@@ -118,13 +151,13 @@ export function CustomerForm(props: {
   const { companyId, connectionId, customerId } = props;
   const model = useQuery(CustomerModelQuery, { variables: { companyId, connectionId } });
   const existing = useQuery(CustomerForEditQuery, customerId === undefined ? skipToken : { variables: { companyId, customerId } });
-  const customer = useFragment(CustomerFormFragment, existing.data?.customer ?? null);
+  const customer = getFragmentData(CustomerFormFragment, existing.data?.customer ?? null);
   const client = useApolloClient();
   const [create, creating] = useMutation(CreateCustomerMutation);
   const [update, updating] = useMutation(UpdateCustomerMutation);
   const [errors, setErrors] = useState<Errors>({});
   const [push, setPush] = useState<{ key: string; state?: PushState }>();
-  // One idempotency key per customer to create, reused if the same submission is retried after a lost answer.
+  // One idempotency key per submission, kept for a retry after an error that may have reached Codat (a lost answer).
   const idempotencyKey = useRef(crypto.randomUUID());
 
   if (model.error) return <ErrorList error={model.error} />;
@@ -161,7 +194,6 @@ export function CustomerForm(props: {
   function finished(operation: PushState) {
     setPush({ key: operation.pushOperationKey, state: operation });
     if (operation.status === "SUCCESS") {
-      idempotencyKey.current = crypto.randomUUID();
       if (customerId !== undefined) {
         // The updated record, refetched by id: the cache normalises it, so the list row and the detail update too.
         void client.query({ query: CustomerForEditQuery, variables: { companyId, customerId }, fetchPolicy: "network-only" });
@@ -212,12 +244,14 @@ export function CustomerForm(props: {
                     companyId,
                     connectionId,
                     customerId,
-                    customer: { ...input, sourceModifiedDate: customer?.sourceModifiedDate ?? null },
+                    customer: { ...input, ...unchangedParts(customer) },
                   },
                 },
               })
             ).data?.updateCustomer.pushOperation;
       if (!pushOperation) return;
+      // Codat has the key now: the next submission is another customer (reusing it with other input is a CONFLICT).
+      idempotencyKey.current = crypto.randomUUID();
       if (pushOperation.status === "FAILED") {
         // Codat refused the request outright: its validation problems, as data.
         show(codatErrors(pushOperation.validation?.errors ?? []));
@@ -306,6 +340,34 @@ export function CustomerForm(props: {
       </div>
     </form>
   );
+}
+
+/**
+ * Codat replaces the whole record on update: what the form does not edit (addresses, contacts) is sent back as
+ * read, with the `sourceModifiedDate` read, so a change made in the platform meanwhile is refused, not overwritten.
+ */
+function unchangedParts(customer: CustomerForm_CustomerFragment | null | undefined): CustomerInput {
+  if (!customer) return {};
+  const address = (a: AddressFieldsFragmentType): AddressInput => ({
+    type: a.type,
+    line1: a.line1,
+    line2: a.line2,
+    city: a.city,
+    region: a.region,
+    postalCode: a.postalCode,
+    country: a.country,
+  });
+  return {
+    sourceModifiedDate: customer.sourceModifiedDate,
+    addresses: customer.addresses.map((a) => address(getFragmentData(AddressFieldsFragment, a))),
+    contacts: customer.contacts.map((c) => ({
+      name: c.name,
+      email: c.email,
+      status: c.status,
+      phone: c.phone.flatMap((p) => (p.number ? [{ number: p.number, type: p.type }] : [])),
+      address: c.address ? address(getFragmentData(AddressFieldsFragment, c.address)) : null,
+    })),
+  };
 }
 
 function PushResult({ state }: { state: PushState }) {

@@ -1,4 +1,4 @@
-import { graphql, useFragment, type FragmentType } from "../__generated__";
+import { graphql, getFragmentData, type FragmentType } from "../__generated__";
 
 export const CustomerRowFragment = graphql(`
   fragment CustomerRow_customer on Customer {
@@ -14,7 +14,7 @@ export function CustomerRow(props: {
   selectedId: string | undefined;
   onSelect: (id: string) => void;
 }) {
-  const customer = useFragment(CustomerRowFragment, props.customer);
+  const customer = getFragmentData(CustomerRowFragment, props.customer);
   return (
     <li className={customer.customerId === props.selectedId ? "selected" : undefined}>
       <button type="button" onClick={() => props.onSelect(customer.customerId)}>
