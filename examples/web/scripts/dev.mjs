@@ -10,20 +10,31 @@ const gatewayPort = process.env["GATEWAY_PORT"] ?? "4000";
 const webPort = process.env["WEB_PORT"] ?? "5173";
 const appUrl = `http://127.0.0.1:${webPort}`;
 
+const posix = process.platform !== "win32";
 const children = [
   spawn("npm", ["run", "dev"], {
     cwd: root,
     stdio: "inherit",
+    detached: posix,
     env: { ...process.env, PORT: gatewayPort, HOST: "127.0.0.1", PUBLIC_URL: appUrl },
   }),
   spawn("npx", ["vite", "--port", webPort], {
     cwd: web,
     stdio: "inherit",
+    detached: posix,
     env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` },
   }),
 ];
+// Each child leads its own process group (npm, then tsx or vite under it): stopping one stops all it started.
 const stop = () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  for (const child of children) {
+    try {
+      if (posix && child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+      else child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  }
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
