@@ -30,7 +30,7 @@ export interface AppServer {
 }
 
 export async function startAppServer(): Promise<AppServer> {
-  if (!existsSync(path.join(APP_DIST, "index.html"))) throw new Error("examples/web is not built: npm run build -w codat-gateway-web");
+  if (!existsSync(path.join(APP_DIST, "index.html"))) throw new Error("examples/web is not built: npm run build -w examples/web");
   const sockets = new Set<Socket>();
   const state: { gateway: URL | undefined } = { gateway: undefined };
   const target = () => {

@@ -5,7 +5,7 @@
  * reported, never asserted. Push completion follows the simulator's manual clock, so nothing here sleeps.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +33,7 @@ const WAIT = { timeout: 20_000 };
 
 let browser: Browser;
 beforeAll(async () => {
+  rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   browser = await launchChromium();
 });
