@@ -67,7 +67,7 @@ docker_copy /app/schema ./schema
 docker_healthcheck node -e 'fetch(`http://127.0.0.1:${process.env.PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))'
 docker_cmd node --max-semi-space-size=16 --max-old-space-size=1024 dist/main.js
 
-for dev in typescript tsx vitest @graphql-codegen/cli openapi-typescript yaml node esbuild codat-simulator graphiql react react-dom; do
+for dev in typescript tsx vitest @graphql-codegen/cli openapi-typescript yaml node esbuild codat-simulator codat-gateway-web graphiql react react-dom vite; do
   [ ! -e "$image/node_modules/$dev" ] || fail "dev dependency $dev is still installed"
 done
 # The GraphiQL explorer ships built (dist/explorer/), without the packages it was built from.
