@@ -123,7 +123,7 @@ describe("GET /graphiql outside production", () => {
 });
 
 describe("production", () => {
-  const gateway = useGateway({ NODE_ENV: "production" }, () => dir);
+  const gateway = useGateway({ NODE_ENV: "production", AUTH_MODE: "none" }, () => dir);
 
   it("serves no explorer and no landing page", async () => {
     expect((await gateway.get("/graphiql")).status).toBe(404);
@@ -134,7 +134,7 @@ describe("production", () => {
 });
 
 describe("production with EXPLORER=graphiql", () => {
-  const gateway = useGateway({ NODE_ENV: "production", EXPLORER: "graphiql" }, () => dir);
+  const gateway = useGateway({ NODE_ENV: "production", AUTH_MODE: "none", EXPLORER: "graphiql" }, () => dir);
 
   it("serves GraphiQL at /graphiql and as the /graphql landing page, and never Sandbox", async () => {
     expect((await gateway.get("/graphiql")).status).toBe(200);
@@ -182,8 +182,11 @@ describe("EXPLORER", () => {
     const base = { CODAT_BASE_URL: "http://127.0.0.1:9" };
     expect(parseConfig(base).explorer).toEqual({ landingPage: "sandbox", graphiql: true });
     expect(parseConfig({ ...base, EXPLORER: "GRAPHIQL" }).explorer).toEqual({ landingPage: "graphiql", graphiql: true });
-    expect(parseConfig({ ...base, NODE_ENV: "production" }).explorer).toEqual({ landingPage: "sandbox", graphiql: false });
-    expect(parseConfig({ ...base, NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).explorer.graphiql).toBe(true);
+    expect(parseConfig({ ...base, NODE_ENV: "production", AUTH_MODE: "none" }).explorer).toEqual({
+      landingPage: "sandbox",
+      graphiql: false,
+    });
+    expect(parseConfig({ ...base, NODE_ENV: "production", AUTH_MODE: "none", GRAPHQL_INTROSPECTION: "true" }).explorer.graphiql).toBe(true);
     expect(() => parseConfig({ ...base, EXPLORER: "playground" })).toThrow(/EXPLORER.*sandbox or graphiql/);
   });
 });
