@@ -37,6 +37,7 @@ import { RedisWebhookDedupe } from "../redis/webhook-dedupe.js";
 import { LocalWebhookDedupe, type WebhookDedupe } from "./dedupe.js";
 import type { WebhookMetrics, WebhookOutcome } from "./outcomes.js";
 import { WebhookVerifier } from "./verify.js";
+import type { DataChangeSink } from "./data-changes.js";
 
 export interface WebhookReceiverOptions {
   config: CodatWebhookConfig;
@@ -47,6 +48,8 @@ export interface WebhookReceiverOptions {
   metrics?: WebhookMetrics | undefined;
   /** Overrides the dedupe (tests). */
   dedupe?: WebhookDedupe;
+  /** The read cache, told of Codat's data changes. */
+  dataChanges?: DataChangeSink | undefined;
 }
 
 export interface WebhookReceiver {
