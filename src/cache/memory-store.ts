@@ -34,6 +34,11 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve();
   }
 
+  delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+    return Promise.resolve();
+  }
+
   generations(company: string): Promise<Generations | undefined> {
     return Promise.resolve(this.#company(company));
   }

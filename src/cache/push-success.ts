@@ -16,7 +16,7 @@ export class CacheInvalidatingBus implements PushStatusBus {
   }
 
   async publish(signal: PushOperationSignal): Promise<void> {
-    if (signal.status === "Success") await this.#cache.pushSucceeded(signal.companyId).catch(() => undefined);
+    if (signal.status === "Success") await this.#cache.pushSucceeded(signal.companyId, signal.pushOperationKey).catch(() => undefined);
     await this.#bus.publish(signal);
   }
 

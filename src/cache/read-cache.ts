@@ -88,6 +88,12 @@ interface Overlay {
   records: Record<string, { r: CodatCustomerRecord; at: number }>;
 }
 
+/** A write the gateway sent that Codat answered Pending: shown once its operation succeeds. */
+interface PendingWrite {
+  id?: string | undefined;
+  data: object;
+}
+
 interface Fill {
   promise: Promise<string>;
   signal: AbortSignal | undefined;
@@ -147,9 +153,26 @@ export class ReadCache implements DataChangeSink {
     while (this.#shadows.size > 0) await Promise.all([...this.#shadows]);
   }
 
-  /** A push operation of the company's customers ended in success (polled or announced): its entries go. */
-  async pushSucceeded(companyId: string): Promise<void> {
-    await this.#bump(companyId.toLowerCase(), ["customers"], "gateway.write", undefined);
+  /**
+   * A push operation of the company's customers ended in success (polled or announced): its entries go, and the
+   * customer it wrote, if the gateway sent it and it was still pending then, is shown until the next sync.
+   */
+  async pushSucceeded(companyId: string, pushOperationKey?: string): Promise<void> {
+    const company = companyId.toLowerCase();
+    await this.#bump(company, ["customers"], "gateway.write", undefined);
+    if (pushOperationKey === undefined) return;
+    const key = pendingKey(company, pushOperationKey);
+    const text = await this.#store.get(key);
+    if (text === undefined) return;
+    await this.#store.delete(key);
+    const pending = JSON.parse(text) as PendingWrite;
+    let id = pending.id;
+    if (id === undefined) {
+      // A create's id is known once it succeeded: the operation's changes name it (one Codat call).
+      const operation = await this.#client.getPushOperation(companyId, pushOperationKey).catch(() => null);
+      id = operation?.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? undefined;
+    }
+    if (id !== undefined) await this.#show(company, id, pending.data);
   }
 
   /**
@@ -244,7 +267,7 @@ export class ReadCache implements DataChangeSink {
       ) => {
         const response = await client.createCustomer(companyId, connectionId, customer, params, options);
         const id = response.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? response.data?.id;
-        await this.#wrote(companyId, response.status, id, response.data);
+        await this.#wrote(companyId, response, id);
         return response;
       },
       updateCustomer: async (
@@ -256,7 +279,7 @@ export class ReadCache implements DataChangeSink {
         options?: CallOptions,
       ) => {
         const response = await client.updateCustomer(companyId, connectionId, customerId, customer, params, options);
-        await this.#wrote(companyId, response.status, customerId, response.data);
+        await this.#wrote(companyId, response, customerId);
         return response;
       },
     };
@@ -279,7 +302,9 @@ export class ReadCache implements DataChangeSink {
       const value = await fetch(options);
       return { value, freshness: this.#freshness(this.#now(), false) };
     }
-    const key = `${company}:${scope}:${generation(generations, "*")}.${generation(generations, scope)}:${read}:${JSON.stringify(args)}`;
+    const keyOf = (current: Generations) =>
+      `${company}:${scope}:${generation(current, "*")}.${generation(current, scope)}:${read}:${JSON.stringify(args)}`;
+    let key = keyOf(generations);
     let expired: Entry<T> | undefined;
     const text = await this.#store.get(key);
     if (text !== undefined) {
@@ -292,6 +317,15 @@ export class ReadCache implements DataChangeSink {
         return { value: entry.v, freshness: this.#freshness(entry.at, false) };
       }
       if (state === "expired") expired = entry;
+      if (state === "dead") {
+        // The check found a newer sync and moved the company to a new generation: the answer is filed there.
+        const current = await this.#store.generations(company);
+        if (current === undefined) {
+          this.#metrics?.miss(read);
+          return { value: await fetch(options), freshness: this.#freshness(this.#now(), false) };
+        }
+        key = keyOf(current);
+      }
     }
     this.#metrics?.miss(read);
     try {
@@ -426,20 +460,36 @@ export class ReadCache implements DataChangeSink {
     this.#metrics?.invalidated(signal, Number.isNaN(generated) ? undefined : Math.max(0, (this.#now() - generated) / 1000));
   }
 
-  /** A write through the gateway: a success invalidates the company's customers and shows the record until the next sync. */
-  async #wrote(companyId: string, status: string | undefined, id: string | undefined, data: object | null | undefined): Promise<void> {
-    if (status !== "Success") return;
+  /**
+   * A write through the gateway: a success invalidates the company's customers and shows the record until the next
+   * sync; a pending one is remembered until its operation succeeds (pushSucceeded).
+   */
+  async #wrote(
+    companyId: string,
+    response: { status?: string; pushOperationKey: string; data?: object | null | undefined },
+    id: string | undefined,
+  ): Promise<void> {
     const company = companyId.toLowerCase();
+    if (response.status === "Pending" && response.data) {
+      const pending: PendingWrite = { id, data: response.data };
+      await this.#store.set(pendingKey(company, response.pushOperationKey), JSON.stringify(pending), this.#config.maxAgeMs);
+      return;
+    }
+    if (response.status !== "Success") return;
     await this.#bump(company, ["customers"], "gateway.write", undefined).catch(() => undefined);
+    if (id !== undefined && response.data) await this.#show(company, id, response.data);
+  }
+
+  /** Adds a written customer to the company's overlay (the most recent MAX_OVERLAY, the newest last). */
+  async #show(company: string, id: string, data: object): Promise<void> {
     // The push's data, as writes/customers.ts checks it: an Accounting customer (else nothing is shown early).
-    const written: unknown = data ? { ...data, id } : undefined;
-    if (id === undefined || !validCustomer(written)) return;
+    const written: unknown = { ...data, id };
+    if (!validCustomer(written)) return;
     const generations = await this.#store.generations(company);
     if (generations === undefined) return;
     const key = overlayKey(company, generations);
     const text = await this.#store.get(key);
     const overlay: Overlay = text === undefined ? { records: {} } : (JSON.parse(text) as Overlay);
-    // The most recent MAX_OVERLAY writes, the newest last.
     const records = Object.entries(overlay.records).filter(([other]) => other !== id);
     records.push([id, { r: written, at: this.#now() }]);
     overlay.records = Object.fromEntries(records.slice(-MAX_OVERLAY));
@@ -449,7 +499,12 @@ export class ReadCache implements DataChangeSink {
   async #overlay(generations: Generations | undefined, company: string): Promise<Overlay | undefined> {
     if (generations === undefined) return undefined;
     const text = await this.#store.get(overlayKey(company, generations));
-    return text === undefined ? undefined : (JSON.parse(text) as Overlay);
+    if (text === undefined) return undefined;
+    const overlay = JSON.parse(text) as Overlay;
+    // The time bound, whatever the store's own expiry: a record written that long ago is Codat's business again.
+    const since = this.#now() - this.#config.maxAgeMs;
+    overlay.records = Object.fromEntries(Object.entries(overlay.records).filter(([, written]) => written.at > since));
+    return overlay;
   }
 
   #pending(written: { r: CodatCustomerRecord; at: number }): CodatCustomerRecord {
@@ -498,6 +553,10 @@ function companyOf(companyId: string): string {
 
 function generation(generations: Generations, scope: string): number {
   return generations[scope] ?? 0;
+}
+
+function pendingKey(company: string, pushOperationKey: string): string {
+  return `${company}:pending:${pushOperationKey.toLowerCase()}`;
 }
 
 function overlayKey(company: string, generations: Generations): string {

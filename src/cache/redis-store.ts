@@ -81,6 +81,12 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
+  async delete(key: string): Promise<void> {
+    await this.#ready()
+      ?.del(this.#entry(key))
+      .catch(() => undefined);
+  }
+
   async generations(company: string): Promise<Generations | undefined> {
     const redis = this.#ready();
     if (!redis) return undefined;

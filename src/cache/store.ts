@@ -20,6 +20,8 @@ export interface CacheStore {
   get(key: string): Promise<string | undefined>;
   /** Keeps `value` under `key` for `ttlMs`; a store that cannot keep it drops it. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Drops the entry under `key` (if any). */
+  delete(key: string): Promise<void>;
   /** The company's generations; undefined when the store cannot answer (then nothing is cached). */
   generations(company: string): Promise<Generations | undefined>;
   /** Increments the company's generation of each scope (`*`: the whole company). */
