@@ -329,7 +329,7 @@ export class ReadCache implements DataChangeSink {
     }
     this.#metrics?.miss(read);
     try {
-      const filled = JSON.parse(await this.#fill(key, read, options, fetch)) as Entry<T>;
+      const filled = JSON.parse(await this.#fill(key, read, text, options, fetch)) as Entry<T>;
       return { value: filled.v, freshness: this.#freshness(filled.at, false) };
     } catch (error) {
       const reason = staleReason(error);
@@ -390,7 +390,13 @@ export class ReadCache implements DataChangeSink {
   }
 
   /** The Codat call behind a miss, shared by the concurrent misses of the key (here, and across replicas). */
-  async #fill<T>(key: string, read: string, options: CallOptions, fetch: (call: CallOptions) => Promise<T>): Promise<string> {
+  async #fill<T>(
+    key: string,
+    read: string,
+    seen: string | undefined,
+    options: CallOptions,
+    fetch: (call: CallOptions) => Promise<T>,
+  ): Promise<string> {
     const running = this.#fills.get(key);
     if (running !== undefined) {
       try {
@@ -402,7 +408,7 @@ export class ReadCache implements DataChangeSink {
         if (!(running.signal?.aborted === true && options.signal?.aborted !== true)) throw error;
       }
     }
-    const fill: Fill = { promise: this.#fetch(key, read, options, fetch), signal: options.signal };
+    const fill: Fill = { promise: this.#fetch(key, read, seen, options, fetch), signal: options.signal };
     this.#fills.set(key, fill);
     try {
       return await fill.promise;
@@ -411,16 +417,23 @@ export class ReadCache implements DataChangeSink {
     }
   }
 
-  async #fetch<T>(key: string, read: string, options: CallOptions, fetch: (call: CallOptions) => Promise<T>): Promise<string> {
+  /** `seen`: the entry this read found and would not serve (expired), which looking again must not take for a new one. */
+  async #fetch<T>(
+    key: string,
+    read: string,
+    seen: string | undefined,
+    options: CallOptions,
+    fetch: (call: CallOptions) => Promise<T>,
+  ): Promise<string> {
     const leaseMs = this.#config.fillLeaseMs;
-    if (!(await this.#store.lease(key, leaseMs))) {
-      // Another replica is reading it: wait for its wake-up (or the lease's end), then look again.
-      await this.#store.waitFilled(key, leaseMs);
-      const text = await this.#store.get(key);
-      if (text !== undefined) {
-        this.#metrics?.saved(read);
-        return text;
-      }
+    const leased = await this.#store.lease(key, leaseMs);
+    // Not leased: another replica is reading it; wait for its wake-up (or the lease's end). Leased: another may
+    // have filled it between this one's miss and the lease. Either way, look again before calling Codat.
+    if (!leased) await this.#store.waitFilled(key, leaseMs);
+    const again = await this.#store.get(key);
+    if (again !== undefined && again !== seen) {
+      this.#metrics?.saved(read);
+      return again;
     }
     try {
       const value = await fetch(options);
