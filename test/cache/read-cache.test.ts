@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEMO_COMPANY_ID, DEMO_CONNECTION_ID, SECOND_COMPANY_ID } from "codat-simulator";
+import { staleReason } from "../../src/cache/read-cache.js";
+import { budgetExhausted, malformedResponse, slotUnavailable, upstreamTimeout, upstreamUnavailable } from "../../src/codat/errors.js";
 import { useStack, type Stack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 import { jwtEnv, mint } from "../security/support.js";
@@ -317,5 +319,69 @@ describe("CACHE_ENABLED=false", () => {
     expect(calls(stack, CUSTOMERS_PATH)).toBe(2);
     expect(stack.gateway.cache).toBeUndefined();
     expect(second.data?.customers?.freshness).toBeNull();
+  });
+});
+
+describe("read-your-writes through the gateway", () => {
+  const stack = useStack({ simulator: { pushDelayMs: 0 } });
+
+  it("shows a created customer flagged pendingSync once its push succeeded, until a read.completed for customers", async () => {
+    const created = await stack.graphql<{ createCustomer: { pushOperation: { pushOperationKey: string; status: string } } }>(
+      /* GraphQL */ `
+        mutation Create($input: CreateCustomerInput!) {
+          createCustomer(input: $input) {
+            pushOperation {
+              pushOperationKey
+              status
+            }
+          }
+        }
+      `,
+      {
+        input: {
+          companyId: DEMO_COMPANY_ID,
+          connectionId: DEMO_CONNECTION_ID,
+          customer: { customerName: "Written Ltd", defaultCurrency: "GBP", status: "ACTIVE" },
+        },
+      },
+    );
+    expect(created.errors).toBeUndefined();
+    const key = created.data?.createCustomer.pushOperation.pushOperationKey ?? "";
+    expect(created.data?.createCustomer.pushOperation.status).toBe("PENDING");
+
+    // The poll (or webhook) that tells the gateway the push succeeded.
+    await stack.gateway.pushStatus.publish({ companyId: DEMO_COMPANY_ID, pushOperationKey: key, source: "poll", status: "Success" });
+    const operation = await stack.graphql<{ pushOperation: { changes: { recordRef: { id: string } | null }[] } }>(
+      `query($companyId: ID!, $key: ID!) { pushOperation(companyId: $companyId, pushOperationKey: $key) { changes { recordRef { id } } } }`,
+      { companyId: DEMO_COMPANY_ID, key },
+    );
+    const customerId = operation.data?.pushOperation.changes[0]?.recordRef?.id;
+    expect(customerId).toBeDefined();
+
+    const ONE = `query($companyId: ID!, $customerId: ID!) { customer(companyId: $companyId, customerId: $customerId) { customerName pendingSync } }`;
+    const shown = await stack.graphql<{ customer: { customerName: string; pendingSync: boolean } | null }>(ONE, {
+      companyId: DEMO_COMPANY_ID,
+      customerId,
+    });
+    expect(shown.data?.customer).toEqual({ customerName: "Written Ltd", pendingSync: true });
+
+    await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    const synced = await stack.graphql<{ customer: { customerName: string; pendingSync: boolean } | null }>(ONE, {
+      companyId: DEMO_COMPANY_ID,
+      customerId,
+    });
+    // Codat (the simulator) has it now: shown as Codat's record.
+    expect(synced.data?.customer).toEqual({ customerName: "Written Ltd", pendingSync: false });
+  });
+});
+
+describe("stale reasons", () => {
+  it("counts the gateway's own limits (budget, company slots) as rate_limited, and no caller error", () => {
+    expect(staleReason(budgetExhausted(1000))).toBe("rate_limited");
+    expect(staleReason(slotUnavailable())).toBe("rate_limited");
+    expect(staleReason(upstreamTimeout())).toBe("upstream_timeout");
+    expect(staleReason(upstreamUnavailable())).toBe("upstream_unavailable");
+    expect(staleReason(malformedResponse(200))).toBeUndefined();
+    expect(staleReason(new Error("not coded"))).toBeUndefined();
   });
 });
