@@ -3,6 +3,7 @@
  * make one Codat call (a fill lease and a wake-up), an entry one replica read is a hit on the others, and an
  * invalidation received by one replica is seen by all (the generations live in Redis).
  */
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, startSimulator, type Simulator } from "codat-simulator";
 import { createGateway, type Gateway } from "../../src/app.js";
@@ -80,5 +81,25 @@ describe("read cache across replicas (Redis)", () => {
     expect(customerCalls()).toBe(2);
     await page(replicas[1]!.url, query);
     expect(customerCalls()).toBe(2);
+  });
+
+  it("never makes an entry of an earlier generation reachable again when Redis loses a company's generations", async () => {
+    simulator.resetRequests();
+    const query = "customerName~b";
+    await page(replicas[0]!.url, query);
+    await replicas[1]!.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    await page(replicas[0]!.url, query);
+    expect(customerCalls()).toBe(2);
+
+    // As an eviction would: the company's generation hash is gone, its entries are not.
+    const redisClient = new Redis(redis.url, { lazyConnect: true });
+    await redisClient.connect();
+    try {
+      expect(await redisClient.del(`cache-test:cache:gen:${DEMO_COMPANY_ID}`)).toBe(1);
+    } finally {
+      redisClient.disconnect();
+    }
+    await page(replicas[2]!.url, query);
+    expect(customerCalls()).toBe(3);
   });
 });
