@@ -16,7 +16,7 @@ const MAX_AGE_MS = 900_000;
 const START = Date.parse("2026-12-01T09:00:00Z");
 
 function customer(id: string, name: string): CodatCustomerRecord {
-  return { id, customerName: name, status: "Active", defaultCurrency: "GBP" } as CodatCustomerRecord;
+  return { id, customerName: name, status: "Active", defaultCurrency: "GBP" };
 }
 
 /** Codat as seen before its next sync: its records never change, whatever is pushed. */
@@ -72,7 +72,7 @@ function setup() {
     codat,
     cache,
     view: cache.view(),
-    advance(ms: number) {
+    advance: (ms: number) => {
       now += ms;
     },
   };
