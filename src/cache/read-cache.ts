@@ -30,7 +30,7 @@ import { validCustomer } from "../codat/validate.js";
 import { ErrorCode } from "../errors.js";
 import type { CacheConfig } from "../config.js";
 import type { DataChange, DataChangeSink } from "../webhooks/data-changes.js";
-import { CacheNotes, setFreshness, setPendingSync, type Freshness, type StaleReason } from "./freshness.js";
+import { CacheNotes, freshnessOf, setFreshness, setPendingSync, type Freshness, type StaleReason } from "./freshness.js";
 import type { CacheStore, Generations } from "./store.js";
 
 export interface CacheMetricsSink {
@@ -556,6 +556,8 @@ export class ReadCache implements DataChangeSink {
     if (shown.size === 0) return page;
     const added = results.length - page.results.length;
     const overlaid: CodatCustomersPage = { ...page, results, totalResults: page.totalResults + added };
+    const freshness = freshnessOf(page);
+    if (freshness !== null) setFreshness(overlaid, freshness);
     return overlaid;
   }
 }

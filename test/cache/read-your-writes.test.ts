@@ -97,6 +97,7 @@ describe("read-your-writes", () => {
       ["new-1", "Created", true],
     ]);
     expect(byIds.totalResults).toBe(2);
+    expect(freshnessOf(byIds)).toEqual({ servedAt: new Date(START).toISOString(), ageSeconds: 0, stale: false });
   });
 
   it("shows an update once its pending operation succeeds, until Codat reports a sync of the customers", async () => {
