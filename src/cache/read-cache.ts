@@ -334,6 +334,9 @@ export class ReadCache implements DataChangeSink {
     } catch (error) {
       const reason = staleReason(error);
       if (expired === undefined || reason === undefined) throw error;
+      // An invalidation received while Codat was being asked: the expired entry is known to be outdated.
+      const current = await this.#store.generations(company);
+      if (current === undefined || keyOf(current) !== key) throw error;
       const freshness = this.#freshness(expired.at, true);
       notes.staleServed(freshness.ageSeconds, reason);
       this.#metrics?.stale(read, reason, freshness.ageSeconds);

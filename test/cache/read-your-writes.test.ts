@@ -1,13 +1,15 @@
 /**
  * Read-your-writes (issue 28 part 6): a customer written through the gateway is shown on reads of its company,
  * flagged pendingSync, although Codat does not show it yet — until Codat reports a sync of the customers, or the
- * time bound passes. Here Codat is a stub that never shows a pushed record (as Codat until its next sync).
+ * time bound passes. Here Codat is a stub that never shows a pushed record (as Codat until its next sync). Also
+ * the race of a stale serve with an invalidation, which the stub can stage exactly.
  */
 import { describe, expect, it } from "vitest";
 import { freshnessOf, pendingSyncOf } from "../../src/cache/freshness.js";
 import { MemoryCacheStore } from "../../src/cache/memory-store.js";
 import { ReadCache } from "../../src/cache/read-cache.js";
 import type { CodatClient } from "../../src/codat/client.js";
+import { upstreamUnavailable } from "../../src/codat/errors.js";
 import type { CodatCustomerRecord } from "../../src/codat/types.js";
 
 const COMPANY = "0b5f9c4e-1d2a-4e3b-8c7d-6e5f4a3b2c1d";
@@ -157,5 +159,25 @@ describe("read-your-writes", () => {
     await view.createCustomer(COMPANY, CONNECTION, { customerName: "Created", status: "Active" } as never, { idempotencyKey: "k-4" });
     await view.listCustomers(COMPANY, { page: 1, pageSize: 10 });
     expect(codat.counts.list).toBe(2);
+  });
+});
+
+describe("stale serves and an invalidation received meanwhile", () => {
+  it("serves an expired entry when Codat fails, but not when an invalidation came while Codat was asked", async () => {
+    const { view, cache, codat, advance } = setup();
+    await view.listCustomers(COMPANY, { page: 1, pageSize: 10 });
+    advance(MAX_AGE_MS + 1);
+    const client = codat.client as unknown as { listCustomers: (...args: unknown[]) => Promise<unknown> };
+    client.listCustomers = () => Promise.reject(upstreamUnavailable());
+    const stale = await view.listCustomers(COMPANY, { page: 1, pageSize: 10 });
+    expect(freshnessOf(stale)?.stale).toBe(true);
+
+    client.listCustomers = async () => {
+      await cache.dataChanged({ kind: "read.completed", companyId: COMPANY, dataTypes: ["customers"] });
+      throw upstreamUnavailable();
+    };
+    await expect(view.listCustomers(COMPANY, { page: 1, pageSize: 10 })).rejects.toMatchObject({
+      extensions: { code: "UPSTREAM_UNAVAILABLE" },
+    });
   });
 });
