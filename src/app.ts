@@ -12,6 +12,12 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { UNAUTHENTICATED_CALLER, createJwtAuthenticator, type Caller } from "./auth/caller.js";
+import { MemoryCacheStore } from "./cache/memory-store.js";
+import { cacheExtensionsPlugin } from "./cache/plugin.js";
+import { CacheInvalidatingBus } from "./cache/push-success.js";
+import { ReadCache } from "./cache/read-cache.js";
+import { RedisCacheStore } from "./cache/redis-store.js";
+import { createCacheMetrics } from "./observability/cache-metrics.js";
 import { CodatClient } from "./codat/client.js";
 import type { CodatObserver } from "./codat/observer.js";
 import { lazyRequestBudget } from "./codat/request-budget.js";
@@ -47,6 +53,8 @@ export interface Gateway {
   readonly pushStatus: PushStatusBus;
   /** The watches behind `pushOperationUpdated` subscriptions (one per operation, with its poll loop). */
   readonly pushWatcher: PushStatusWatcher;
+  /** The read cache (CACHE_ENABLED; docs/caching.md); undefined when off. */
+  readonly cache: ReadCache | undefined;
   /** Where GET /metrics is served once listening (the main port, or METRICS_PORT); undefined with METRICS_ENABLED=false. */
   readonly metricsUrl: string | undefined;
   /** Starts Apollo and listens on config.host:config.port (and METRICS_PORT); resolves to the GraphQL endpoint URL. */
@@ -70,6 +78,8 @@ export interface GatewayOptions {
   websocketClock?: WatcherClock;
   /** Where the built GraphiQL explorer is (default dist/explorer/, see http/explorer.ts). */
   explorerDir?: string;
+  /** The read cache's clock (ms since the epoch: entries' ages, the time bound); default Date.now. */
+  cacheClock?: () => number;
 }
 
 export function createGateway(config: Config, options: GatewayOptions = {}): Gateway {
@@ -139,6 +149,24 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     ...(sharedLimiter ? { limiter: sharedLimiter } : {}),
     ...(budget ? { budget } : {}),
   });
+  // CACHE_ENABLED: the read cache beneath the loaders, in this process or (REDIS_URL) in Redis through the hub.
+  const cacheConfig = config.cache;
+  const redisCacheStore = cacheConfig && hub ? new RedisCacheStore(hub) : undefined;
+  const cacheStore = cacheConfig
+    ? (redisCacheStore ??
+      new MemoryCacheStore({ maxBytes: cacheConfig.maxBytes, ...(options.cacheClock ? { now: options.cacheClock } : {}) }))
+    : undefined;
+  const cache =
+    cacheConfig && cacheStore
+      ? new ReadCache({
+          client,
+          store: cacheStore,
+          config: cacheConfig,
+          metrics: metrics ? createCacheMetrics(metrics.registry, () => cacheStore.size()) : undefined,
+          log: { warn: (message) => logger.warn(message) },
+          ...(options.cacheClock ? { now: options.cacheClock } : {}),
+        })
+      : undefined;
   const secret = config.signingSecret ?? randomBytes(32);
   const cursors = new CursorCodec(secret);
   // Download links are absolute; without PUBLIC_URL their base is the bound address, known only after listen().
@@ -153,7 +181,9 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   });
   // REDIS_URL: push status signals (webhooks, polls) reach the subscribers of every replica.
   const redisBus = hub === undefined ? undefined : new RedisPushStatusBus(hub);
-  const pushStatus: PushStatusBus = redisBus ?? new LocalPushStatusBus();
+  const bus: PushStatusBus = redisBus ?? new LocalPushStatusBus();
+  // A push that succeeded (polled or announced) invalidates the company's cached customers.
+  const pushStatus: PushStatusBus = cache ? new CacheInvalidatingBus(bus, cache) : bus;
   const pushWatcher = new PushStatusWatcher({
     client,
     bus: pushStatus,
@@ -162,7 +192,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     lease: redisBus?.pollLease,
     log: logger,
   });
-  const context = createContextFactory({ client, cursors, downloads, pushWatcher });
+  const context = createContextFactory({ client, cursors, downloads, pushWatcher, cache });
 
   // Callers: a verified JWT names the companies each may use; AUTH_MODE=none trusts everyone with everything
   // (config.ts allows that only on loopback, the simulator, or with ALLOW_UNAUTHENTICATED=true).
@@ -227,7 +257,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
   });
   // CODAT_WEBHOOK_SECRET: Codat's webhooks in, as signals on the push status bus.
   const webhooks = config.codatWebhook
-    ? createWebhookReceiver({ config: config.codatWebhook, hub, bus: pushStatus, logger, metrics: metrics?.webhooks })
+    ? createWebhookReceiver({ config: config.codatWebhook, hub, bus: pushStatus, logger, metrics: metrics?.webhooks, dataChanges: cache })
     : undefined;
   webhooks?.register(app);
   const httpServer = app.server;
@@ -265,6 +295,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       admission.apolloPlugin(),
       operationLoggingPlugin(),
       ...(metrics ? [metrics.apolloPlugin] : []),
+      ...(cache ? [cacheExtensionsPlugin<GatewayContext>()] : []),
       // The schema sets no cache hints; the plugin would still run a hook on every field of every response.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({
@@ -283,6 +314,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
     logger,
     pushStatus,
     pushWatcher,
+    cache,
     get metricsUrl() {
       return metricsUrl;
     },
@@ -297,7 +329,7 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       // The hub's connections; with REDIS_FAILURE_MODE=fail an unreachable Redis stops startup
       // (RedisUnavailableError, from the slots).
       try {
-        await Promise.all([sharedLimiter?.start(), budget?.start(), redisBus?.start()]);
+        await Promise.all([sharedLimiter?.start(), budget?.start(), redisBus?.start(), redisCacheStore?.start()]);
       } catch (error) {
         await budget?.close();
         await hub?.close();
@@ -336,6 +368,8 @@ export function createGateway(config: Config, options: GatewayOptions = {}): Gat
       await budget?.close();
       await webhooks?.close();
       await pushStatus.close();
+      await cache?.settled();
+      await cacheStore?.close();
       // Last: the features above stopped using its connections.
       await hub?.close();
     },

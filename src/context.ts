@@ -5,6 +5,8 @@
  */
 import type { Caller } from "./auth/caller.js";
 import { scopeClient, type CodatApi } from "./auth/scoped-client.js";
+import { CacheNotes } from "./cache/freshness.js";
+import type { ReadCache } from "./cache/read-cache.js";
 import type { CodatClient } from "./codat/client.js";
 import type { DownloadLinks } from "./downloads/links.js";
 import { createLoaders, type Loaders } from "./loaders/index.js";
@@ -59,6 +61,8 @@ export interface GatewayContext {
   signal: AbortSignal | undefined;
   /** Push status watches for `pushOperationUpdated` (see push-status/watcher.ts); undefined where none run. */
   pushWatcher?: PushStatusWatcher | undefined;
+  /** The request's stale serves from the read cache, for `extensions.cache` (cache/plugin.ts); undefined without a cache. */
+  cacheNotes?: CacheNotes | undefined;
 }
 
 export interface ContextDependencies {
@@ -66,13 +70,17 @@ export interface ContextDependencies {
   cursors: CursorCodec;
   downloads: DownloadLinks;
   pushWatcher?: PushStatusWatcher | undefined;
+  /** The read cache (CACHE_ENABLED): the request's client reads through it, beneath the caller's authorization. */
+  cache?: ReadCache | undefined;
 }
 
 const QUIET = silentLogger();
 
 export function createContextFactory(deps: ContextDependencies): (caller: Caller, scope?: RequestScope) => Promise<GatewayContext> {
   return (caller, scope) => {
-    const client = scopeClient(deps.client, caller);
+    // The caller's authorization wraps the cache: a company the caller may not use is refused before any lookup.
+    const cacheNotes = deps.cache ? new CacheNotes() : undefined;
+    const client = scopeClient(deps.cache && cacheNotes ? deps.cache.view(cacheNotes) : deps.client, caller);
     const signal = scope?.signal;
     return Promise.resolve({
       caller,
@@ -84,6 +92,7 @@ export function createContextFactory(deps: ContextDependencies): (caller: Caller
       facts: scope?.facts ?? {},
       signal,
       pushWatcher: deps.pushWatcher,
+      cacheNotes,
     });
   };
 }

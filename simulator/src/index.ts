@@ -14,6 +14,7 @@ import type { DownloadRecord } from "./attachments.js";
 import { registerAttachmentRoutes } from "./routes/attachments.js";
 import { registerConnectionRoutes } from "./routes/connections.js";
 import { registerCustomerRoutes } from "./routes/customers.js";
+import { registerDataStatusRoutes } from "./routes/data-status.js";
 import { registerPushRoutes } from "./routes/push.js";
 import { DEFAULT_PUSH_DELAY_MS, Router, SimulatorState, createRequestListener, listen, type RecordedRequest } from "./server.js";
 import type { CodatCustomer } from "./codat-types.js";
@@ -167,6 +168,7 @@ export function createRouter(): Router {
   registerConnectionRoutes(router);
   registerPushRoutes(router);
   registerAttachmentRoutes(router);
+  registerDataStatusRoutes(router);
   return router;
 }
 

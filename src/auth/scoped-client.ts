@@ -28,7 +28,7 @@ export function forbidden(companyId: string) {
   return gatewayError(ErrorCode.Forbidden, `You may not use company ${companyId.slice(0, 64)}.`);
 }
 
-export function scopeClient(client: CodatClient, caller: Caller): CodatApi {
+export function scopeClient(client: CodatApi, caller: Caller): CodatApi {
   // Everyone may use every company: hand out the client itself, at no cost per call.
   if (caller.companies === "*") return client;
   const guard =

@@ -16,6 +16,7 @@ import {
   validCreateCustomerResponse,
   validCustomer,
   validCustomersPage,
+  validDataStatus,
   validPushOperation,
   validPushOperationsPage,
   validPushOption,
@@ -29,6 +30,7 @@ import type {
   CodatCustomer,
   CodatCustomerRecord,
   CodatCustomersPage,
+  CodatDataStatus,
   CodatPushOperation,
   CodatPushOperationsPage,
   CodatPushOption,
@@ -161,6 +163,12 @@ export class CodatClient {
     );
   }
 
+  /** GET /companies/{companyId}/dataStatus (Platform API): per data type, the last successful sync (the read cache's check). */
+  async getDataStatus(companyId: string, options: CallOptions = {}): Promise<CodatDataStatus> {
+    const path = `companies/${uuidSegment(companyId, "companyId")}/dataStatus`;
+    return this.#pipeline.json({ method: "GET", route: ROUTES.dataStatus, companyId, path, ...options }, validDataStatus);
+  }
+
   /** GET /companies/{companyId}/connections/{connectionId}/options/customers */
   async getCustomerCreateUpdateModel(companyId: string, connectionId: string, options: CallOptions = {}): Promise<CodatPushOption> {
     const path = `${connectionPath(companyId, connectionId)}/options/customers`;
@@ -271,6 +279,7 @@ const ROUTES = {
   pushOperations: "/companies/{companyId}/push",
   pushOperation: "/companies/{companyId}/push/{pushOperationKey}",
   connections: "/companies/{companyId}/connections",
+  dataStatus: "/companies/{companyId}/dataStatus",
   customerOptions: "/companies/{companyId}/connections/{connectionId}/options/customers",
   pushCustomers: "/companies/{companyId}/connections/{connectionId}/push/customers",
   pushCustomer: "/companies/{companyId}/connections/{connectionId}/push/customers/{customerId}",

@@ -14,6 +14,18 @@ type P = Platform["schemas"];
 
 export type CodatConnection = P["Connection"];
 export type CodatConnectionsPage = P["Connections"];
+/**
+ * `GET /companies/{companyId}/dataStatus` (Platform API, `DataStatus` in `codatio/oas` `yaml/Codat-Platform.yaml`;
+ * not in the vendored subset): per data type, the last successful sync. Only the fields the read cache uses.
+ */
+export interface CodatDataTypeStatus {
+  dataType: string;
+  lastSuccessfulSync?: string | null;
+  currentStatus?: string | null;
+  latestSyncId?: string | null;
+  latestSuccessfulSyncId?: string | null;
+}
+export type CodatDataStatus = Record<string, CodatDataTypeStatus>;
 
 export type CodatCustomer = A["Customer"];
 /** A customer as the gateway reads it: validated to carry its id (src/codat/validate.ts), which the spec leaves optional. */

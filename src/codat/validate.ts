@@ -19,6 +19,7 @@ import type {
   CodatCreateCustomerResponse,
   CodatCustomerRecord,
   CodatCustomersPage,
+  CodatDataStatus,
   CodatPushOperation,
   CodatPushOperationsPage,
   CodatPushOption,
@@ -100,3 +101,19 @@ export function firstProblem(validator: ResponseValidator<unknown>): { field: st
     problem: error.keyword === "required" ? "is missing" : (error.message ?? "is invalid"),
   };
 }
+
+/** `dataStatus`: a map of data type to its status (written here: the vendored Platform subset does not carry it). */
+export const validDataStatus: ResponseValidator<CodatDataStatus> = ajv.compile<CodatDataStatus>({
+  type: "object",
+  additionalProperties: {
+    type: "object",
+    required: ["dataType"],
+    properties: {
+      dataType: { type: "string" },
+      lastSuccessfulSync: { type: ["string", "null"] },
+      currentStatus: { type: ["string", "null"] },
+      latestSyncId: { type: ["string", "null"] },
+      latestSuccessfulSyncId: { type: ["string", "null"] },
+    },
+  },
+});

@@ -6,6 +6,7 @@
  * the same models (`npm run docs`).
  */
 import { parseAuth, authSections } from "./auth.js";
+import { cacheSections, parseCache } from "./cache.js";
 import { codatSections, parseCodat } from "./codat.js";
 import { ConfigError, read, type Env, type Section } from "./fields.js";
 import { httpSections, parseHttp } from "./http.js";
@@ -19,6 +20,7 @@ export { LOG_LEVELS, type LogLevel, type TracingConfig } from "./telemetry.js";
 export type { RedisConfig } from "./redis.js";
 export type { PushStatusConfig } from "./push.js";
 export type { CodatWebhookConfig } from "./webhooks.js";
+export type { CacheConfig } from "./cache.js";
 
 /** Every variable, by concern and section, in the order docs/configuration.md and `.env.example` show them. */
 export const CONFIG_SECTIONS: readonly Section[] = [
@@ -27,6 +29,7 @@ export const CONFIG_SECTIONS: readonly Section[] = [
   ...authSections,
   ...redisSections,
   ...pushSections,
+  ...cacheSections,
   ...webhookSections,
   ...telemetrySections,
 ];
@@ -54,7 +57,8 @@ function buildConfig(env: Env, problems: string[]) {
   const webhooks = parseWebhooks(env, problems);
   const push = parsePush(env, problems, { webhooks: read(env, "CODAT_WEBHOOK_SECRET") !== undefined });
   const telemetry = parseTelemetry(env, problems, http);
-  return { ...codat, ...http, ...auth, ...redis, ...push, ...webhooks, ...telemetry };
+  const cache = parseCache(env, problems);
+  return { ...codat, ...http, ...auth, ...redis, ...push, ...webhooks, ...telemetry, ...cache };
 }
 
 /** The configured secrets a log line must never carry (the logger cuts them out of every line). */

@@ -1,4 +1,5 @@
-import type { CustomerResolvers } from "../__generated__/resolvers-types.js";
+import type { CustomerConnectionResolvers, CustomerResolvers } from "../__generated__/resolvers-types.js";
+import { freshnessOf, pendingSyncOf } from "../cache/freshness.js";
 import { toCustomerStatus } from "../mappers/enums.js";
 import { fromGlobalIdOf, toGlobalId } from "../ids/global-id.js";
 
@@ -24,4 +25,11 @@ export const Customer: CustomerResolvers = {
   supplementalData: (customer) => customer.supplementalData ?? null,
   attachments: (customer, { connectionId }, { loaders }) =>
     loaders.customerAttachments.load({ companyId: customer.companyId, connectionId, customerId: customer.id }),
+  // Set by the read cache on what it serves (cache/freshness.ts); null without it.
+  freshness: (customer) => freshnessOf(customer),
+  pendingSync: (customer) => pendingSyncOf(customer),
+};
+
+export const CustomerConnection: CustomerConnectionResolvers = {
+  freshness: (connection) => freshnessOf(connection),
 };

@@ -9,6 +9,7 @@ import type { ListPageKey } from "../loaders/index.js";
 import { resolveConnection, type ConnectionArgs } from "../pagination/connection.js";
 import type { CursorCodec } from "../pagination/cursor.js";
 import type { Connection } from "../models/index.js";
+import { freshnessOf, leastFresh, setFreshness, type Freshness } from "../cache/freshness.js";
 
 export interface ListArgs extends ConnectionArgs {
   companyId: string;
@@ -40,14 +41,22 @@ export function listConnection<T, N>(
   const { companyId, first, after, last, before, page, pageSize } = args;
   const query = args.query ?? undefined;
   const orderBy = args.orderBy ?? undefined;
-  return resolveConnection(
+  // The read cache marks each page it serves (cache/freshness.ts); the connection says the least fresh of them.
+  const freshness: (Freshness | null)[] = [];
+  const connection = resolveConnection(
     { first, after, last, before, page, pageSize },
     { kind, companyId, query, orderBy },
     cursors,
     async (page, pageSize) => {
       const result = await pages.load({ companyId, page, pageSize, query, orderBy });
+      freshness.push(freshnessOf(result));
       return { results: result.results ?? [], totalResults: result.totalResults };
     },
     map,
   );
+  return connection.then((value) => {
+    const least = leastFresh(freshness);
+    if (least !== null) setFreshness(value, least);
+    return value;
+  });
 }

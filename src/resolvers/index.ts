@@ -6,7 +6,7 @@ import type { Resolvers } from "../__generated__/resolvers-types.js";
 import { Address } from "./Address.js";
 import { Attachment } from "./Attachment.js";
 import { Contact } from "./Contact.js";
-import { Customer } from "./Customer.js";
+import { Customer, CustomerConnection } from "./Customer.js";
 import { PhoneNumber } from "./PhoneNumber.js";
 import { Mutation } from "./Mutation.js";
 import { PushChange, PushOperation, PushValidation } from "./PushOperation.js";
@@ -27,6 +27,7 @@ export const resolvers: Resolvers = {
   PushOptionChoice,
   PushOptionValidation,
   Customer,
+  CustomerConnection,
   Contact,
   Address,
   PhoneNumber,

@@ -230,7 +230,7 @@ describe("request budget shared through Redis, when Redis is slow or down", () =
 });
 
 describe("request budget through the gateway", () => {
-  const stack = useStack({ env: { CODAT_REQUESTS_PER_MINUTE: "4", CODAT_QUEUE_TIMEOUT_MS: "50" } });
+  const stack = useStack({ env: { CODAT_REQUESTS_PER_MINUTE: "4", CODAT_QUEUE_TIMEOUT_MS: "50", CACHE_ENABLED: "false" } });
   const PAGE = `query($companyId: ID!) { customers(companyId: $companyId, first: 2) { edges { node { id } } } }`;
 
   it("sends no more than the budget's burst to Codat at once and answers RATE_LIMITED with retryAfterSeconds beyond it", async () => {

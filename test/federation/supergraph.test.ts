@@ -17,7 +17,8 @@ import { INVOICES_SDL, startInvoicesSubgraph, type InvoiceRecord, type InvoicesS
 
 const MISSING_CUSTOMER = "11111111-2222-4333-8444-555555555555";
 
-const stack = useStack();
+// Counts the list calls of each operation: no read cache (test/cache/ covers it).
+const stack = useStack({ env: { CACHE_ENABLED: "false" } });
 let invoices: InvoicesSubgraph;
 let router: ApolloServer;
 let routerUrl: string;

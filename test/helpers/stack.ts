@@ -42,6 +42,8 @@ export interface StackOptions {
   logger?: Logger;
   /** Extra observers of the gateway's Codat calls (GatewayOptions.codatObservers). */
   codatObservers?: readonly CodatObserver[];
+  /** The read cache's clock (GatewayOptions.cacheClock). */
+  cacheClock?: () => number;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopGracePeriodMs: 1_000,
     logger,
     ...(options.codatObservers ? { codatObservers: options.codatObservers } : {}),
+    ...(options.cacheClock ? { cacheClock: options.cacheClock } : {}),
   });
   const url = await gateway.listen();
   return {

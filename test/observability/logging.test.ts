@@ -43,7 +43,7 @@ describe("logs", () => {
   beforeAll(async () => {
     stack = await startStack({
       simulator: { apiKey: API_KEY },
-      env: { ...jwtEnv(), CODAT_API_KEY: API_KEY, READY_CHECK_UPSTREAM: "false" },
+      env: { ...jwtEnv(), CODAT_API_KEY: API_KEY, READY_CHECK_UPSTREAM: "false", CACHE_ENABLED: "false" },
       logger: createLogger({ level: "trace", pretty: false, secrets: [API_KEY], destination }),
       codatObservers: [bug],
     });

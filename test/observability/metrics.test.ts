@@ -97,7 +97,8 @@ async function holdDownload(url: string): Promise<{ status: number | undefined; 
 }
 
 describe("GET /metrics", () => {
-  const stack = useStack();
+  // Counts Codat calls per operation: no read cache (test/cache/ covers it and its metrics).
+  const stack = useStack({ env: { CACHE_ENABLED: "false" } });
   const metrics = () => scrape(`${stack.origin}/metrics`);
 
   it("is the gateway's metricsUrl, with process metrics beside the gateway's", async () => {

@@ -36,7 +36,7 @@ beforeAll(async () => {
   const [{ startStack }, simulator] = await Promise.all([import("../helpers/stack.js"), import("codat-simulator")]);
   companyId = simulator.DEMO_COMPANY_ID;
   attachmentCustomerId = simulator.ATTACHMENT_CUSTOMER_ID;
-  stack = await startStack({ codatObservers: [tracing.codatObserver] });
+  stack = await startStack({ codatObservers: [tracing.codatObserver], env: { CACHE_ENABLED: "false" } });
 });
 
 afterAll(async () => {

@@ -35,7 +35,8 @@ const GET_QUERY = /* GraphQL */ `
   }
 `;
 
-const stack = useStack();
+// Counts the Codat calls of each operation: no read cache (test/cache/ covers it).
+const stack = useStack({ env: { CACHE_ENABLED: "false" } });
 
 function records(customerId: string): AttachmentRecord[] {
   return stack.simulator.store.company(DEMO_COMPANY_ID)?.attachments.get(customerId) ?? [];

@@ -94,6 +94,8 @@ describe("bounded queues", () => {
     env: {
       CODAT_MAX_CONCURRENCY_PER_COMPANY: "2",
       CODAT_MAX_QUEUE_PER_COMPANY: "2",
+      // Each read must reach the queue: no read cache.
+      CACHE_ENABLED: "false",
     },
   });
 
@@ -149,7 +151,7 @@ describe("bounded download queue", () => {
 });
 
 describe("bounded waits", () => {
-  const stack = useStack({ env: { CODAT_MAX_CONCURRENCY_PER_COMPANY: "1", CODAT_QUEUE_TIMEOUT_MS: "200" } });
+  const stack = useStack({ env: { CODAT_MAX_CONCURRENCY_PER_COMPANY: "1", CODAT_QUEUE_TIMEOUT_MS: "200", CACHE_ENABLED: "false" } });
 
   it("fails a call that waited its queue time out with RATE_LIMITED", async () => {
     stack.simulator.injectFault({ kind: "hang", path: /\/data\/customers$/, times: 1 });

@@ -78,6 +78,9 @@ function replicaEnv(prefix: string, extra: Record<string, string> = {}): Record<
     REDIS_CONNECT_TIMEOUT_MS: "10000",
     SIGNING_SECRET: SECRET,
     CODAT_MAX_QUEUE_PER_COMPANY: "1000",
+    // These tests measure what reaches Codat: the same page asked for by many operations must really be read
+    // each time (the read cache's own replica test is test/cache/replicas.system.test.ts).
+    CACHE_ENABLED: "false",
     ...extra,
   };
 }

@@ -43,7 +43,7 @@ function expectServed(stack: Stack, raw: Awaited<ReturnType<typeof postRaw>>): v
 }
 
 describe("jwt mode with a shared HS secret", () => {
-  const stack = useStack({ env: jwtEnv() });
+  const stack = useStack({ env: jwtEnv({ CACHE_ENABLED: "false" }) });
 
   it("serves a caller with a valid HS256 token", async () => {
     expectServed(stack, await postRaw(stack, { query: PROBE }, bearer(await mint(ALICE))));
@@ -155,7 +155,7 @@ describe("jwt mode in production", () => {
 });
 
 describe("the companies claim", () => {
-  const stack = useStack({ env: jwtEnv() });
+  const stack = useStack({ env: jwtEnv({ CACHE_ENABLED: "false" }) });
 
   async function probe(claims: Record<string, unknown>, companyId: string) {
     const raw = await postRaw(
@@ -267,7 +267,7 @@ describe("the companies claim", () => {
 
 describe("a custom AUTH_COMPANIES_CLAIM", () => {
   const CLAIM = "https://example.com/claims/codat-companies";
-  const stack = useStack({ env: jwtEnv({ AUTH_COMPANIES_CLAIM: CLAIM }) });
+  const stack = useStack({ env: jwtEnv({ AUTH_COMPANIES_CLAIM: CLAIM, CACHE_ENABLED: "false" }) });
 
   it("reads the configured claim and ignores the default one", async () => {
     const allowed = await postRaw(stack, { query: PROBE }, bearer(await mint({ sub: "custom", [CLAIM]: [DEMO_COMPANY_ID] })));

@@ -502,7 +502,10 @@ describe("production error masking", () => {
   const API_KEY = "sk_live_SECURITY_SUITE_0123456789abcdefXYZ";
   const BASIC = Buffer.from(API_KEY).toString("base64");
   const MARKER = "RAW-UPSTREAM-BODY-MARKER-7f3a";
-  const stack = useStack({ simulator: { apiKey: API_KEY }, env: { NODE_ENV: "production", AUTH_MODE: "none", CODAT_API_KEY: API_KEY } });
+  const stack = useStack({
+    simulator: { apiKey: API_KEY },
+    env: { NODE_ENV: "production", AUTH_MODE: "none", CODAT_API_KEY: API_KEY, CACHE_ENABLED: "false" },
+  });
 
   /** Nothing secret or internal in a response body. */
   function expectClean(text: string, { allowMarker = false }: { allowMarker?: boolean } = {}) {

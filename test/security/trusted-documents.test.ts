@@ -71,7 +71,7 @@ function expectList(stack: Stack, raw: RawResponse): void {
 const secondCompanyCalls = (stack: Stack) => stack.upstream().filter((r) => r.path.toLowerCase().includes(SECOND_COMPANY_ID));
 
 describe("trusted documents only", () => {
-  const stack = useStack(() => ({ env: { PERSISTED_OPERATIONS: manifestPath } }));
+  const stack = useStack(() => ({ env: { PERSISTED_OPERATIONS: manifestPath, CACHE_ENABLED: "false" } }));
 
   it("runs a listed operation by documentId, with variables", async () => {
     expectList(stack, await postRaw(stack, { documentId: sha256(LIST), variables: { companyId: DEMO_COMPANY_ID } }));

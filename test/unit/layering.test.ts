@@ -36,6 +36,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   writes: 4,
   // Per-request batching and the features beneath the resolvers.
   loaders: 3,
+  cache: 3,
   "push-status": 3,
   downloads: 3,
   webhooks: 3,
@@ -60,6 +61,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   "webhooks/dedupe.ts": 0,
   "webhooks/outcomes.ts": 0,
   "downloads/outcomes.ts": 0,
+  "webhooks/data-changes.ts": 0,
 };
 
 /** Upward imports that stay, `importer → imported` (paths under src/), each with its reason. */
@@ -79,6 +81,8 @@ const EXCEPTIONS: Readonly<Record<string, string>> = {
   "resolvers/Query.ts → context.ts":
     "type only: a resolver receives the context the layer above builds (the others get its type through codegen)",
   "writes/customers.ts → context.ts": "type only: a write flow runs with the request's context, as the resolver calling it does",
+  "observability/cache-metrics.ts → cache/read-cache.ts":
+    "type only: the cache's metrics implement the read cache's metrics sink interface",
   "observability/readiness.ts → codat/client.ts": "type only: readiness probes the Codat client it is handed",
   "observability/readiness.ts → http/server.ts": "type only: readiness implements the server's Readiness interface",
   "config/auth.ts → auth/caller.ts": "type only: the JWT settings are declared by the verifier that reads them",

@@ -37,6 +37,8 @@ const SERVED_BY_RESOLVERS: Record<string, string> = {
   companyId: "the company the customer was read from (src/resolvers/Customer.ts)",
   attachments: "a loader call per connection (src/resolvers/Customer.ts)",
   isDeleted: "Codat's metadata.isDeleted",
+  freshness: "what the read cache says about the record it served (src/cache/freshness.ts)",
+  pendingSync: "a customer written through the gateway and not yet synced by Codat (src/cache/read-cache.ts)",
 };
 
 describe("schema ↔ Codat DTO", () => {

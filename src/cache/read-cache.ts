@@ -1,0 +1,601 @@
+/**
+ * The read cache: Codat's answers to the gateway's reads, kept per company until Codat says they changed, and
+ * never longer than the time bound (docs/caching.md says what it means for a frontend).
+ *
+ * It sits at the Codat-call level, beneath the loaders (so their batching works as before and a hit costs no
+ * Codat call) and beneath the caller's authorization: `view()` is wrapped by `scopeClient` (auth/scoped-client.ts),
+ * which refuses another company before any lookup — another company's entries are unreachable by construction.
+ *
+ * - Keys: `<company>:<scope>:<generation>:<read>:<arguments>`. The scope is `customers` (pages, customers by id,
+ *   attachment lists and metadata) or `connections` (connections, the create/update model). Download bytes and
+ *   push operations are never cached.
+ * - Invalidation (`dataChanged`, and the gateway's own successful writes): the company's generation of the scope
+ *   is incremented, one store operation whatever the number of entries (store.ts).
+ * - Time bound: an entry older than CACHE_REVALIDATE_AFTER_SECONDS is checked by one `dataStatus` call per company
+ *   (an unchanged `latestSuccessfulSyncId` confirms every customer entry of the company read since that sync was
+ *   first seen; a new one invalidates them); past CACHE_MAX_AGE_SECONDS unconfirmed, an entry is expired.
+ * - Stale on error: an expired entry (of the current generation: never one an invalidation dropped) is served
+ *   when Codat or the gateway's limits refuse the read (429, 5xx, timeout, budget, company slots), marked stale.
+ * - One call per miss: concurrent misses of a key in this process share one Codat call; across replicas (Redis)
+ *   one replica takes the key's fill lease and the others wait for its wake-up (store.ts).
+ * - Read-your-writes: a customer written through the gateway is kept per company (`overlay`) and shown on reads
+ *   of it, flagged pendingSync, until Codat reports a sync of the company's customers or the time bound passes.
+ */
+import { GraphQLError } from "graphql";
+import type { CodatApi } from "../auth/scoped-client.js";
+import type { CallOptions, CodatClient, CreateCustomerParams, PageParams, UpdateCustomerParams } from "../codat/client.js";
+import { uuidSegment } from "../codat/paths.js";
+import type { CodatCustomer, CodatCustomerRecord, CodatCustomersPage } from "../codat/types.js";
+import { validCustomer } from "../codat/validate.js";
+import { ErrorCode } from "../errors.js";
+import type { CacheConfig } from "../config.js";
+import type { DataChange, DataChangeSink } from "../webhooks/data-changes.js";
+import { CacheNotes, freshnessOf, setFreshness, setPendingSync, type Freshness, type StaleReason } from "./freshness.js";
+import type { CacheStore, Generations } from "./store.js";
+
+export interface CacheMetricsSink {
+  /** A read answered from the cache (`read`: page, customer, attachments, attachment, connections, model). */
+  hit(read: string): void;
+  miss(read: string): void;
+  /** An expired entry served because Codat (or the gateway's limits) refused the read. */
+  stale(read: string, reason: StaleReason, ageSeconds: number): void;
+  /** A Codat call not made: a hit, or a miss that waited for another's call (in this process or another replica). */
+  saved(read: string): void;
+  /** An invalidation (`signal`: read.completed, write.successful, connection, company.deleted, gateway.write, data_status). */
+  invalidated(signal: string, lagSeconds: number | undefined): void;
+  /** A `dataStatus` check: confirmed (no new sync), changed (invalidated), failed. */
+  revalidated(outcome: "confirmed" | "changed" | "failed"): void;
+  /** A shadow check of a hit (CACHE_SHADOW_RATE): whether Codat's answer matched the entry. */
+  shadow(match: boolean): void;
+}
+
+export interface ReadCacheOptions {
+  client: CodatClient;
+  store: CacheStore;
+  config: CacheConfig;
+  /** The clock (ms since the epoch); default Date.now. */
+  now?: () => number;
+  /** For CACHE_SHADOW_RATE; default Math.random. */
+  random?: () => number;
+  metrics?: CacheMetricsSink | undefined;
+  log?: { warn(message: string): void } | undefined;
+}
+
+type Scope = "customers" | "connections";
+/** The generation of the overlay of written customers: bumped only when Codat reports a sync of the customers. */
+const SYNC_SCOPE = "customers-sync";
+/** Customers written through the gateway one company's overlay keeps (the most recent). */
+const MAX_OVERLAY = 200;
+/** An id-list query, as the customer loader builds them (`id=a||id=b`). */
+const ID_LIST = /^id=[^|&{}=!~<>]+(?:\|\|id=[^|&{}=!~<>]+)*$/;
+
+interface Entry<T> {
+  /** Codat's answer. */
+  v: T;
+  /** When it was read from Codat (ms). */
+  at: number;
+}
+
+/** The company's last `dataStatus` check: when, the customers' latest successful sync, and when it was first seen. */
+interface Check {
+  at: number;
+  sync: string | null;
+  since: number;
+}
+
+interface Overlay {
+  /** Customer id → the record as written, and when. */
+  records: Record<string, { r: CodatCustomerRecord; at: number }>;
+}
+
+/** A write the gateway sent that Codat answered Pending: shown once its operation succeeds. */
+interface PendingWrite {
+  id?: string | undefined;
+  data: object;
+}
+
+interface Fill {
+  promise: Promise<string>;
+  signal: AbortSignal | undefined;
+}
+
+interface Served<T> {
+  value: T;
+  freshness: Freshness;
+}
+
+const NO_NOTES = new CacheNotes();
+
+export class ReadCache implements DataChangeSink {
+  readonly #client: CodatClient;
+  readonly #store: CacheStore;
+  readonly #config: CacheConfig;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #metrics: CacheMetricsSink | undefined;
+  readonly #log: { warn(message: string): void } | undefined;
+  readonly #fills = new Map<string, Fill>();
+  readonly #checks = new Map<string, Promise<{ check: Check | undefined; changed: boolean }>>();
+  readonly #shadows = new Set<Promise<void>>();
+
+  constructor(options: ReadCacheOptions) {
+    this.#client = options.client;
+    this.#store = options.store;
+    this.#config = options.config;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#metrics = options.metrics;
+    this.#log = options.log;
+  }
+
+  get store(): CacheStore {
+    return this.#store;
+  }
+
+  /** Codat announced a change (webhooks/route.ts): the company's entries of the data types named are dropped. */
+  async dataChanged(change: DataChange): Promise<void> {
+    const company = change.companyId.toLowerCase();
+    const scopes = new Set<string>();
+    const all = change.kind === "connection" || change.kind === "company.deleted" || change.dataTypes.includes("*");
+    if (all) {
+      scopes.add("*");
+    } else if (change.dataTypes.includes("customers")) {
+      scopes.add("customers");
+      // A sync of the customers: Codat now shows what was pushed (the overlay of written customers goes).
+      if (change.kind === "read.completed") scopes.add(SYNC_SCOPE);
+    }
+    if (scopes.size === 0) return;
+    await this.#bump(company, [...scopes], change.kind, change.generatedDate);
+  }
+
+  /** Waits for the shadow checks started so far (tests, and stop()). */
+  async settled(): Promise<void> {
+    while (this.#shadows.size > 0) await Promise.all([...this.#shadows]);
+  }
+
+  /**
+   * A push operation of the company's customers ended in success (polled or announced): its entries go, and the
+   * customer it wrote, if the gateway sent it and it was still pending then, is shown until the next sync.
+   */
+  async pushSucceeded(companyId: string, pushOperationKey?: string): Promise<void> {
+    const company = companyId.toLowerCase();
+    await this.#bump(company, ["customers"], "gateway.write", undefined);
+    if (pushOperationKey === undefined) return;
+    const key = pendingKey(company, pushOperationKey);
+    const text = await this.#store.get(key);
+    if (text === undefined) return;
+    await this.#store.delete(key);
+    const pending = JSON.parse(text) as PendingWrite;
+    let id = pending.id;
+    if (id === undefined) {
+      // A create's id is known once it succeeded: the operation's changes name it (one Codat call).
+      const operation = await this.#client.getPushOperation(companyId, pushOperationKey).catch(() => null);
+      id = operation?.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? undefined;
+    }
+    if (id !== undefined) await this.#show(company, id, pending.data);
+  }
+
+  /**
+   * The Codat client as one request sees it through the cache (`notes` collects its stale serves). Reads of the
+   * cached kinds go through the cache; push operations, downloads and writes go to Codat (a successful write
+   * invalidates, and shows its customer until the next sync).
+   */
+  view(notes: CacheNotes = NO_NOTES): CodatApi {
+    const client = this.#client;
+    return {
+      listCustomers: async (companyId: string, params: PageParams, options?: CallOptions) => {
+        const company = companyOf(companyId);
+        const generations = await this.#store.generations(company);
+        const args = [params.page, params.pageSize, params.query ?? "", params.orderBy ?? ""];
+        const served = await this.#read(generations, company, "customers", "page", args, notes, options, (call) =>
+          client.listCustomers(companyId, params, call),
+        );
+        const page = served.value;
+        for (const record of page.results) setFreshness(record, served.freshness);
+        setFreshness(page, served.freshness);
+        return this.#overlaid(generations, company, page, params.query);
+      },
+      getCustomer: async (companyId: string, customerId: string, options?: CallOptions) => {
+        const company = companyOf(companyId);
+        const generations = await this.#store.generations(company);
+        const served = await this.#read(generations, company, "customers", "customer", [customerId], notes, options, (call) =>
+          client.getCustomer(companyId, customerId, call),
+        );
+        if (served.value) setFreshness(served.value, served.freshness);
+        const written = await this.#overlay(generations, company);
+        const record = written?.records[customerId];
+        return record ? this.#pending(record) : served.value;
+      },
+      listCustomerAttachments: async (companyId: string, connectionId: string, customerId: string, options?: CallOptions) => {
+        const company = companyOf(companyId);
+        const generations = await this.#store.generations(company);
+        const args = [connectionId.toLowerCase(), customerId];
+        const served = await this.#read(generations, company, "customers", "attachments", args, notes, options, (call) =>
+          client.listCustomerAttachments(companyId, connectionId, customerId, call),
+        );
+        return served.value;
+      },
+      getCustomerAttachment: async (
+        companyId: string,
+        connectionId: string,
+        customerId: string,
+        attachmentId: string,
+        options?: CallOptions,
+      ) => {
+        const company = companyOf(companyId);
+        const generations = await this.#store.generations(company);
+        const args = [connectionId.toLowerCase(), customerId, attachmentId];
+        const served = await this.#read(generations, company, "customers", "attachment", args, notes, options, (call) =>
+          client.getCustomerAttachment(companyId, connectionId, customerId, attachmentId, call),
+        );
+        return served.value;
+      },
+      listConnections: async (companyId: string, params: PageParams, options?: CallOptions) => {
+        const company = companyOf(companyId);
+        const generations = await this.#store.generations(company);
+        const args = [params.page, params.pageSize, params.query ?? "", params.orderBy ?? ""];
+        const served = await this.#read(generations, company, "connections", "connections", args, notes, options, (call) =>
+          client.listConnections(companyId, params, call),
+        );
+        return served.value;
+      },
+      getCustomerCreateUpdateModel: async (companyId: string, connectionId: string, options?: CallOptions) => {
+        const company = companyOf(companyId);
+        const generations = await this.#store.generations(company);
+        const served = await this.#read(
+          generations,
+          company,
+          "connections",
+          "model",
+          [connectionId.toLowerCase()],
+          notes,
+          options,
+          (call) => client.getCustomerCreateUpdateModel(companyId, connectionId, call),
+        );
+        return served.value;
+      },
+      listPushOperations: (companyId, params, options) => client.listPushOperations(companyId, params, options),
+      getPushOperation: (companyId, key, options) => client.getPushOperation(companyId, key, options),
+      downloadCustomerAttachment: (companyId, connectionId, customerId, attachmentId, options) =>
+        client.downloadCustomerAttachment(companyId, connectionId, customerId, attachmentId, options),
+      createCustomer: async (
+        companyId: string,
+        connectionId: string,
+        customer: CodatCustomer,
+        params: CreateCustomerParams,
+        options?: CallOptions,
+      ) => {
+        const response = await client.createCustomer(companyId, connectionId, customer, params, options);
+        const id = response.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? response.data?.id;
+        await this.#wrote(companyId, response, id);
+        return response;
+      },
+      updateCustomer: async (
+        companyId: string,
+        connectionId: string,
+        customerId: string,
+        customer: CodatCustomer,
+        params?: UpdateCustomerParams,
+        options?: CallOptions,
+      ) => {
+        const response = await client.updateCustomer(companyId, connectionId, customerId, customer, params, options);
+        await this.#wrote(companyId, response, customerId);
+        return response;
+      },
+    };
+  }
+
+  /** One cached read: a fresh entry, else one Codat call shared by every concurrent miss, else a stale entry. */
+  async #read<T>(
+    generations: Generations | undefined,
+    company: string,
+    scope: Scope,
+    read: string,
+    args: readonly unknown[],
+    notes: CacheNotes,
+    given: CallOptions | undefined,
+    fetch: (call: CallOptions) => Promise<T>,
+  ): Promise<Served<T>> {
+    const options = given ?? {};
+    // The store cannot say the generation (Redis away): nothing is served from it or kept in it.
+    if (generations === undefined) {
+      const value = await fetch(options);
+      return { value, freshness: this.#freshness(this.#now(), false) };
+    }
+    const keyOf = (current: Generations) =>
+      `${company}:${scope}:${generation(current, "*")}.${generation(current, scope)}:${read}:${JSON.stringify(args)}`;
+    let key = keyOf(generations);
+    let expired: Entry<T> | undefined;
+    const text = await this.#store.get(key);
+    if (text !== undefined) {
+      const entry = JSON.parse(text) as Entry<T>;
+      const state = await this.#judge(company, scope, entry);
+      if (state === "fresh") {
+        this.#metrics?.hit(read);
+        this.#metrics?.saved(read);
+        this.#shadow(entry, fetch);
+        return { value: entry.v, freshness: this.#freshness(entry.at, false) };
+      }
+      if (state === "expired") expired = entry;
+      if (state === "dead") {
+        // The check found a newer sync and moved the company to a new generation: the answer is filed there.
+        const current = await this.#store.generations(company);
+        if (current === undefined) {
+          this.#metrics?.miss(read);
+          return { value: await fetch(options), freshness: this.#freshness(this.#now(), false) };
+        }
+        key = keyOf(current);
+      }
+    }
+    this.#metrics?.miss(read);
+    try {
+      const filled = JSON.parse(await this.#fill(key, read, text, options, fetch)) as Entry<T>;
+      return { value: filled.v, freshness: this.#freshness(filled.at, false) };
+    } catch (error) {
+      const reason = staleReason(error);
+      if (expired === undefined || reason === undefined) throw error;
+      // An invalidation received while Codat was being asked: the expired entry is known to be outdated.
+      const current = await this.#store.generations(company);
+      if (current === undefined || keyOf(current) !== key) throw error;
+      const freshness = this.#freshness(expired.at, true);
+      notes.staleServed(freshness.ageSeconds, reason);
+      this.#metrics?.stale(read, reason, freshness.ageSeconds);
+      return { value: expired.v, freshness };
+    }
+  }
+
+  /**
+   * Whether an entry may be served: fresh (young, or confirmed by a `dataStatus` check since), expired (past the
+   * time bound: served only stale on error), or dead (a check found a newer sync: never served).
+   */
+  async #judge(company: string, scope: Scope, entry: Entry<unknown>): Promise<"fresh" | "expired" | "dead"> {
+    const now = this.#now();
+    const age = now - entry.at;
+    if (age < this.#config.revalidateAfterMs) return "fresh";
+    if (scope !== "customers") return age < this.#config.maxAgeMs ? "fresh" : "expired";
+    const { check, changed } = await this.#revalidate(company);
+    if (changed) return "dead";
+    if (check !== undefined && check.since <= entry.at && now - check.at < this.#config.revalidateAfterMs) return "fresh";
+    // Not confirmed (the check failed, or the entry predates the sync the checks have seen): the time bound decides.
+    return age < this.#config.maxAgeMs && check === undefined ? "fresh" : "expired";
+  }
+
+  /** The company's recent check, or a new one (one `dataStatus` call for the company at a time in this process). */
+  #revalidate(company: string): Promise<{ check: Check | undefined; changed: boolean }> {
+    let pending = this.#checks.get(company);
+    if (pending === undefined) {
+      pending = this.#check(company).finally(() => this.#checks.delete(company));
+      this.#checks.set(company, pending);
+    }
+    return pending;
+  }
+
+  async #check(company: string): Promise<{ check: Check | undefined; changed: boolean }> {
+    const key = `${company}:check`;
+    const text = await this.#store.get(key);
+    const previous = text === undefined ? undefined : (JSON.parse(text) as Check);
+    const now = this.#now();
+    if (previous !== undefined && now - previous.at < this.#config.revalidateAfterMs) return { check: previous, changed: false };
+    let sync: string | null;
+    try {
+      const status = await this.#client.getDataStatus(company);
+      sync = status["customers"]?.latestSuccessfulSyncId ?? null;
+    } catch {
+      this.#metrics?.revalidated("failed");
+      return { check: undefined, changed: false };
+    }
+    const changed = previous !== undefined && previous.sync !== sync;
+    const check: Check = { at: now, sync, since: previous !== undefined && !changed ? previous.since : now };
+    if (changed) await this.#bump(company, ["customers", SYNC_SCOPE], "data_status", undefined);
+    await this.#store.set(key, JSON.stringify(check), 2 * this.#config.maxAgeMs);
+    this.#metrics?.revalidated(changed ? "changed" : "confirmed");
+    return { check, changed };
+  }
+
+  /** The Codat call behind a miss, shared by the concurrent misses of the key (here, and across replicas). */
+  async #fill<T>(
+    key: string,
+    read: string,
+    seen: string | undefined,
+    options: CallOptions,
+    fetch: (call: CallOptions) => Promise<T>,
+  ): Promise<string> {
+    const running = this.#fills.get(key);
+    if (running !== undefined) {
+      try {
+        const text = await running.promise;
+        this.#metrics?.saved(read);
+        return text;
+      } catch (error) {
+        // The call was cancelled by the request that started it, not by this one: this one reads for itself.
+        if (!(running.signal?.aborted === true && options.signal?.aborted !== true)) throw error;
+      }
+    }
+    const fill: Fill = { promise: this.#fetch(key, read, seen, options, fetch), signal: options.signal };
+    this.#fills.set(key, fill);
+    try {
+      return await fill.promise;
+    } finally {
+      if (this.#fills.get(key) === fill) this.#fills.delete(key);
+    }
+  }
+
+  /** `seen`: the entry this read found and would not serve (expired), which looking again must not take for a new one. */
+  async #fetch<T>(
+    key: string,
+    read: string,
+    seen: string | undefined,
+    options: CallOptions,
+    fetch: (call: CallOptions) => Promise<T>,
+  ): Promise<string> {
+    const leaseMs = this.#config.fillLeaseMs;
+    const leased = await this.#store.lease(key, leaseMs);
+    // Not leased: another replica is reading it; wait for its wake-up (or the lease's end). Leased: another may
+    // have filled it between this one's miss and the lease. Either way, look again before calling Codat.
+    if (!leased) await this.#store.waitFilled(key, leaseMs);
+    const again = await this.#store.get(key);
+    if (again !== undefined && again !== seen) {
+      this.#metrics?.saved(read);
+      return again;
+    }
+    try {
+      const value = await fetch(options);
+      const text = JSON.stringify({ v: value, at: this.#now() } satisfies Entry<T>);
+      // Kept twice the time bound: the second half only for stale serves.
+      await this.#store.set(key, text, 2 * this.#config.maxAgeMs);
+      return text;
+    } finally {
+      void this.#store.filled(key);
+    }
+  }
+
+  /** CACHE_SHADOW_RATE: re-reads a sample of hits from Codat in the background and counts mismatches. */
+  #shadow<T>(entry: Entry<T>, fetch: (call: CallOptions) => Promise<T>): void {
+    if (this.#config.shadowRate <= 0 || this.#random() >= this.#config.shadowRate) return;
+    const expected = JSON.stringify(entry.v);
+    const check = fetch({}).then(
+      (value) => this.#metrics?.shadow(JSON.stringify(value) === expected),
+      () => undefined,
+    );
+    const tracked = check.finally(() => this.#shadows.delete(tracked));
+    this.#shadows.add(tracked);
+  }
+
+  #freshness(at: number, stale: boolean): Freshness {
+    return { servedAt: new Date(at).toISOString(), ageSeconds: Math.max(0, Math.floor((this.#now() - at) / 1000)), stale };
+  }
+
+  async #bump(company: string, scopes: string[], signal: string, generatedDate: string | undefined): Promise<void> {
+    try {
+      await this.#store.bump(company, scopes);
+    } catch (error) {
+      this.#log?.warn(`read cache: an invalidation of a company failed (${error instanceof Error ? error.message : String(error)})`);
+      throw error;
+    }
+    const generated = generatedDate === undefined ? Number.NaN : Date.parse(generatedDate);
+    this.#metrics?.invalidated(signal, Number.isNaN(generated) ? undefined : Math.max(0, (this.#now() - generated) / 1000));
+  }
+
+  /**
+   * A write through the gateway: a success invalidates the company's customers and shows the record until the next
+   * sync; a pending one is remembered until its operation succeeds (pushSucceeded).
+   */
+  async #wrote(
+    companyId: string,
+    response: { status?: string; pushOperationKey: string; data?: object | null | undefined },
+    id: string | undefined,
+  ): Promise<void> {
+    const company = companyId.toLowerCase();
+    if (response.status === "Pending" && response.data) {
+      const pending: PendingWrite = { id, data: response.data };
+      await this.#store.set(pendingKey(company, response.pushOperationKey), JSON.stringify(pending), this.#config.maxAgeMs);
+      return;
+    }
+    if (response.status !== "Success") return;
+    await this.#bump(company, ["customers"], "gateway.write", undefined).catch(() => undefined);
+    if (id !== undefined && response.data) await this.#show(company, id, response.data);
+  }
+
+  /** Adds a written customer to the company's overlay (the most recent MAX_OVERLAY, the newest last). */
+  async #show(company: string, id: string, data: object): Promise<void> {
+    // The push's data, as writes/customers.ts checks it: an Accounting customer (else nothing is shown early).
+    const written: unknown = { ...data, id };
+    if (!validCustomer(written)) return;
+    const generations = await this.#store.generations(company);
+    if (generations === undefined) return;
+    const key = overlayKey(company, generations);
+    const text = await this.#store.get(key);
+    const overlay: Overlay = text === undefined ? { records: {} } : (JSON.parse(text) as Overlay);
+    const records = Object.entries(overlay.records).filter(([other]) => other !== id);
+    records.push([id, { r: written, at: this.#now() }]);
+    overlay.records = Object.fromEntries(records.slice(-MAX_OVERLAY));
+    await this.#store.set(key, JSON.stringify(overlay), this.#config.maxAgeMs);
+  }
+
+  async #overlay(generations: Generations | undefined, company: string): Promise<Overlay | undefined> {
+    if (generations === undefined) return undefined;
+    const text = await this.#store.get(overlayKey(company, generations));
+    if (text === undefined) return undefined;
+    const overlay = JSON.parse(text) as Overlay;
+    // The time bound, whatever the store's own expiry: a record written that long ago is Codat's business again.
+    const since = this.#now() - this.#config.maxAgeMs;
+    overlay.records = Object.fromEntries(Object.entries(overlay.records).filter(([, written]) => written.at > since));
+    return overlay;
+  }
+
+  #pending(written: { r: CodatCustomerRecord; at: number }): CodatCustomerRecord {
+    const record = { ...written.r };
+    setPendingSync(record);
+    setFreshness(record, this.#freshness(written.at, false));
+    return record;
+  }
+
+  /** A page with the customers written through the gateway in place of Codat's copies (and, for an id list, added). */
+  async #overlaid(
+    generations: Generations | undefined,
+    company: string,
+    page: CodatCustomersPage,
+    query: string | undefined,
+  ): Promise<CodatCustomersPage> {
+    const overlay = await this.#overlay(generations, company);
+    if (overlay === undefined) return page;
+    const shown = new Set<string>();
+    const results = page.results.map((record) => {
+      const written = overlay.records[record.id];
+      if (written === undefined) return record;
+      shown.add(record.id);
+      return this.#pending(written);
+    });
+    if (query !== undefined && ID_LIST.test(query)) {
+      for (const term of query.split("||")) {
+        const id = term.slice(3);
+        const written = overlay.records[id];
+        if (written !== undefined && !shown.has(id) && !results.some((record) => record.id === id)) {
+          results.push(this.#pending(written));
+          shown.add(id);
+        }
+      }
+    }
+    if (shown.size === 0) return page;
+    const added = results.length - page.results.length;
+    const overlaid: CodatCustomersPage = { ...page, results, totalResults: page.totalResults + added };
+    const freshness = freshnessOf(page);
+    if (freshness !== null) setFreshness(overlaid, freshness);
+    return overlaid;
+  }
+}
+
+function companyOf(companyId: string): string {
+  return uuidSegment(companyId, "companyId").toLowerCase();
+}
+
+function generation(generations: Generations, scope: string): number {
+  return generations[scope] ?? 0;
+}
+
+function pendingKey(company: string, pushOperationKey: string): string {
+  return `${company}:pending:${pushOperationKey.toLowerCase()}`;
+}
+
+function overlayKey(company: string, generations: Generations): string {
+  return `${company}:overlay:${generation(generations, "*")}.${generation(generations, SYNC_SCOPE)}`;
+}
+
+/** Whether a failed read may be answered by an expired entry, and why. */
+export function staleReason(error: unknown): StaleReason | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  switch (error.extensions["code"]) {
+    case ErrorCode.RateLimited:
+      return "rate_limited";
+    case ErrorCode.UpstreamUnavailable:
+      return "upstream_unavailable";
+    case ErrorCode.UpstreamTimeout:
+      return "upstream_timeout";
+    case ErrorCode.UpstreamError: {
+      const status = (error.extensions["upstream"] as { status?: unknown } | undefined)?.status;
+      return typeof status === "number" && status >= 500 ? "upstream_error" : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The read cache's store in Redis (REDIS_URL), on the replicas' hub (its two connections, src/redis/hub.ts), with
+ * the in-process store's semantics (store.ts):
+ *
+ * - entries: `<prefix>cache:e:<key>` (SET … PX);
+ * - generations: one hash per company, `<prefix>cache:gen:<company>`, a field per scope (HGETALL, HINCRBY);
+ * - fill leases: `<prefix>cache:lease:<key>` (SET NX PX), and one channel, `<prefix>cache:filled`, on which a
+ *   filler publishes the key it filled; waiting replicas hear it on the subscriber connection (which the push
+ *   status bus shares: each ignores the other's messages by channel).
+ *
+ * Redis failing or down (the hub's health) never fails a read: generations answer undefined (nothing is cached
+ * or served from the cache then), a lease is granted (every replica reads for itself), a get misses. An invalidation
+ * that could not reach Redis is kept (per company and scope, bounded) and sent again before this replica reads the
+ * company from Redis, and as soon as the command connection is ready again.
+ */
+import type { Redis } from "ioredis";
+import type { RedisHub } from "../redis/hub.js";
+import type { CacheStore, Generations } from "./store.js";
+
+/**
+ * KEYS: the company's generation hash. ARGV: a fresh base → the hash (flat). A hash created anew (first use, or
+ * after Redis evicted or lost it) starts its company-wide generation from a number no earlier hash had, so no
+ * entry of an earlier generation becomes reachable again.
+ */
+const GENERATIONS = `
+redis.call('HSETNX', KEYS[1], '*', ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+`;
+
+interface GenerationScripts {
+  cacheGenerations(key: string, base: string): Promise<string[]>;
+}
+
+/** Companies whose failed invalidations are kept for Redis's return; beyond, the oldest go (their time bound remains). */
+const MAX_PENDING_BUMPS = 100_000;
+
+export class RedisCacheStore implements CacheStore {
+  readonly #hub: RedisHub;
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #command: Redis | undefined;
+  #subscriber: Redis | undefined;
+  #closed = false;
+  /** Entries and bytes this replica wrote (Redis holds the truth; this is what the gauge can say cheaply). */
+  #written = { entries: 0, bytes: 0 };
+  /** Invalidations Redis did not take yet: company → scopes. */
+  readonly #pendingBumps = new Map<string, Set<string>>();
+
+  constructor(hub: RedisHub) {
+    this.#hub = hub;
+  }
+
+  get channel(): string {
+    return this.#hub.key("cache:filled");
+  }
+
+  readonly #onMessage = (channel: string, key: string): void => {
+    if (channel !== this.channel) return;
+    const waiters = this.#waiters.get(key);
+    if (waiters === undefined) return;
+    this.#waiters.delete(key);
+    for (const wake of waiters) wake();
+  };
+
+  readonly #onReady = (): void => {
+    void this.#subscriber?.subscribe(this.channel).catch(() => undefined);
+  };
+
+  readonly #onCommandReady = (): void => {
+    void this.#flush();
+  };
+
+  /** Takes the hub's connections (listen() calls it); never fails. */
+  async start(): Promise<void> {
+    if (this.#closed || this.#command) return;
+    const { command, subscriber } = await this.#hub.start();
+    // close() may have come meanwhile.
+    if (this.#stopped()) return;
+    this.#command = command;
+    this.#subscriber = subscriber;
+    command.defineCommand("cacheGenerations", { numberOfKeys: 1, lua: GENERATIONS });
+    command.on("ready", this.#onCommandReady);
+    subscriber.on("message", this.#onMessage);
+    subscriber.on("ready", this.#onReady);
+    if (subscriber.status === "ready") await subscriber.subscribe(this.channel).catch(() => undefined);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const redis = this.#ready();
+    if (!redis) return undefined;
+    try {
+      const value = await redis.get(this.#entry(key));
+      this.#hub.succeeded();
+      return value ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    const redis = this.#ready();
+    if (!redis) return;
+    try {
+      await redis.set(this.#entry(key), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+      this.#written.entries += 1;
+      this.#written.bytes += value.length;
+    } catch {
+      // A dropped entry is a later miss.
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#ready()
+      ?.del(this.#entry(key))
+      .catch(() => undefined);
+  }
+
+  async generations(company: string): Promise<Generations | undefined> {
+    const redis = this.#ready();
+    if (!redis) return undefined;
+    // An invalidation of this company that Redis missed goes first; while it cannot, nothing is served from Redis.
+    if (this.#pendingBumps.has(company) && !(await this.#flush(company))) return undefined;
+    try {
+      const base = String(Date.now() * 1000 + Math.floor(Math.random() * 1000));
+      const flat = await (redis as unknown as GenerationScripts).cacheGenerations(this.#hub.key(`cache:gen:${company}`), base);
+      this.#hub.succeeded();
+      const generations: Record<string, number> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const scope = flat[i];
+        if (scope !== undefined) generations[scope] = Number(flat[i + 1]);
+      }
+      return generations;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async bump(company: string, scopes: readonly string[]): Promise<void> {
+    if (scopes.length === 0) return;
+    const pending = this.#pendingBumps.get(company) ?? new Set<string>();
+    for (const scope of scopes) pending.add(scope);
+    this.#pendingBumps.delete(company);
+    this.#pendingBumps.set(company, pending);
+    if (this.#pendingBumps.size > MAX_PENDING_BUMPS) {
+      const oldest = this.#pendingBumps.keys().next().value;
+      if (oldest !== undefined) this.#pendingBumps.delete(oldest);
+    }
+    await this.#flush(company);
+  }
+
+  /** Sends the kept invalidations (of one company, or all); false when Redis did not take them. */
+  async #flush(only?: string): Promise<boolean> {
+    const redis = this.#command;
+    if (!redis || this.#closed) return false;
+    const companies = only === undefined ? [...this.#pendingBumps.keys()] : [only];
+    for (const company of companies) {
+      const scopes = this.#pendingBumps.get(company);
+      if (scopes === undefined) continue;
+      const key = this.#hub.key(`cache:gen:${company}`);
+      const multi = redis.multi();
+      for (const scope of scopes) multi.hincrby(key, scope, 1);
+      try {
+        const results = await multi.exec();
+        if (results === null || results.some(([error]) => error !== null)) return false;
+      } catch {
+        return false;
+      }
+      // Scopes added meanwhile were sent too (the same Set); a bump is an increment, once more is harmless.
+      if (this.#pendingBumps.get(company) === scopes) this.#pendingBumps.delete(company);
+    }
+    return true;
+  }
+
+  async lease(key: string, ttlMs: number): Promise<boolean> {
+    const redis = this.#ready();
+    if (!redis) return true;
+    try {
+      return (await redis.set(this.#hub.key(`cache:lease:${key}`), "1", "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+    } catch {
+      return true;
+    }
+  }
+
+  async filled(key: string): Promise<void> {
+    const redis = this.#ready();
+    if (!redis) return;
+    await Promise.all([redis.del(this.#hub.key(`cache:lease:${key}`)), redis.publish(this.channel, key)]).catch(() => undefined);
+  }
+
+  waitFilled(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(key);
+      if (waiters === undefined) {
+        waiters = new Set();
+        this.#waiters.set(key, waiters);
+      }
+      const set = waiters;
+      const wake = (): void => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      set.add(wake);
+    });
+  }
+
+  size(): { entries: number; bytes: number } {
+    return { ...this.#written };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+    this.#waiters.clear();
+    const subscriber = this.#subscriber;
+    this.#command?.off("ready", this.#onCommandReady);
+    this.#command = this.#subscriber = undefined;
+    if (!subscriber) return;
+    subscriber.off("message", this.#onMessage);
+    subscriber.off("ready", this.#onReady);
+    if (subscriber.status === "ready") await subscriber.unsubscribe(this.channel).catch(() => undefined);
+  }
+
+  #stopped(): boolean {
+    return this.#closed;
+  }
+
+  #ready(): Redis | undefined {
+    return this.#closed || this.#hub.down ? undefined : this.#command;
+  }
+
+  #entry(key: string): string {
+    return this.#hub.key(`cache:e:${key}`);
+  }
+}
