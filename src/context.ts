@@ -44,6 +44,11 @@ export interface GatewayContext {
   caller: Caller;
   /** The Codat client, refusing companies outside `caller.companies`. */
   client: CodatApi;
+  /**
+   * The same caller's view of Codat itself, past the read cache: for the reads that must be Codat's current record
+   * (a patch's read-modify-write and its `modifiedDate` check). The same as `client` without a cache.
+   */
+  readonly current: CodatApi;
   cursors: CursorCodec;
   /** Signs `Attachment.downloadUrl` links (absolute: it knows the public base URL). */
   downloads: DownloadLinks;
@@ -82,9 +87,13 @@ export function createContextFactory(deps: ContextDependencies): (caller: Caller
     const cacheNotes = deps.cache ? new CacheNotes() : undefined;
     const client = scopeClient(deps.cache && cacheNotes ? deps.cache.view(cacheNotes) : deps.client, caller);
     const signal = scope?.signal;
+    let current: CodatApi | undefined = deps.cache ? undefined : client;
     return Promise.resolve({
       caller,
       client,
+      get current() {
+        return (current ??= scopeClient(deps.client, caller));
+      },
       cursors: deps.cursors,
       downloads: deps.downloads,
       loaders: createLoaders(client, signal),

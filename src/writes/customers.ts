@@ -100,7 +100,7 @@ export async function patchCustomer(ctx: GatewayContext, input: PatchCustomerInp
   const patch = toCodatCustomerPatch(input.customer, "input.customer");
   timeout(input.timeoutInMinutes);
   notCancelled(ctx);
-  const current = await ctx.client.getCustomer(input.companyId, input.customerId, callOptionsOf(ctx.signal));
+  const current = await ctx.current.getCustomer(input.companyId, input.customerId, callOptionsOf(ctx.signal));
   if (current === null) {
     throw gatewayError(ErrorCode.NotFound, `No customer ${input.customerId} in this company: nothing was sent.`, {
       extensions: { argumentName: "input.customerId" },

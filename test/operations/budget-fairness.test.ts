@@ -28,7 +28,10 @@ describe("a burst that drains in time is served whole", () => {
   const LATENCY_MS = 20;
   // The wait limit raised from 10 s: on a quiet machine the burst drains in ~3 s with the defaults
   // (npm run bench:fairness); a CI machine under load must not make it a race.
-  const stack = useStack({ simulator: { latencyMs: LATENCY_MS }, env: { CODAT_QUEUE_TIMEOUT_MS: "60000", CODAT_DEADLINE_MS: "60000" } });
+  const stack = useStack({
+    simulator: { latencyMs: LATENCY_MS },
+    env: { CODAT_QUEUE_TIMEOUT_MS: "60000", CODAT_DEADLINE_MS: "60000", CACHE_ENABLED: "false" },
+  });
 
   it("200 concurrent operations over two companies (600 Codat calls): 0 errors, never more than the cap in flight per company", async () => {
     const cap = parseConfig({}).codatMaxConcurrencyPerCompany;
@@ -51,7 +54,7 @@ describe("a burst that drains in time is served whole", () => {
 });
 
 describe("a burst that cannot finish in time is refused before any Codat call", () => {
-  const stack = useStack({ simulator: { latencyMs: 50 }, env: { CODAT_QUEUE_TIMEOUT_MS: "100" } });
+  const stack = useStack({ simulator: { latencyMs: 50 }, env: { CODAT_QUEUE_TIMEOUT_MS: "100", CACHE_ENABLED: "false" } });
 
   it("answers RATE_LIMITED with retryAfterSeconds for the calls that could not start within their wait", async () => {
     const cap = parseConfig({}).codatMaxConcurrencyPerCompany;
@@ -84,7 +87,12 @@ describe("two tenants over a low request budget", () => {
     },
   };
   const stack = useStack({
-    env: { CODAT_REQUESTS_PER_MINUTE: String(PER_MINUTE), CODAT_QUEUE_TIMEOUT_MS: "60000", CODAT_DEADLINE_MS: "60000" },
+    env: {
+      CODAT_REQUESTS_PER_MINUTE: String(PER_MINUTE),
+      CODAT_QUEUE_TIMEOUT_MS: "60000",
+      CODAT_DEADLINE_MS: "60000",
+      CACHE_ENABLED: "false",
+    },
     codatObservers: [observer],
   });
 

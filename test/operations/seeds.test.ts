@@ -427,7 +427,8 @@ const MODEL = /* GraphQL */ `
   }
 `;
 
-const stack = useStack({ simulator: { pushDelayMs: 0 } });
+// Each seed's call is checked as it reaches Codat: the read cache is off, so every read is a call.
+const stack = useStack({ simulator: { pushDelayMs: 0 }, env: { CACHE_ENABLED: "false" } });
 
 const pushes = (method: "POST" | "PUT") => stack.upstream().filter((r) => r.method === method && r.path.includes("/push/customers"));
 const sentBody = (method: "POST" | "PUT"): unknown => {
