@@ -4,8 +4,10 @@
  * so the pid the parent sees is the node process that serves and /proc/<pid>/status is the gateway's own.
  * (`npm run bench` builds dist/ first.)
  *
- * Configuration is what an operator would get from `CODAT_BASE_URL=<sim> PORT=0` (parseConfig, so every other
- * setting is the default, unless a scenario names it as a `NAME=value` argument). Prints `{"ready":true,"pid":…,"url":"http://127.0.0.1:…/graphql"}` and answers IPC
+ * Configuration is what an operator would get from `CODAT_BASE_URL=<sim> PORT=0 AUTH_MODE=none CACHE_ENABLED=false`
+ * (parseConfig, so every other setting is the default, unless a scenario names it as a `NAME=value` argument): the
+ * gateway's own cost per Codat call is what is compared, so the read cache is off unless a scenario turns it on
+ * (`npm run bench:cache` does), and authentication is off as production allows when it is said explicitly. Prints `{"ready":true,"pid":…,"url":"http://127.0.0.1:…/graphql"}` and answers IPC
  * (protocol in lib/ipc.ts, repeated here because this file is plain JS):
  *   - `memory` → process.memoryUsage();  `heapSpaces` → V8 heap spaces { size, used } by name;
  *   - `stop`   → gateway.stop(), then exit 0 (a normal exit, so `--cpu-prof` writes its profile).
@@ -21,7 +23,7 @@ if (!baseUrl) throw new Error("usage: gateway-process.mjs <codat base url>");
 if (!process.send) throw new Error("bench child started without an IPC channel");
 
 const extra = Object.fromEntries(process.argv.slice(3).map((arg) => [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]));
-const config = parseConfig({ ...extra, CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
+const config = parseConfig({ AUTH_MODE: "none", CACHE_ENABLED: "false", ...extra, CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
 const gateway = createGateway(config, {
   // Logs are serialised as in production (LOG_LEVEL, default info; redaction), then dropped: the cost stays, the noise does not.
   logger: createLogger({ level: config.logLevel, pretty: false, secrets: [], destination: pino.destination("/dev/null") }),
