@@ -62,6 +62,8 @@ function env(prefix: string, extra: Record<string, string> = {}): Record<string,
     REDIS_COMMAND_TIMEOUT_MS: "500",
     REDIS_CONNECT_TIMEOUT_MS: "10000",
     SIGNING_SECRET: SECRET,
+    // Every query here must reach Codat (the budget is what is measured): the read cache is off.
+    CACHE_ENABLED: "false",
     ...extra,
   };
 }
