@@ -23,7 +23,15 @@ if (!baseUrl) throw new Error("usage: gateway-process.mjs <codat base url>");
 if (!process.send) throw new Error("bench child started without an IPC channel");
 
 const extra = Object.fromEntries(process.argv.slice(3).map((arg) => [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]));
-const config = parseConfig({ AUTH_MODE: "none", CACHE_ENABLED: "false", ...extra, CODAT_BASE_URL: baseUrl, PORT: "0", HOST: "127.0.0.1", NODE_ENV: process.env.NODE_ENV });
+const config = parseConfig({
+  AUTH_MODE: "none",
+  CACHE_ENABLED: "false",
+  ...extra,
+  CODAT_BASE_URL: baseUrl,
+  PORT: "0",
+  HOST: "127.0.0.1",
+  NODE_ENV: process.env.NODE_ENV,
+});
 const gateway = createGateway(config, {
   // Logs are serialised as in production (LOG_LEVEL, default info; redaction), then dropped: the cost stays, the noise does not.
   logger: createLogger({ level: config.logLevel, pretty: false, secrets: [], destination: pino.destination("/dev/null") }),
