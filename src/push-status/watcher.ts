@@ -246,14 +246,30 @@ class Watch {
     const current = fingerprint(operation);
     this.#latest = { operation, fingerprint: current, at: this.clock.now() };
     const changed = previous !== undefined && previous !== current;
-    for (const subscriber of [...this.#subscribers]) subscriber.offer(operation);
-    if (changed && reason === "poll") {
-      void this.options.bus.publish({ ...this.ref, source: "poll", status: operation.status });
-    }
-    if (isFinalPushStatus(operation)) {
-      this.end();
+    const final = isFinalPushStatus(operation);
+    // What this read learnt goes on the bus (other replicas' subscribers, and the read cache, which drops the
+    // company's customer reads on a success): a change a poll saw, or a push already over when it was first read
+    // (a signal's read was itself caused by a publish). A final state reaches the bus before the subscribers, so
+    // a client that re-reads the customer on SUCCESS never gets the cached record from before the write.
+    const publish = (changed && reason === "poll") || (previous === undefined && final && reason !== "signal");
+    if (final) {
+      const deliver = (): void => {
+        if (this.#ended) return;
+        for (const subscriber of [...this.#subscribers]) subscriber.offer(operation);
+        this.end();
+      };
+      if (!publish) {
+        deliver();
+        return;
+      }
+      void this.options.bus
+        .publish({ ...this.ref, source: "poll", status: operation.status })
+        .catch(() => undefined)
+        .then(deliver);
       return;
     }
+    for (const subscriber of [...this.#subscribers]) subscriber.offer(operation);
+    if (publish) void this.options.bus.publish({ ...this.ref, source: "poll", status: operation.status });
     if (this.#subscribers.size === 0) {
       this.end();
       return;
