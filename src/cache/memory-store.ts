@@ -34,6 +34,12 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve();
   }
 
+  setMany(entries: readonly (readonly [key: string, value: string])[], ttlMs: number): Promise<void> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    for (const [key, value] of entries) this.#entries.set(key, value, { ttl });
+    return Promise.resolve();
+  }
+
   delete(key: string): Promise<void> {
     this.#entries.delete(key);
     return Promise.resolve();

@@ -9,6 +9,10 @@
  * - Keys: `<company>:<scope>:<generation>:<read>:<arguments>`. The scope is `customers` (pages, customers by id,
  *   attachment lists and metadata) or `connections` (connections, the create/update model). Download bytes and
  *   push operations are never cached.
+ * - A page read from Codat also fills the entry of each customer it returned (`customer:[id]`: the same data, the
+ *   same generation, the same time of reading; one more store operation, a pipeline with Redis). Customers by id —
+ *   getCustomer, and the customer loader's id-list reads (`id=a||id=b`) — are answered from those entries when all
+ *   of them are there and fresh, so a frontend's list → detail costs one Codat call, not two.
  * - Invalidation (`dataChanged`, and the gateway's own successful writes): the company's generation of the scope
  *   is incremented, one store operation whatever the number of entries (store.ts).
  * - Time bound: an entry older than CACHE_REVALIDATE_AFTER_SECONDS is checked by one `dataStatus` call per company
@@ -34,7 +38,10 @@ import { CacheNotes, freshnessOf, setFreshness, setPendingSync, type Freshness, 
 import type { CacheStore, Generations } from "./store.js";
 
 export interface CacheMetricsSink {
-  /** A read answered from the cache (`read`: page, customer, attachments, attachment, connections, model). */
+  /**
+   * A read answered from the cache (`read`: page, ids — an id-list read of the customer loader —, customer,
+   * attachments, attachment, connections, model).
+   */
   hit(read: string): void;
   miss(read: string): void;
   /** An expired entry served because Codat (or the gateway's limits) refused the read. */
@@ -68,6 +75,8 @@ const SYNC_SCOPE = "customers-sync";
 const MAX_OVERLAY = 200;
 /** An id-list query, as the customer loader builds them (`id=a||id=b`). */
 const ID_LIST = /^id=[^|&{}=!~<>]+(?:\|\|id=[^|&{}=!~<>]+)*$/;
+/** Most ids of an id-list read answered from the customers' own entries (the loader's chunks hold at most 49 UUIDs). */
+const MAX_COMPOSED_IDS = 100;
 
 interface Entry<T> {
   /** Codat's answer. */
@@ -98,6 +107,9 @@ interface Fill {
   promise: Promise<string>;
   signal: AbortSignal | undefined;
 }
+
+/** The entries a fill also writes (their keys and texts), from the answer and its time of reading. */
+type Primer<T> = (value: T, at: number) => readonly (readonly [key: string, text: string])[];
 
 interface Served<T> {
   value: T;
@@ -186,9 +198,25 @@ export class ReadCache implements DataChangeSink {
       listCustomers: async (companyId: string, params: PageParams, options?: CallOptions) => {
         const company = companyOf(companyId);
         const generations = await this.#store.generations(company);
+        const ids = idsOf(params);
+        // Customers by id (the loader's `id=a||id=b` reads): answered from each customer's own entry when all are
+        // there and fresh (filled by a page that returned them, by getCustomer, or by an earlier id list).
+        if (ids !== undefined && generations !== undefined) {
+          const composed = await this.#byIds(generations, company, ids, params);
+          if (composed !== undefined) return this.#overlaid(generations, company, composed, params.query);
+        }
         const args = [params.page, params.pageSize, params.query ?? "", params.orderBy ?? ""];
-        const served = await this.#read(generations, company, "customers", "page", args, notes, options, (call) =>
-          client.listCustomers(companyId, params, call),
+        const served = await this.#read(
+          generations,
+          company,
+          "customers",
+          ids === undefined ? "page" : "ids",
+          args,
+          notes,
+          options,
+          (call) => client.listCustomers(companyId, params, call),
+          // Every customer a page returned gets its own entry: the same data, generation and time of reading.
+          (page) => page.results.map((record) => ["customer", [record.id], record] as const),
         );
         const page = served.value;
         for (const record of page.results) setFreshness(record, served.freshness);
@@ -295,6 +323,7 @@ export class ReadCache implements DataChangeSink {
     notes: CacheNotes,
     given: CallOptions | undefined,
     fetch: (call: CallOptions) => Promise<T>,
+    prime?: (value: T) => readonly (readonly [read: string, args: readonly unknown[], value: unknown])[],
   ): Promise<Served<T>> {
     const options = given ?? {};
     // The store cannot say the generation (Redis away): nothing is served from it or kept in it.
@@ -302,9 +331,12 @@ export class ReadCache implements DataChangeSink {
       const value = await fetch(options);
       return { value, freshness: this.#freshness(this.#now(), false) };
     }
-    const keyOf = (current: Generations) =>
-      `${company}:${scope}:${generation(current, "*")}.${generation(current, scope)}:${read}:${JSON.stringify(args)}`;
+    const keyOf = (current: Generations) => entryKey(prefixOf(company, scope, current), read, args);
     let key = keyOf(generations);
+    // The generations the key was made of, as text now (a store may hand out its live record): entries filled
+    // alongside it (prime) are filed under the same ones, so an invalidation that arrives while Codat is being
+    // asked leaves them as unreachable as the entry itself.
+    let prefix = prefixOf(company, scope, generations);
     let expired: Entry<T> | undefined;
     const text = await this.#store.get(key);
     if (text !== undefined) {
@@ -325,11 +357,20 @@ export class ReadCache implements DataChangeSink {
           return { value: await fetch(options), freshness: this.#freshness(this.#now(), false) };
         }
         key = keyOf(current);
+        prefix = prefixOf(company, scope, current);
       }
     }
     this.#metrics?.miss(read);
+    const under = prefix;
+    const primer =
+      prime === undefined
+        ? undefined
+        : (value: T, at: number) =>
+            prime(value).map(
+              ([other, otherArgs, v]) => [entryKey(under, other, otherArgs), JSON.stringify({ v, at } satisfies Entry<unknown>)] as const,
+            );
     try {
-      const filled = JSON.parse(await this.#fill(key, read, text, options, fetch)) as Entry<T>;
+      const filled = JSON.parse(await this.#fill(key, read, text, options, fetch, primer)) as Entry<T>;
       return { value: filled.v, freshness: this.#freshness(filled.at, false) };
     } catch (error) {
       const reason = staleReason(error);
@@ -399,6 +440,7 @@ export class ReadCache implements DataChangeSink {
     seen: string | undefined,
     options: CallOptions,
     fetch: (call: CallOptions) => Promise<T>,
+    primer?: Primer<T>,
   ): Promise<string> {
     const running = this.#fills.get(key);
     if (running !== undefined) {
@@ -411,7 +453,7 @@ export class ReadCache implements DataChangeSink {
         if (!(running.signal?.aborted === true && options.signal?.aborted !== true)) throw error;
       }
     }
-    const fill: Fill = { promise: this.#fetch(key, read, seen, options, fetch), signal: options.signal };
+    const fill: Fill = { promise: this.#fetch(key, read, seen, options, fetch, primer), signal: options.signal };
     this.#fills.set(key, fill);
     try {
       return await fill.promise;
@@ -427,6 +469,7 @@ export class ReadCache implements DataChangeSink {
     seen: string | undefined,
     options: CallOptions,
     fetch: (call: CallOptions) => Promise<T>,
+    primer?: Primer<T>,
   ): Promise<string> {
     const leaseMs = this.#config.fillLeaseMs;
     const leased = await this.#store.lease(key, leaseMs);
@@ -440,13 +483,55 @@ export class ReadCache implements DataChangeSink {
     }
     try {
       const value = await fetch(options);
-      const text = JSON.stringify({ v: value, at: this.#now() } satisfies Entry<T>);
+      const at = this.#now();
+      const text = JSON.stringify({ v: value, at } satisfies Entry<T>);
       // Kept twice the time bound: the second half only for stale serves.
       await this.#store.set(key, text, 2 * this.#config.maxAgeMs);
+      // The entries this answer also fills (a page's customers by id): one more store operation, whatever their number.
+      if (primer !== undefined) await this.#store.setMany(primer(value, at), 2 * this.#config.maxAgeMs);
       return text;
     } finally {
       void this.#store.filled(key);
     }
+  }
+
+  /**
+   * An id-list read answered from the customers' own entries, or undefined when one of them is missing or not fresh
+   * (then the read goes its usual way: its own entry, else Codat). An entry holding null (getCustomer found no such
+   * customer) leaves the id out, as Codat's list would.
+   */
+  async #byIds(
+    generations: Generations,
+    company: string,
+    ids: readonly string[],
+    params: PageParams,
+  ): Promise<CodatCustomersPage | undefined> {
+    const prefix = prefixOf(company, "customers", generations);
+    const texts = await Promise.all(ids.map((id) => this.#store.get(entryKey(prefix, "customer", [id]))));
+    const entries: Entry<CodatCustomerRecord | null>[] = [];
+    for (const text of texts) {
+      if (text === undefined) return undefined;
+      entries.push(JSON.parse(text) as Entry<CodatCustomerRecord | null>);
+    }
+    for (const entry of entries) if ((await this.#judge(company, "customers", entry)) !== "fresh") return undefined;
+    this.#metrics?.hit("ids");
+    this.#metrics?.saved("ids");
+    const results: CodatCustomerRecord[] = [];
+    for (const entry of entries) {
+      if (entry.v === null) continue;
+      setFreshness(entry.v, this.#freshness(entry.at, false));
+      results.push(entry.v);
+    }
+    const href = `/companies/${company}/data/customers?page=1&pageSize=${params.pageSize}&query=${encodeURIComponent(params.query ?? "")}`;
+    const page: CodatCustomersPage = {
+      pageNumber: 1,
+      pageSize: params.pageSize,
+      totalResults: results.length,
+      _links: { self: { href }, current: { href } },
+      results,
+    };
+    setFreshness(page, this.#freshness(Math.min(...entries.map((entry) => entry.at)), false));
+    return page;
   }
 
   /** CACHE_SHADOW_RATE: re-reads a sample of hits from Codat in the background and counts mismatches. */
@@ -571,6 +656,23 @@ function companyOf(companyId: string): string {
 
 function generation(generations: Generations, scope: string): number {
   return generations[scope] ?? 0;
+}
+
+/** The part of a key the company's generations decide: `<company>:<scope>:<generation>`. */
+function prefixOf(company: string, scope: Scope, generations: Generations): string {
+  return `${company}:${scope}:${generation(generations, "*")}.${generation(generations, scope)}`;
+}
+
+function entryKey(prefix: string, read: string, args: readonly unknown[]): string {
+  return `${prefix}:${read}:${JSON.stringify(args)}`;
+}
+
+/** The ids of an id-list read (the loader's: page 1, Codat's order, all of them on the page), else undefined. */
+function idsOf(params: PageParams): string[] | undefined {
+  const query = params.query;
+  if (query === undefined || params.page !== 1 || (params.orderBy ?? "") !== "" || !ID_LIST.test(query)) return undefined;
+  const ids = [...new Set(query.split("||").map((term) => term.slice(3)))];
+  return ids.length <= params.pageSize && ids.length <= MAX_COMPOSED_IDS ? ids : undefined;
 }
 
 function pendingKey(company: string, pushOperationKey: string): string {

@@ -108,6 +108,25 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
+  async setMany(entries: readonly (readonly [key: string, value: string])[], ttlMs: number): Promise<void> {
+    const redis = this.#ready();
+    if (!redis || entries.length === 0) return;
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    // One pipeline (one round trip), not a transaction: each SET stands alone, as `set` does.
+    const pipeline = redis.pipeline();
+    for (const [key, value] of entries) pipeline.set(this.#entry(key), value, "PX", ttl);
+    try {
+      const results = await pipeline.exec();
+      entries.forEach(([, value], index) => {
+        if (results?.[index]?.[0] != null) return;
+        this.#written.entries += 1;
+        this.#written.bytes += value.length;
+      });
+    } catch {
+      // Dropped entries are later misses.
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await this.#ready()
       ?.del(this.#entry(key))

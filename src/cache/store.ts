@@ -20,6 +20,11 @@ export interface CacheStore {
   get(key: string): Promise<string | undefined>;
   /** Keeps `value` under `key` for `ttlMs`; a store that cannot keep it drops it. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Keeps several entries, each for `ttlMs` (a page filling the entries of its customers): one round trip with
+   * Redis (a pipeline). Best effort like `set`: an entry the store cannot keep is a later miss.
+   */
+  setMany(entries: readonly (readonly [key: string, value: string])[], ttlMs: number): Promise<void>;
   /** Drops the entry under `key` (if any). */
   delete(key: string): Promise<void>;
   /** The company's generations; undefined when the store cannot answer (then nothing is cached). */

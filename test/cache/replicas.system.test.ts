@@ -1,7 +1,8 @@
 /**
  * The read cache across three replicas sharing a real Redis (REDIS_URL): concurrent misses of one page on all three
  * make one Codat call (a fill lease and a wake-up), an entry one replica read is a hit on the others, and an
- * invalidation received by one replica is seen by all (the generations live in Redis).
+ * invalidation received by one replica is seen by all (the generations live in Redis); a page one replica read
+ * fills its customers' entries for all of them.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,6 +66,24 @@ describe("read cache across replicas (Redis)", () => {
     const results = await Promise.all(replicas.flatMap(({ url }) => Array.from({ length: 4 }, () => page(url, "status=Active"))));
     for (const result of results) expect(result.errors).toBeUndefined();
     expect(new Set(results.map((result) => JSON.stringify(result.data))).size).toBe(1);
+    expect(customerCalls()).toBe(1);
+  });
+
+  it("answers a customer a page returned on another replica with no Codat call (the page filled its entries in Redis)", async () => {
+    simulator.resetRequests();
+    const read = await page(replicas[0]!.url, "status=Archived||status=Active||status=Unknown");
+    const nodes = read.data?.customers.nodes as { customerId: string }[] | undefined;
+    expect(nodes?.length).toBeGreaterThan(0);
+    expect(customerCalls()).toBe(1);
+    const detail = await fetch(replicas[1]!.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        query: `query($companyId: ID!, $customerId: ID!) { customer(companyId: $companyId, customerId: $customerId) { customerId } }`,
+        variables: { companyId: DEMO_COMPANY_ID, customerId: nodes![0]!.customerId },
+      }),
+    });
+    expect(await detail.json()).toEqual({ data: { customer: { customerId: nodes![0]!.customerId } } });
     expect(customerCalls()).toBe(1);
   });
 
