@@ -7,9 +7,11 @@
  *     `--companies` (default 20) generated companies of `--customers` (default 200) each, and webhooks on: it
  *     announces pushes and syncs to the gateway under test, signed (`CODAT_WEBHOOK_SECRET`).
  *   - Budget: `CODAT_REQUESTS_PER_MINUTE` = `--budget` (default 1,000: Codat's per-IP limit). The gateway's window
- *     is a fixed minute that starts with its first Codat call, so time is not scaled: each side runs `--minutes`
- *     (default 1) whole budget minutes from its first operation, on a fresh gateway (a fresh window, a cold
- *     cache). A smaller `--budget` scales the load down instead (fewer calls to spend, same minute).
+ *     is a fixed minute that starts with its first Codat call, so time is not scaled. Each side runs on a fresh
+ *     gateway: `--warmup-minutes` (default 2) whole budget minutes of the same workload that are not counted
+ *     (the cache fills, the users learn their cursors: steady state, as a deployment that has been up a while;
+ *     the cache-off side gets the same warm-up), then `--minutes` (default 1) measured budget minutes. A smaller
+ *     `--budget` scales the load down instead (fewer calls to spend, same minute).
  *   - Users: `--users` (default 200) simulated users spread evenly over the companies, each in a closed loop of
  *     sessions with a think time before every operation (exponential, mean `--think-ms`, default 1,000):
  *     list a page (page k of `--pages` with Zipf popularity, exponent `--zipf`; a page whose cursor the user
@@ -22,15 +24,16 @@
  *     is renamed in the "accounting platform" (the simulator's store) and every company is synced, each sync
  *     announced with a signed read.completed (recordsModified true where something changed).
  *
- * Reported per side: frontend operations served per minute (answered without errors, completed within the
- * measured minutes), Codat calls per 1,000 served operations (counted at the simulator between the first
- * operation and the end of the measured minutes), p50/p99 latency of served operations, failed operations by
- * code, stale serves (answers whose `extensions.cache.stale` is true) and their `ageSeconds`, and **stale
- * after invalidation**: any customer name in a list row or a detail that is older than a rename whose
- * read.completed the gateway had already acknowledged (200) when the operation started — the cache's
- * correctness check, which holds trivially with the cache off.
+ * Reported per side, over the measured minutes: frontend operations served per minute (started and completed
+ * within them, answered without errors), Codat calls per 1,000 served operations (counted at the simulator over
+ * the same span, also by kind: page, ids, attachments, write, …), the cache's hits and misses by read (the
+ * gateway's /metrics, same span), p50/p99 latency of served operations, failed operations by code. Over the whole
+ * run (warm-up included, the stricter check): stale serves (answers whose `extensions.cache.stale` is true) and
+ * their `ageSeconds`, and **stale after invalidation**: any customer name in a list row or a detail that is
+ * older than a rename whose read.completed the gateway had already acknowledged (200) when the operation started
+ * — the cache's correctness check, which holds trivially with the cache off.
  *
- * Flags: --users N --companies N --customers N --pages N --latency MS --budget N --minutes N --think-ms MS
+ * Flags: --users N --companies N --customers N --pages N --latency MS --budget N --warmup-minutes N --minutes N --think-ms MS
  * --write-rate P --sync-every-ms MS --edits N --zipf S --seed N --only off|on --gateway-flags="…"
  * --node-env VALUE --out FILE (default bench/results/cache.json). Needs `npm run build` (npm run bench:cache
  * does it). Exit code 0 when the harness ran (checks may FAIL), 1 on a harness error.
@@ -67,6 +70,7 @@ function parseSettings() {
       pages: { type: "string", default: "10" },
       latency: { type: "string", default: "150" },
       budget: { type: "string", default: "1000" },
+      "warmup-minutes": { type: "string", default: "2" },
       minutes: { type: "string", default: "1" },
       "think-ms": { type: "string", default: "1000" },
       "write-rate": { type: "string", default: "0.02" },
@@ -103,6 +107,7 @@ function parseSettings() {
     pages: Math.min(int("pages", 1), Math.ceil(customers / PAGE_SIZE)),
     latencyMs: int("latency", 0),
     budget: int("budget", 1),
+    warmupMinutes: int("warmup-minutes", 0),
     minutes: real("minutes", 0.05, 60),
     thinkMs: int("think-ms", 0),
     writeRate: real("write-rate", 0, 1),
@@ -221,13 +226,25 @@ interface Rename {
   ackAt: number;
 }
 
+/** The cache's reads by `read` label (page, ids, customer, attachments, …), from the gateway's /metrics. */
+interface CacheReads {
+  hits: Record<string, number>;
+  misses: Record<string, number>;
+  saved: Record<string, number>;
+}
+
 interface SideResult {
   side: Side;
+  warmupMs: number;
   measuredMs: number;
   served: number;
   servedPerMinute: number;
   codatCalls: number;
   codatCallsPer1000Ops: number;
+  /** Codat calls over the measured minutes by what they read (the simulator's classification). */
+  codatCallsByKind: Record<string, number>;
+  /** The cache's hits, misses and saved calls over the measured minutes (empty with the cache off). */
+  cacheReads: CacheReads;
   latencyMs: LatencySummary;
   latencyByKindMs: Record<OpKind, LatencySummary>;
   servedByKind: Record<OpKind, number>;
@@ -270,6 +287,8 @@ class Phase {
 
   constructor(
     readonly side: Side,
+    /** The end of the warm-up: operations started before it are not counted. */
+    readonly measureFrom: number,
     readonly end: number,
   ) {}
 
@@ -464,6 +483,38 @@ async function runChanges(phase: Phase, settings: Settings, sim: BenchChild, sta
   }
 }
 
+interface SimStats {
+  requests: number;
+  byKind: Record<string, number>;
+}
+
+/** The read cache's counters by read from the gateway's /metrics (none with the cache off). */
+async function cacheReads(url: string): Promise<CacheReads> {
+  const reads: CacheReads = { hits: {}, misses: {}, saved: {} };
+  const text = await (await fetch(new URL("/metrics", url))).text();
+  const pattern = /^codat_gateway_cache_(hits|misses|codat_calls_saved)_total\{read="([^"]+)"\} (\S+)$/gm;
+  for (const [, counter, read, value] of text.matchAll(pattern)) {
+    const into = counter === "hits" ? reads.hits : counter === "misses" ? reads.misses : reads.saved;
+    into[read!] = Number(value);
+  }
+  return reads;
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const delta = value - (before[key] ?? 0);
+    if (delta !== 0) result[key] = delta;
+  }
+  return result;
+}
+
+/** `page 12, ids 3, …` (largest first), or 0. */
+function counts(values: Record<string, number>): string {
+  const entries = Object.entries(values).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? "0" : entries.map(([key, n]) => `${key} ${n}`).join(", ");
+}
+
 async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: string, log: (m: string) => void): Promise<SideResult> {
   const gateway = await BenchChild.start({
     name: `gateway-cache-${side}`,
@@ -485,33 +536,48 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
   try {
     const url = gateway.info.url;
     await sim.call("setWebhookUrl", `${new URL(url).origin}/webhooks/codat`);
-    log(`cache ${side}: ${settings.users} users for ${settings.minutes} budget minute(s)…`);
-    const background = new BackgroundCpu([gateway.pid, sim.pid]);
-    const callsBefore = (await sim.call<{ requests: number }>("stats")).requests;
-    const cpuBefore = readCpuMs(gateway.pid);
+    log(
+      `cache ${side}: ${settings.users} users, ${settings.warmupMinutes} warm-up budget minute(s) (not counted), then ${settings.minutes} measured…`,
+    );
     const start = performance.now();
-    const phase = new Phase(side, start + settings.minutes * 60_000);
+    const measureFrom = start + settings.warmupMinutes * 60_000;
+    const phase = new Phase(side, measureFrom, measureFrom + settings.minutes * 60_000);
     const users = Array.from({ length: settings.users }, (_, user) => runUser(phase, settings, url, client, user));
     const changes = runChanges(phase, settings, sim, start);
-    await sleep(phase.end - performance.now());
-    const callsAtEnd = (await sim.call<{ requests: number }>("stats")).requests;
+    await sleep(Math.max(0, measureFrom - performance.now()));
+    const statsBefore = await sim.call<SimStats>("stats");
+    const readsBefore = await cacheReads(url);
+    const background = new BackgroundCpu([gateway.pid, sim.pid]);
+    const cpuBefore = readCpuMs(gateway.pid);
+    if (settings.warmupMinutes > 0) log(`cache ${side}: warm-up over, measuring…`);
+    await sleep(Math.max(0, phase.end - performance.now()));
+    const statsAtEnd = await sim.call<SimStats>("stats");
     const gatewayCpuMs = readCpuMs(gateway.pid) - cpuBefore;
     const backgroundCores = background.stop();
+    const readsAtEnd = await cacheReads(url);
     // Operations in flight at the end finish (they are not counted as served) before the gateway stops.
     await Promise.all([...users, changes]);
-    const measuredMs = phase.end - start;
-    const served = phase.records.filter((r) => r.ok && r.endedAt <= phase.end);
+    const measuredMs = phase.end - measureFrom;
+    const measured = phase.records.filter((r) => r.startedAt >= measureFrom);
+    const served = measured.filter((r) => r.ok && r.endedAt <= phase.end);
     const failedByCode: Record<string, number> = {};
-    for (const r of phase.records) if (!r.ok && r.code !== undefined) failedByCode[r.code] = (failedByCode[r.code] ?? 0) + 1;
+    for (const r of measured) if (!r.ok && r.code !== undefined) failedByCode[r.code] = (failedByCode[r.code] ?? 0) + 1;
     const byKind = (kind: OpKind) => served.filter((r) => r.kind === kind);
-    const codatCalls = callsAtEnd - callsBefore;
+    const codatCalls = statsAtEnd.requests - statsBefore.requests;
     return {
       side,
+      warmupMs: measureFrom - start,
       measuredMs,
       served: served.length,
       servedPerMinute: served.length / (measuredMs / 60_000),
       codatCalls,
       codatCallsPer1000Ops: served.length === 0 ? Number.NaN : (codatCalls / served.length) * 1000,
+      codatCallsByKind: difference(statsAtEnd.byKind, statsBefore.byKind),
+      cacheReads: {
+        hits: difference(readsAtEnd.hits, readsBefore.hits),
+        misses: difference(readsAtEnd.misses, readsBefore.misses),
+        saved: difference(readsAtEnd.saved, readsBefore.saved),
+      },
       latencyMs: summarize(served.map((r) => r.endedAt - r.startedAt)),
       latencyByKindMs: Object.fromEntries(KINDS.map((k) => [k, summarize(byKind(k).map((r) => r.endedAt - r.startedAt))])) as Record<
         OpKind,
@@ -532,7 +598,7 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
       syncsModified: phase.syncsModified,
       syncsAcknowledged: phase.syncsAcknowledged,
       renames: phase.renameCount,
-      completedAfterEnd: phase.records.filter((r) => r.endedAt > phase.end).length,
+      completedAfterEnd: measured.filter((r) => r.endedAt > phase.end).length,
       gatewayCpuMsPerOp: served.length === 0 ? Number.NaN : gatewayCpuMs / served.length,
       backgroundCores,
     };
@@ -565,6 +631,10 @@ function resultTable(results: SideResult[]): Table {
         off && on ? `${ratio(off.codatCallsPer1000Ops, on.codatCallsPer1000Ops)} fewer` : "",
       ),
       row("Codat calls (at the simulator)", (r) => String(r.codatCalls)),
+      row("Codat calls by kind", (r) => counts(r.codatCallsByKind)),
+      row("cache misses by read", (r) => counts(r.cacheReads.misses)),
+      row("cache hits by read", (r) => counts(r.cacheReads.hits)),
+      row("served by kind (list / detail / attachments / write)", (r) => KINDS.map((kind) => String(r.servedByKind[kind])).join(" / ")),
       row("p50 / p99 latency, served (ms)", (r) => `${fixed(r.latencyMs.p50)} / ${fixed(r.latencyMs.p99)}`),
       row("p50 list / detail / attachments (ms)", (r) =>
         [r.latencyByKindMs.list, r.latencyByKindMs.detail, r.latencyByKindMs.attachments].map((s) => fixed(s.p50, 0)).join(" / "),
@@ -577,13 +647,13 @@ function resultTable(results: SideResult[]): Table {
               .join(", "),
       ),
       row("gateway CPU per served operation (ms)", (r) => fixed(r.gatewayCpuMsPerOp, 2)),
-      row("stale serves (flagged)", (r) => String(r.staleServes)),
-      row("stale age p50 / max (s)", (r) =>
+      row("stale serves (flagged), whole run", (r) => String(r.staleServes)),
+      row("stale age p50 / max (s), whole run", (r) =>
         r.staleServes === 0 ? "–" : `${fixed(r.staleAgeSeconds.p50)} / ${fixed(r.staleAgeSeconds.max)}`,
       ),
-      row("stale after invalidation (names checked)", (r) => `${r.staleAfterInvalidation} (${r.namesChecked})`),
+      row("stale after invalidation (names checked), whole run", (r) => `${r.staleAfterInvalidation} (${r.namesChecked})`),
       row(
-        "writes / renames / syncs (modified, acked)",
+        "writes / renames / syncs (modified, acked), whole run",
         (r) => `${r.writes} / ${r.renames} / ${r.syncs} (${r.syncsModified}, ${r.syncsAcknowledged})`,
       ),
     ],
@@ -660,8 +730,9 @@ async function main(): Promise<number> {
   lines.push(`Read cache under a browse workload — node ${environment.node}, ${environment.cores} × ${environment.cpu}`);
   lines.push(
     `${settings.users} users over ${settings.companies} companies of ${settings.customers} customers; simulator latency ${settings.latencyMs} ms; ` +
-      `budget ${settings.budget} Codat calls/minute (CODAT_REQUESTS_PER_MINUTE); ${settings.minutes} budget minute(s) per side, ` +
-      `not scaled (the gateway's budget window is a fixed minute), each on a fresh gateway (cold cache, fresh window)`,
+      `budget ${settings.budget} Codat calls/minute (CODAT_REQUESTS_PER_MINUTE); per side, on a fresh gateway: ` +
+      `${settings.warmupMinutes} warm-up budget minute(s) of the same workload, NOT counted, then ${settings.minutes} measured ` +
+      `budget minute(s) (not scaled: the gateway's budget window is a fixed minute)`,
   );
   lines.push(
     `sessions: page k of ${settings.pages} (Zipf ${settings.zipf}) → a customer of it (Zipf over rows) → its attachments; ` +
@@ -672,8 +743,10 @@ async function main(): Promise<number> {
   lines.push("");
   lines.push(renderTable(table));
   lines.push(
-    `note: "served" = answered without errors and completed within the measured minute(s); Codat calls are counted at the simulator ` +
-      `(pushes and push status reads included) over the same span. Stale age comes from the answers' extensions.cache.ageSeconds.`,
+    `note: the table's figures are the measured minute(s) after the warm-up unless "whole run" (warm-up included) says otherwise. ` +
+      `"served" = started and completed within the measured minute(s), answered without errors; Codat calls are counted at the ` +
+      `simulator (pushes and push status reads included) over the same span; hits and misses are the gateway's /metrics ` +
+      `(ids = the customer loader's id-list reads: detail). Stale age comes from the answers' extensions.cache.ageSeconds.`,
   );
   if (background > BACKGROUND_WARNING_CORES)
     lines.push(

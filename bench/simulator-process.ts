@@ -4,7 +4,8 @@
  *   node --import tsx bench/simulator-process.ts [--latency MS]
  *
  * Prints `{"ready":true,"pid":…,"url":…}` and answers IPC requests:
- *   - `stats`  → `{ requests, downloads }`: requests received since start (a running count: the simulator's
+ *   - `stats`  → `{ requests, byKind, downloads }`: requests received since start, in all and by what they read
+ *                 (page, ids, customer, attachments, write, push operations, dataStatus, …; a running count: the simulator's
  *                 `requests` array is drained every 200 ms so it never grows without bound), and the download
  *                 records (`DownloadRecord` from codat-simulator) since the last `resetDownloads`;
  *   - `resetDownloads`;
@@ -69,10 +70,31 @@ interface SyncRequest {
 }
 
 let drained = 0;
+/** Requests by kind (`requestKind`), a running count like `drained`. */
+const drainedByKind: Record<string, number> = {};
 const drain = (): void => {
   drained += sim.requests.length;
+  for (const request of sim.requests) {
+    const kind = requestKind(request.method, request.path, request.query);
+    drainedByKind[kind] = (drainedByKind[kind] ?? 0) + 1;
+  }
   sim.resetRequests();
 };
+
+/** What a Codat request read or wrote: a customers page, an id-list read (`query=id=…`), one customer, attachments, … */
+function requestKind(method: string, path: string, query: Record<string, string>): string {
+  if (method !== "GET") return /\/push\/customers/.test(path) || /\/data\/customers/.test(path) ? "write" : `${method} other`;
+  if (/\/data\/customers$/.test(path)) return /^id=/.test(query["query"] ?? "") ? "ids" : "page";
+  if (/\/attachments\/[^/]+\/download$/.test(path)) return "download";
+  if (/\/attachments\/[^/]+$/.test(path)) return "attachment";
+  if (/\/attachments$/.test(path)) return "attachments";
+  if (/\/data\/customers\/[^/]+$/.test(path)) return "customer";
+  if (/\/push\/[^/]+$/.test(path) || /\/push$/.test(path)) return "push operations";
+  if (/\/dataStatus$/.test(path)) return "dataStatus";
+  if (/\/connections(?:\/[^/]+)?$/.test(path)) return "connections";
+  if (/\/options\//.test(path)) return "model";
+  return "GET other";
+}
 const timer = setInterval(drain, 200);
 
 serveIpc(async (type, payload) => {
@@ -81,6 +103,7 @@ serveIpc(async (type, payload) => {
       drain();
       return {
         requests: drained,
+        byKind: { ...drainedByKind },
         downloads: sim.downloads.map(({ attachmentId, size, bytesSent, completed, aborted }) => ({
           attachmentId,
           size,
