@@ -231,6 +231,8 @@ interface CacheReads {
   hits: Record<string, number>;
   misses: Record<string, number>;
   saved: Record<string, number>;
+  /** Company invalidations by signal (read.completed, write.successful, gateway.write, …). */
+  invalidations: Record<string, number>;
 }
 
 interface SideResult {
@@ -490,13 +492,11 @@ interface SimStats {
 
 /** The read cache's counters by read from the gateway's /metrics (none with the cache off). */
 async function cacheReads(url: string): Promise<CacheReads> {
-  const reads: CacheReads = { hits: {}, misses: {}, saved: {} };
+  const reads: CacheReads = { hits: {}, misses: {}, saved: {}, invalidations: {} };
   const text = await (await fetch(new URL("/metrics", url))).text();
-  const pattern = /^codat_gateway_cache_(hits|misses|codat_calls_saved)_total\{read="([^"]+)"\} (\S+)$/gm;
-  for (const [, counter, read, value] of text.matchAll(pattern)) {
-    const into = counter === "hits" ? reads.hits : counter === "misses" ? reads.misses : reads.saved;
-    into[read!] = Number(value);
-  }
+  const pattern = /^codat_gateway_cache_(hits|misses|codat_calls_saved|invalidations)_total\{(?:read|signal)="([^"]+)"\} (\S+)$/gm;
+  const into = { hits: reads.hits, misses: reads.misses, codat_calls_saved: reads.saved, invalidations: reads.invalidations };
+  for (const [, counter, label, value] of text.matchAll(pattern)) into[counter as keyof typeof into][label!] = Number(value);
   return reads;
 }
 
@@ -577,6 +577,7 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
         hits: difference(readsAtEnd.hits, readsBefore.hits),
         misses: difference(readsAtEnd.misses, readsBefore.misses),
         saved: difference(readsAtEnd.saved, readsBefore.saved),
+        invalidations: difference(readsAtEnd.invalidations, readsBefore.invalidations),
       },
       latencyMs: summarize(served.map((r) => r.endedAt - r.startedAt)),
       latencyByKindMs: Object.fromEntries(KINDS.map((k) => [k, summarize(byKind(k).map((r) => r.endedAt - r.startedAt))])) as Record<
@@ -634,6 +635,7 @@ function resultTable(results: SideResult[]): Table {
       row("Codat calls by kind", (r) => counts(r.codatCallsByKind)),
       row("cache misses by read", (r) => counts(r.cacheReads.misses)),
       row("cache hits by read", (r) => counts(r.cacheReads.hits)),
+      row("invalidations by signal (all companies)", (r) => counts(r.cacheReads.invalidations)),
       row("served by kind (list / detail / attachments / write)", (r) => KINDS.map((kind) => String(r.servedByKind[kind])).join(" / ")),
       row("p50 / p99 latency, served (ms)", (r) => `${fixed(r.latencyMs.p50)} / ${fixed(r.latencyMs.p99)}`),
       row("p50 list / detail / attachments (ms)", (r) =>
