@@ -29,7 +29,7 @@ import { GraphQLError } from "graphql";
 import type { CodatApi } from "../auth/scoped-client.js";
 import type { CallOptions, CodatClient, CreateCustomerParams, PageParams, UpdateCustomerParams } from "../codat/client.js";
 import { uuidSegment } from "../codat/paths.js";
-import type { CodatCustomer, CodatCustomerRecord, CodatCustomersPage } from "../codat/types.js";
+import type { CodatCustomer, CodatCustomerRecord, CodatCustomersPage, CodatPushOperation } from "../codat/types.js";
 import { validCustomer } from "../codat/validate.js";
 import { ErrorCode } from "../errors.js";
 import type { CacheConfig } from "../config.js";
@@ -169,7 +169,7 @@ export class ReadCache implements DataChangeSink {
    * A push operation of the company's customers ended in success (polled or announced): its entries go, and the
    * customer it wrote, if the gateway sent it and it was still pending then, is shown until the next sync.
    */
-  async pushSucceeded(companyId: string, pushOperationKey?: string): Promise<void> {
+  async pushSucceeded(companyId: string, pushOperationKey?: string, operation?: CodatPushOperation): Promise<void> {
     const company = companyId.toLowerCase();
     await this.#bump(company, ["customers"], "gateway.write", undefined);
     if (pushOperationKey === undefined) return;
@@ -181,8 +181,8 @@ export class ReadCache implements DataChangeSink {
     let id = pending.id;
     if (id === undefined) {
       // A create's id is known once it succeeded: the operation's changes name it (one Codat call).
-      const operation = await this.#client.getPushOperation(companyId, pushOperationKey).catch(() => null);
-      id = operation?.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? undefined;
+      const succeeded = operation ?? (await this.#client.getPushOperation(companyId, pushOperationKey).catch(() => null));
+      id = succeeded?.changes?.find((change) => change.type === "Created")?.recordRef?.id ?? undefined;
     }
     if (id !== undefined) await this.#show(company, id, pending.data);
   }
@@ -283,7 +283,15 @@ export class ReadCache implements DataChangeSink {
         return served.value;
       },
       listPushOperations: (companyId, params, options) => client.listPushOperations(companyId, params, options),
-      getPushOperation: (companyId, key, options) => client.getPushOperation(companyId, key, options),
+      getPushOperation: async (companyId, key, options) => {
+        const operation = await client.getPushOperation(companyId, key, options);
+        // A read of a push the gateway sent and still holds as pending, answered Success: the gateway now knows it
+        // succeeded (a frontend polling `pushOperation` rather than subscribing), as a webhook would have said.
+        if (operation?.status === "Success" && (await this.#store.get(pendingKey(companyOf(companyId), key))) !== undefined) {
+          await this.pushSucceeded(companyId, key, operation).catch(() => undefined);
+        }
+        return operation;
+      },
       downloadCustomerAttachment: (companyId, connectionId, customerId, attachmentId, options) =>
         client.downloadCustomerAttachment(companyId, connectionId, customerId, attachmentId, options),
       createCustomer: async (

@@ -127,7 +127,23 @@ function record(id: string, name: string): CodatCustomerRecord {
 function stubCodat() {
   const records = [record("c-1", "One"), record("c-2", "Two"), record("c-3", "Three")];
   const counts = { list: 0, get: 0, dataStatus: 0 };
-  const state: { held: (() => void)[]; hold: boolean; failing: boolean } = { held: [], hold: false, failing: false };
+  const state: { held: (() => void)[]; hold: boolean; failing: boolean; pushStatus: string } = {
+    held: [],
+    hold: false,
+    failing: false,
+    pushStatus: "Success",
+  };
+  const operation = (status: string, data: object) => ({
+    pushOperationKey: "op-1",
+    companyId: COMPANY,
+    dataConnectionKey: CONNECTION,
+    dataType: "customers",
+    status,
+    statusCode: 200,
+    requestedOnUtc: new Date(START).toISOString(),
+    data,
+    changes: [],
+  });
   const answer = <T>(value: () => T): Promise<T> => {
     if (state.failing) return Promise.reject(upstreamUnavailable());
     if (!state.hold) return Promise.resolve(value());
@@ -156,17 +172,8 @@ function stubCodat() {
       return Promise.reject(upstreamUnavailable());
     },
     updateCustomer: (_company: string, _connection: string, id: string, body: object) =>
-      Promise.resolve({
-        pushOperationKey: "op-1",
-        companyId: COMPANY,
-        dataConnectionKey: CONNECTION,
-        dataType: "customers",
-        status: "Success",
-        statusCode: 200,
-        requestedOnUtc: new Date(START).toISOString(),
-        data: { ...body, id },
-        changes: [],
-      }),
+      Promise.resolve(operation(state.pushStatus, { ...body, id })),
+    getPushOperation: () => Promise.resolve(operation("Success", {})),
   };
   return {
     client: client as unknown as CodatClient,
@@ -285,6 +292,24 @@ describe("a page read fills its customers' entries (read cache on a stub Codat)"
     // The id-list read filled c-2 again: a read of it now costs nothing.
     await view.getCustomer(COMPANY, "c-2");
     expect(codat.counts).toMatchObject({ list: 2, get: 1 });
+  });
+
+  it("shows an update the gateway learns succeeded from a pushOperation read (a frontend polling, no webhook)", async () => {
+    const { view, codat } = setup();
+    await view.listCustomers(COMPANY, { page: 1, pageSize: 20 });
+    codat.state.pushStatus = "Pending";
+    await view.updateCustomer(COMPANY, CONNECTION, "c-2", { customerName: "Polled", status: "Active" } as never);
+    // Pending: Codat's record (the page's entry) is what there is.
+    expect((await view.getCustomer(COMPANY, "c-2"))?.customerName).toBe("Two");
+    expect((await view.getPushOperation(COMPANY, "OP-1"))?.status).toBe("Success");
+    const shown = await view.getCustomer(COMPANY, "c-2");
+    expect([shown?.customerName, shown && pendingSyncOf(shown)]).toEqual(["Polled", true]);
+    // Polling on changes nothing more: the company is not invalidated again.
+    await view.getPushOperation(COMPANY, "op-1");
+    const lists = codat.counts.list;
+    await view.listCustomers(COMPANY, { page: 1, pageSize: 20 });
+    await view.listCustomers(COMPANY, { page: 1, pageSize: 20 });
+    expect(codat.counts.list).toBe(lists + 1);
   });
 
   it("serves a filled entry stale, flagged, when Codat fails past the time bound, and never after an invalidation", async () => {
