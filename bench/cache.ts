@@ -19,8 +19,8 @@
  *     rows: the first row is the most popular), list its attachments, and with probability `--write-rate`
  *     (default 0.02) create a customer (`allowSyncOnPushComplete: true`: the simulator syncs after the push and
  *     says so with read.completed). A RATE_LIMITED answer makes the user wait its `retryAfterSeconds`.
- *   - Changes: every `--sync-every-ms` (default 20,000: three times a budget minute, more often than the issue's
- *     one a minute) the most popular customer (first row of page 1) of `--edits` companies (default 2, in turn)
+ *   - Changes: every `--sync-every-ms` (default 60,000: a read.completed every minute, as issue 28 specifies the
+ *     workload; `--sync-every-ms 20000` is three times as often) the most popular customer (first row of page 1) of `--edits` companies (default 2, in turn)
  *     is renamed in the "accounting platform" (the simulator's store) and every company is synced, each sync
  *     announced with a signed read.completed (recordsModified true where something changed).
  *
@@ -74,7 +74,7 @@ function parseSettings() {
       minutes: { type: "string", default: "1" },
       "think-ms": { type: "string", default: "1000" },
       "write-rate": { type: "string", default: "0.02" },
-      "sync-every-ms": { type: "string", default: "20000" },
+      "sync-every-ms": { type: "string", default: "60000" },
       edits: { type: "string", default: "2" },
       zipf: { type: "string", default: "1.1" },
       seed: { type: "string", default: "28" },
