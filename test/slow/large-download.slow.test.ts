@@ -37,8 +37,11 @@ describe("the > 1 GiB attachment through the gateway", () => {
     expect(response.headers["content-length"]).toBe(String(LARGE_ATTACHMENT_SIZE));
     expect(received).toBe(LARGE_ATTACHMENT_SIZE);
     expect(actual.digest("hex")).toBe(expected);
-    // Gateway, simulator and client share this process; buffering the file would add a gigabyte.
-    expect(peak - baseline).toBeLessThan(128 * 1024 * 1024);
+    // Gateway, simulator and client share this process; buffering the file would add its size (over a GiB).
+    // What the three keep in flight, and the garbage V8 has not collected yet, comes to 100–140 MiB here (2 cores,
+    // measured before and after the transport's web bodies alike), so the bound is a quarter of the file: far
+    // below what buffering it would take, far above what streaming it leaves behind.
+    expect(peak - baseline).toBeLessThan(LARGE_ATTACHMENT_SIZE / 4);
     await waitFor(() => stack.simulator.downloads.at(-1)?.completed === true);
     expect(stack.simulator.downloads.at(-1)).toMatchObject({ attachmentId: LARGE_ATTACHMENT_ID, bytesSent: LARGE_ATTACHMENT_SIZE });
     await waitFor(() => stack.gateway.client.inFlight(DEMO_COMPANY_ID) === 0);
