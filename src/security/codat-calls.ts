@@ -23,7 +23,6 @@
  */
 import {
   Kind,
-  OperationTypeNode,
   getNamedType,
   getNullableType,
   isInterfaceType,
@@ -253,12 +252,7 @@ export function predictCodatCalls(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
 ): number {
-  const root =
-    operation.operation === OperationTypeNode.MUTATION
-      ? schema.getMutationType()
-      : operation.operation === OperationTypeNode.SUBSCRIPTION
-        ? schema.getSubscriptionType()
-        : schema.getQueryType();
+  const root = schema.getRootType(operation.operation);
   if (!root) return 0;
   const prediction = new CallPredictor(schema, document, effectiveVariables(operation, variables)).predict(operation.selectionSet, root);
   return prediction.calls + customerLookupCalls(prediction.lookups);

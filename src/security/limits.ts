@@ -32,7 +32,6 @@ import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import {
   GraphQLError,
   Kind,
-  OperationTypeNode,
   getNamedType,
   getNullableType,
   isInterfaceType,
@@ -206,12 +205,7 @@ export function operationCost(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
 ): number {
-  const root =
-    operation.operation === OperationTypeNode.MUTATION
-      ? schema.getMutationType()
-      : operation.operation === OperationTypeNode.SUBSCRIPTION
-        ? schema.getSubscriptionType()
-        : schema.getQueryType();
+  const root = schema.getRootType(operation.operation);
   return root ? new CostMeter(schema, document, effectiveVariables(operation, variables)).cost(operation.selectionSet, root) : 0;
 }
 
