@@ -125,6 +125,8 @@ describe("reference app", () => {
     expect(await page.locator('[data-testid="customer-detail"] h2').textContent()).toBe(name);
     expect(await page.locator('[data-testid="contacts"] li').count()).toBeGreaterThan(0);
     expect(await page.locator('[data-testid="addresses"] li').count()).toBeGreaterThan(0);
+    // The read cache's freshness, as the app shows it ("as of" the time the gateway read it from Codat).
+    expect(await page.locator('[data-testid="freshness"]').textContent()).toMatch(/^as of \d{4}-\d{2}-\d{2}T/);
     const searched = listCalls(stack).find((r) => r.query["query"]?.startsWith("customerName~"));
     expect(searched?.query["query"]).toBe(`customerName~${name}`);
   });

@@ -15,6 +15,12 @@ const CustomerDetailFragment = graphql(`
     taxNumber
     status
     modifiedDate
+    pendingSync
+    freshness {
+      servedAt
+      ageSeconds
+      stale
+    }
     contacts {
       name
       email
@@ -93,6 +99,13 @@ function CustomerFields(props: { customer: FragmentType<typeof CustomerDetailFra
         <dd>{[customer.registrationNumber, customer.taxNumber].filter(Boolean).join(" / ") || "—"}</dd>
         <dt>Fetched by Codat</dt>
         <dd>{customer.modifiedDate ?? "—"}</dd>
+        <dt>Freshness</dt>
+        <dd data-testid="freshness">
+          {/* The gateway's read cache says how old this copy is, and flags one served while Codat failed. */}
+          {customer.freshness ? `as of ${customer.freshness.servedAt}` : "live"}
+          {customer.freshness?.stale ? " (stale: Codat could not answer)" : ""}
+          {customer.pendingSync ? " · written here, not yet synced by Codat" : ""}
+        </dd>
       </dl>
       <h3>Contacts</h3>
       {customer.contacts.length === 0 ? (
