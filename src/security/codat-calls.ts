@@ -28,7 +28,7 @@ import {
   isInterfaceType,
   isListType,
   isObjectType,
-  isUnionType,
+  isCompositeType,
   valueFromASTUntyped,
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -40,7 +40,7 @@ import {
 } from "graphql";
 import { fromGlobalId } from "../ids/global-id.js";
 import { CUSTOMER_BATCH_SIZE, idQueries, isEmbeddableId } from "../loaders/customers.js";
-import { effectiveVariables, listSize } from "./limits.js";
+import { effectiveVariables, listSize, narrowedType } from "./limits.js";
 
 /** A customer looked up by id: its company (lower-cased; a unique placeholder when unknown) and its id. */
 interface CustomerLookup {
@@ -118,7 +118,7 @@ class CallPredictor {
         if (key !== undefined) seen.add(key);
         if (!selection.selectionSet) continue;
         const type = getNamedType(field.type);
-        if (!(isObjectType(type) || isInterfaceType(type) || isUnionType(type))) continue;
+        if (!isCompositeType(type)) continue;
         const isList = isListType(getNullableType(field.type));
         const itemsOfConnection = isList && parent.name.endsWith("Connection");
         const isConnection = field.args.some((a) => a.name === "first") && field.args.some((a) => a.name === "last");
@@ -210,8 +210,7 @@ class CallPredictor {
   }
 
   #narrow(typeName: string | undefined, parent: GraphQLCompositeType): GraphQLCompositeType {
-    const type = typeName ? this.schema.getType(typeName) : undefined;
-    return type && (isObjectType(type) || isInterfaceType(type) || isUnionType(type)) ? type : parent;
+    return narrowedType(this.schema, typeName, parent);
   }
 }
 

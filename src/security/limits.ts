@@ -37,7 +37,7 @@ import {
   isInterfaceType,
   isListType,
   isObjectType,
-  isUnionType,
+  isCompositeType,
   valueFromASTUntyped,
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -130,7 +130,7 @@ class CostMeter {
         const field = fields[selection.name.value];
         if (!field || !selection.selectionSet) continue;
         const type = getNamedType(field.type);
-        if (!(isObjectType(type) || isInterfaceType(type) || isUnionType(type))) continue;
+        if (!isCompositeType(type)) continue;
         const args: Record<string, unknown> = {};
         for (const arg of selection.arguments ?? []) args[arg.name.value] = valueFromASTUntyped(arg.value, this.variables);
         const isList = isListType(getNullableType(field.type));
@@ -160,9 +160,14 @@ class CostMeter {
   }
 
   #narrow(typeName: string | undefined, parent: GraphQLCompositeType): GraphQLCompositeType {
-    const type = typeName ? this.schema.getType(typeName) : undefined;
-    return type && (isObjectType(type) || isInterfaceType(type) || isUnionType(type)) ? type : parent;
+    return narrowedType(this.schema, typeName, parent);
   }
+}
+
+/** The type a fragment or inline fragment narrows its parent to (the parent when it names none, or none known). */
+export function narrowedType(schema: GraphQLSchema, typeName: string | undefined, parent: GraphQLCompositeType): GraphQLCompositeType {
+  const type = typeName ? schema.getType(typeName) : undefined;
+  return type && isCompositeType(type) ? type : parent;
 }
 
 /** Whether a field is a Relay connection (its size argument counts its items). */
