@@ -16,9 +16,13 @@
  *     sessions with a think time before every operation (exponential, mean `--think-ms`, default 1,000):
  *     list a page (page k of `--pages` with Zipf popularity, exponent `--zipf`; a page whose cursor the user
  *     has not learnt yet costs the pages before it too, as a frontend pages forward), open a customer of it (Zipf over the
- *     rows: the first row is the most popular), list its attachments, and with probability `--write-rate`
- *     (default 0.02) create a customer (`allowSyncOnPushComplete: true`: the simulator syncs after the push and
- *     says so with read.completed). A RATE_LIMITED answer makes the user wait its `retryAfterSeconds`.
+ *     rows: the first row is the most popular), list its attachments. A RATE_LIMITED answer makes the user wait
+ *     its `retryAfterSeconds`.
+ *   - Writes: `--writes-per-minute` (default 20: one per company a minute) createCustomer operations at an even
+ *     pace, the users (so the companies) in turn (`allowSyncOnPushComplete: true`: the simulator syncs after the
+ *     push and says so with read.completed): the same write load on both sides, whatever their throughput.
+ *     `--write-rate P` adds a create in a share P of sessions (default 0), which ties writes to throughput: the
+ *     faster side then writes more (how the bench measured before; 0.02 gave 8.3×, see bench/README.md).
  *   - Changes: every `--sync-every-ms` (default 60,000: a read.completed every minute, as issue 28 specifies the
  *     workload; `--sync-every-ms 20000` is three times as often) the most popular customer (first row of page 1) of `--edits` companies (default 2, in turn)
  *     is renamed in the "accounting platform" (the simulator's store) and every company is synced, each sync
@@ -33,8 +37,9 @@
  * older than a rename whose read.completed the gateway had already acknowledged (200) when the operation started
  * — the cache's correctness check, which holds trivially with the cache off.
  *
- * Flags: --users N --companies N --customers N --pages N --latency MS --budget N --warmup-minutes N --minutes N --think-ms MS
- * --write-rate P --sync-every-ms MS --edits N --zipf S --seed N --only off|on --gateway-flags="…"
+ * Flags: --users N --companies N --customers N --pages N --latency MS --budget N --warmup-minutes N
+ * --warmup-minutes-on N (the cache-on side's warm-up, default --warmup-minutes) --minutes N --think-ms MS
+ * --writes-per-minute N --write-rate P --sync-every-ms MS --edits N --zipf S --seed N --only off|on --gateway-flags="…"
  * --node-env VALUE --out FILE (default bench/results/cache.json). Needs `npm run build` (npm run bench:cache
  * does it). Exit code 0 when the harness ran (checks may FAIL), 1 on a harness error.
  */
@@ -71,9 +76,11 @@ function parseSettings() {
       latency: { type: "string", default: "150" },
       budget: { type: "string", default: "1000" },
       "warmup-minutes": { type: "string", default: "2" },
+      "warmup-minutes-on": { type: "string" },
       minutes: { type: "string", default: "1" },
       "think-ms": { type: "string", default: "1000" },
-      "write-rate": { type: "string", default: "0.02" },
+      "writes-per-minute": { type: "string", default: "20" },
+      "write-rate": { type: "string", default: "0" },
       "sync-every-ms": { type: "string", default: "60000" },
       edits: { type: "string", default: "2" },
       zipf: { type: "string", default: "1.1" },
@@ -108,8 +115,10 @@ function parseSettings() {
     latencyMs: int("latency", 0),
     budget: int("budget", 1),
     warmupMinutes: int("warmup-minutes", 0),
+    warmupMinutesOn: values["warmup-minutes-on"] === undefined ? int("warmup-minutes", 0) : int("warmup-minutes-on", 0),
     minutes: real("minutes", 0.05, 60),
     thinkMs: int("think-ms", 0),
+    writesPerMinute: real("writes-per-minute", 0, 6_000),
     writeRate: real("write-rate", 0, 1),
     syncEveryMs: int("sync-every-ms", 1_000),
     edits: Math.min(int("edits", 0), companies),
@@ -233,6 +242,8 @@ interface CacheReads {
   saved: Record<string, number>;
   /** Company invalidations by signal (read.completed, write.successful, gateway.write, …). */
   invalidations: Record<string, number>;
+  /** Syncs' deltas by outcome (named: just the changed customers dropped; too_many, failed: all of them). */
+  deltas: Record<string, number>;
 }
 
 interface SideResult {
@@ -417,7 +428,7 @@ async function runUser(phase: Phase, settings: Settings, url: string, client: Ht
       query: ATTACHMENTS,
       variables: { companyId, customerId: row.customerId, connectionId: BENCH_CONNECTION_ID },
     });
-    if (random() < settings.writeRate) {
+    if (settings.writeRate > 0 && random() < settings.writeRate) {
       const written = await step("write", {
         operationName: "BrowseCreate",
         query: CREATE,
@@ -441,6 +452,40 @@ interface SyncAnswer {
 }
 
 /** Every --sync-every-ms: rename the most popular customer of --edits companies, sync every company, and note when the gateway acknowledged each. */
+/**
+ * Every 60 s / --writes-per-minute: a user (in turn, so the companies in turn) creates a customer — the same write
+ * load on both sides, whatever their throughput (a session's speed does not make its user write more).
+ */
+async function runWrites(phase: Phase, settings: Settings, url: string, client: HttpClient, start: number): Promise<void> {
+  if (settings.writesPerMinute <= 0) return;
+  const every = 60_000 / settings.writesPerMinute;
+  const writes: Promise<void>[] = [];
+  for (let n = 0; ; n++) {
+    const due = start + (n + 0.5) * every;
+    if (due >= phase.end) break;
+    await sleep(Math.max(0, due - performance.now()));
+    const user = (n * 7) % settings.users;
+    const companyId = benchCompanyId(user % settings.companies);
+    writes.push(
+      operate(phase, client, url, "write", {
+        operationName: "BrowseCreate",
+        query: CREATE,
+        variables: {
+          input: {
+            companyId,
+            connectionId: BENCH_CONNECTION_ID,
+            allowSyncOnPushComplete: true,
+            customer: { customerName: `Bench ${phase.side} w${n}`, status: "ACTIVE" },
+          },
+        },
+      }).then((result) => {
+        if (result.answer !== undefined) phase.writes++;
+      }),
+    );
+  }
+  await Promise.all(writes);
+}
+
 async function runChanges(phase: Phase, settings: Settings, sim: BenchChild, start: number): Promise<void> {
   const companyIds = Array.from({ length: settings.companies }, (_, i) => benchCompanyId(i));
   let tick = 0;
@@ -492,10 +537,17 @@ interface SimStats {
 
 /** The read cache's counters by read from the gateway's /metrics (none with the cache off). */
 async function cacheReads(url: string): Promise<CacheReads> {
-  const reads: CacheReads = { hits: {}, misses: {}, saved: {}, invalidations: {} };
+  const reads: CacheReads = { hits: {}, misses: {}, saved: {}, invalidations: {}, deltas: {} };
   const text = await (await fetch(new URL("/metrics", url))).text();
-  const pattern = /^codat_gateway_cache_(hits|misses|codat_calls_saved|invalidations)_total\{(?:read|signal)="([^"]+)"\} (\S+)$/gm;
-  const into = { hits: reads.hits, misses: reads.misses, codat_calls_saved: reads.saved, invalidations: reads.invalidations };
+  const pattern =
+    /^codat_gateway_cache_(hits|misses|codat_calls_saved|invalidations|sync_deltas)_total\{(?:read|signal|outcome)="([^"]+)"\} (\S+)$/gm;
+  const into = {
+    hits: reads.hits,
+    misses: reads.misses,
+    codat_calls_saved: reads.saved,
+    invalidations: reads.invalidations,
+    sync_deltas: reads.deltas,
+  };
   for (const [, counter, label, value] of text.matchAll(pattern)) into[counter as keyof typeof into][label!] = Number(value);
   return reads;
 }
@@ -516,6 +568,7 @@ function counts(values: Record<string, number>): string {
 }
 
 async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: string, log: (m: string) => void): Promise<SideResult> {
+  const warmup = side === "on" ? settings.warmupMinutesOn : settings.warmupMinutes;
   const gateway = await BenchChild.start({
     name: `gateway-cache-${side}`,
     script: "bench/gateway-process.mjs",
@@ -537,26 +590,27 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
     const url = gateway.info.url;
     await sim.call("setWebhookUrl", `${new URL(url).origin}/webhooks/codat`);
     log(
-      `cache ${side}: ${settings.users} users, ${settings.warmupMinutes} warm-up budget minute(s) (not counted), then ${settings.minutes} measured…`,
+      `cache ${side}: ${settings.users} users, ${warmup} warm-up budget minute(s) (not counted), then ${settings.minutes} measured…`,
     );
     const start = performance.now();
-    const measureFrom = start + settings.warmupMinutes * 60_000;
+    const measureFrom = start + warmup * 60_000;
     const phase = new Phase(side, measureFrom, measureFrom + settings.minutes * 60_000);
     const users = Array.from({ length: settings.users }, (_, user) => runUser(phase, settings, url, client, user));
     const changes = runChanges(phase, settings, sim, start);
+    const writes = runWrites(phase, settings, url, client, start);
     await sleep(Math.max(0, measureFrom - performance.now()));
     const statsBefore = await sim.call<SimStats>("stats");
     const readsBefore = await cacheReads(url);
     const background = new BackgroundCpu([gateway.pid, sim.pid]);
     const cpuBefore = readCpuMs(gateway.pid);
-    if (settings.warmupMinutes > 0) log(`cache ${side}: warm-up over, measuring…`);
+    if (warmup > 0) log(`cache ${side}: warm-up over, measuring…`);
     await sleep(Math.max(0, phase.end - performance.now()));
     const statsAtEnd = await sim.call<SimStats>("stats");
     const gatewayCpuMs = readCpuMs(gateway.pid) - cpuBefore;
     const backgroundCores = background.stop();
     const readsAtEnd = await cacheReads(url);
     // Operations in flight at the end finish (they are not counted as served) before the gateway stops.
-    await Promise.all([...users, changes]);
+    await Promise.all([...users, changes, writes]);
     const measuredMs = phase.end - measureFrom;
     const measured = phase.records.filter((r) => r.startedAt >= measureFrom);
     const served = measured.filter((r) => r.ok && r.endedAt <= phase.end);
@@ -578,6 +632,7 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
         misses: difference(readsAtEnd.misses, readsBefore.misses),
         saved: difference(readsAtEnd.saved, readsBefore.saved),
         invalidations: difference(readsAtEnd.invalidations, readsBefore.invalidations),
+        deltas: difference(readsAtEnd.deltas, readsBefore.deltas),
       },
       latencyMs: summarize(served.map((r) => r.endedAt - r.startedAt)),
       latencyByKindMs: Object.fromEntries(KINDS.map((k) => [k, summarize(byKind(k).map((r) => r.endedAt - r.startedAt))])) as Record<
@@ -636,6 +691,7 @@ function resultTable(results: SideResult[]): Table {
       row("cache misses by read", (r) => counts(r.cacheReads.misses)),
       row("cache hits by read", (r) => counts(r.cacheReads.hits)),
       row("invalidations by signal (all companies)", (r) => counts(r.cacheReads.invalidations)),
+      row("syncs' deltas by outcome", (r) => counts(r.cacheReads.deltas)),
       row("served by kind (list / detail / attachments / write)", (r) => KINDS.map((kind) => String(r.servedByKind[kind])).join(" / ")),
       row("p50 / p99 latency, served (ms)", (r) => `${fixed(r.latencyMs.p50)} / ${fixed(r.latencyMs.p99)}`),
       row("p50 list / detail / attachments (ms)", (r) =>
@@ -733,12 +789,13 @@ async function main(): Promise<number> {
   lines.push(
     `${settings.users} users over ${settings.companies} companies of ${settings.customers} customers; simulator latency ${settings.latencyMs} ms; ` +
       `budget ${settings.budget} Codat calls/minute (CODAT_REQUESTS_PER_MINUTE); per side, on a fresh gateway: ` +
-      `${settings.warmupMinutes} warm-up budget minute(s) of the same workload, NOT counted, then ${settings.minutes} measured ` +
+      `${settings.warmupMinutes} (cache on: ${settings.warmupMinutesOn}) warm-up budget minute(s) of the same workload, NOT counted, then ${settings.minutes} measured ` +
       `budget minute(s) (not scaled: the gateway's budget window is a fixed minute)`,
   );
   lines.push(
     `sessions: page k of ${settings.pages} (Zipf ${settings.zipf}) → a customer of it (Zipf over rows) → its attachments; ` +
-      `think time mean ${settings.thinkMs} ms; a createCustomer in ${(settings.writeRate * 100).toFixed(0)}% of sessions; ` +
+      `think time mean ${settings.thinkMs} ms; ${settings.writesPerMinute} createCustomer a minute (the companies in turn)` +
+      `${settings.writeRate > 0 ? ` and one in ${(settings.writeRate * 100).toFixed(1)}% of sessions` : ""}; ` +
       `every ${settings.syncEveryMs / 1000} s ${settings.edits} renames in the platform and a read.completed per company`,
   );
   lines.push(`gateway processes: ${[...settings.gatewayFlags, `NODE_ENV=${settings.nodeEnv}`].join(" ")}`);

@@ -5,7 +5,7 @@
  * process), so forgetting a company can never make an old entry reachable again.
  */
 import { LRUCache } from "lru-cache";
-import type { CacheStore, Generations } from "./store.js";
+import { MAX_GENERATION_FIELDS, type CacheStore, type Generations } from "./store.js";
 
 /** Companies whose generations are remembered (a few hundred bytes each). */
 const MAX_COMPANIES = 100_000;
@@ -14,6 +14,8 @@ export class MemoryCacheStore implements CacheStore {
   readonly #entries: LRUCache<string, string>;
   readonly #generations = new LRUCache<string, Record<string, number>>({ max: MAX_COMPANIES });
   #counter = 0;
+  /** Reads waiting for a key's wake-up (a sync's delta in this process). */
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(options: { maxBytes: number; now?: () => number }) {
     this.#entries = new LRUCache<string, string>({
@@ -45,26 +47,70 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve();
   }
 
-  generations(company: string): Promise<Generations | undefined> {
-    return Promise.resolve(this.#company(company));
+  generations(company: string, fields?: readonly string[]): Promise<Generations | undefined> {
+    const generations = this.#company(company);
+    if (fields === undefined) return Promise.resolve(generations);
+    const some: Record<string, number> = {};
+    for (const field of fields) {
+      const value = generations[field];
+      if (value !== undefined) some[field] = value;
+    }
+    return Promise.resolve(some);
   }
 
   bump(company: string, scopes: readonly string[]): Promise<void> {
     const generations = this.#company(company);
     for (const scope of scopes) generations[scope] = ++this.#counter;
+    this.#bound(company);
     return Promise.resolve();
+  }
+
+  hold(company: string, untilMs: number): Promise<number> {
+    const generations = this.#company(company);
+    const seq = (generations["holdSeq"] ?? 0) + 1;
+    generations["holdSeq"] = seq;
+    generations["hold"] = untilMs;
+    return Promise.resolve(seq);
+  }
+
+  release(company: string, seq: number, scopes: readonly string[]): Promise<void> {
+    const generations = this.#company(company);
+    for (const scope of scopes) generations[scope] = ++this.#counter;
+    if (generations["holdSeq"] === seq) delete generations["hold"];
+    this.#bound(company);
+    return Promise.resolve();
+  }
+
+  /** A company with too many customer generations starts afresh (a new `*`: all its entries dropped once). */
+  #bound(company: string): void {
+    const generations = this.#company(company);
+    if (Object.keys(generations).length > MAX_GENERATION_FIELDS) this.#generations.set(company, { "*": ++this.#counter });
   }
 
   lease(): Promise<boolean> {
     return Promise.resolve(true);
   }
 
-  filled(): Promise<void> {
+  filled(key: string): Promise<void> {
+    const waiters = this.#waiters.get(key);
+    this.#waiters.delete(key);
+    for (const wake of waiters ?? []) wake();
     return Promise.resolve();
   }
 
-  waitFilled(): Promise<void> {
-    return Promise.resolve();
+  waitFilled(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(key) ?? new Set<() => void>();
+      this.#waiters.set(key, waiters);
+      const wake = (): void => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      waiters.add(wake);
+    });
   }
 
   size(): { entries: number; bytes: number } {
@@ -73,6 +119,8 @@ export class MemoryCacheStore implements CacheStore {
 
   close(): Promise<void> {
     this.#entries.clear();
+    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
+    this.#waiters.clear();
     return Promise.resolve();
   }
 

@@ -6,15 +6,27 @@
  * Codat call) and beneath the caller's authorization: `view()` is wrapped by `scopeClient` (auth/scoped-client.ts),
  * which refuses another company before any lookup — another company's entries are unreachable by construction.
  *
- * - Keys: `<company>:<scope>:<generation>:<read>:<arguments>`. The scope is `customers` (pages, customers by id,
- *   attachment lists and metadata) or `connections` (connections, the create/update model). Download bytes and
- *   push operations are never cached.
+ * - Keys: `<company>:<scope>:<generation>:<read>:<arguments>`. The scope is `customers` (pages, the loader's
+ *   id-list reads), `records` (customers by id; their key also carries the customer's own generation, `r:<id>`),
+ *   `attachments` (attachment lists and metadata) or `connections` (connections, the create/update model).
+ *   Download bytes and push operations are never cached. Attachments have their own scope because Codat reads
+ *   them live from the accounting platform ("without requiring a fresh sync of data"; they have no sync settings
+ *   and no `modifiedDate`): a sync of the customers says nothing about them, so it does not drop them; an
+ *   attachment uploaded through Codat (`write.successful` of type `UploadAttachment`), a connection or company
+ *   event, and the time bound do.
  * - A page read from Codat also fills the entry of each customer it returned (`customer:[id]`: the same data, the
  *   same generation, the same time of reading; one more store operation, a pipeline with Redis). Customers by id —
  *   getCustomer, and the customer loader's id-list reads (`id=a||id=b`) — are answered from those entries when all
  *   of them are there and fresh, so a frontend's list → detail costs one Codat call, not two.
  * - Invalidation (`dataChanged`, and the gateway's own successful writes): the company's generation of the scope
- *   is incremented, one store operation whatever the number of entries (store.ts).
+ *   is incremented, one store operation whatever the number of entries (store.ts). A sync of the customers
+ *   (`read.completed`) drops the company's pages at once and holds its customers by id while one Codat call asks
+ *   which customers changed (`modifiedDate>=` the oldest entry the store may still hold, less a margin for the
+ *   clocks: Codat's documented way to fetch what changed); then just those customers' entries go, and the hold
+ *   ends. When that call fails, names too many, or never ends (the hold runs out), every customer entry of the
+ *   company goes. One push is one invalidation:
+ *   the gateway seeing its own push succeed and Codat's `write.successful` for that push are the same news, and
+ *   only the first drops the entries (the read.completed of the sync that follows is news of its own).
  * - Time bound: an entry older than CACHE_REVALIDATE_AFTER_SECONDS is checked by one `dataStatus` call per company
  *   (an unchanged `latestSuccessfulSyncId` confirms every customer entry of the company read since that sync was
  *   first seen; a new one invalidates them); past CACHE_MAX_AGE_SECONDS unconfirmed, an entry is expired.
@@ -26,6 +38,7 @@
  *   of it, flagged pendingSync, until Codat reports a sync of the company's customers or the time bound passes.
  */
 import { GraphQLError } from "graphql";
+import { LRUCache } from "lru-cache";
 import type { CodatApi } from "../auth/scoped-client.js";
 import type { CallOptions, CodatClient, CreateCustomerParams, PageParams, UpdateCustomerParams } from "../codat/client.js";
 import { uuidSegment } from "../codat/paths.js";
@@ -48,8 +61,13 @@ export interface CacheMetricsSink {
   stale(read: string, reason: StaleReason, ageSeconds: number): void;
   /** A Codat call not made: a hit, or a miss that waited for another's call (in this process or another replica). */
   saved(read: string): void;
-  /** An invalidation (`signal`: read.completed, write.successful, connection, company.deleted, gateway.write, data_status). */
+  /** An invalidation (`signal`: read.completed, write.successful, connection, company.deleted, gateway.write, data_status, hold_expired). */
   invalidated(signal: string, lagSeconds: number | undefined): void;
+  /**
+   * A sync's delta: named (the customers Codat changed were read: just theirs dropped), too_many (more than one
+   * page) or failed (every customer entry of the company dropped).
+   */
+  delta(outcome: "named" | "too_many" | "failed"): void;
   /** A `dataStatus` check: confirmed (no new sync), changed (invalidated), failed. */
   revalidated(outcome: "confirmed" | "changed" | "failed"): void;
   /** A shadow check of a hit (CACHE_SHADOW_RATE): whether Codat's answer matched the entry. */
@@ -68,9 +86,22 @@ export interface ReadCacheOptions {
   log?: { warn(message: string): void } | undefined;
 }
 
-type Scope = "customers" | "connections";
+type Scope = "customers" | "records" | "attachments" | "connections";
 /** The generation of the overlay of written customers: bumped only when Codat reports a sync of the customers. */
 const SYNC_SCOPE = "customers-sync";
+/** The generations every read asks the store for (a customer's own, `r:<id>`, added by the reads of customers). */
+const BASE_FIELDS = ["*", "customers", "records", "attachments", "connections", SYNC_SCOPE, "hold", "holdSeq"];
+/** Customers one sync's delta may name; more, and every customer entry of the company goes. */
+const DELTA_PAGE_SIZE = 1_000;
+/** How long the delta call may take; the hold lasts this and HOLD_MARGIN_MS. */
+const DELTA_TIMEOUT_MS = 10_000;
+const HOLD_MARGIN_MS = 5_000;
+/** How often a read waiting for another replica's delta looks again (its wake-up may have come just before it listened). */
+const HOLD_POLL_MS = 250;
+/** How far Codat's clock (its `modifiedDate`) and this one may disagree. */
+const CLOCK_MARGIN_MS = 5 * 60_000;
+/** Pushes whose success one process remembers having heard of. */
+const MAX_NEWS = 10_000;
 /** Customers written through the gateway one company's overlay keeps (the most recent). */
 const MAX_OVERLAY = 200;
 /** An id-list query, as the customer loader builds them (`id=a||id=b`). */
@@ -109,7 +140,7 @@ interface Fill {
 }
 
 /** The entries a fill also writes (their keys and texts), from the answer and its time of reading. */
-type Primer<T> = (value: T, at: number) => readonly (readonly [key: string, text: string])[];
+type Primer<T> = (value: T, at: number) => Promise<readonly (readonly [key: string, text: string])[]>;
 
 interface Served<T> {
   value: T;
@@ -129,6 +160,10 @@ export class ReadCache implements DataChangeSink {
   readonly #fills = new Map<string, Fill>();
   readonly #checks = new Map<string, Promise<{ check: Check | undefined; changed: boolean }>>();
   readonly #shadows = new Set<Promise<void>>();
+  /** Syncs' deltas this process is reading, by company: the reads their holds stop wait for them. */
+  readonly #deltas = new Map<string, Promise<void>>();
+  /** Pushes whose success this process has heard of (the latest MAX_NEWS). */
+  readonly #news = new LRUCache<string, true>({ max: MAX_NEWS });
 
   constructor(options: ReadCacheOptions) {
     this.#client = options.client;
@@ -147,17 +182,83 @@ export class ReadCache implements DataChangeSink {
   /** Codat announced a change (webhooks/route.ts): the company's entries of the data types named are dropped. */
   async dataChanged(change: DataChange): Promise<void> {
     const company = change.companyId.toLowerCase();
-    const scopes = new Set<string>();
     const all = change.kind === "connection" || change.kind === "company.deleted" || change.dataTypes.includes("*");
-    if (all) {
-      scopes.add("*");
-    } else if (change.dataTypes.includes("customers")) {
-      scopes.add("customers");
-      // A sync of the customers: Codat now shows what was pushed (the overlay of written customers goes).
-      if (change.kind === "read.completed") scopes.add(SYNC_SCOPE);
+    if (all) return this.#bump(company, ["*"], change.kind, change.generatedDate);
+    if (!change.dataTypes.includes("customers")) return;
+    if (change.kind === "write.successful") {
+      // An attachment uploaded to a customer: its attachments changed, not the customers.
+      if (change.writeType === "UploadAttachment") return this.#bump(company, ["attachments"], change.kind, change.generatedDate);
+      // A push the gateway saw succeed already (its own): its entries went then.
+      if (change.pushOperationKey !== undefined && !(await this.#firstNews(company, change.pushOperationKey))) return;
+      // The customer it wrote (a create's is new: no entry of it can exist); unnamed, all of them.
+      const written = change.writeType === "Create" ? [] : change.recordId !== undefined ? [recordField(change.recordId)] : ["records"];
+      return this.#bump(company, ["customers", ...written], change.kind, change.generatedDate);
     }
-    if (scopes.size === 0) return;
-    await this.#bump(company, [...scopes], change.kind, change.generatedDate);
+    await this.#synced(company, change);
+  }
+
+  /**
+   * A sync of the company's customers: its pages go at once (and the overlay of written customers: Codat now shows
+   * what was pushed); its customers by id are held while one Codat call names the customers that changed, then
+   * just theirs go (all of them when it cannot say).
+   */
+  async #synced(company: string, change: DataChange): Promise<void> {
+    const seq = await this.#store.hold(company, this.#now() + DELTA_TIMEOUT_MS + HOLD_MARGIN_MS);
+    const done = (async () => {
+      try {
+        await this.#bump(company, ["customers", SYNC_SCOPE], change.kind, change.generatedDate);
+        // The latest sync as Codat says it now, read before the delta (which then covers it and every sync before
+        // it): the dataStatus checks take it as known, so the sync this webhook announced does not drop the
+        // company's entries a second time when a check sees it. A sync after it is new to them.
+        const sync = await Promise.resolve()
+          .then(() => this.#client.getDataStatus(company))
+          .then(
+            (status) => status["customers"]?.latestSuccessfulSyncId ?? null,
+            () => undefined,
+          );
+        const changed = await this.#changedCustomers(company);
+        await this.#store.release(company, seq, changed === undefined ? ["records"] : changed.map(recordField));
+        if (sync !== undefined) {
+          // Every entry left is current as of the delta (pages and customers read since this webhook, customers it
+          // did not name): all of them are confirmed (`since` 0).
+          const check: Check = { at: this.#now(), sync, since: changed === undefined ? this.#now() : 0 };
+          await this.#store.set(`${company}:check`, JSON.stringify(check), 2 * this.#config.maxAgeMs);
+        }
+      } finally {
+        // The reads waiting for it (here, and on the other replicas) look again.
+        void this.#store.filled(holdKey(company));
+      }
+    })();
+    this.#deltas.set(company, done);
+    try {
+      await done;
+    } finally {
+      if (this.#deltas.get(company) === done) this.#deltas.delete(company);
+    }
+  }
+
+  /**
+   * The customers Codat's cache changed since the oldest entry the store may still hold (entries are kept twice the
+   * time bound), less a margin for the clocks; undefined when Codat cannot say in one page and in time.
+   */
+  async #changedCustomers(company: string): Promise<string[] | undefined> {
+    const since = new Date(Date.now() - 2 * this.#config.maxAgeMs - CLOCK_MARGIN_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
+    try {
+      const page = await this.#client.listCustomers(
+        company,
+        { page: 1, pageSize: DELTA_PAGE_SIZE, query: `modifiedDate>=${since}` },
+        { signal: AbortSignal.timeout(DELTA_TIMEOUT_MS) },
+      );
+      if (page.totalResults > page.results.length) {
+        this.#metrics?.delta("too_many");
+        return undefined;
+      }
+      this.#metrics?.delta("named");
+      return page.results.map((record) => record.id);
+    } catch {
+      this.#metrics?.delta("failed");
+      return undefined;
+    }
   }
 
   /** Waits for the shadow checks started so far (tests, and stop()). */
@@ -171,11 +272,15 @@ export class ReadCache implements DataChangeSink {
    */
   async pushSucceeded(companyId: string, pushOperationKey?: string, operation?: CodatPushOperation): Promise<void> {
     const company = companyId.toLowerCase();
-    await this.#bump(company, ["customers"], "gateway.write", undefined);
-    if (pushOperationKey === undefined) return;
-    const key = pendingKey(company, pushOperationKey);
-    const text = await this.#store.get(key);
-    if (text === undefined) return;
+    const key = pushOperationKey === undefined ? undefined : pendingKey(company, pushOperationKey);
+    const text = key === undefined ? undefined : await this.#store.get(key);
+    if (pushOperationKey === undefined || (await this.#firstNews(company, pushOperationKey))) {
+      // The customer an update wrote, if the gateway sent it; a push it did not send: all of them.
+      const updated = text === undefined ? undefined : (JSON.parse(text) as PendingWrite).id;
+      const written = text === undefined ? ["records"] : updated === undefined ? [] : [recordField(updated)];
+      await this.#bump(company, ["customers", ...written], "gateway.write", undefined);
+    }
+    if (pushOperationKey === undefined || key === undefined || text === undefined) return;
     await this.#store.delete(key);
     const pending = JSON.parse(text) as PendingWrite;
     let id = pending.id;
@@ -197,8 +302,8 @@ export class ReadCache implements DataChangeSink {
     return {
       listCustomers: async (companyId: string, params: PageParams, options?: CallOptions) => {
         const company = companyOf(companyId);
-        const generations = await this.#store.generations(company);
         const ids = idsOf(params);
+        const generations = await this.#generations(company, ids);
         // Customers by id (the loader's `id=a||id=b` reads): answered from each customer's own entry when all are
         // there and fresh (filled by a page that returned them, by getCustomer, or by an earlier id list).
         if (ids !== undefined && generations !== undefined) {
@@ -216,7 +321,7 @@ export class ReadCache implements DataChangeSink {
           options,
           (call) => client.listCustomers(companyId, params, call),
           // Every customer a page returned gets its own entry: the same data, generation and time of reading.
-          (page) => page.results.map((record) => ["customer", [record.id], record] as const),
+          (page) => page.results.map((record) => ["customer", [record.id], record, record.id] as const),
         );
         const page = served.value;
         for (const record of page.results) setFreshness(record, served.freshness);
@@ -225,9 +330,18 @@ export class ReadCache implements DataChangeSink {
       },
       getCustomer: async (companyId: string, customerId: string, options?: CallOptions) => {
         const company = companyOf(companyId);
-        const generations = await this.#store.generations(company);
-        const served = await this.#read(generations, company, "customers", "customer", [customerId], notes, options, (call) =>
-          client.getCustomer(companyId, customerId, call),
+        const generations = await this.#generations(company, [customerId]);
+        const served = await this.#read(
+          generations,
+          company,
+          "records",
+          "customer",
+          [customerId],
+          notes,
+          options,
+          (call) => client.getCustomer(companyId, customerId, call),
+          undefined,
+          customerId,
         );
         if (served.value) setFreshness(served.value, served.freshness);
         const written = await this.#overlay(generations, company);
@@ -236,9 +350,9 @@ export class ReadCache implements DataChangeSink {
       },
       listCustomerAttachments: async (companyId: string, connectionId: string, customerId: string, options?: CallOptions) => {
         const company = companyOf(companyId);
-        const generations = await this.#store.generations(company);
+        const generations = await this.#generations(company);
         const args = [connectionId.toLowerCase(), customerId];
-        const served = await this.#read(generations, company, "customers", "attachments", args, notes, options, (call) =>
+        const served = await this.#read(generations, company, "attachments", "attachments", args, notes, options, (call) =>
           client.listCustomerAttachments(companyId, connectionId, customerId, call),
         );
         return served.value;
@@ -251,16 +365,16 @@ export class ReadCache implements DataChangeSink {
         options?: CallOptions,
       ) => {
         const company = companyOf(companyId);
-        const generations = await this.#store.generations(company);
+        const generations = await this.#generations(company);
         const args = [connectionId.toLowerCase(), customerId, attachmentId];
-        const served = await this.#read(generations, company, "customers", "attachment", args, notes, options, (call) =>
+        const served = await this.#read(generations, company, "attachments", "attachment", args, notes, options, (call) =>
           client.getCustomerAttachment(companyId, connectionId, customerId, attachmentId, call),
         );
         return served.value;
       },
       listConnections: async (companyId: string, params: PageParams, options?: CallOptions) => {
         const company = companyOf(companyId);
-        const generations = await this.#store.generations(company);
+        const generations = await this.#generations(company);
         const args = [params.page, params.pageSize, params.query ?? "", params.orderBy ?? ""];
         const served = await this.#read(generations, company, "connections", "connections", args, notes, options, (call) =>
           client.listConnections(companyId, params, call),
@@ -269,7 +383,7 @@ export class ReadCache implements DataChangeSink {
       },
       getCustomerCreateUpdateModel: async (companyId: string, connectionId: string, options?: CallOptions) => {
         const company = companyOf(companyId);
-        const generations = await this.#store.generations(company);
+        const generations = await this.#generations(company);
         const served = await this.#read(
           generations,
           company,
@@ -331,20 +445,23 @@ export class ReadCache implements DataChangeSink {
     notes: CacheNotes,
     given: CallOptions | undefined,
     fetch: (call: CallOptions) => Promise<T>,
-    prime?: (value: T) => readonly (readonly [read: string, args: readonly unknown[], value: unknown])[],
+    prime?: (value: T) => readonly (readonly [read: string, args: readonly unknown[], value: unknown, record: string])[],
+    record?: string,
   ): Promise<Served<T>> {
     const options = given ?? {};
-    // The store cannot say the generation (Redis away): nothing is served from it or kept in it.
+    // A customer's entry while a sync's delta holds the company's: asked of Codat (the store cannot tell yet
+    // whether it changed). The store cannot say the generation (Redis away): nothing is served from it or kept in it.
+    if (generations !== undefined && scope === "records")
+      generations = await this.#unheld(company, generations, record === undefined ? [] : [record]);
     if (generations === undefined) {
       const value = await fetch(options);
       return { value, freshness: this.#freshness(this.#now(), false) };
     }
-    const keyOf = (current: Generations) => entryKey(prefixOf(company, scope, current), read, args);
+    const keyOf = (current: Generations) => entryKey(prefixOf(company, scope, current, record), read, args);
     let key = keyOf(generations);
-    // The generations the key was made of, as text now (a store may hand out its live record): entries filled
-    // alongside it (prime) are filed under the same ones, so an invalidation that arrives while Codat is being
-    // asked leaves them as unreachable as the entry itself.
-    let prefix = prefixOf(company, scope, generations);
+    // The generations the key was made of: entries filled alongside it (prime) are filed only if the company's
+    // customers did not change meanwhile (else an invalidation in between could have named one of them).
+    let start = generations;
     let expired: Entry<T> | undefined;
     const text = await this.#store.get(key);
     if (text !== undefined) {
@@ -359,24 +476,37 @@ export class ReadCache implements DataChangeSink {
       if (state === "expired") expired = entry;
       if (state === "dead") {
         // The check found a newer sync and moved the company to a new generation: the answer is filed there.
-        const current = await this.#store.generations(company);
+        const current = await this.#generations(company, record === undefined ? [] : [record]);
         if (current === undefined) {
           this.#metrics?.miss(read);
           return { value: await fetch(options), freshness: this.#freshness(this.#now(), false) };
         }
         key = keyOf(current);
-        prefix = prefixOf(company, scope, current);
+        start = current;
       }
     }
     this.#metrics?.miss(read);
-    const under = prefix;
+    const before = start;
     const primer =
       prime === undefined
         ? undefined
-        : (value: T, at: number) =>
-            prime(value).map(
-              ([other, otherArgs, v]) => [entryKey(under, other, otherArgs), JSON.stringify({ v, at } satisfies Entry<unknown>)] as const,
+        : async (value: T, at: number) => {
+            const items = prime(value);
+            if (items.length === 0) return [];
+            const now = await this.#generations(
+              company,
+              items.map(([, , , id]) => id),
             );
+            const moved = (field: string) => now === undefined || generation(now, field) !== generation(before, field);
+            if (now === undefined || now["hold"] !== undefined || moved("*") || moved("customers") || moved("records")) return [];
+            return items.map(
+              ([other, otherArgs, v, id]) =>
+                [
+                  entryKey(prefixOf(company, "records", now, id), other, otherArgs),
+                  JSON.stringify({ v, at } satisfies Entry<unknown>),
+                ] as const,
+            );
+          };
     try {
       const filled = JSON.parse(await this.#fill(key, read, text, options, fetch, primer)) as Entry<T>;
       return { value: filled.v, freshness: this.#freshness(filled.at, false) };
@@ -384,13 +514,47 @@ export class ReadCache implements DataChangeSink {
       const reason = staleReason(error);
       if (expired === undefined || reason === undefined) throw error;
       // An invalidation received while Codat was being asked: the expired entry is known to be outdated.
-      const current = await this.#store.generations(company);
+      const current = await this.#generations(company, record === undefined ? [] : [record]);
+      if (current !== undefined && scope === "records" && current["hold"] !== undefined) throw error;
       if (current === undefined || keyOf(current) !== key) throw error;
       const freshness = this.#freshness(expired.at, true);
       notes.staleServed(freshness.ageSeconds, reason);
       this.#metrics?.stale(read, reason, freshness.ageSeconds);
       return { value: expired.v, freshness };
     }
+  }
+
+  /** The company's generations a read needs: the scopes', and the customers' own of `ids`. */
+  #generations(company: string, ids: readonly string[] = []): Promise<Generations | undefined> {
+    return this.#store.generations(company, ids.length === 0 ? BASE_FIELDS : [...BASE_FIELDS, ...ids.map(recordField)]);
+  }
+
+  /**
+   * The generations to serve a customer's entries by, or undefined while a sync's delta holds them. A read that
+   * meets a hold waits for its delta (one Codat call answers them all: this process's own, or another replica's
+   * wake-up), at most until the hold's time; a hold past its time (the replica reading the delta stopped, or Codat
+   * never answered it) drops every customer entry of the company and ends.
+   */
+  async #unheld(company: string, generations: Generations, ids: readonly string[]): Promise<Generations | undefined> {
+    let current = generations;
+    // Bounded in real time too, whatever the clock says (a hold's time is the clock's).
+    const giveUpAt = performance.now() + DELTA_TIMEOUT_MS + HOLD_MARGIN_MS;
+    for (;;) {
+      const until = current["hold"];
+      if (until === undefined) return current;
+      if (this.#now() >= until) break;
+      if (performance.now() >= giveUpAt) return undefined;
+      const local = this.#deltas.get(company);
+      if (local !== undefined) await local.catch(() => undefined);
+      else await this.#store.waitFilled(holdKey(company), Math.max(1, Math.min(until - this.#now(), HOLD_POLL_MS)));
+      const next = await this.#generations(company, ids);
+      if (next === undefined) return undefined;
+      current = next;
+    }
+    await this.#store.release(company, current["holdSeq"] ?? 0, ["records"]);
+    this.#metrics?.invalidated("hold_expired", undefined);
+    const after = await this.#generations(company, ids);
+    return after?.["hold"] === undefined ? after : undefined;
   }
 
   /**
@@ -401,7 +565,7 @@ export class ReadCache implements DataChangeSink {
     const now = this.#now();
     const age = now - entry.at;
     if (age < this.#config.revalidateAfterMs) return "fresh";
-    if (scope !== "customers") return age < this.#config.maxAgeMs ? "fresh" : "expired";
+    if (scope !== "customers" && scope !== "records") return age < this.#config.maxAgeMs ? "fresh" : "expired";
     const { check, changed } = await this.#revalidate(company);
     if (changed) return "dead";
     if (check !== undefined && check.since <= entry.at && now - check.at < this.#config.revalidateAfterMs) return "fresh";
@@ -435,7 +599,7 @@ export class ReadCache implements DataChangeSink {
     }
     const changed = previous !== undefined && previous.sync !== sync;
     const check: Check = { at: now, sync, since: previous !== undefined && !changed ? previous.since : now };
-    if (changed) await this.#bump(company, ["customers", SYNC_SCOPE], "data_status", undefined);
+    if (changed) await this.#bump(company, ["customers", "records", SYNC_SCOPE], "data_status", undefined);
     await this.#store.set(key, JSON.stringify(check), 2 * this.#config.maxAgeMs);
     this.#metrics?.revalidated(changed ? "changed" : "confirmed");
     return { check, changed };
@@ -496,7 +660,7 @@ export class ReadCache implements DataChangeSink {
       // Kept twice the time bound: the second half only for stale serves.
       await this.#store.set(key, text, 2 * this.#config.maxAgeMs);
       // The entries this answer also fills (a page's customers by id): one more store operation, whatever their number.
-      if (primer !== undefined) await this.#store.setMany(primer(value, at), 2 * this.#config.maxAgeMs);
+      if (primer !== undefined) await this.#store.setMany(await primer(value, at), 2 * this.#config.maxAgeMs);
       return text;
     } finally {
       void this.#store.filled(key);
@@ -514,14 +678,19 @@ export class ReadCache implements DataChangeSink {
     ids: readonly string[],
     params: PageParams,
   ): Promise<CodatCustomersPage | undefined> {
-    const prefix = prefixOf(company, "customers", generations);
-    const texts = await Promise.all(ids.map((id) => this.#store.get(entryKey(prefix, "customer", [id]))));
+    // A sync's delta holds them: asked of Codat (the id-list read's own entry, of this generation, is after the sync).
+    const unheld = await this.#unheld(company, generations, ids);
+    if (unheld === undefined) return undefined;
+    generations = unheld;
+    const texts = await Promise.all(
+      ids.map((id) => this.#store.get(entryKey(prefixOf(company, "records", generations, id), "customer", [id]))),
+    );
     const entries: Entry<CodatCustomerRecord | null>[] = [];
     for (const text of texts) {
       if (text === undefined) return undefined;
       entries.push(JSON.parse(text) as Entry<CodatCustomerRecord | null>);
     }
-    for (const entry of entries) if ((await this.#judge(company, "customers", entry)) !== "fresh") return undefined;
+    for (const entry of entries) if ((await this.#judge(company, "records", entry)) !== "fresh") return undefined;
     this.#metrics?.hit("ids");
     this.#metrics?.saved("ids");
     const results: CodatCustomerRecord[] = [];
@@ -585,8 +754,27 @@ export class ReadCache implements DataChangeSink {
       return;
     }
     if (response.status !== "Success") return;
-    await this.#bump(company, ["customers"], "gateway.write", undefined).catch(() => undefined);
+    if (await this.#firstNews(company, response.pushOperationKey).catch(() => true)) {
+      const written = id === undefined ? ["records"] : [recordField(id)];
+      await this.#bump(company, ["customers", ...written], "gateway.write", undefined).catch(() => undefined);
+    }
     if (id !== undefined && response.data) await this.#show(company, id, response.data);
+  }
+
+  /**
+   * Whether this is the first the cache hears of a push's success (the gateway's poll or write, or Codat's
+   * `write.successful`): true once per push and company, remembered for the time bound. Best effort across
+   * replicas (two hearing it at once both invalidate, which is harmless).
+   */
+  async #firstNews(company: string, pushOperationKey: string): Promise<boolean> {
+    const key = `${company}:news:${pushOperationKey.toLowerCase()}`;
+    // In this process, taken synchronously (the webhook's two signals of one push arrive together); across replicas,
+    // the store's entry.
+    if (this.#news.has(key)) return false;
+    this.#news.set(key, true);
+    if ((await this.#store.get(key)) !== undefined) return false;
+    await this.#store.set(key, "1", this.#config.maxAgeMs);
+    return true;
   }
 
   /** Adds a written customer to the company's overlay (the most recent MAX_OVERLAY, the newest last). */
@@ -594,7 +782,7 @@ export class ReadCache implements DataChangeSink {
     // The push's data, as writes/customers.ts checks it: an Accounting customer (else nothing is shown early).
     const written: unknown = { ...data, id };
     if (!validCustomer(written)) return;
-    const generations = await this.#store.generations(company);
+    const generations = await this.#generations(company);
     if (generations === undefined) return;
     const key = overlayKey(company, generations);
     const text = await this.#store.get(key);
@@ -666,9 +854,18 @@ function generation(generations: Generations, scope: string): number {
   return generations[scope] ?? 0;
 }
 
-/** The part of a key the company's generations decide: `<company>:<scope>:<generation>`. */
-function prefixOf(company: string, scope: Scope, generations: Generations): string {
-  return `${company}:${scope}:${generation(generations, "*")}.${generation(generations, scope)}`;
+/**
+ * The part of a key the company's generations decide: `<company>:<scope>:<generation>`, and for a customer's own
+ * entries (`records`) the customer's generation too.
+ */
+function prefixOf(company: string, scope: Scope, generations: Generations, record?: string): string {
+  const prefix = `${company}:${scope}:${generation(generations, "*")}.${generation(generations, scope)}`;
+  return record === undefined ? prefix : `${prefix}.${generation(generations, recordField(record))}`;
+}
+
+/** A customer's own generation. */
+function recordField(id: string): string {
+  return `r:${id}`;
 }
 
 function entryKey(prefix: string, read: string, args: readonly unknown[]): string {
@@ -681,6 +878,11 @@ function idsOf(params: PageParams): string[] | undefined {
   if (query === undefined || params.page !== 1 || (params.orderBy ?? "") !== "" || !ID_LIST.test(query)) return undefined;
   const ids = [...new Set(query.split("||").map((term) => term.slice(3)))];
   return ids.length <= params.pageSize && ids.length <= MAX_COMPOSED_IDS ? ids : undefined;
+}
+
+/** What a sync's delta tells the replicas waiting for it (store.filled / waitFilled). */
+function holdKey(company: string): string {
+  return `${company}:hold`;
 }
 
 function pendingKey(company: string, pushOperationKey: string): string {

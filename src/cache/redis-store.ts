@@ -15,7 +15,7 @@
  */
 import type { Redis } from "ioredis";
 import type { RedisHub } from "../redis/hub.js";
-import type { CacheStore, Generations } from "./store.js";
+import { MAX_GENERATION_FIELDS, type CacheStore, type Generations } from "./store.js";
 
 /**
  * KEYS: the company's generation hash. ARGV: a fresh base → the hash (flat). A hash created anew (first use, or
@@ -24,11 +24,42 @@ import type { CacheStore, Generations } from "./store.js";
  */
 const GENERATIONS = `
 redis.call('HSETNX', KEYS[1], '*', ARGV[1])
-return redis.call('HGETALL', KEYS[1])
+if #ARGV < 2 then return redis.call('HGETALL', KEYS[1]) end
+local fields = {}
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+local values = redis.call('HMGET', KEYS[1], unpack(fields))
+local out = {}
+for i, field in ipairs(fields) do
+  if values[i] then
+    out[#out + 1] = field
+    out[#out + 1] = values[i]
+  end
+end
+return out
+`;
+
+/** KEYS: the company's generation hash. ARGV: until (ms). Takes the company's hold: its number. */
+const HOLD = `
+local seq = redis.call('HINCRBY', KEYS[1], 'holdSeq', 1)
+redis.call('HSET', KEYS[1], 'hold', ARGV[1])
+return seq
+`;
+
+/**
+ * KEYS: the company's generation hash. ARGV: the hold's number, the most fields, the scopes to increment. Ends the
+ * hold if no later one took it; a hash grown past the most fields goes (the company starts afresh).
+ */
+const RELEASE = `
+for i = 3, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+if redis.call('HGET', KEYS[1], 'holdSeq') == ARGV[1] then redis.call('HDEL', KEYS[1], 'hold') end
+if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end
+return 1
 `;
 
 interface GenerationScripts {
-  cacheGenerations(key: string, base: string): Promise<string[]>;
+  cacheGenerations(key: string, base: string, ...fields: string[]): Promise<string[]>;
+  cacheHold(key: string, untilMs: string): Promise<number>;
+  cacheRelease(key: string, seq: string, maxFields: string, ...scopes: string[]): Promise<number>;
 }
 
 /** Companies whose failed invalidations are kept for Redis's return; beyond, the oldest go (their time bound remains). */
@@ -78,6 +109,8 @@ export class RedisCacheStore implements CacheStore {
     this.#command = command;
     this.#subscriber = subscriber;
     command.defineCommand("cacheGenerations", { numberOfKeys: 1, lua: GENERATIONS });
+    command.defineCommand("cacheHold", { numberOfKeys: 1, lua: HOLD });
+    command.defineCommand("cacheRelease", { numberOfKeys: 1, lua: RELEASE });
     command.on("ready", this.#onCommandReady);
     subscriber.on("message", this.#onMessage);
     subscriber.on("ready", this.#onReady);
@@ -133,14 +166,14 @@ export class RedisCacheStore implements CacheStore {
       .catch(() => undefined);
   }
 
-  async generations(company: string): Promise<Generations | undefined> {
+  async generations(company: string, fields: readonly string[] = []): Promise<Generations | undefined> {
     const redis = this.#ready();
     if (!redis) return undefined;
     // An invalidation of this company that Redis missed goes first; while it cannot, nothing is served from Redis.
     if (this.#pendingBumps.has(company) && !(await this.#flush(company))) return undefined;
     try {
       const base = String(Date.now() * 1000 + Math.floor(Math.random() * 1000));
-      const flat = await (redis as unknown as GenerationScripts).cacheGenerations(this.#hub.key(`cache:gen:${company}`), base);
+      const flat = await (redis as unknown as GenerationScripts).cacheGenerations(this.#hub.key(`cache:gen:${company}`), base, ...fields);
       this.#hub.succeeded();
       const generations: Record<string, number> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -164,6 +197,34 @@ export class RedisCacheStore implements CacheStore {
       if (oldest !== undefined) this.#pendingBumps.delete(oldest);
     }
     await this.#flush(company);
+  }
+
+  async hold(company: string, untilMs: number): Promise<number> {
+    const redis = this.#ready();
+    // Redis away: nothing is served from it anyway (generations answer undefined); number 0 is never the latest.
+    if (!redis) return 0;
+    try {
+      return await (redis as unknown as GenerationScripts).cacheHold(this.#hub.key(`cache:gen:${company}`), String(untilMs));
+    } catch {
+      return 0;
+    }
+  }
+
+  async release(company: string, seq: number, scopes: readonly string[]): Promise<void> {
+    const redis = this.#ready();
+    try {
+      if (!redis) throw new Error("Redis is away");
+      await (redis as unknown as GenerationScripts).cacheRelease(
+        this.#hub.key(`cache:gen:${company}`),
+        String(seq),
+        String(MAX_GENERATION_FIELDS),
+        ...scopes,
+      );
+    } catch {
+      // The increments are kept and sent again like any invalidation; the hold, left in Redis, runs out (its
+      // readers then drop every customer entry of the company).
+      await this.bump(company, scopes);
+    }
   }
 
   /** Sends the kept invalidations (of one company, or all); false when Redis did not take them. */

@@ -1,7 +1,7 @@
 /**
  * The read cache's metrics (src/cache/), on the gateway's registry: hits, misses, stale serves, Codat calls saved,
- * invalidations and their lag (now − the webhook's generatedDate), `dataStatus` checks, shadow checks, and the
- * store's entries and bytes. Labels are bounded: the read kind (six), the stale reason (four), the signal (six).
+ * invalidations and their lag (now − the webhook's generatedDate), syncs' deltas, `dataStatus` checks, shadow checks, and the
+ * store's entries and bytes. Labels are bounded: the read kind (six), the stale reason (four), the signal (seven), the delta's outcome (three).
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { CacheMetricsSink } from "../cache/read-cache.js";
@@ -44,7 +44,7 @@ export function createCacheMetrics(registry: Registry, size: () => { entries: nu
   });
   const invalidations = new Counter({
     name: `${PREFIX}invalidations_total`,
-    help: "Invalidations of a company's entries, by signal (read.completed, write.successful, connection, company.deleted, gateway.write, data_status).",
+    help: "Invalidations of a company's entries, by signal (read.completed, write.successful, connection, company.deleted, gateway.write, data_status, hold_expired).",
     labelNames: ["signal"],
     registers,
   });
@@ -57,6 +57,12 @@ export function createCacheMetrics(registry: Registry, size: () => { entries: nu
   const revalidations = new Counter({
     name: `${PREFIX}revalidations_total`,
     help: "dataStatus checks past the soft age: confirmed (no new sync), changed (invalidated), failed.",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const deltas = new Counter({
+    name: `${PREFIX}sync_deltas_total`,
+    help: "Syncs of a company's customers: named (the customers Codat changed were read, just theirs dropped), too_many or failed (every customer entry of the company dropped).",
     labelNames: ["outcome"],
     registers,
   });
@@ -100,6 +106,7 @@ export function createCacheMetrics(registry: Registry, size: () => { entries: nu
       if (lagSeconds !== undefined) lag.observe(lagSeconds);
     },
     revalidated: (outcome) => revalidations.inc({ outcome }),
+    delta: (outcome) => deltas.inc({ outcome }),
     shadow: (match) => {
       shadowChecks.inc();
       if (!match) shadowMismatches.inc();

@@ -13,7 +13,9 @@
  *   reconnected, created, connected, failed)  → every data type of the company ("*")
  *   company.deleted                           CompanyWebhook: `payload.id` is the company → "*"
  *   {dataType}.write.successful               DataTypeWriteWebhook (codatio/oas, yaml/Webhooks.yaml):
- *                                             `payload.referenceCompany.id` → that data type
+ *                                             `payload.referenceCompany.id` → that data type; `payload.type`
+ *                                             (Create, Update, Delete, UploadAttachment), `payload.id` (the
+ *                                             push operation key) and `payload.record.id` when given
  *
  * A shape that does not match (a missing company id, `dataTypes` not an array, an entry without a boolean
  * `recordsModified`, a `generatedDate` that is not a date) is "bad_shape": accepted (Codat must not retry it),
@@ -35,6 +37,8 @@ const DATA_TYPE = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
 /** An id used as a cache key: printable ASCII, no spaces (Codat's are UUIDs). */
 const ID = /^[\x21-\x7e]{1,256}$/;
 const WRITE_SUCCESSFUL = /^([A-Za-z][A-Za-z0-9-]{0,63})\.write\.successful$/;
+/** A write's `payload.type` (Codat's: Create, Update, Delete, UploadAttachment). */
+const WRITE_TYPE = /^[A-Za-z]{1,64}$/;
 const CONNECTION_EVENT = /^connection\.[A-Za-z][A-Za-z0-9]{0,63}$/;
 /** More data type summaries than Codat has data types: a shape, not a sync. */
 const MAX_DATA_TYPES = 1_000;
@@ -72,8 +76,23 @@ export function readDataChange(event: Record<string, unknown>): DataChangeReadin
   const write = WRITE_SUCCESSFUL.exec(eventType);
   if (write?.[1] !== undefined) {
     const companyId = referenceCompanyId(payload);
+    const type = isRecord(payload) ? payload["type"] : undefined;
+    const key = isRecord(payload) ? payload["id"] : undefined;
     if (companyId === undefined || !dateOk) return { outcome: "bad_shape" };
-    return { outcome: "changed", change: { kind: "write.successful", companyId, dataTypes: [write[1]], generatedDate } };
+    if (
+      (type !== undefined && type !== null && (typeof type !== "string" || !WRITE_TYPE.test(type))) ||
+      (key != null && id(key) === undefined)
+    ) {
+      return { outcome: "bad_shape" };
+    }
+    const written = isRecord(payload) ? payload["record"] : undefined;
+    const recordId = isRecord(written) ? id(written["id"]) : undefined;
+    if (written != null && (!isRecord(written) || (written["id"] != null && recordId === undefined))) return { outcome: "bad_shape" };
+    const change: DataChange = { kind: "write.successful", companyId, dataTypes: [write[1]], generatedDate };
+    if (typeof type === "string") change.writeType = type;
+    if (typeof key === "string") change.pushOperationKey = key;
+    if (recordId !== undefined) change.recordId = recordId;
+    return { outcome: "changed", change };
   }
   return { outcome: "not_a_change" };
 }

@@ -11,6 +11,15 @@ export interface DataChange {
   dataTypes: readonly string[];
   /** The webhook's `generatedDate` (ISO 8601), for the invalidation-lag metric. */
   generatedDate?: string | undefined;
+  /**
+   * A write's kind (`{dataType}.write.successful`'s `payload.type`: Create, Update, Delete, UploadAttachment); an
+   * `UploadAttachment` changed a record's attachments, not the record.
+   */
+  writeType?: string | undefined;
+  /** A write's push operation key (`payload.id`): the same push the gateway may have seen succeed already. */
+  pushOperationKey?: string | undefined;
+  /** The record a write wrote (`payload.record.id`), when Codat names it. */
+  recordId?: string | undefined;
 }
 
 export interface DataChangeSink {

@@ -105,11 +105,28 @@ describe("a page read fills its customers' entries (through the gateway)", () =>
     expect(other.errors).toBeUndefined();
     expect(customerCalls(stack)).toBe(2);
 
+    // A sync that changed the first customer in the platform: one Codat call names what changed since the oldest
+    // entry the cache may hold; the first customer's entry goes, the others' stay.
+    const stored = stack.simulator.store
+      .company(DEMO_COMPANY_ID)
+      ?.customers.all()
+      .find((c) => c.id === first.customerId);
+    if (stored === undefined) throw new Error("no such demo customer");
+    stack.simulator.editCustomer(DEMO_COMPANY_ID, { ...stored, customerName: "Renamed In Xero" }, { sync: false });
     await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
-    await stack.graphql<DetailData>(DETAIL, { companyId: DEMO_COMPANY_ID, customerId: first.customerId });
+    const delta = stack.upstream().at(-1);
+    expect(delta?.query["query"]).toMatch(/^modifiedDate>=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     expect(customerCalls(stack)).toBe(3);
+    const renamed = await stack.graphql<DetailData>(DETAIL, { companyId: DEMO_COMPANY_ID, customerId: first.customerId });
+    expect(renamed.data?.customer?.customerName).toBe("Renamed In Xero");
+    expect(customerCalls(stack)).toBe(4);
     await stack.graphql<NodesData>(NODES, { ids: [second.id, third.id] });
     expect(customerCalls(stack)).toBe(4);
+
+    // A signal that says nothing of which customers: all of them go.
+    await stack.gateway.cache?.dataChanged({ kind: "connection", companyId: DEMO_COMPANY_ID, dataTypes: ["*"] });
+    await stack.graphql<NodesData>(NODES, { ids: [second.id, third.id] });
+    expect(customerCalls(stack)).toBe(5);
   });
 });
 
@@ -120,13 +137,13 @@ const CONNECTION = "1c6a0d5f-2e3b-4f4c-9d8e-7f6a5b4c3d2e";
 const MAX_AGE_MS = MAX_AGE_SECONDS * 1000;
 
 function record(id: string, name: string): CodatCustomerRecord {
-  return { id, customerName: name, status: "Active", defaultCurrency: "GBP" };
+  return { id, customerName: name, status: "Active", defaultCurrency: "GBP", modifiedDate: "2026-01-05T10:00:00Z" };
 }
 
 /** Codat whose customers the test renames, and whose list answers the test may hold back (`hold`). */
 function stubCodat() {
   const records = [record("c-1", "One"), record("c-2", "Two"), record("c-3", "Three")];
-  const counts = { list: 0, get: 0, dataStatus: 0 };
+  const counts = { list: 0, get: 0, dataStatus: 0, delta: 0 };
   const state: { held: (() => void)[]; hold: boolean; failing: boolean; pushStatus: string } = {
     held: [],
     hold: false,
@@ -153,6 +170,14 @@ function stubCodat() {
   };
   const client = {
     listCustomers: (_company: string, params: { query?: string }): Promise<CodatCustomersPage> => {
+      // A sync's delta (`modifiedDate>=…`): answered at once, whatever the test holds back.
+      const since = /^modifiedDate>=(.+)$/.exec(params.query ?? "")?.[1];
+      if (since !== undefined) {
+        counts.delta += 1;
+        if (state.failing) return Promise.reject(upstreamUnavailable());
+        const results = records.filter((r) => Date.parse(r.modifiedDate ?? "") >= Date.parse(since)).map((r) => ({ ...r }));
+        return Promise.resolve({ results, pageNumber: 1, pageSize: 1000, totalResults: results.length, _links: { self: {}, current: {} } });
+      }
       counts.list += 1;
       const ids = params.query?.startsWith("id=") ? params.query.split("||").map((term) => term.slice(3)) : undefined;
       return answer(() => {
@@ -179,9 +204,10 @@ function stubCodat() {
     client: client as unknown as CodatClient,
     counts,
     state,
+    /** A change in the platform, synced: Codat's record gets the name and a new modifiedDate. */
     rename: (id: string, name: string) => {
       const found = records.find((r) => r.id === id);
-      if (found) found.customerName = name;
+      if (found) Object.assign(found, { customerName: name, modifiedDate: new Date().toISOString() });
     },
   };
 }
@@ -273,7 +299,55 @@ describe("a page read fills its customers' entries (read cache on a stub Codat)"
     codat.state.hold = false;
     expect((await view.getCustomer(COMPANY, "c-2"))?.customerName).toBe("Two renamed");
     expect((await view.listCustomers(COMPANY, { page: 1, pageSize: 1, query: "id=c-1" })).results[0]?.customerName).toBe("One");
-    expect(codat.counts).toMatchObject({ list: 2, get: 1 });
+    expect(codat.counts).toMatchObject({ list: 2, get: 1, delta: 1 });
+  });
+
+  it("drops just the customers a sync changed, holds them while it asks, and all of them when it cannot say", async () => {
+    const { view, cache, codat, advance } = setup();
+    await view.listCustomers(COMPANY, { page: 1, pageSize: 20 });
+    codat.rename("c-2", "Two renamed");
+    await cache.dataChanged({ kind: "read.completed", companyId: COMPANY, dataTypes: ["customers"] });
+    expect(codat.counts).toMatchObject({ list: 1, get: 0, delta: 1 });
+    expect((await view.getCustomer(COMPANY, "c-2"))?.customerName).toBe("Two renamed");
+    expect((await view.getCustomer(COMPANY, "c-1"))?.customerName).toBe("One");
+    expect(codat.counts).toMatchObject({ list: 1, get: 1 });
+
+    // While the delta is on its way, a read of the company's customers by id waits for it (no Codat call of its
+    // own), then is answered from the cache: c-3 did not change.
+    let answer: (() => void) | undefined;
+    const slow = codat.client.listCustomers.bind(codat.client);
+    codat.client.listCustomers = (company, params, options) =>
+      new Promise((resolve, reject) => {
+        answer = () => void slow(company, params, options).then(resolve, reject);
+      });
+    const syncing = cache.dataChanged({ kind: "read.completed", companyId: COMPANY, dataTypes: ["customers"] });
+    while (answer === undefined) await new Promise((resolve) => setImmediate(resolve));
+    codat.client.listCustomers = slow;
+    let answered = false;
+    const reading = view.getCustomer(COMPANY, "c-3").finally(() => (answered = true));
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+    answer();
+    await syncing;
+    expect((await reading)?.customerName).toBe("Three");
+    expect(codat.counts.get).toBe(1);
+
+    // A delta that fails: every customer entry of the company goes.
+    codat.state.failing = true;
+    await cache.dataChanged({ kind: "read.completed", companyId: COMPANY, dataTypes: ["customers"] });
+    codat.state.failing = false;
+    await view.getCustomer(COMPANY, "c-1");
+    expect(codat.counts.get).toBe(2);
+
+    // A hold whose delta never ended (its replica stopped): past its time, every customer entry goes.
+    await view.getCustomer(COMPANY, "c-3");
+    const gets = codat.counts.get;
+    await cache.store.hold(COMPANY, START - 1);
+    advance(1);
+    await view.getCustomer(COMPANY, "c-3");
+    expect(codat.counts.get).toBe(gets + 1);
+    await view.getCustomer(COMPANY, "c-3");
+    expect(codat.counts.get).toBe(gets + 1);
   });
 
   it("shows a customer written through the gateway over the filled entry (pendingSync)", async () => {
@@ -287,11 +361,11 @@ describe("a page read fills its customers' entries (read cache on a stub Codat)"
       ["Written", true],
       ["Two", false],
     ]);
-    // The write invalidated the company: both reads after it went to Codat (the page's entries are gone).
-    expect(codat.counts).toMatchObject({ list: 2, get: 1 });
-    // The id-list read filled c-2 again: a read of it now costs nothing.
+    // The write dropped the written customer's entry only: reading it went to Codat, and the id list was answered
+    // from the entries (c-1 filled by that read, c-2 by the page).
+    expect(codat.counts).toMatchObject({ list: 1, get: 1 });
     await view.getCustomer(COMPANY, "c-2");
-    expect(codat.counts).toMatchObject({ list: 2, get: 1 });
+    expect(codat.counts).toMatchObject({ list: 1, get: 1 });
   });
 
   it("shows an update the gateway learns succeeded from a pushOperation read (a frontend polling, no webhook)", async () => {

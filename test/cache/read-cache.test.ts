@@ -42,6 +42,17 @@ const CONNECTIONS = /* GraphQL */ `
   }
 `;
 
+const ATTACHMENTS = /* GraphQL */ `
+  query Attachments($companyId: ID!, $customerId: ID!, $connectionId: ID!) {
+    customer(companyId: $companyId, customerId: $customerId) {
+      attachments(connectionId: $connectionId) {
+        id
+        name
+      }
+    }
+  }
+`;
+
 interface PageData {
   customers: {
     totalCount: number;
@@ -56,6 +67,7 @@ interface PageData {
 }
 
 const CUSTOMERS_PATH = /\/data\/customers$/;
+const ATTACHMENTS_PATH = /\/attachments$/;
 const DATA_STATUS_PATH = /\/dataStatus$/;
 const MAX_AGE_SECONDS = 900;
 const REVALIDATE_SECONDS = 300;
@@ -76,7 +88,11 @@ async function scrape(url: string) {
   };
 }
 
-const calls = (stack: Stack, path: RegExp) => stack.upstream().filter((request) => path.test(request.path)).length;
+/** A sync's delta: the one list call a `read.completed` makes to learn which customers changed. */
+const isDelta = (request: { query: Record<string, string> }) => request.query["query"]?.startsWith("modifiedDate>=") === true;
+/** Codat calls to `path`, a sync's delta left out (it is not the read under test). */
+const calls = (stack: Stack, path: RegExp) => stack.upstream().filter((request) => path.test(request.path) && !isDelta(request)).length;
+const deltas = (stack: Stack) => stack.upstream().filter(isDelta).length;
 
 /** The page of `query` (a distinct query per test keeps the tests' entries apart). */
 async function page(stack: Stack, query: string, headers: Record<string, string> = {}, companyId = DEMO_COMPANY_ID) {
@@ -139,6 +155,88 @@ describe("read cache", () => {
     expect(calls(stack, CUSTOMERS_PATH)).toBe(3);
   });
 
+  it("keeps attachments across a sync of the customers (Codat reads them live); drops them on an upload, a connection event, and the time bound", async () => {
+    const customerId = (await page(stack, "customerName~e")).data?.customers?.nodes[0]?.customerId;
+    expect(customerId).toBeDefined();
+    const variables = { companyId: DEMO_COMPANY_ID, customerId, connectionId: DEMO_CONNECTION_ID };
+    const read = async () => {
+      const result = await stack.graphql<{ customer: { attachments: unknown[] | null } | null }>(ATTACHMENTS, variables);
+      expect(result.errors).toBeUndefined();
+      return result.data?.customer?.attachments;
+    };
+    const listed = await read();
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(1);
+
+    // A sync of the customers, and a push of a customer (the gateway's or announced): attachments stay.
+    await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    await stack.gateway.cache?.dataChanged({
+      kind: "write.successful",
+      companyId: DEMO_COMPANY_ID,
+      dataTypes: ["customers"],
+      writeType: "Update",
+    });
+    await stack.gateway.cache?.pushSucceeded(DEMO_COMPANY_ID);
+    expect(await read()).toEqual(listed);
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(1);
+
+    // An attachment uploaded to a customer through Codat: the company's attachment entries go.
+    await stack.gateway.cache?.dataChanged({
+      kind: "write.successful",
+      companyId: DEMO_COMPANY_ID,
+      dataTypes: ["customers"],
+      writeType: "UploadAttachment",
+    });
+    await read();
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(2);
+    await read();
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(2);
+
+    await stack.gateway.cache?.dataChanged({ kind: "connection", companyId: DEMO_COMPANY_ID, dataTypes: ["*"] });
+    await read();
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(3);
+
+    // Past the soft age they are still served (a dataStatus check says nothing about attachments); past the time
+    // bound they are read again.
+    now += (MAX_AGE_SECONDS - 1) * 1000;
+    await read();
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(3);
+    now += 1000;
+    await read();
+    expect(calls(stack, ATTACHMENTS_PATH)).toBe(4);
+  });
+
+  it("drops the customers once per push: the gateway seeing it succeed and Codat's write.successful for it are the same news", async () => {
+    const query = "customerName~once";
+    const push = "3b0f8a4e-2f7c-4f57-9a55-6f1d8e2c7a10";
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(1);
+    await stack.gateway.cache?.pushSucceeded(DEMO_COMPANY_ID, push);
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(2);
+
+    const written = { kind: "write.successful", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"], writeType: "Create" } as const;
+    // Codat's webhook for the same push (any case of its key): nothing new.
+    await stack.gateway.cache?.dataChanged({ ...written, pushOperationKey: push.toUpperCase() });
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(2);
+
+    // Another push, announced first by Codat: it drops them, and the gateway's own news of it later does not.
+    const other = "9d2c4b61-0a7e-4c3d-8f15-2b6e9a0c5d77";
+    await stack.gateway.cache?.dataChanged({ ...written, pushOperationKey: other });
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(3);
+    await stack.gateway.cache?.pushSucceeded(DEMO_COMPANY_ID, other);
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(3);
+
+    // The sync that follows a push is news of its own (and one call asks Codat which customers it changed).
+    expect(deltas(stack)).toBe(0);
+    await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    expect(deltas(stack)).toBe(1);
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(4);
+  });
+
   it("keeps customer entries when another data type changed, and drops connections on a connection event", async () => {
     await page(stack, "customerName~invoices");
     await stack.graphql(CONNECTIONS, { companyId: DEMO_COMPANY_ID });
@@ -190,6 +288,25 @@ describe("read cache", () => {
     now += MAX_AGE_SECONDS * 1000;
     await page(stack, query);
     expect(calls(stack, CUSTOMERS_PATH)).toBe(4);
+  });
+
+  it("takes the sync a read.completed announced as known: a later dataStatus check confirms the entries it left", async () => {
+    const query = "customerName~o";
+    await page(stack, query);
+    const customer = (await page(stack, query)).data?.customers?.nodes[0];
+    expect(customer).toBeDefined();
+    // A change at Codat, synced, and announced: the company's pages go, the delta names the one customer.
+    await changeAtCodat(stack, customer?.customerId ?? "", `Synced ${customer?.customerId ?? ""}`);
+    await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    expect([calls(stack, CUSTOMERS_PATH), calls(stack, DATA_STATUS_PATH), deltas(stack)]).toEqual([1, 1, 1]);
+    await page(stack, query);
+    expect(calls(stack, CUSTOMERS_PATH)).toBe(2);
+
+    // Past the soft age: the check finds the sync the webhook announced, and confirms rather than drops.
+    now += (REVALIDATE_SECONDS + 1) * 1000;
+    const confirmed = await page(stack, query);
+    expect([calls(stack, CUSTOMERS_PATH), calls(stack, DATA_STATUS_PATH)]).toEqual([2, 2]);
+    expect(confirmed.data?.customers?.freshness).toMatchObject({ stale: false });
   });
 
   it("serves an expired entry when Codat fails, flagged stale in the schema and in extensions.cache", async () => {

@@ -2,7 +2,8 @@
  * The read cache across three replicas sharing a real Redis (REDIS_URL): concurrent misses of one page on all three
  * make one Codat call (a fill lease and a wake-up), an entry one replica read is a hit on the others, and an
  * invalidation received by one replica is seen by all (the generations live in Redis); a page one replica read
- * fills its customers' entries for all of them.
+ * fills its customers' entries for all of them; a sync's delta drops just the customers it names, for all, and
+ * its hold holds on all.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,7 +59,22 @@ async function page(url: string, query: string): Promise<{ errors?: unknown; dat
   return (await response.json()) as { errors?: unknown; data?: { customers: { nodes: unknown[] } } };
 }
 
-const customerCalls = () => simulator.requests.filter((request) => CUSTOMERS_PATH.test(request.path)).length;
+/** A sync's delta (`modifiedDate>=…`: which customers changed) is not a read under test. */
+const isDelta = (request: { query: Record<string, string> }) => request.query["query"]?.startsWith("modifiedDate>=") === true;
+const customerCalls = () => simulator.requests.filter((request) => CUSTOMERS_PATH.test(request.path) && !isDelta(request)).length;
+const customerGets = () => simulator.requests.filter((request) => /\/data\/customers\/[^/]+$/.test(request.path)).length;
+
+async function detail(url: string, customerId: string): Promise<{ customerId: string; customerName: string } | null | undefined> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      query: `query($companyId: ID!, $customerId: ID!) { customer(companyId: $companyId, customerId: $customerId) { customerId customerName } }`,
+      variables: { companyId: DEMO_COMPANY_ID, customerId },
+    }),
+  });
+  return ((await response.json()) as { data?: { customer: { customerId: string; customerName: string } | null } }).data?.customer;
+}
 
 describe("read cache across replicas (Redis)", () => {
   it("makes one Codat call for concurrent misses of one page on three replicas", async () => {
@@ -100,6 +116,46 @@ describe("read cache across replicas (Redis)", () => {
     expect(customerCalls()).toBe(2);
     await page(replicas[1]!.url, query);
     expect(customerCalls()).toBe(2);
+  });
+
+  it("drops just the customers a sync changed, on every replica, and holds them on every replica while it asks", async () => {
+    simulator.resetRequests();
+    const read = await page(replicas[0]!.url, "customerName~e");
+    const [first, second] = (read.data?.customers.nodes ?? []) as { customerId: string }[];
+    if (first === undefined || second === undefined) throw new Error("too few demo customers");
+    const stored = simulator.store
+      .company(DEMO_COMPANY_ID)
+      ?.customers.all()
+      .find((c) => c.id === first.customerId);
+    if (stored === undefined) throw new Error("no such demo customer");
+    simulator.editCustomer(DEMO_COMPANY_ID, { ...stored, customerName: "Renamed Across Replicas" }, { sync: false });
+    await replicas[1]!.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    expect(simulator.requests.filter(isDelta)).toHaveLength(1);
+
+    const lists = customerCalls();
+    expect((await detail(replicas[2]!.url, first.customerId))?.customerName).toBe("Renamed Across Replicas");
+    expect(customerCalls() + customerGets()).toBe(lists + 1);
+    await detail(replicas[0]!.url, second.customerId);
+    await detail(replicas[2]!.url, second.customerId);
+    expect(customerCalls() + customerGets()).toBe(lists + 1);
+
+    // A hold another replica took (its delta on its way): a read of the company's customers by id on any replica
+    // waits for it, and is answered from the cache once the delta named others (no Codat call of its own).
+    const store = replicas[0]!.gateway.cache!.store;
+    const company = DEMO_COMPANY_ID.toLowerCase();
+    const seq = await store.hold(company, Date.now() + 60_000);
+    const waiting = detail(replicas[2]!.url, second.customerId);
+    await store.release(company, seq, [`r:${first.customerId}`]);
+    await store.filled(`${company}:hold`);
+    expect((await waiting)?.customerId).toBe(second.customerId);
+    expect(customerCalls() + customerGets()).toBe(lists + 1);
+
+    // A hold whose delta never ends (its replica stopped): once its time is past, every customer entry goes.
+    await store.hold(company, Date.now() + 300);
+    await detail(replicas[1]!.url, second.customerId);
+    expect(customerCalls() + customerGets()).toBe(lists + 2);
+    await detail(replicas[2]!.url, second.customerId);
+    expect(customerCalls() + customerGets()).toBe(lists + 2);
   });
 
   it("never makes an entry of an earlier generation reachable again when Redis loses a company's generations", async () => {

@@ -59,8 +59,9 @@ describe("node(id:)", () => {
       `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 20) { nodes { id } } }`,
     );
     const ids = page.data!.customers.nodes.map((n) => n.id);
-    // The page filled these customers' entries in the read cache; the batching under test is what a miss does.
-    await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    // The page filled these customers' entries in the read cache; the batching under test is what a miss does
+    // (a connection event drops every entry of the company).
+    await stack.gateway.cache?.dataChanged({ kind: "connection", companyId: DEMO_COMPANY_ID, dataTypes: ["*"] });
     stack.resetUpstream();
     const result = await stack.graphql<{ nodes: ({ id: string } | null)[] }>(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids });
     expect(result.errors).toBeUndefined();

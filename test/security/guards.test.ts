@@ -131,8 +131,9 @@ describe("the smaller findings, each refused with a code and no Codat call", () 
         `{ customers(companyId: "${DEMO_COMPANY_ID}", first: 2) { nodes { customerId } } }`,
       )
     ).data!.customers.nodes;
-    // The page filled these customers' entries in the read cache; the batching under test is what a miss does.
-    await stack.gateway.cache?.dataChanged({ kind: "read.completed", companyId: DEMO_COMPANY_ID, dataTypes: ["customers"] });
+    // The page filled these customers' entries in the read cache; the batching under test is what a miss does
+    // (a connection event drops every entry of the company).
+    await stack.gateway.cache?.dataChanged({ kind: "connection", companyId: DEMO_COMPANY_ID, dataTypes: ["*"] });
     stack.resetUpstream();
     const representations = [
       { __typename: "Customer", companyId: DEMO_COMPANY_ID, customerId: first[0]!.customerId },

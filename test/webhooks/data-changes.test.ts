@@ -112,7 +112,15 @@ describe("webhook data changes", () => {
     bus.subscribe({ companyId, pushOperationKey: key }, (signal) => signals.push(signal));
     const event = writeEvent({ companyId, pushOperationKey: key });
     expect(await changesOf(event)).toEqual([
-      { kind: "write.successful", companyId, dataTypes: ["customers"], generatedDate: event["generatedDate"] },
+      {
+        kind: "write.successful",
+        companyId,
+        dataTypes: ["customers"],
+        generatedDate: event["generatedDate"],
+        writeType: "Create",
+        pushOperationKey: key,
+        recordId: (event["payload"] as { record: { id: string } }).record.id,
+      },
     ]);
     await waitFor(() => signals.length === 1);
     expect(signals).toEqual([{ companyId, pushOperationKey: key, source: "webhook", status: "Success" }]);
