@@ -589,9 +589,7 @@ async function runSide(side: Side, settings: Settings, sim: BenchChild, secret: 
   try {
     const url = gateway.info.url;
     await sim.call("setWebhookUrl", `${new URL(url).origin}/webhooks/codat`);
-    log(
-      `cache ${side}: ${settings.users} users, ${warmup} warm-up budget minute(s) (not counted), then ${settings.minutes} measured…`,
-    );
+    log(`cache ${side}: ${settings.users} users, ${warmup} warm-up budget minute(s) (not counted), then ${settings.minutes} measured…`);
     const start = performance.now();
     const measureFrom = start + warmup * 60_000;
     const phase = new Phase(side, measureFrom, measureFrom + settings.minutes * 60_000);
