@@ -429,21 +429,21 @@ async function runUser(phase: Phase, settings: Settings, url: string, client: Ht
       variables: { companyId, customerId: row.customerId, connectionId: BENCH_CONNECTION_ID },
     });
     if (settings.writeRate > 0 && random() < settings.writeRate) {
-      const written = await step("write", {
-        operationName: "BrowseCreate",
-        query: CREATE,
-        variables: {
-          input: {
-            companyId,
-            connectionId: BENCH_CONNECTION_ID,
-            allowSyncOnPushComplete: true,
-            customer: { customerName: `Bench ${phase.side} ${user}-${++writes}`, status: "ACTIVE" },
-          },
-        },
-      });
+      const written = await step("write", createPayload(companyId, `Bench ${phase.side} ${user}-${++writes}`));
       if (written !== undefined) phase.writes++;
     }
   }
+}
+
+/** The `createCustomer` a user sends (`allowSyncOnPushComplete`: the simulator syncs after the push, and says so). */
+function createPayload(companyId: string, customerName: string): unknown {
+  return {
+    operationName: "BrowseCreate",
+    query: CREATE,
+    variables: {
+      input: { companyId, connectionId: BENCH_CONNECTION_ID, allowSyncOnPushComplete: true, customer: { customerName, status: "ACTIVE" } },
+    },
+  };
 }
 
 interface SyncAnswer {
@@ -451,7 +451,6 @@ interface SyncAnswer {
   syncs: { id: string; companyId: string; modified: boolean }[];
 }
 
-/** Every --sync-every-ms: rename the most popular customer of --edits companies, sync every company, and note when the gateway acknowledged each. */
 /**
  * Every 60 s / --writes-per-minute: a user (in turn, so the companies in turn) creates a customer — the same write
  * load on both sides, whatever their throughput (a session's speed does not make its user write more).
@@ -467,18 +466,7 @@ async function runWrites(phase: Phase, settings: Settings, url: string, client: 
     const user = (n * 7) % settings.users;
     const companyId = benchCompanyId(user % settings.companies);
     writes.push(
-      operate(phase, client, url, "write", {
-        operationName: "BrowseCreate",
-        query: CREATE,
-        variables: {
-          input: {
-            companyId,
-            connectionId: BENCH_CONNECTION_ID,
-            allowSyncOnPushComplete: true,
-            customer: { customerName: `Bench ${phase.side} w${n}`, status: "ACTIVE" },
-          },
-        },
-      }).then((result) => {
+      operate(phase, client, url, "write", createPayload(companyId, `Bench ${phase.side} w${n}`)).then((result) => {
         if (result.answer !== undefined) phase.writes++;
       }),
     );
@@ -486,6 +474,7 @@ async function runWrites(phase: Phase, settings: Settings, url: string, client: 
   await Promise.all(writes);
 }
 
+/** Every --sync-every-ms: rename the most popular customer of --edits companies, sync every company, and note when the gateway acknowledged each. */
 async function runChanges(phase: Phase, settings: Settings, sim: BenchChild, start: number): Promise<void> {
   const companyIds = Array.from({ length: settings.companies }, (_, i) => benchCompanyId(i));
   let tick = 0;
