@@ -6,6 +6,7 @@
  */
 import { LRUCache } from "lru-cache";
 import { MAX_GENERATION_FIELDS, type CacheStore, type Generations } from "./store.js";
+import { KeyWaiters } from "./waiters.js";
 
 /** Companies whose generations are remembered (a few hundred bytes each). */
 const MAX_COMPANIES = 100_000;
@@ -15,7 +16,7 @@ export class MemoryCacheStore implements CacheStore {
   readonly #generations = new LRUCache<string, Record<string, number>>({ max: MAX_COMPANIES });
   #counter = 0;
   /** Reads waiting for a key's wake-up (a sync's delta in this process). */
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new KeyWaiters();
 
   constructor(options: { maxBytes: number; now?: () => number }) {
     this.#entries = new LRUCache<string, string>({
@@ -92,25 +93,12 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   filled(key: string): Promise<void> {
-    const waiters = this.#waiters.get(key);
-    this.#waiters.delete(key);
-    for (const wake of waiters ?? []) wake();
+    this.#waiters.wake(key);
     return Promise.resolve();
   }
 
   waitFilled(key: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waiters = this.#waiters.get(key) ?? new Set<() => void>();
-      this.#waiters.set(key, waiters);
-      const wake = (): void => {
-        clearTimeout(timer);
-        waiters.delete(wake);
-        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      waiters.add(wake);
-    });
+    return this.#waiters.wait(key, ms);
   }
 
   size(): { entries: number; bytes: number } {
@@ -119,8 +107,7 @@ export class MemoryCacheStore implements CacheStore {
 
   close(): Promise<void> {
     this.#entries.clear();
-    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
-    this.#waiters.clear();
+    this.#waiters.wakeAll();
     return Promise.resolve();
   }
 

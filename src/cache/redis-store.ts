@@ -16,6 +16,7 @@
 import type { Redis } from "ioredis";
 import type { RedisHub } from "../redis/hub.js";
 import { MAX_GENERATION_FIELDS, type CacheStore, type Generations } from "./store.js";
+import { KeyWaiters } from "./waiters.js";
 
 /**
  * KEYS: the company's generation hash. ARGV: a fresh base → the hash (flat). A hash created anew (first use, or
@@ -67,7 +68,7 @@ const MAX_PENDING_BUMPS = 100_000;
 
 export class RedisCacheStore implements CacheStore {
   readonly #hub: RedisHub;
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new KeyWaiters();
   #command: Redis | undefined;
   #subscriber: Redis | undefined;
   #closed = false;
@@ -85,11 +86,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   readonly #onMessage = (channel: string, key: string): void => {
-    if (channel !== this.channel) return;
-    const waiters = this.#waiters.get(key);
-    if (waiters === undefined) return;
-    this.#waiters.delete(key);
-    for (const wake of waiters) wake();
+    if (channel === this.channel) this.#waiters.wake(key);
   };
 
   readonly #onReady = (): void => {
@@ -267,22 +264,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   waitFilled(key: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let waiters = this.#waiters.get(key);
-      if (waiters === undefined) {
-        waiters = new Set();
-        this.#waiters.set(key, waiters);
-      }
-      const set = waiters;
-      const wake = (): void => {
-        clearTimeout(timer);
-        set.delete(wake);
-        if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      set.add(wake);
-    });
+    return this.#waiters.wait(key, ms);
   }
 
   size(): { entries: number; bytes: number } {
@@ -291,8 +273,7 @@ export class RedisCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiters of this.#waiters.values()) for (const wake of waiters) wake();
-    this.#waiters.clear();
+    this.#waiters.wakeAll();
     const subscriber = this.#subscriber;
     this.#command?.off("ready", this.#onCommandReady);
     this.#command = this.#subscriber = undefined;
