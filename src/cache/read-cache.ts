@@ -307,7 +307,7 @@ export class ReadCache implements DataChangeSink {
         // Customers by id (the loader's `id=a||id=b` reads): answered from each customer's own entry when all are
         // there and fresh (filled by a page that returned them, by getCustomer, or by an earlier id list).
         if (ids !== undefined && generations !== undefined) {
-          const composed = await this.#byIds(generations, company, ids, params);
+          const composed = await this.#byIds(generations, company, ids, params, options?.signal);
           if (composed !== undefined) return this.#overlaid(generations, company, composed, params.query);
         }
         const args = [params.page, params.pageSize, params.query ?? "", params.orderBy ?? ""];
@@ -452,7 +452,7 @@ export class ReadCache implements DataChangeSink {
     // A customer's entry while a sync's delta holds the company's: asked of Codat (the store cannot tell yet
     // whether it changed). The store cannot say the generation (Redis away): nothing is served from it or kept in it.
     if (generations !== undefined && scope === "records")
-      generations = await this.#unheld(company, generations, record === undefined ? [] : [record]);
+      generations = await this.#unheld(company, generations, record === undefined ? [] : [record], options.signal);
     if (generations === undefined) {
       const value = await fetch(options);
       return { value, freshness: this.#freshness(this.#now(), false) };
@@ -535,18 +535,26 @@ export class ReadCache implements DataChangeSink {
    * wake-up), at most until the hold's time; a hold past its time (the replica reading the delta stopped, or Codat
    * never answered it) drops every customer entry of the company and ends.
    */
-  async #unheld(company: string, generations: Generations, ids: readonly string[]): Promise<Generations | undefined> {
+  async #unheld(
+    company: string,
+    generations: Generations,
+    ids: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<Generations | undefined> {
     let current = generations;
-    // Bounded in real time too, whatever the clock says (a hold's time is the clock's).
+    // Bounded in real time too, whatever the clock says (a hold's time is the clock's), and by the read's own end.
     const giveUpAt = performance.now() + DELTA_TIMEOUT_MS + HOLD_MARGIN_MS;
     for (;;) {
       const until = current["hold"];
       if (until === undefined) return current;
       if (this.#now() >= until) break;
-      if (performance.now() >= giveUpAt) return undefined;
+      if (performance.now() >= giveUpAt || signal?.aborted === true) return undefined;
       const local = this.#deltas.get(company);
-      if (local !== undefined) await local.catch(() => undefined);
-      else await this.#store.waitFilled(holdKey(company), Math.max(1, Math.min(until - this.#now(), HOLD_POLL_MS)));
+      const waited =
+        local !== undefined
+          ? local.catch(() => undefined)
+          : this.#store.waitFilled(holdKey(company), Math.max(1, Math.min(until - this.#now(), HOLD_POLL_MS)));
+      await abortable(waited, signal);
       const next = await this.#generations(company, ids);
       if (next === undefined) return undefined;
       current = next;
@@ -677,9 +685,10 @@ export class ReadCache implements DataChangeSink {
     company: string,
     ids: readonly string[],
     params: PageParams,
+    signal: AbortSignal | undefined,
   ): Promise<CodatCustomersPage | undefined> {
     // A sync's delta holds them: asked of Codat (the id-list read's own entry, of this generation, is after the sync).
-    const unheld = await this.#unheld(company, generations, ids);
+    const unheld = await this.#unheld(company, generations, ids, signal);
     if (unheld === undefined) return undefined;
     generations = unheld;
     const texts = await Promise.all(
@@ -878,6 +887,20 @@ function idsOf(params: PageParams): string[] | undefined {
   if (query === undefined || params.page !== 1 || (params.orderBy ?? "") !== "" || !ID_LIST.test(query)) return undefined;
   const ids = [...new Set(query.split("||").map((term) => term.slice(3)))];
   return ids.length <= params.pageSize && ids.length <= MAX_COMPOSED_IDS ? ids : undefined;
+}
+
+/** Resolves with `wait`, or as soon as `signal` aborts. */
+function abortable(wait: Promise<unknown>, signal: AbortSignal | undefined): Promise<unknown> {
+  if (signal === undefined) return wait;
+  if (signal.aborted) return Promise.resolve();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([wait, aborted]).finally(() => {
+    if (onAbort !== undefined) signal.removeEventListener("abort", onAbort);
+  });
 }
 
 /** What a sync's delta tells the replicas waiting for it (store.filled / waitFilled). */
