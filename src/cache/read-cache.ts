@@ -274,15 +274,14 @@ export class ReadCache implements DataChangeSink {
     const company = companyId.toLowerCase();
     const key = pushOperationKey === undefined ? undefined : pendingKey(company, pushOperationKey);
     const text = key === undefined ? undefined : await this.#store.get(key);
+    const pending = text === undefined ? undefined : (JSON.parse(text) as PendingWrite);
     if (pushOperationKey === undefined || (await this.#firstNews(company, pushOperationKey))) {
-      // The customer an update wrote, if the gateway sent it; a push it did not send: all of them.
-      const updated = text === undefined ? undefined : (JSON.parse(text) as PendingWrite).id;
-      const written = text === undefined ? ["records"] : updated === undefined ? [] : [recordField(updated)];
+      // The customer an update wrote, if the gateway sent it (a create's is new); a push it did not send: all of them.
+      const written = pending === undefined ? ["records"] : pending.id === undefined ? [] : [recordField(pending.id)];
       await this.#bump(company, ["customers", ...written], "gateway.write", undefined);
     }
-    if (pushOperationKey === undefined || key === undefined || text === undefined) return;
+    if (pushOperationKey === undefined || key === undefined || pending === undefined) return;
     await this.#store.delete(key);
-    const pending = JSON.parse(text) as PendingWrite;
     let id = pending.id;
     if (id === undefined) {
       // A create's id is known once it succeeded: the operation's changes name it (one Codat call).
