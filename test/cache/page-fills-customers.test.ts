@@ -9,13 +9,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEMO_COMPANY_ID, SECOND_COMPANY_ID } from "codat-simulator";
 import { freshnessOf, pendingSyncOf } from "../../src/cache/freshness.js";
-import { MemoryCacheStore } from "../../src/cache/memory-store.js";
-import { ReadCache } from "../../src/cache/read-cache.js";
 import type { CodatClient } from "../../src/codat/client.js";
 import { upstreamUnavailable } from "../../src/codat/errors.js";
 import type { CodatCustomerRecord, CodatCustomersPage } from "../../src/codat/types.js";
 import { useStack, type Stack } from "../helpers/stack.js";
 import { jwtEnv, mint } from "../security/support.js";
+import { cacheOver, COMPANY, CONNECTION, pushOperation, START } from "./stub-support.js";
 
 const PAGE = /* GraphQL */ `
   query Page($companyId: ID!, $query: String) {
@@ -61,7 +60,6 @@ interface NodesData {
   nodes: ({ customerId: string; customerName: string | null } | null)[];
 }
 
-const START = Date.parse("2026-12-01T09:00:00Z");
 const MAX_AGE_SECONDS = 900;
 const customerCalls = (stack: Stack) => stack.upstream().filter((request) => /\/data\/customers(?:\/[^/]+)?$/.test(request.path)).length;
 
@@ -132,8 +130,6 @@ describe("a page read fills its customers' entries (through the gateway)", () =>
 
 // ---------------------------------------------------------------------------------------------- on a stub Codat
 
-const COMPANY = "0b5f9c4e-1d2a-4e3b-8c7d-6e5f4a3b2c1d";
-const CONNECTION = "1c6a0d5f-2e3b-4f4c-9d8e-7f6a5b4c3d2e";
 const MAX_AGE_MS = MAX_AGE_SECONDS * 1000;
 
 function record(id: string, name: string): CodatCustomerRecord {
@@ -150,17 +146,7 @@ function stubCodat() {
     failing: false,
     pushStatus: "Success",
   };
-  const operation = (status: string, data: object) => ({
-    pushOperationKey: "op-1",
-    companyId: COMPANY,
-    dataConnectionKey: CONNECTION,
-    dataType: "customers",
-    status,
-    statusCode: 200,
-    requestedOnUtc: new Date(START).toISOString(),
-    data,
-    changes: [],
-  });
+  const operation = (status: string, data: object) => pushOperation("op-1", status, data);
   const answer = <T>(value: () => T): Promise<T> => {
     if (state.failing) return Promise.reject(upstreamUnavailable());
     if (!state.hold) return Promise.resolve(value());
@@ -214,15 +200,7 @@ function stubCodat() {
 
 function setup() {
   const codat = stubCodat();
-  let now = START;
-  const store = new MemoryCacheStore({ maxBytes: 1_048_576, now: () => now });
-  const cache = new ReadCache({
-    client: codat.client,
-    store,
-    config: { maxAgeMs: MAX_AGE_MS, revalidateAfterMs: MAX_AGE_MS / 3, maxBytes: 1_048_576, fillLeaseMs: 1000, shadowRate: 0 },
-    now: () => now,
-  });
-  return { codat, cache, view: cache.view(), advance: (ms: number) => (now += ms) };
+  return { codat, ...cacheOver(codat.client, MAX_AGE_MS, MAX_AGE_MS / 3) };
 }
 
 /** Resolves once the stub holds `n` answers (the reads reached Codat). */

@@ -6,16 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { freshnessOf, pendingSyncOf } from "../../src/cache/freshness.js";
-import { MemoryCacheStore } from "../../src/cache/memory-store.js";
-import { ReadCache } from "../../src/cache/read-cache.js";
 import type { CodatClient } from "../../src/codat/client.js";
 import { upstreamUnavailable } from "../../src/codat/errors.js";
 import type { CodatCustomerRecord } from "../../src/codat/types.js";
+import { cacheOver, COMPANY, CONNECTION, pushOperation, START } from "./stub-support.js";
 
-const COMPANY = "0b5f9c4e-1d2a-4e3b-8c7d-6e5f4a3b2c1d";
-const CONNECTION = "1c6a0d5f-2e3b-4f4c-9d8e-7f6a5b4c3d2e";
 const MAX_AGE_MS = 900_000;
-const START = Date.parse("2026-12-01T09:00:00Z");
 
 function customer(id: string, name: string): CodatCustomerRecord {
   return { id, customerName: name, status: "Active", defaultCurrency: "GBP" };
@@ -25,17 +21,7 @@ function customer(id: string, name: string): CodatCustomerRecord {
 function stubCodat() {
   const records = [customer("c-1", "Original"), customer("c-2", "Other")];
   const counts = { list: 0, get: 0, pushOperation: 0 };
-  const operation = (key: string, status: string, data: object, created?: string) => ({
-    pushOperationKey: key,
-    companyId: COMPANY,
-    dataConnectionKey: CONNECTION,
-    dataType: "customers",
-    status,
-    statusCode: 200,
-    requestedOnUtc: new Date(START).toISOString(),
-    data,
-    changes: created ? [{ type: "Created", recordRef: { id: created, dataType: "customers" } }] : [],
-  });
+  const operation = pushOperation;
   const client = {
     listCustomers: (_company: string, params: { query?: string }) => {
       counts.list += 1;
@@ -62,22 +48,7 @@ function stubCodat() {
 
 function setup() {
   const codat = stubCodat();
-  let now = START;
-  const store = new MemoryCacheStore({ maxBytes: 1_048_576, now: () => now });
-  const cache = new ReadCache({
-    client: codat.client,
-    store,
-    config: { maxAgeMs: MAX_AGE_MS, revalidateAfterMs: MAX_AGE_MS, maxBytes: 1_048_576, fillLeaseMs: 1000, shadowRate: 0 },
-    now: () => now,
-  });
-  return {
-    codat,
-    cache,
-    view: cache.view(),
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
+  return { codat, ...cacheOver(codat.client, MAX_AGE_MS, MAX_AGE_MS) };
 }
 
 const names = (records: readonly CodatCustomerRecord[]) => records.map((record) => [record.id, record.customerName, pendingSyncOf(record)]);
