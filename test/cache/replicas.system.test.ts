@@ -3,8 +3,9 @@
  * make one Codat call (a fill lease and a wake-up), an entry one replica read is a hit on the others, and an
  * invalidation received by one replica is seen by all (the generations live in Redis); a page one replica read
  * fills its customers' entries for all of them; a sync's delta drops just the customers it names, for all, and
- * its hold holds on all.
+ * its hold holds on all; a large entry is kept deflated.
  */
+import { inflateRawSync } from "node:zlib";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_COMPANY_ID, startSimulator, type Simulator } from "codat-simulator";
@@ -156,6 +157,39 @@ describe("read cache across replicas (Redis)", () => {
     expect(customerCalls() + customerGets()).toBe(lists + 2);
     await detail(replicas[2]!.url, second.customerId);
     expect(customerCalls() + customerGets()).toBe(lists + 2);
+  });
+
+  it("keeps a large entry deflated in Redis, and another replica serves it from there", async () => {
+    simulator.resetRequests();
+    const query = `query($companyId: ID!) { customers(companyId: $companyId, first: 50) { nodes { customerId customerName } } }`;
+    const read = async (url: string) => {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables: { companyId: DEMO_COMPANY_ID } }),
+      });
+      return (await response.json()) as { errors?: unknown; data?: unknown };
+    };
+    const first = await read(replicas[0]!.url);
+    expect(first.errors).toBeUndefined();
+    expect(customerCalls()).toBe(1);
+
+    const redisClient = new Redis(redis.url, { lazyConnect: true });
+    await redisClient.connect();
+    try {
+      const keys = await redisClient.keys("cache-test:cache:e:*:page:*");
+      const stored = await Promise.all(keys.map((key) => redisClient.getBuffer(key)));
+      const deflated = stored.filter((value): value is Buffer => value !== null && value[0] === 0);
+      expect(deflated.length).toBeGreaterThan(0);
+      const text = inflateRawSync(deflated[0]!.subarray(1)).toString("utf8");
+      expect(deflated[0]!.length * 2).toBeLessThan(Buffer.byteLength(text));
+      expect(JSON.parse(text)).toHaveProperty("v.results");
+    } finally {
+      redisClient.disconnect();
+    }
+
+    expect(await read(replicas[2]!.url)).toEqual(first);
+    expect(customerCalls()).toBe(1);
   });
 
   it("never makes an entry of an earlier generation reachable again when Redis loses a company's generations", async () => {
