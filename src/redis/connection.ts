@@ -18,6 +18,10 @@ export function newRedisClient(settings: RedisSettings, connectionName: string):
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
+    // The subscribers subscribe again themselves on 'ready', catching a failure (push-bus.ts, cache/redis-store.ts).
+    // ioredis's own re-subscribe does not catch: a connection lost again just then (no offline queue) was an
+    // unhandled rejection, which would end the process.
+    autoResubscribe: false,
     commandTimeout: settings.commandTimeoutMs,
     connectTimeout: settings.connectTimeoutMs,
     connectionName,
